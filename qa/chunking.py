@@ -1,0 +1,131 @@
+"""Articles in, passages out.
+
+Passages are built from whole paragraphs where they fit, from whole sentences where a
+paragraph is too long, and aim for TARGET_WORDS (never above MAX_WORDS, rarely below
+MIN_WORDS: only an article shorter than that yields a shorter passage). Each passage keeps its
+character span in the article text, so `article.text[start:end] == passage.text`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from qa.types import Article, Passage
+
+MIN_WORDS = 60
+TARGET_WORDS = 120
+MAX_WORDS = 200
+
+# Words whose trailing period does not end a sentence.
+ABBREVIATIONS = {
+    "rp", "no", "dr", "drs", "ir", "h", "hj", "prof", "st", "jl", "jln", "tbk", "pt", "cv",
+    "dll", "dsb", "dkk", "yth", "kab", "kec", "kel", "prov", "mr", "mrs", "ms", "sdr", "bpk",
+    "tgl", "hlm", "vol", "sby", "u.s", "a.n", "s.h", "s.e", "m.m", "s.t", "m.si", "ph.d",
+}
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])")
+_WORD = re.compile(r"\S+")
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans, begin = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        before = text[begin : match.start()].split()
+        last_word = before[-1].lower().rstrip(".") if before else ""
+        if last_word in ABBREVIATIONS or re.fullmatch(r"[a-z]", last_word):
+            continue
+        spans.append((begin, match.end()))
+        begin = match.end()
+        while begin < end and text[begin].isspace():
+            begin += 1
+    if begin < end:
+        spans.append((begin, end))
+    return spans
+
+
+def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A sentence longer than MAX_WORDS (a list, say), cut every TARGET_WORDS words."""
+    words = list(_WORD.finditer(text, start, end))
+    return [
+        (words[i].start(), words[min(i + TARGET_WORDS, len(words)) - 1].end())
+        for i in range(0, len(words), TARGET_WORDS)
+    ]
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans, with paragraphs over MAX_WORDS broken into sentences (or windows)."""
+    units = []
+    for match in re.finditer(r"[^\n]+", text):
+        start, end = match.span()
+        if not match[0].strip():
+            continue
+        if _word_count(match[0]) <= MAX_WORDS:
+            units.append((start, end))
+            continue
+        for s_start, s_end in sentence_spans(text, start, end):
+            if _word_count(text[s_start:s_end]) <= MAX_WORDS:
+                units.append((s_start, s_end))
+            else:
+                units.extend(_word_windows(text, s_start, s_end))
+    return units
+
+
+def _pack(text: str, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    chunks: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    words = 0
+    for unit in units:
+        unit_words = _word_count(text[unit[0] : unit[1]])
+        if current and (words >= TARGET_WORDS or words + unit_words > MAX_WORDS):
+            chunks.append(current)
+            current, words = [], 0
+        current.append(unit)
+        words += unit_words
+    if current:
+        chunks.append(current)
+    spans = [(chunk[0][0], chunk[-1][1]) for chunk in chunks]
+    if len(spans) >= 2:
+        tail, before = spans[-1], spans[-2]
+        if _word_count(text[tail[0] : tail[1]]) < MIN_WORDS and (
+            _word_count(text[before[0] : tail[1]]) <= MAX_WORDS
+        ):
+            spans[-2:] = [(before[0], tail[1])]
+    return spans
+
+
+def split_article(article: Article) -> list[Passage]:
+    return [
+        Passage(
+            id=f"{article.id}:{position}",
+            doc_id=article.id,
+            position=position,
+            text=article.text[start:end],
+            start=start,
+            end=end,
+            title=article.title,
+            source=article.source,
+            date=article.date,
+            url=article.url,
+        )
+        for position, (start, end) in enumerate(_pack(article.text, _units(article.text)))
+    ]
+
+
+def split_articles(articles: list[Article]) -> tuple[list[Passage], int]:
+    """All passages of `articles`, each text once: a passage repeated in another article (a
+    press release printed by two sites) is kept at its first appearance. Returns the passages
+    and how many repeats were dropped."""
+    seen: set[str] = set()
+    passages, repeats = [], 0
+    for article in articles:
+        for passage in split_article(article):
+            key = re.sub(r"\W+", " ", passage.text.lower()).strip()
+            if key in seen:
+                repeats += 1
+                continue
+            seen.add(key)
+            passages.append(passage)
+    return passages, repeats

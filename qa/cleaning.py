@@ -1,0 +1,142 @@
+"""Strip scraped pages down to the article's own paragraphs.
+
+Works line by line on the plain text: site menus and footers, advert markers, "BACA JUGA"
+links, editor and photo credits, captions and read-time badges go; paragraphs the page printed
+twice (exactly, or with only a few words changed) are kept once.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+# Lines that are nothing but a widget label.
+_LABELS = {
+    "advertisement", "iklan", "baca juga", "baca juga:", "berita lainnya", "berita terkait",
+    "related", "related news", "artikel terkait", "scroll to continue with content",
+    "lanjutkan membaca", "share", "bagikan", "tags", "tag", "populer", "terpopuler",
+    "terkini", "·", "-", "(*)", "***",
+}
+# Lines that begin like a link list, a credit or a caption.
+_PREFIXES = re.compile(
+    r"^(?:baca juga\s*[:|-]|baca selengkapnya|simak juga|lihat juga|berita terkait\s*:|"
+    r"editor\s*:|red\s*:|reporter\s*:|penulis\s*:|pewarta\s*:|redaktur\s*:|foto\s*:|"
+    r"sumber\s*(?:foto|gambar)?\s*:|ilustrasi\b|caption\s*:|copyright\b|hak cipta\b|"
+    r"waktu baca\b|dibaca\s+\d|follow\b|ikuti\b.*\b(?:google news|whatsapp|telegram)\b)",
+    re.IGNORECASE,
+)
+# Site navigation and footer vocabulary; a short line made of several of these is a menu.
+_MENU_WORDS = re.compile(
+    r"tentang kami|pedoman media siber|kebijakan privasi|ketentuan|panduan komunitas|"
+    r"redaksi|kontak|karir|iklan|bantuan|disclaimer|info iklan|kerja sama|"
+    r"peringkat penulis|cara menulis|syarat|sitemap|indeks berita",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|all rights reserved", re.IGNORECASE)
+_VERSION = re.compile(r"^version\s+\d+(?:\.\d+)+$", re.IGNORECASE)
+_SOURCE_MARKER = re.compile(r"^[\w.]+\s+article$", re.IGNORECASE)  # "marketeers article"
+_INLINE_ADVERT = re.compile(r"\s*ADVERTISEMENT\s*")
+# Two glued words or sentences: "global.Hal", "ituIKM", "hingga12,39".
+_GLUED_SENTENCE = re.compile(r"(?<=[a-z]{2})\.(?=[A-Z][a-z])")
+_GLUED_ACRONYM = re.compile(r"(?<=[a-z]{3})(?=[A-Z]{2,}\b)")
+_GLUED_NUMBER = re.compile(r"(?<=[a-z]{3})(?=\d+(?:,\d+)?\s)")
+_DATELINE_PREFIX = re.compile(
+    r"^(?:[A-Z][\w.]*,\s+)?[A-Z][A-Za-z ]{2,30}?\s*(?:\([A-Za-z]+\))?\s*(?:–|—|--|-)\s+(?=[A-Z\"“])"
+)
+_SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w)\s+([.,;:!?)](?:\s|$))")
+_TRAILER = re.compile(r"\s*\(\*\)\s*$|\s*\([a-z]{2,5}(?:/[a-z]{2,5})*\)\s*$")
+_DATELINE_SEARCH_PARAGRAPHS = 3
+NEAR_DUPLICATE = 0.9
+_MIN_WORDS_FOR_NEAR_DUPLICATE = 8
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for lines that are page furniture rather than article text."""
+    stripped = line.strip()
+    lowered = stripped.lower()
+    if not stripped or lowered in _LABELS:
+        return True
+    if _PREFIXES.match(stripped) or _VERSION.match(stripped) or _SOURCE_MARKER.match(stripped):
+        return True
+    if _COPYRIGHT.search(stripped) and len(stripped.split()) <= 15:
+        return True
+    return len(_MENU_WORDS.findall(stripped)) >= 2 and len(stripped.split()) <= 40
+
+
+def _is_credit(line: str) -> bool:
+    return bool(re.match(r"^(?:foto|sumber\s*(?:foto|gambar)?)\s*:", line.strip(), re.IGNORECASE))
+
+
+def _caption_lines(lines: list[str]) -> set[int]:
+    """Indexes of photo captions: lines beside a photo credit, or ending in 'ilustrasi'."""
+    captions = set()
+    for i, line in enumerate(lines):
+        if _is_credit(line):
+            captions.update(j for j in (i - 1, i + 1) if 0 <= j < len(lines))
+        elif re.search(r"\bilustrasi\.?\s*$", line.strip(), re.IGNORECASE):
+            captions.add(i)
+    return captions
+
+
+def repair_line(line: str) -> str:
+    """Undo scraping damage inside a line: inline advert markers, glued words, datelines."""
+    line = _INLINE_ADVERT.sub(" ", line)
+    line = _GLUED_SENTENCE.sub(". ", line)
+    line = _GLUED_ACRONYM.sub(" ", line)
+    line = _GLUED_NUMBER.sub(" ", line)
+    line = _TRAILER.sub("", line)
+    line = _SPACE_BEFORE_PUNCT.sub(r"\1", line)
+    return re.sub(r"[ \t]+", " ", line).strip()
+
+
+def strip_dateline(paragraphs: list[str]) -> list[str]:
+    """Drop the "KETIK, JAKARTA – " or "Jakarta – " dateline that opens the story (it may
+    follow a teaser line)."""
+    for i, paragraph in enumerate(paragraphs[:_DATELINE_SEARCH_PARAGRAPHS]):
+        stripped = _DATELINE_PREFIX.sub("", paragraph, count=1)
+        if stripped != paragraph:
+            return paragraphs[:i] + [stripped] + paragraphs[i + 1 :]
+    return paragraphs
+
+
+def _normalized(paragraph: str) -> str:
+    return re.sub(r"\W+", " ", paragraph.lower()).strip()
+
+
+def is_near_duplicate(a: str, b: str) -> bool:
+    """True when two paragraphs are the same text, or the same text with a few words changed
+    (a re-printed block whose dateline differs, say)."""
+    na, nb = _normalized(a), _normalized(b)
+    if na == nb:
+        return True
+    if min(len(na.split()), len(nb.split())) < _MIN_WORDS_FOR_NEAR_DUPLICATE:
+        return False
+    matcher = SequenceMatcher(None, na, nb, autojunk=False)
+    return matcher.quick_ratio() >= NEAR_DUPLICATE and matcher.ratio() >= NEAR_DUPLICATE
+
+
+def drop_repeats(paragraphs: list[str]) -> list[str]:
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        if not any(is_near_duplicate(paragraph, earlier) for earlier in kept):
+            kept.append(paragraph)
+    return kept
+
+
+def _is_signature(line: str) -> bool:
+    """A reporter's name or initials left at the end of a page ("Albi")."""
+    return len(line.split()) <= 3 and not re.search(r"[.!?:\"”]$", line)
+
+
+def clean_lines(lines: list[str]) -> list[str]:
+    """The article paragraphs among `lines`, repaired, each once."""
+    captions = _caption_lines(lines)
+    paragraphs = [
+        repair_line(line)
+        for i, line in enumerate(lines)
+        if i not in captions and not is_boilerplate(line)
+    ]
+    paragraphs = [p for p in paragraphs if p and not is_boilerplate(p)]
+    while paragraphs and _is_signature(paragraphs[-1]):
+        paragraphs.pop()
+    return drop_repeats(strip_dateline(paragraphs))

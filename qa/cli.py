@@ -1,0 +1,136 @@
+"""The `qa` command: a thin shell over Engine."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.padding import Padding
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from qa.config import Settings
+from qa.errors import QAError
+from qa.query import DEFAULT_TOP_K
+from qa.types import Answer
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Ask questions of Indonesian news articles.",
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+IndexDir = Annotated[
+    Optional[Path], typer.Option("--index-dir", help="Index directory [default: $QA_INDEX_DIR or ./index].")
+]
+
+
+def _engine(**overrides):
+    from qa.engine import Engine  # imports torch: keep `qa --help` fast
+
+    return Engine(Settings(**{k: v for k, v in overrides.items() if v is not None}))
+
+
+def _fail(exc: QAError) -> typer.Exit:
+    err.print(f"error: {exc}", markup=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
+    index_dir: IndexDir = None,
+):
+    """Build the index from articles (replaces the current index only when finished)."""
+    try:
+        engine = _engine(index_dir=index_dir)
+        with Progress(
+            TextColumn("embedding passages"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True,
+        ) as bar:
+            task = bar.add_task("embed", total=None)
+            report = engine.build_index(paths, lambda done, total: bar.update(task, completed=done, total=total))
+    except QAError as exc:
+        raise _fail(exc) from None
+    for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    out.print(
+        f"indexed {report.articles} articles into {report.passages} passages "
+        f"({report.repeated_passages} repeated passages dropped, {len(report.skipped)} skipped) "
+        f"in {report.seconds:.1f}s -> {engine.settings.index_dir}",
+        markup=False,
+    )
+
+
+def _render(answer: Answer, styled: bool) -> None:
+    out.print(Text(f"Q: {answer.question}", style="bold" if styled else ""))
+    if not answer.results:
+        out.print("no passage matched (check the filters, or index more articles)")
+    for r in answer.results:
+        out.print()
+        meta = " · ".join(x for x in (r.source or "unknown source", r.date or "undated", r.title) if x)
+        out.print(Text(f"{r.rank}. [{r.score:.3f}] {meta}", style="bold cyan" if styled else ""))
+        body, last = Text(), 0
+        for start, end in r.highlights:
+            body.append(r.text[last:start])
+            if styled:
+                body.append(r.text[start:end], style="bold yellow")
+            else:
+                body.append(f"**{r.text[start:end]}**")
+            last = end
+        body.append(r.text[last:])
+        out.print(Padding(body, (0, 0, 0, 3)))
+        out.print(Text(f"   {r.passage_id}" + (f"  {r.url}" if r.url else ""), style="dim" if styled else ""))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Indonesian or English.")],
+    k: Annotated[int, typer.Option("-k", "--top-k", help="How many passages (1-50).")] = DEFAULT_TOP_K,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP response body.")] = False,
+    date_from: Annotated[Optional[str], typer.Option("--from", help="Only articles on/after YYYY-MM-DD.")] = None,
+    date_to: Annotated[Optional[str], typer.Option("--to", help="Only articles on/before YYYY-MM-DD.")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this publisher; repeatable.")] = None,
+    index_dir: IndexDir = None,
+):
+    """Answer a question with ranked passages.
+
+    Example: qa ask "berapa tenaga kerja IKM 2024?" -k 3
+    """
+    try:
+        answer = _engine(index_dir=index_dir).ask(question, k, date_from, date_to, source)
+    except QAError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        _render(answer, styled=out.is_terminal)
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port [default: 8000].")] = None,
+    index_dir: IndexDir = None,
+):
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from qa.api import create_app
+
+    try:
+        settings = Settings(**{k: v for k, v in dict(host=host, port=port, index_dir=index_dir).items() if v is not None})
+    except ValueError as exc:
+        raise _fail(QAError(str(exc))) from None
+    uvicorn.run(create_app(settings=settings), host=settings.host, port=settings.port)
+
+
+def main() -> None:
+    app()

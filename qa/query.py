@@ -1,0 +1,51 @@
+"""A question and its options, checked once for every interface (CLI, HTTP, Python)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from qa.errors import InvalidInputError
+
+MAX_QUESTION_CHARS = 2000
+MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
+
+
+def _iso_date(name: str, value: str | dt.date | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    try:
+        return dt.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a date like 2024-11-15, got {value!r}") from None
+
+
+@dataclass
+class Query:
+    question: str
+    top_k: int = DEFAULT_TOP_K
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not isinstance(self.question, str) or not self.question.strip():
+            raise InvalidInputError("question must not be empty")
+        self.question = self.question.strip()
+        if len(self.question) > MAX_QUESTION_CHARS:
+            raise InvalidInputError(
+                f"question is too long ({len(self.question)} characters; at most {MAX_QUESTION_CHARS})"
+            )
+        if isinstance(self.top_k, bool) or not isinstance(self.top_k, int):
+            raise InvalidInputError(f"top_k must be a whole number, got {self.top_k!r}")
+        if not MIN_TOP_K <= self.top_k <= MAX_TOP_K:
+            raise InvalidInputError(f"top_k must be between {MIN_TOP_K} and {MAX_TOP_K}, got {self.top_k}")
+        self.date_from = _iso_date("date_from", self.date_from)
+        self.date_to = _iso_date("date_to", self.date_to)
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidInputError(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
+        if isinstance(self.sources, str):
+            self.sources = [self.sources]
+        self.sources = [s.strip() for s in self.sources or [] if isinstance(s, str) and s.strip()]

@@ -1,0 +1,261 @@
+"""Files in, articles out.
+
+Reads a file or a folder (recursively) of .txt, .md, .html/.htm and .jsonl. A .txt/.md/.html
+article may have a sidecar `<name>.json` beside it whose fields (title, date, source, url, id)
+override what is read from the page. Anything that cannot be read is reported by name (and
+line, for JSONL) and skipped; everything else is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from qa.cleaning import clean_lines
+from qa.dates import parse_date
+from qa.errors import InvalidInputError
+from qa.metadata import body_date, read_header
+from qa.types import Article
+
+ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+METADATA_FIELDS = ("id", "title", "date", "source", "url")
+
+
+@dataclass
+class ReadReport:
+    """What reading found: the articles, and one line per thing it had to skip or fix."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """A page's text before cleaning, with whatever metadata came with it."""
+
+    id: str
+    text: str
+    given: dict = field(default_factory=dict)
+    path: str | None = None
+
+
+def read_paths(paths: list[Path | str]) -> ReadReport:
+    report = ReadReport()
+    seen_ids: set[str] = set()
+    for path in map(Path, paths):
+        if not path.exists():
+            raise InvalidInputError(f"no such file or folder: {path}")
+        for file in _article_files(path, report):
+            for page in _read_file(file, report):
+                if page.id in seen_ids:
+                    report.skipped.append(f"{file}: duplicate article id {page.id!r}")
+                    continue
+                article = make_article(page, report)
+                if not article.text.strip():
+                    report.skipped.append(f"{file}: article {page.id!r} has no text after cleaning")
+                    continue
+                seen_ids.add(page.id)
+                report.articles.append(article)
+    return report
+
+
+def _article_files(path: Path, report: ReadReport) -> list[Path]:
+    if path.is_file():
+        files = [path]
+    else:
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not _is_hidden(p, path))
+    chosen = []
+    for file in files:
+        if file.suffix.lower() in ARTICLE_SUFFIXES:
+            chosen.append(file)
+        elif file.suffix.lower() == ".json" and _sidecar_owner(file):
+            continue
+        else:
+            report.warnings.append(f"{file}: skipped, not an article format (.txt, .md, .html, .jsonl)")
+    return chosen
+
+
+def _is_hidden(file: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in file.relative_to(root).parts)
+
+
+def _sidecar_owner(sidecar: Path) -> Path | None:
+    for suffix in ARTICLE_SUFFIXES - {".jsonl"}:
+        if (owner := sidecar.with_suffix(suffix)).is_file():
+            return owner
+    return None
+
+
+def _read_text(file: Path, report: ReadReport) -> str | None:
+    try:
+        return file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report.skipped.append(f"{file}: not UTF-8 text (byte {exc.start})")
+    except OSError as exc:
+        report.skipped.append(f"{file}: unreadable ({exc.strerror})")
+    return None
+
+
+def _read_file(file: Path, report: ReadReport) -> list[Page]:
+    text = _read_text(file, report)
+    if text is None:
+        return []
+    suffix = file.suffix.lower()
+    if suffix == ".jsonl":
+        return _read_jsonl(file, text, report)
+    if not text.strip():
+        report.skipped.append(f"{file}: empty file")
+        return []
+    given: dict = {}
+    if suffix in (".html", ".htm"):
+        text, given = html_to_text(text)
+    elif suffix in (".md", ".markdown"):
+        text, given = markdown_to_text(text)
+    given.update(_read_sidecar(file, report))
+    return [Page(id=str(given.pop("id", None) or file.stem), text=text, given=given, path=str(file))]
+
+
+def _read_sidecar(file: Path, report: ReadReport) -> dict:
+    sidecar = file.with_suffix(".json")
+    if not sidecar.is_file():
+        return {}
+    try:
+        values = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError) as exc:
+        report.warnings.append(f"{sidecar}: ignored, not a JSON object ({exc})")
+        return {}
+    if not isinstance(values, dict):
+        report.warnings.append(f"{sidecar}: ignored, not a JSON object")
+        return {}
+    return {k: values[k] for k in METADATA_FIELDS if values.get(k) not in (None, "")}
+
+
+def _read_jsonl(file: Path, text: str, report: ReadReport) -> list[Page]:
+    pages = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.skipped.append(f"{file}:{number}: not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+            report.skipped.append(f"{file}:{number}: needs a non-empty string field 'text'")
+            continue
+        given = {k: record[k] for k in METADATA_FIELDS if record.get(k) not in (None, "")}
+        bad = [k for k, v in given.items() if not isinstance(v, (str, int))]
+        if bad:
+            report.skipped.append(f"{file}:{number}: field {bad[0]!r} must be a string")
+            continue
+        page_id = str(given.pop("id", f"{file.stem}-{number}"))
+        pages.append(Page(id=page_id, text=record["text"], given=given, path=f"{file}:{number}"))
+    return pages
+
+
+def make_article(page: Page, report: ReadReport) -> Article:
+    """Clean a page and settle its metadata: given values first, then what the page says."""
+    lines = page.text.splitlines()
+    header = read_header(lines)
+    body = "\n".join(clean_lines([ln for i, ln in enumerate(lines) if i not in header.header_lines]))
+    date = header.date or body_date(body)
+    if "date" in page.given:
+        date = parse_date(str(page.given["date"]))
+        if date is None:
+            report.warnings.append(f"{page.path}: date {page.given['date']!r} not understood; left empty")
+    return Article(
+        id=page.id,
+        text=body,
+        title=page.given.get("title") or header.title,
+        source=page.given.get("source") or header.source,
+        date=date.isoformat() if date else None,
+        url=page.given.get("url"),
+        path=page.path,
+    )
+
+
+class _HTMLText(HTMLParser):
+    """Visible text of an HTML page, one line per block, plus its metadata tags."""
+
+    _SKIP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg",
+             "iframe", "button", "figure", "figcaption"}
+    _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
+               "article", "blockquote", "time", "title"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.meta: dict = {}
+        self._skipping = 0
+        self._in_title = False
+        self._title: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {k: v or "" for k, v in attrs}
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag == "meta":
+            key = (attrs.get("property") or attrs.get("name") or "").lower()
+            names = {"og:title": "title", "article:published_time": "date", "og:site_name": "source",
+                     "og:url": "url", "date": "date", "pubdate": "date"}
+            if key in names and attrs.get("content"):
+                self.meta.setdefault(names[key], attrs["content"].strip())
+        elif tag == "link" and attrs.get("rel") == "canonical" and attrs.get("href"):
+            self.meta.setdefault("url", attrs["href"])
+        if tag == "title":
+            self._in_title = True
+        if tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        if tag == "title":
+            self._in_title = False
+        if tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self._title.append(data)
+        elif not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, dict]:
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    text = "\n".join(re.sub(r"\s+", " ", ln).strip() for ln in "".join(parser.parts).split("\n"))
+    meta = dict(parser.meta)
+    if "title" not in meta and "".join(parser._title).strip():
+        meta["title"] = re.sub(r"\s+", " ", "".join(parser._title)).strip()
+    return re.sub(r"\n{3,}", "\n\n", text).strip(), meta
+
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+
+
+def markdown_to_text(markdown: str) -> tuple[str, dict]:
+    """Plain text of a Markdown article; front matter keys and a leading '# ' heading as metadata."""
+    meta: dict = {}
+    if match := _FRONT_MATTER.match(markdown):
+        for line in match[1].splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() in METADATA_FIELDS and value.strip():
+                meta[key.strip().lower()] = value.strip().strip("\"'")
+        markdown = markdown[match.end():]
+    lines = []
+    for line in markdown.splitlines():
+        if (heading := re.match(r"^#\s+(.+)", line)) and "title" not in meta:
+            meta["title"] = heading[1].strip()
+            continue
+        line = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", line)  # images
+        line = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", line)  # links keep their words
+        line = re.sub(r"^#{1,6}\s+|^\s*[-*+>]\s+|[*_`]{1,3}", "", line)
+        lines.append(line)
+    return "\n".join(lines), meta
