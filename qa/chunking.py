@@ -58,10 +58,9 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
 def _units(text: str) -> list[tuple[int, int]]:
     """Paragraph spans, with paragraphs over MAX_WORDS broken into sentences (or windows)."""
     units = []
-    for match in re.finditer(r"[^\n]+", text):
-        start, end = match.span()
-        if not match[0].strip():
-            continue
+    for match in re.finditer(r"[^\n]*\S[^\n]*", text):
+        start = match.start() + len(match[0]) - len(match[0].lstrip())
+        end = match.end() - (len(match[0]) - len(match[0].rstrip()))
         if _word_count(match[0]) <= MAX_WORDS:
             units.append((start, end))
             continue

@@ -1,0 +1,46 @@
+from conftest import CORPUS
+from qa.chunking import MAX_WORDS, MIN_WORDS, sentence_spans, split_article, split_articles
+from qa.reading import read_paths
+from qa.types import Article
+
+
+def _articles():
+    return read_paths([CORPUS]).articles
+
+
+def test_passages_are_sized_and_point_back_into_the_article():
+    for article in _articles():
+        passages = split_article(article)
+        assert passages
+        for position, passage in enumerate(passages):
+            assert MIN_WORDS <= len(passage.text.split()) <= MAX_WORDS
+            assert article.text[passage.start : passage.end] == passage.text
+            assert passage.id == f"{article.id}:{position}"
+            assert (passage.doc_id, passage.date, passage.source) == (article.id, article.date, article.source)
+
+
+def test_passage_ids_are_stable():
+    first = [p.id for a in _articles() for p in split_article(a)]
+    assert first == [p.id for a in _articles() for p in split_article(a)]
+
+
+def test_long_paragraph_is_split_on_sentences():
+    sentence = "Kementerian Perindustrian mencatat pertumbuhan industri kecil yang sangat pesat tahun ini. "
+    article = Article(id="long", text=sentence * 40)
+    passages = split_article(article)
+    assert len(passages) > 1
+    assert all(len(p.text.split()) <= MAX_WORDS and p.text.endswith(".") for p in passages)
+
+
+def test_sentences_do_not_break_after_abbreviations_or_decimals():
+    text = "Nilainya Rp. 7,9 miliar menurut Dr. Reni. Angka 4.52 naik. Selesai."
+    assert [text[s:e] for s, e in sentence_spans(text, 0, len(text))] == [
+        "Nilainya Rp. 7,9 miliar menurut Dr. Reni.", "Angka 4.52 naik.", "Selesai."]
+
+
+def test_passage_repeated_in_another_article_is_kept_once():
+    article = _articles()[0]
+    copy = Article(id="copy", text=article.text, source="other site")
+    passages, repeats = split_articles([article, copy])
+    assert repeats == len(split_article(article))
+    assert {p.doc_id for p in passages} == {article.id}

@@ -1,0 +1,53 @@
+from qa.cleaning import clean_lines, is_boilerplate, is_near_duplicate, repair_line
+
+
+def test_widget_lines_are_boilerplate():
+    for line in ["ADVERTISEMENT", "Advertisement", "BACA JUGA: Lanskap Persaingan Harga", "Baca Juga",
+                 "Berita Lainnya", "Related", "Editor: Ranto Rajagukguk", "Red: Nidia Zuraya",
+                 "Foto: ANTARA/Ari Bowo Sucipto", "Version 1.88.1", "2024 © PT Dynamo Media Network",
+                 "marketeers article", "Ilustrasi pekerja tekstil. Sumber gambar: 123rf.",
+                 "Tentang KamiPedoman Media SiberKetentuan & Kebijakan PrivasiPanduan Komunitas"]:
+        assert is_boilerplate(line), line
+
+
+def test_article_sentences_are_not_boilerplate():
+    assert not is_boilerplate("Kementerian Perindustrian mencatat jumlah IKM mencapai 4,52 juta unit.")
+    assert not is_boilerplate("Iklan rokok dilarang di televisi sejak tahun lalu, kata menteri.")
+
+
+def test_inline_adverts_and_glued_words_are_repaired():
+    assert repair_line("waktu baca 2 menitADVERTISEMENT") == "waktu baca 2 menit"
+    assert repair_line("pasar global.Hal tersebut") == "pasar global. Hal tersebut"
+    assert repair_line("Tak hanya ituIKM terbukti") == "Tak hanya itu IKM terbukti"
+    assert repair_line("hingga12,39 juta orang") == "hingga 12,39 juta orang"
+    assert repair_line("menyerap 12,37 juta tenaga kerja .") == "menyerap 12,37 juta tenaga kerja."
+
+
+def test_captions_beside_photo_credit_are_dropped():
+    lines = [
+        "Anggota komunitas menata produk di Galeri IKM Malang, Jumat (29/7/2022). ilustrasi",
+        "Foto: ANTARA/Ari Bowo Sucipto",
+        "Caption printed again below the photo",
+        "REPUBLIKA.CO.ID, JAKARTA -- Direktur Jenderal Reni Yanita mengungkapkan hal itu kepada wartawan.",
+    ]
+    assert clean_lines(lines) == ["Direktur Jenderal Reni Yanita mengungkapkan hal itu kepada wartawan."]
+
+
+def test_repeated_block_with_changed_dateline_is_kept_once():
+    first = "“Melalui beragam program strategis, kami berupaya memacu daya saing IKM,” ujar Reni di Jakarta, Minggu (7/1/2023)."
+    again = "“Melalui beragam program strategis, kami berupaya memacu daya saing IKM,” ujar Reni di Jakarta, Jumat (6/1)."
+    other = "Dirjen IKMA mengatakan sektor IKM telah menyerap tenaga kerja hingga 12,39 juta orang."
+    assert is_near_duplicate(first, again)
+    assert not is_near_duplicate(first, other)
+    assert clean_lines([first, other, again, other]) == [first, other]
+
+
+def test_trailing_signature_is_dropped():
+    body = "Pemerintah mendorong program strategis di sektor IKM agar memiliki daya saing."
+    assert clean_lines([body, "Albi"]) == [body]
+
+
+def test_dateline_is_stripped_even_after_a_teaser():
+    lines = ["Penguatan kolaborasi penting untuk pemulihan ekonomi.",
+             "KETIK, JAKARTA – Kementerian Perindustrian menjalin sinergi dengan daerah."]
+    assert clean_lines(lines)[1] == "Kementerian Perindustrian menjalin sinergi dengan daerah."

@@ -1,0 +1,50 @@
+"""The `qa` command run as a user runs it: a separate process."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import QUESTION
+
+
+def qa(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *map(str, args)], capture_output=True, text=True, timeout=600,
+        env={**os.environ, **(env or {})}, cwd=cwd,
+    )
+
+
+def test_index_then_ask_as_json_matches_the_http_body(engine, corpus_copy, tmp_path):
+    index_dir = tmp_path / "idx"
+    built = qa("index", corpus_copy, "--index-dir", index_dir)
+    assert built.returncode == 0, built.stderr
+    assert "indexed 5 articles into" in built.stdout
+    asked = qa("ask", QUESTION, "-k", "3", "--json", "--index-dir", index_dir)
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout) == engine.ask(QUESTION, 3).to_dict()
+
+
+def test_readable_output_and_errors(settings):
+    index_dir = settings.index_dir
+    asked = qa("ask", QUESTION, "-k", "2", "--index-dir", index_dir)
+    assert asked.returncode == 0, asked.stderr
+    assert "1. [" in asked.stdout and "kumparan · 2024-11-15" in asked.stdout
+    assert "**12,37 juta tenaga kerja**" in asked.stdout
+    bad = qa("ask", "  ", "--index-dir", index_dir)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: question must not be empty"
+    bad_k = qa("ask", QUESTION, "-k", "99", "--index-dir", index_dir)
+    assert bad_k.returncode == 2 and bad_k.stderr.count("\n") == 1 and "between 1 and 50" in bad_k.stderr
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_missing_or_empty_index_dir_is_one_line(tmp_path, make):
+    index_dir = tmp_path / "idx"
+    if make == "empty":
+        index_dir.mkdir()
+    result = qa("ask", QUESTION, "--index-dir", index_dir, env={"QA_CORPUS_DIR": str(tmp_path / "none")})
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: no index in") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr

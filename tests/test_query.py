@@ -1,0 +1,31 @@
+import pytest
+
+from qa.errors import InvalidInputError
+from qa.query import Query
+
+
+def test_defaults_and_trimming():
+    query = Query("  berapa tenaga kerja?  ")
+    assert (query.question, query.top_k, query.sources) == ("berapa tenaga kerja?", 5, [])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"question": ""}, "empty"),
+        ({"question": " \n\t "}, "empty"),
+        ({"question": "x" * 2001}, "too long"),
+        ({"question": "q", "top_k": 0}, "between 1 and 50"),
+        ({"question": "q", "top_k": 51}, "between 1 and 50"),
+        ({"question": "q", "top_k": "5"}, "whole number"),
+        ({"question": "q", "date_from": "15-11-2024"}, "date like"),
+        ({"question": "q", "date_from": "2024-12-01", "date_to": "2024-01-01"}, "after"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message(kwargs, message):
+    with pytest.raises(InvalidInputError, match=message):
+        Query(**kwargs)
+
+
+def test_single_source_string_becomes_a_list():
+    assert Query("q", sources="kumparan").sources == ["kumparan"]

@@ -1,0 +1,95 @@
+import json
+
+import pytest
+
+from conftest import CORPUS
+from qa.errors import InvalidInputError
+from qa.reading import html_to_text, markdown_to_text, read_paths
+
+BODY = "Kementerian Perindustrian mencatat jumlah industri kecil dan menengah mencapai 4,52 juta unit."
+
+
+def test_reads_the_default_corpus_folder():
+    report = read_paths([CORPUS])
+    assert len(report.articles) == 5 and not report.skipped and not report.warnings
+
+
+def test_jsonl_keeps_fields_and_reports_bad_lines_by_number(tmp_path):
+    path = tmp_path / "news.jsonl"
+    path.write_text("\n".join([
+        json.dumps({"id": "a1", "text": BODY, "title": "Judul", "date": "2024-11-15", "source": "kumparan",
+                    "url": "https://example.org/a1"}),
+        "{not json",
+        json.dumps({"title": "no text"}),
+        json.dumps({"text": BODY + " Kedua."}),
+    ]), encoding="utf-8")
+    report = read_paths([path])
+    first, second = report.articles
+    assert (first.id, first.title, first.date, first.source, first.url) == (
+        "a1", "Judul", "2024-11-15", "kumparan", "https://example.org/a1")
+    assert second.id == "news-4"
+    assert [s.split(": ")[0] for s in report.skipped] == [f"{path}:2", f"{path}:3"]
+
+
+def test_unparseable_jsonl_date_is_reported_and_left_empty(tmp_path):
+    path = tmp_path / "news.jsonl"
+    path.write_text(json.dumps({"text": BODY, "date": "kemarin sore"}), encoding="utf-8")
+    report = read_paths([path])
+    assert report.articles[0].date is None
+    assert "kemarin sore" in report.warnings[0]
+
+
+def test_sidecar_overrides_what_the_page_says(tmp_path):
+    (tmp_path / "a.txt").write_text((CORPUS / "000_72e7b393ea3bae9b.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "a.json").write_text(json.dumps({"source": "Kemenperin", "date": "2024-11-16", "url": "https://x.id"}))
+    report = read_paths([tmp_path])
+    (article,) = report.articles
+    assert (article.source, article.date, article.url) == ("Kemenperin", "2024-11-16", "https://x.id")
+    assert article.title.startswith("Kemenperin Catat")
+    assert not report.warnings  # a sidecar is not an unknown file
+
+
+def test_unknown_non_utf8_and_empty_files_are_reported_and_skipped(tmp_path):
+    (tmp_path / "ok.txt").write_text(BODY, encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("Kementerian Perindustrian mencatat caf\xe9".encode("latin-1"))
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    (tmp_path / "data.pdf").write_bytes(b"%PDF-1.4")
+    report = read_paths([tmp_path])
+    assert [a.id for a in report.articles] == ["ok"]
+    assert any("latin1.txt" in s and "UTF-8" in s for s in report.skipped)
+    assert any("empty.txt" in s for s in report.skipped)
+    assert any("data.pdf" in w for w in report.warnings)
+
+
+def test_missing_path_is_an_input_error(tmp_path):
+    with pytest.raises(InvalidInputError, match="no such file"):
+        read_paths([tmp_path / "nope"])
+
+
+def test_html_text_and_metadata():
+    html = """<html><head><title>Ignored tab title</title>
+      <meta property="og:title" content="Judul dari OG">
+      <meta property="article:published_time" content="2024-11-15T09:46:00+07:00">
+      <meta property="og:site_name" content="kumparan"><link rel="canonical" href="https://k.com/a"></head>
+      <body><nav>Home | Bisnis | Tentang Kami</nav><script>var x = 1;</script>
+      <p>Paragraf pertama &amp; penting.</p><p>Paragraf kedua.</p><footer>© 2024</footer></body></html>"""
+    text, meta = html_to_text(html)
+    assert text.split("\n") == ["Paragraf pertama & penting.", "", "Paragraf kedua."] or \
+        [t for t in text.split("\n") if t] == ["Paragraf pertama & penting.", "Paragraf kedua."]
+    assert meta == {"title": "Judul dari OG", "date": "2024-11-15T09:46:00+07:00", "source": "kumparan",
+                    "url": "https://k.com/a"}
+
+
+def test_html_file_becomes_an_article(tmp_path):
+    (tmp_path / "a.html").write_text(
+        f'<html><head><meta property="og:site_name" content="Kompas"></head><body><p>{BODY}</p></body></html>',
+        encoding="utf-8")
+    (article,) = read_paths([tmp_path]).articles
+    assert (article.source, article.text) == ("Kompas", BODY)
+
+
+def test_markdown_front_matter_heading_and_links():
+    text, meta = markdown_to_text(
+        "---\ndate: 2024-11-15\nsource: kumparan\n---\n# Judul Berita\n\nLihat [laporan](http://x) **ini**.\n")
+    assert meta == {"date": "2024-11-15", "source": "kumparan", "title": "Judul Berita"}
+    assert text.strip() == "Lihat laporan ini."
