@@ -32,6 +32,7 @@ _MENU_WORDS = re.compile(
     r"peringkat penulis|cara menulis|syarat|sitemap|indeks berita",
     re.IGNORECASE,
 )
+_MENU_COVERAGE = 0.6
 _COPYRIGHT = re.compile(r"©|\(c\)\s*\d{4}|all rights reserved", re.IGNORECASE)
 _VERSION = re.compile(r"^version\s+\d+(?:\.\d+)+$", re.IGNORECASE)
 _SOURCE_MARKER = re.compile(r"^[\w.]+\s+article$", re.IGNORECASE)  # "marketeers article"
@@ -44,7 +45,9 @@ _DATELINE_PREFIX = re.compile(
     r"^(?:[A-Z][\w.]*,\s+)?[A-Z][A-Za-z ]{2,30}?\s*(?:\([A-Za-z]+\))?\s*(?:–|—|--|-)\s+(?=[A-Z\"“])"
 )
 _SPACE_BEFORE_PUNCT = re.compile(r"(?<=\w)\s+([.,;:!?)](?:\s|$))")
-_TRAILER = re.compile(r"\s*\(\*\)\s*$|\s*\([a-z]{2,5}(?:/[a-z]{2,5})*\)\s*$")
+# "(*)" or reporters' codes "(LOK)", "(ynt / d03 / d09)" after the last sentence.
+_CODE = r"(?:[A-Za-z]{2,5}\d*|[A-Za-z]\d{1,3})"
+_TRAILER = re.compile(rf"\s*\(\*\)\s*$|(?<=[.!?\"”])\s*\((?:{_CODE}\s*/\s*)*{_CODE}\)\s*$")
 _DATELINE_SEARCH_PARAGRAPHS = 3
 NEAR_DUPLICATE = 0.9
 _MIN_WORDS_FOR_NEAR_DUPLICATE = 8
@@ -60,7 +63,15 @@ def is_boilerplate(line: str) -> bool:
         return True
     if _COPYRIGHT.search(stripped) and len(stripped.split()) <= 15:
         return True
-    return len(_MENU_WORDS.findall(stripped)) >= 2 and len(stripped.split()) <= 40
+    return _is_menu(stripped)
+
+
+def _is_menu(line: str) -> bool:
+    """Navigation links run together: mostly menu vocabulary, several distinct terms."""
+    found = _MENU_WORDS.findall(line)
+    letters = sum(c.isalpha() for c in line)
+    covered = sum(len(term.replace(" ", "")) for term in found)
+    return len({t.lower() for t in found}) >= 2 and covered >= _MENU_COVERAGE * letters
 
 
 def _is_credit(line: str) -> bool:

@@ -60,14 +60,18 @@ class Embedder:
     def embed_passages(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
-        """Vectors for `texts`; `progress(n)` is called after each batch of n."""
-        batches = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            batches.append(self._encode(batch, self.passage_prefix))
+        """Vectors for `texts` (in their order); `progress(n)` is called after each batch of n.
+
+        Batches are cut from the texts sorted by length, so short passages are not padded to the
+        length of long ones."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.zeros((len(texts), self.dimension), np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            vectors[batch] = self._encode([texts[i] for i in batch], self.passage_prefix)
             if progress:
                 progress(len(batch))
-        return np.vstack(batches) if batches else np.zeros((0, self.dimension), np.float32)
+        return vectors
 
     def embed_query(self, question: str) -> np.ndarray:
         return self._encode([question], self.query_prefix)[0]

@@ -61,6 +61,11 @@ def _looks_like_headline(line: str) -> bool:
     return 2 <= len(words) <= _MAX_TITLE_WORDS and not line.rstrip().endswith((".", ":", ","))
 
 
+def _has_body_after(lines: list[str], i: int) -> bool:
+    """A headline heads something: a one-line article is all body."""
+    return any(not is_boilerplate(line) and not header_date(line) for line in lines[i + 1 :])
+
+
 def read_header(lines: list[str]) -> Metadata:
     """Title, date header and publisher from the top of a page (before the body begins)."""
     meta = Metadata(source=find_source("\n".join(lines)))
@@ -70,7 +75,7 @@ def read_header(lines: list[str]) -> Metadata:
             meta.header_lines.add(i)
         elif is_boilerplate(line):
             continue
-        elif meta.title is None and _looks_like_headline(line):
+        elif meta.title is None and _looks_like_headline(line) and _has_body_after(lines, i):
             meta.title = line.strip()
             meta.header_lines.add(i)
         else:

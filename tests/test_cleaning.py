@@ -51,3 +51,18 @@ def test_dateline_is_stripped_even_after_a_teaser():
     lines = ["Penguatan kolaborasi penting untuk pemulihan ekonomi.",
              "KETIK, JAKARTA – Kementerian Perindustrian menjalin sinergi dengan daerah."]
     assert clean_lines(lines)[1] == "Kementerian Perindustrian menjalin sinergi dengan daerah."
+
+
+def test_prose_with_menu_words_is_not_a_menu():
+    for line in [
+        "Saat ini telah disiapkan 326 spot iklan tokoh agama di tujuh televisi. Juga 420 spot iklan TV.",
+        "Sidang dihadiri anggota Perhimpunan Bantuan Hukum dan Lembaga Bantuan Hukum Makassar.",
+        "Menurut ketentuan baru, syarat ekspor diperketat; ketentuan lama dicabut.",
+    ]:
+        assert not is_boilerplate(line), line
+
+
+def test_reporter_codes_after_the_last_sentence_are_dropped():
+    assert repair_line("Sidang ditunda hingga pekan depan. (LOK)") == "Sidang ditunda hingga pekan depan."
+    assert repair_line("Kota Bandung berusia 195 tahun. (ynt / d03 / d09 / d15)") == "Kota Bandung berusia 195 tahun."
+    assert repair_line("Sidang dihadiri lembaga swadaya masyarakat (LSM)") == "Sidang dihadiri lembaga swadaya masyarakat (LSM)"

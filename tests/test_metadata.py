@@ -45,3 +45,8 @@ def test_header_stops_at_the_body():
                         "Baris Pendek Lain"])
     assert meta.title == "Judul Berita Yang Pendek"
     assert meta.header_lines == {0}
+
+
+def test_one_line_article_is_body_not_title():
+    meta = read_header(["Mimpi Mengembangkan Ekowisata Pulau Bali"])
+    assert meta.title is None and not meta.header_lines

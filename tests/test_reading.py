@@ -93,3 +93,12 @@ def test_markdown_front_matter_heading_and_links():
         "---\ndate: 2024-11-15\nsource: kumparan\n---\n# Judul Berita\n\nLihat [laporan](http://x) **ini**.\n")
     assert meta == {"date": "2024-11-15", "source": "kumparan", "title": "Judul Berita"}
     assert text.strip() == "Lihat laporan ini."
+
+
+def test_one_line_jsonl_articles_keep_their_text(tmp_path):
+    path = tmp_path / "short.jsonl"
+    lines = ["Mimpi Mengembangkan Ekowisata Pulau Bali",
+             "Begitulah Kota Bandung yang menapak usia ke - 195 tahun, Minggu (25/9). (ynt / d03 / d09 / d15)"]
+    path.write_text("\n".join(json.dumps({"text": t}) for t in lines), encoding="utf-8")
+    report = read_paths([path])
+    assert [a.text for a in report.articles] == [lines[0], lines[1].replace(" (ynt / d03 / d09 / d15)", "")]
