@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -30,6 +31,17 @@ err = Console(stderr=True, highlight=False)
 IndexDir = Annotated[
     Optional[Path], typer.Option("--index-dir", help="Index directory [default: $QA_INDEX_DIR or ./index].")
 ]
+
+
+@app.callback()
+def _setup() -> None:
+    """Ask questions of Indonesian news articles."""
+    # The engine's one-off notices (model conversion, automatic indexing) go to stderr.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("qa")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _engine(**overrides):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from qa.index import Manifest, PassageIndex, corpus_fingerprint, save_index
 from qa.query import DEFAULT_TOP_K, Query
 from qa.reading import read_paths
 from qa.types import Answer, Result
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Engine:
                 except IndexNotFoundError:
                     if not Path(self.settings.corpus_dir).is_dir():
                         raise
+                    log.info("no index in %s yet: indexing %s", self.settings.index_dir, self.settings.corpus_dir)
                     self._build([self.settings.corpus_dir])
             return self._index
 

