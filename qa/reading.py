@@ -192,7 +192,7 @@ class _HTMLText(HTMLParser):
         self.meta: dict = {}
         self._skipping = 0
         self._in_title = False
-        self._title: list[str] = []
+        self.title_parts: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = {k: v or "" for k, v in attrs}
@@ -221,7 +221,7 @@ class _HTMLText(HTMLParser):
 
     def handle_data(self, data):
         if self._in_title:
-            self._title.append(data)
+            self.title_parts.append(data)
         elif not self._skipping:
             self.parts.append(data)
 
@@ -232,8 +232,8 @@ def html_to_text(html: str) -> tuple[str, dict]:
     parser.close()
     text = "\n".join(re.sub(r"\s+", " ", ln).strip() for ln in "".join(parser.parts).split("\n"))
     meta = dict(parser.meta)
-    if "title" not in meta and "".join(parser._title).strip():
-        meta["title"] = re.sub(r"\s+", " ", "".join(parser._title)).strip()
+    if "title" not in meta and "".join(parser.title_parts).strip():
+        meta["title"] = re.sub(r"\s+", " ", "".join(parser.title_parts)).strip()
     return re.sub(r"\n{3,}", "\n\n", text).strip(), meta
 
 
