@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa.config import Settings
 from qa.engine import Engine
-from qa.errors import QAError
+from qa.errors import InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
 from qa.types import Answer
 
@@ -87,10 +87,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     ):
         unknown = sorted(set(request.query_params) - GET_PARAMETERS)
         if unknown:
-            return JSONResponse(
-                status_code=422,
-                content={"detail": f"unknown parameter(s): {', '.join(unknown)}; allowed: "
-                         f"{', '.join(sorted(GET_PARAMETERS))}"},
+            raise InvalidInputError(
+                f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(GET_PARAMETERS))}"
             )
         return engine.ask(q, k, date_from, date_to, source).to_dict()
 

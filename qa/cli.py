@@ -15,7 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from qa.config import Settings
-from qa.errors import QAError
+from pydantic import ValidationError
+
+from qa.errors import InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K
 from qa.types import Answer
 
@@ -44,10 +46,19 @@ def _setup() -> None:
     logger.setLevel(logging.INFO)
 
 
+def _settings(**overrides) -> Settings:
+    """Settings from the environment, with the options the user gave on the command line."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(f"bad setting ({problems})") from None
+
+
 def _engine(**overrides):
     from qa.engine import Engine  # imports torch: keep `qa --help` fast
 
-    return Engine(Settings(**{k: v for k, v in overrides.items() if v is not None}))
+    return Engine(_settings(**overrides))
 
 
 def _fail(exc: QAError) -> typer.Exit:
@@ -150,9 +161,9 @@ def serve(
     from qa.api import create_app
 
     try:
-        settings = Settings(**{k: v for k, v in dict(host=host, port=port, index_dir=index_dir).items() if v is not None})
-    except ValueError as exc:
-        raise _fail(QAError(str(exc))) from None
+        settings = _settings(host=host, port=port, index_dir=index_dir)
+    except QAError as exc:
+        raise _fail(exc) from None
     uvicorn.run(create_app(settings=settings), host=settings.host, port=settings.port)
 
 

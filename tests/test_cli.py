@@ -48,3 +48,9 @@ def test_missing_or_empty_index_dir_is_one_line(tmp_path, make):
     assert result.returncode == 3
     assert result.stderr.startswith("error: no index in") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_is_one_line(settings):
+    result = qa("ask", QUESTION, env={"QA_BATCH_SIZE": "many"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: bad setting (batch_size:") and result.stderr.count("\n") == 1
