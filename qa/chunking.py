@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from qa.periods import passage_period
 from qa.types import Article, Passage
 
 MIN_WORDS = 60
@@ -108,23 +109,13 @@ def split_article(article: Article) -> list[Passage]:
             source=article.source,
             date=article.date,
             url=article.url,
+            period=passage_period(article.text[start:end], article.date),
         )
         for position, (start, end) in enumerate(_pack(article.text, _units(article.text)))
     ]
 
 
-def split_articles(articles: list[Article]) -> tuple[list[Passage], int]:
-    """All passages of `articles`, each text once: a passage repeated in another article (a
-    press release printed by two sites) is kept at its first appearance. Returns the passages
-    and how many repeats were dropped."""
-    seen: set[str] = set()
-    passages, repeats = [], 0
-    for article in articles:
-        for passage in split_article(article):
-            key = re.sub(r"\W+", " ", passage.text.lower()).strip()
-            if key in seen:
-                repeats += 1
-                continue
-            seen.add(key)
-            passages.append(passage)
-    return passages, repeats
+def split_articles(articles: list[Article]) -> list[Passage]:
+    """All passages of `articles`. A passage that two sites both print stays twice here: the
+    ranking shows it once, with both sources (see `qa.ranking`)."""
+    return [passage for article in articles for passage in split_article(article)]

@@ -86,7 +86,7 @@ def index(
         err.print(f"warning: {line}", markup=False, soft_wrap=True)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
-        f"({report.repeated_passages} repeated passages dropped, {len(report.skipped)} skipped) "
+        f"({len(report.skipped)} skipped) "
         f"in {report.seconds:.1f}s -> {engine.settings.index_dir}",
         markup=False,
     )
@@ -110,11 +110,18 @@ def _render(answer: Answer, styled: bool) -> None:
     """Readable results: wrapped and coloured on a terminal, plain unwrapped lines otherwise."""
     print_ = out.print if styled else lambda item="": out.print(item, soft_wrap=True)
     print_(Text(f"Q: {answer.question}", style="bold" if styled else ""))
+    short = answer.answer
+    if short.confident:
+        where = " · ".join(x for x in (short.source, short.date) if x)
+        print_(Text(f"A: {short.text}" + (f"  ({where})" if where else ""), style="bold green" if styled else ""))
+    elif answer.results:
+        print_("A: (no confident answer in the corpus; closest passages below)")
     if not answer.results:
         print_("no passage matched (check the filters, or index more articles)")
     for r in answer.results:
         print_()
-        meta = " · ".join(x for x in (r.source or "unknown source", r.date or "undated", r.title) if x)
+        period = f"about {r.period['label']}" if r.period else None
+        meta = " · ".join(x for x in (r.source or "unknown source", r.date or "undated", period, r.title) if x)
         print_(Text(f"{r.rank}. [{r.score:.3f}] {meta}", style="bold cyan" if styled else ""))
         body = _passage_text(r.text, r.highlights, styled)
         if styled:
@@ -123,6 +130,9 @@ def _render(answer: Answer, styled: bool) -> None:
             for line in body.plain.split("\n"):
                 print_("   " + line)
         print_(Text(f"   {r.passage_id}" + (f"  {r.url}" if r.url else ""), style="dim" if styled else ""))
+        for other in r.also_in:
+            print_(Text(f"   also in {other.source or 'unknown source'} ({other.date or 'undated'}) "
+                        f"{other.passage_id}", style="dim" if styled else ""))
 
 
 @app.command()

@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from qa.ranking import Weights
+
 
 def _default_cache_dir() -> Path:
     import os
@@ -38,5 +40,25 @@ class Settings(BaseSettings):
         description="Articles indexed automatically when the index directory is empty.",
     )
     batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per batch.")
+    candidates: int = Field(
+        50, ge=1, le=1000, description="Passages taken from each of dense and BM25 retrieval before fusion."
+    )
+    # Fusion weights, chosen with `qa eval` on FacQA train (see README, "Ranking quality").
+    weight_dense: float = Field(1.0, description="Weight of the dense (embedding) z-score.")
+    weight_lexical: float = Field(0.7, description="Weight of the BM25 z-score.")
+    weight_period: float = Field(1.5, description="Bonus for a passage about the period the question names.")
+    weight_recency: float = Field(0.5, description="Bonus (0..1 scaled) for recent passages when no period is named.")
+    weight_coverage: float = Field(1.0, description="Weight of the share of question words in the best sentence.")
+    weight_answer: float = Field(0.5, description="Bonus when the best sentence holds an answer of the asked kind.")
+    min_coverage: float = Field(
+        0.5, ge=0, le=1,
+        description="Share of the question's words the answer sentence needs for a confident answer.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+
+    def weights(self) -> Weights:
+        return Weights(
+            dense=self.weight_dense, lexical=self.weight_lexical, period=self.weight_period,
+            recency=self.weight_recency, coverage=self.weight_coverage, answer=self.weight_answer,
+        )

@@ -9,15 +9,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from qa.chunking import split_articles
 from qa.config import Settings
 from qa.embedding import Embedder
 from qa.errors import IndexNotFoundError, NoArticlesError
-from qa.highlight import highlight
+from qa.answers import highlight
 from qa.index import Manifest, PassageIndex, corpus_fingerprint, save_index
-from qa.query import DEFAULT_TOP_K, Query
+from qa.query import DEFAULT_TOP_K, Query, QueryPlan
+from qa.ranking import Candidate, Weights, rank
 from qa.reading import read_paths
-from qa.types import Answer, Result
+from qa.types import Answer, Passage, Result, ShortAnswer, Source
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,6 @@ class IndexReport:
 
     articles: int
     passages: int
-    repeated_passages: int
     skipped: list[str]
     warnings: list[str]
     seconds: float
@@ -86,7 +88,7 @@ class Engine:
             raise NoArticlesError(
                 f"no readable article in {', '.join(map(str, paths))}" + (f" ({detail})" if detail else "")
             )
-        passages, repeats = split_articles(report.articles)
+        passages = split_articles(report.articles)
         done = 0
 
         def step(n: int) -> None:
@@ -113,7 +115,6 @@ class Engine:
         return IndexReport(
             articles=len(report.articles),
             passages=len(passages),
-            repeated_passages=repeats,
             skipped=report.skipped,
             warnings=report.warnings,
             seconds=(dt.datetime.now(dt.timezone.utc) - started).total_seconds(),
@@ -127,34 +128,84 @@ class Engine:
         date_from: str | dt.date | None = None,
         date_to: str | dt.date | None = None,
         sources: list[str] | None = None,
+        weights: Weights | None = None,
     ) -> Answer:
-        """The `top_k` passages that best answer `question`, best first.
+        """The `top_k` passages that best answer `question`, best first, and the words that answer.
 
         `date_from`/`date_to` (ISO dates, inclusive) and `sources` (publisher names, any case)
-        restrict which articles are searched."""
+        restrict which articles are searched. `weights` replaces the fusion weights from the
+        settings (`qa eval` uses it to measure plain dense and plain BM25 rankings)."""
         query = Query(question, top_k, date_from, date_to, sources or [])
+        plan = QueryPlan.of(query.question)
+        weights = weights or self.settings.weights()
+        ranked = rank(plan, self._candidates(query, plan, weights), weights)[: query.top_k]
+        results = [self._result(number, candidate, plan) for number, candidate in enumerate(ranked, 1)]
+        return Answer(question=query.question, answer=self._short_answer(ranked, results), results=results)
+
+    def _candidates(self, query: Query, plan: QueryPlan, weights: Weights) -> list[Candidate]:
+        """The best passages by embedding and by BM25 (each skipped when its weight is 0),
+        with both scores for each."""
         index = self.index
-        hits = index.search(
-            self.embedder.embed_query(query.question), query.top_k,
-            query.date_from, query.date_to, query.sources,
-        )
-        passages = index.passages([row for row, _ in hits])
-        results = [
-            Result(
-                rank=rank,
-                score=round(score, 4),
-                text=passage.text,
-                title=passage.title,
-                source=passage.source,
-                date=passage.date,
-                url=passage.url,
-                doc_id=passage.doc_id,
-                passage_id=passage.id,
-                highlights=highlight(query.question, passage.text),
-            )
-            for rank, ((_, score), passage) in enumerate(zip(hits, passages), start=1)
+        depth = max(self.settings.candidates, query.top_k)
+        vector = self.embedder.embed_query(query.question) if weights.dense else None
+        rows: dict[int, float] = {}
+        if vector is not None:
+            rows.update(index.search(vector, depth, query.date_from, query.date_to, query.sources))
+        lexical = None
+        if weights.lexical:
+            lexical = index.lexical.scores(plan.stems)
+            allowed = index.matching_rows(query.date_from, query.date_to, query.sources)
+            if allowed is not None:
+                mask = np.full(len(lexical), -np.inf, dtype=np.float32)
+                mask[allowed] = 0
+                lexical = lexical + mask
+            best = np.argsort(-lexical)[:depth]
+            new = [int(r) for r in best if lexical[r] > 0 and int(r) not in rows]
+            if vector is not None and new:
+                rows.update(zip(new, map(float, index.similarities(vector, new))))
+            else:
+                rows.update((r, 0.0) for r in new)
+        passages = index.passages(list(rows))
+        return [
+            Candidate(row=row, dense=dense, lexical=float(lexical[row]) if lexical is not None else 0.0,
+                      passage=passage)
+            for (row, dense), passage in zip(rows.items(), passages)
         ]
-        return Answer(question=query.question, results=results)
+
+    @staticmethod
+    def _result(number: int, candidate: Candidate, plan: QueryPlan) -> Result:
+        passage = candidate.passage
+        span = candidate.found.span if candidate.found else None
+        return Result(
+            rank=number,
+            score=round(candidate.score, 4),
+            text=passage.text,
+            title=passage.title,
+            source=passage.source,
+            date=passage.date,
+            url=passage.url,
+            doc_id=passage.doc_id,
+            passage_id=passage.id,
+            highlights=highlight(plan.words, passage.text, span),
+            period=passage.period.to_dict() if passage.period else None,
+            answer=list(span) if span else None,
+            also_in=[_source(d.passage) for d in candidate.duplicates],
+        )
+
+    def _short_answer(self, ranked: list[Candidate], results: list[Result]) -> ShortAnswer:
+        """The answer span of the best result, if its sentence holds enough of the question."""
+        if not ranked or not ranked[0].found or ranked[0].found.span is None:
+            return ShortAnswer(text=None, confident=False)
+        best, found, result = ranked[0], ranked[0].found, results[0]
+        confident = found.coverage >= self.settings.min_coverage
+        return ShortAnswer(
+            text=result.text[found.span[0] : found.span[1]] if confident else None,
+            confident=confident,
+            passage_id=result.passage_id,
+            source=result.source,
+            date=result.date,
+            period=best.passage.period.label if best.passage.period else None,
+        )
 
     def health(self) -> dict:
         """Model and index facts for monitoring."""
@@ -169,3 +220,10 @@ class Engine:
             "corpus_fingerprint": manifest.corpus_fingerprint,
             "index_dir": str(self.settings.index_dir),
         }
+
+
+def _source(passage: Passage) -> Source:
+    return Source(
+        source=passage.source, date=passage.date, title=passage.title, url=passage.url,
+        doc_id=passage.doc_id, passage_id=passage.id,
+    )

@@ -3,11 +3,11 @@
 Layout of an index directory:
 
     index/CURRENT                  name of the live build (replaced atomically)
-    index/build-<time>-<tag>/      manifest.json, vectors.faiss, passages.sqlite
+    index/build-<time>-<tag>/      manifest.json, vectors.faiss, lexical/ (BM25), passages.sqlite
 
 A save writes a complete new build beside the live one, then switches CURRENT to it with an
 atomic rename; a crash at any point leaves the previous build in service. Row i of the FAISS
-index is row i of the passages table.
+index is row i of the BM25 index and of the passages table.
 """
 
 from __future__ import annotations
@@ -27,13 +27,16 @@ import faiss
 import numpy as np
 
 from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
+from qa.lexical import LexicalIndex
+from qa.periods import Period
 from qa.types import Article, Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 index and passage periods
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 VECTORS = "vectors.faiss"
 STORE = "passages.sqlite"
+LEXICAL = "lexical"
 
 _SCHEMA = """
 CREATE TABLE articles (
@@ -41,7 +44,8 @@ CREATE TABLE articles (
 );
 CREATE TABLE passages (
     row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL REFERENCES articles(id),
-    position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+    position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    period_start TEXT, period_end TEXT
 );
 CREATE INDEX articles_date ON articles(date);
 CREATE INDEX articles_source ON articles(lower(source));
@@ -94,6 +98,7 @@ def save_index(
     if len(vectors):
         vector_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     faiss.write_index(vector_index, str(staging / VECTORS))
+    LexicalIndex.build([p.text for p in passages]).save(staging / LEXICAL)
     with sqlite3.connect(staging / STORE) as db:
         db.executescript(_SCHEMA)
         db.executemany(
@@ -101,14 +106,20 @@ def save_index(
             [(a.id, a.title, a.source, a.date, a.url, a.path, a.text) for a in articles],
         )
         db.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(row, p.id, p.doc_id, p.position, p.start, p.end, p.text) for row, p in enumerate(passages)],
+            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (row, p.id, p.doc_id, p.position, p.start, p.end, p.text,
+                 p.period.start.isoformat() if p.period else None,
+                 p.period.end.isoformat() if p.period else None)
+                for row, p in enumerate(passages)
+            ],
         )
     db.close()
     (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
-    for file in staging.iterdir():
-        with open(file, "rb") as handle:
-            os.fsync(handle.fileno())
+    for file in staging.rglob("*"):
+        if file.is_file():
+            with open(file, "rb") as handle:
+                os.fsync(handle.fileno())
 
     build = index_dir / name
     os.rename(staging, build)
@@ -139,6 +150,10 @@ def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
     return build, manifest
 
 
+def _period(start: str | None, end: str | None) -> Period | None:
+    return Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) if start and end else None
+
+
 class PassageIndex:
     """A loaded index: search vectors, then read passages and their articles."""
 
@@ -157,9 +172,10 @@ class PassageIndex:
             )
         try:
             self._vectors = faiss.read_index(str(build / VECTORS))
+            self.lexical = LexicalIndex.load(build / LEXICAL)
             self._db = sqlite3.connect(f"file:{build / STORE}?mode=ro", uri=True, check_same_thread=False)
             stored = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        except (RuntimeError, sqlite3.Error) as exc:
+        except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
             raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
         if not (self._vectors.ntotal == stored == self.manifest.passages):
             raise CorruptIndexError(
@@ -171,7 +187,10 @@ class PassageIndex:
     def __len__(self) -> int:
         return self._vectors.ntotal
 
-    def _matching_rows(self, date_from: str | None, date_to: str | None, sources: list[str]) -> np.ndarray:
+    def matching_rows(self, date_from: str | None, date_to: str | None, sources: list[str]) -> np.ndarray | None:
+        """The rows whose articles pass the filters; None when there are no filters."""
+        if not (date_from or date_to or sources):
+            return None
         clauses, args = [], []
         if date_from:
             clauses.append("a.date >= ?")
@@ -193,8 +212,8 @@ class PassageIndex:
     ) -> list[tuple[int, float]]:
         """The k nearest passage rows by cosine, among those passing the filters."""
         params = None
-        if date_from or date_to or sources:
-            rows = self._matching_rows(date_from, date_to, sources or [])
+        rows = self.matching_rows(date_from, date_to, sources or [])
+        if rows is not None:
             if not len(rows):
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
@@ -205,16 +224,23 @@ class PassageIndex:
         scores, rows = self._vectors.search(vector.reshape(1, -1).astype(np.float32), k, params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
+    def similarities(self, vector: np.ndarray, rows: list[int]) -> np.ndarray:
+        """Cosine of `vector` with the passages at `rows`."""
+        if not rows:
+            return np.zeros(0, dtype=np.float32)
+        return self._vectors.reconstruct_batch(np.array(rows, dtype=np.int64)) @ vector
+
     def passages(self, rows: list[int]) -> list[Passage]:
         """The passages at `rows`, in that order, with their articles' metadata."""
         if not rows:
             return []
         sql = (
             'SELECT p.row, p.id, p.doc_id, p.position, p.text, p.start, p."end", a.title, a.source, '
-            f"a.date, a.url FROM passages p JOIN articles a ON a.id = p.doc_id WHERE p.row IN ({', '.join('?' * len(rows))})"
+            "a.date, a.url, p.period_start, p.period_end "
+            f"FROM passages p JOIN articles a ON a.id = p.doc_id WHERE p.row IN ({', '.join('?' * len(rows))})"
         )
         with self._lock:
-            found = {r[0]: Passage(*r[1:]) for r in self._db.execute(sql, rows)}
+            found = {r[0]: Passage(*r[1:11], period=_period(*r[11:])) for r in self._db.execute(sql, rows)}
         return [found[r] for r in rows]
 
     def close(self) -> None:

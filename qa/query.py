@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from qa.answers import answer_type, keywords
 from qa.errors import InvalidInputError
+from qa.lexical import stems
+from qa.periods import AskedPeriod, question_period, time_spans
 
 MAX_QUESTION_CHARS = 2000
 MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
@@ -49,3 +52,30 @@ class Query:
         if isinstance(self.sources, str):
             self.sources = [self.sources]
         self.sources = [s.strip() for s in self.sources or [] if isinstance(s, str) and s.strip()]
+
+
+@dataclass
+class QueryPlan:
+    """What the ranking needs to know about a question, worked out once."""
+
+    question: str
+    stems: list[str]  # BM25 terms
+    content_stems: set[str]  # the stems without the question's time words: what the answer sits beside
+    words: set[str]  # the question's words to highlight
+    kind: str  # the kind of answer asked for (qa.answers.answer_type)
+    asked: AskedPeriod
+
+    @classmethod
+    def of(cls, question: str, today: dt.date | None = None) -> QueryPlan:
+        asked = question_period(question, today)
+        untimed = question
+        for start, end in reversed(time_spans(question)):
+            untimed = untimed[:start] + " " + untimed[end:]
+        return cls(
+            question=question,
+            stems=stems(question),
+            content_stems=set(stems(untimed)),
+            words=keywords(question),
+            kind=answer_type(question),
+            asked=asked,
+        )

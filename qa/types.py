@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from qa.periods import Period
+
 
 @dataclass
 class Article:
@@ -32,13 +34,27 @@ class Passage:
     source: str | None = None
     date: str | None = None
     url: str | None = None
+    period: Period | None = None  # what time the passage speaks of
+
+
+@dataclass
+class Source:
+    """Another article that prints the same passage (a press release on two sites)."""
+
+    source: str | None
+    date: str | None
+    title: str | None
+    url: str | None
+    doc_id: str
+    passage_id: str
 
 
 @dataclass
 class Result:
     """One ranked passage as returned by the CLI, HTTP and Python interfaces.
 
-    `highlights` are [start, end) character spans of `text` that match the question.
+    `highlights` are [start, end) character spans of `text`: the question's words and the
+    answer. `period` is the time the passage speaks of ({"start", "end", "label"}).
     """
 
     rank: int
@@ -51,13 +67,30 @@ class Result:
     doc_id: str
     passage_id: str
     highlights: list[list[int]] = field(default_factory=list)
+    period: dict | None = None
+    answer: list[int] | None = None  # [start, end) of the answer span in `text`
+    also_in: list[Source] = field(default_factory=list)
+
+
+@dataclass
+class ShortAnswer:
+    """The words that answer, from the best result. `confident` is false when the corpus seems
+    not to hold the answer; `text` is then None rather than a guess."""
+
+    text: str | None
+    confident: bool
+    passage_id: str | None = None
+    source: str | None = None
+    date: str | None = None
+    period: str | None = None
 
 
 @dataclass
 class Answer:
-    """A question and its ranked results."""
+    """A question, its short answer and its ranked results."""
 
     question: str
+    answer: ShortAnswer
     results: list[Result]
 
     def to_dict(self) -> dict:

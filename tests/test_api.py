@@ -19,7 +19,8 @@ def test_get_ask(client, engine):
     body = response.json()
     assert body == engine.ask(QUESTION, 3).to_dict()
     assert set(body["results"][0]) == {"rank", "score", "text", "title", "source", "date", "url", "doc_id",
-                                       "passage_id", "highlights"}
+                                       "passage_id", "highlights", "period", "answer", "also_in"}
+    assert body["answer"]["text"] == "12,37 juta tenaga kerja" and body["answer"]["confident"]
 
 
 def test_post_ask_with_filters(client):

@@ -38,9 +38,8 @@ def test_sentences_do_not_break_after_abbreviations_or_decimals():
         "Nilainya Rp. 7,9 miliar menurut Dr. Reni.", "Angka 4.52 naik.", "Selesai."]
 
 
-def test_passage_repeated_in_another_article_is_kept_once():
-    article = _articles()[0]
-    copy = Article(id="copy", text=article.text, source="other site")
-    passages, repeats = split_articles([article, copy])
-    assert repeats == len(split_article(article))
-    assert {p.doc_id for p in passages} == {article.id}
+def test_every_passage_knows_its_period():
+    passages = split_articles(_articles())
+    assert all(p.period is not None for p in passages)  # every default article has a date
+    kumparan = next(p for p in passages if p.source == "kumparan")
+    assert kumparan.period.label == "2024"

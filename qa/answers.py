@@ -1,0 +1,176 @@
+"""The words that answer: in a passage, the sentence that matches the question best, and in it
+the span of the kind the question asks for ("berapa" wants a figure with its unit, "siapa" a
+name, "kapan" a date, "di mana" a place). The question's own words are highlighted too."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.chunking import sentence_spans
+from qa.lexical import STOP_WORDS, WORD, stem_words
+from qa.periods import time_spans
+
+QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
+
+_QUESTION_TYPES = [
+    (DATE, r"\b(?:kapan\w*|tanggal\s+berapa|tahun\s+berapa|tahun\s+\w+\s+berapa|pukul\s+berapa|"
+           r"hari\s+apa|bulan\s+apa|when|what\s+(?:year|date|day|month))\b"),
+    (QUANTITY, r"\b(?:berapa\w*|brp|jumlah|how\s+(?:many|much)|what\s+(?:share|percentage|number))\b"),
+    (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
+    (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
+]
+# "12,37 juta tenaga kerja", "Rp 7,9 miliar", "66,25 persen", "4,4 juta unit", "99,7%", "65 IKM"
+_FIGURE = re.compile(
+    r"(?:(?:Rp|US\$|\$)\.?\s?)?\d+(?:[.,]\d+)*(?:\s?%|\s?persen\b)?"
+    r"(?:\s(?:ribu|juta|miliar|triliun|million|billion)\b)?"
+    r"(?:\s(?:tenaga kerja|unit usaha|unit|orang|poin|persen|IKM|sentra(?: IKM)?|kategori|penumpang)\b)?",
+    re.IGNORECASE,
+)
+_CAPITALIZED = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:[A-Z][\w'-]*|bin|binti|de|van|von))*")
+# Capitalized words before a name that are not part of it.
+_TITLES = frozenset(
+    """
+    bapak ibu pak bu dr drs drh ir prof h hj kh menteri menperin wamenperin wakil direktur dirjen
+    jenderal kepala ketua presiden gubernur bupati wali walikota kolonel sekretaris staf asisten
+    """.split()
+)
+# Capitalized words of offices, institutions and places: not in a person's name.
+_NOT_NAME = _TITLES | frozenset(
+    """
+    kementerian kemenperin ditjen badan dinas industri kecil menengah aneka perindustrian
+    perdagangan pemerintah provinsi kabupaten kota desa kecamatan sektor program kompas tim pt
+    tbk indonesia jakarta mal
+    """.split()
+)
+_PLACE_CUE = re.compile(
+    r"\b(?:di|ke|dari|Desa|Kecamatan|Kabupaten|Kota|Provinsi|Pulau|Jalan|Jl\.?)\s+$", re.IGNORECASE
+)
+
+
+def answer_type(question: str) -> str:
+    lowered = question.lower()
+    for kind, pattern in _QUESTION_TYPES:
+        if re.search(pattern, lowered):
+            return kind
+    return ENTITY
+
+
+def keywords(question: str) -> set[str]:
+    """The question's words that can match a passage: no question or function words."""
+    return {w for w in (m.lower() for m in WORD.findall(question)) if w not in STOP_WORDS}
+
+
+def figures(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Quantities in text[start:end]. A bare whole number ("2024", the "15" of "(15/11)") is a
+    year, a day or a count of nothing named, and is left out."""
+    end = len(text) if end is None else end
+    return [m.span() for m in _FIGURE.finditer(text, start, end) if not m.group().isdigit()]
+
+
+def _runs(text: str, start: int, end: int, not_part: frozenset[str]) -> list[tuple[int, int]]:
+    """Runs of capitalized words in text[start:end], leading titles dropped, none of `not_part`."""
+    spans = []
+    for match in _CAPITALIZED.finditer(text, start, end):
+        words = list(re.finditer(r"\S+", match.group()))
+        while words and words[0].group().lower().strip(".,") in _TITLES:
+            words.pop(0)
+        if not words or any(w.group().lower() in not_part for w in words):
+            continue
+        begin = match.start() + words[0].start()
+        if len(words) == 1 and (begin == start or len(words[0].group()) < 3):
+            continue  # a lone capital at a sentence start is usually not a name
+        spans.append((begin, match.start() + words[-1].end()))
+    return spans
+
+
+def _names(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _runs(text, start, end, _NOT_NAME)
+
+
+def _places(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [
+        span for span in _runs(text, start, end, _TITLES)
+        if _PLACE_CUE.search(text[max(start, span[0] - 12) : span[0]])
+    ]
+
+
+_CANDIDATES = {
+    QUANTITY: figures,
+    DATE: lambda text, start, end: time_spans(text, start, end),
+    PERSON: _names,
+    PLACE: _places,
+    ENTITY: _names,
+}
+
+
+_CANDIDATE_BONUS = 0.5
+
+
+@dataclass
+class Found:
+    """The best sentence of a passage for a question, and the answer span in it if any."""
+
+    sentence: tuple[int, int]
+    coverage: float  # share of the question's stems that the sentence contains
+    span: tuple[int, int] | None
+
+
+def find_answer(question_stems: set[str], kind: str, question_words: set[str], text: str) -> Found | None:
+    """The sentence of `text` holding most of the question's stems, and in it the candidate of
+    the asked kind nearest to those stems, leaving out words the question already uses."""
+    words = list(WORD.finditer(text))
+    word_stems = stem_words([w.group() for w in words])
+    hits = [
+        (w.start(), s) for w, s in zip(words, word_stems)
+        if s in question_stems and w.group().lower() not in STOP_WORDS
+    ]
+    best = None
+    for start, end in sentence_spans(text, 0, len(text)) or [(0, len(text))]:
+        coverage = len({s for at, s in hits if start <= at < end}) / max(len(question_stems), 1)
+        candidates = [
+            span for span in _CANDIDATES[kind](text, start, end)
+            if not {w.lower() for w in WORD.findall(text[span[0] : span[1]])} <= question_words
+        ]
+        # A sentence holding something of the asked kind beats one that only repeats the question.
+        score = coverage + (_CANDIDATE_BONUS if candidates else 0)
+        if best is None or score > best[0]:
+            best = (score, coverage, start, end, candidates)
+    if best is None:
+        return None
+    _, coverage, start, end, candidates = best
+
+    def distance(span: tuple[int, int]) -> int:
+        """Characters to the nearest question word outside the span itself."""
+        gaps = [min(abs(span[0] - at), abs(span[1] - at)) for at, _ in hits
+                if start <= at < end and not span[0] <= at < span[1]]
+        return min(gaps, default=len(text))
+
+    return Found((start, end), coverage, min(candidates, key=distance) if candidates else None)
+
+
+def highlight(question_words: set[str], text: str, answer: tuple[int, int] | None) -> list[list[int]]:
+    """[start, end) spans to show in bold: the question's words and the answer."""
+    spans = [m.span() for m in WORD.finditer(text) if _matches(m.group(), question_words)]
+    if answer:
+        spans.append(answer)
+    return [list(span) for span in _merge(spans, text)]
+
+
+_PREFIX_CHARS = 5  # "serap" finds "serapan"; shorter words must match whole
+
+
+def _matches(token: str, words: set[str]) -> bool:
+    token = token.lower()
+    return token in words or any(len(w) >= _PREFIX_CHARS and token.startswith(w) for w in words)
+
+
+def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans, joining those separated only by spaces."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip()):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,107 @@
+"""Candidates in, ranked results out: dense and BM25 scores fused, time taken into account,
+answers found, near-duplicates grouped.
+
+The score of a candidate is a weighted sum (weights in `Weights`, chosen by measurement with
+`qa eval`, see README):
+  dense, lexical  each signal as a z-score over the candidates, so neither dominates by scale;
+  period          1 if the passage speaks of the period the question names;
+  recency         0..1, how recent the passage's period is among the candidates, when the
+                  question names no period (the latest data first);
+  coverage        share of the question's words in the passage's best sentence;
+  answer          1 if that sentence holds a span of the kind asked for (a figure, a name...).
+The last two need the passage text, so they rerank the best `RERANK_DEPTH` candidates only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.answers import Found, find_answer
+from qa.query import QueryPlan
+from qa.types import Passage
+
+RERANK_DEPTH = 30
+SAME_TEXT = 0.8  # word-set overlap (Jaccard) above which two passages are one text printed twice
+
+
+@dataclass(frozen=True)
+class Weights:
+    dense: float = 1.0
+    lexical: float = 0.0
+    period: float = 0.0
+    recency: float = 0.0
+    coverage: float = 0.0
+    answer: float = 0.0
+
+
+@dataclass
+class Candidate:
+    row: int
+    dense: float
+    lexical: float
+    passage: Passage
+    score: float = 0.0
+    found: Found | None = None
+    duplicates: list[Candidate] = field(default_factory=list)
+
+
+def _zscores(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def _recency(candidates: list[Candidate]) -> np.ndarray:
+    ends = np.array([c.passage.period.end.toordinal() if c.passage.period else np.nan for c in candidates])
+    known = ends[~np.isnan(ends)]
+    if len(known) < 2 or known.max() == known.min():
+        return np.zeros(len(candidates))
+    return np.nan_to_num((ends - known.min()) / (known.max() - known.min()), nan=0.0)
+
+
+def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights) -> list[Candidate]:
+    """`candidates`, best first, scored; near-duplicates folded into the first of them."""
+    if not candidates:
+        return []
+    score = (
+        weights.dense * _zscores(np.array([c.dense for c in candidates]))
+        + weights.lexical * _zscores(np.array([c.lexical for c in candidates]))
+    )
+    if plan.asked.period is not None:
+        score += weights.period * np.array(
+            [bool(c.passage.period and c.passage.period.overlaps(plan.asked.period)) for c in candidates]
+        )
+    else:
+        score += weights.recency * _recency(candidates)
+    for candidate, value in zip(candidates, score):
+        candidate.score = float(value)
+    ordered = sorted(candidates, key=lambda c: -c.score)
+    for candidate in ordered[:RERANK_DEPTH]:
+        candidate.found = find_answer(plan.content_stems, plan.kind, plan.words, candidate.passage.text)
+        if candidate.found:
+            candidate.score += weights.coverage * candidate.found.coverage
+            candidate.score += weights.answer * (candidate.found.span is not None)
+    head = sorted(ordered[:RERANK_DEPTH], key=lambda c: -c.score)
+    return group_duplicates(head + ordered[RERANK_DEPTH:])
+
+
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(re.findall(r"\w+", text.lower()))
+
+
+def group_duplicates(ordered: list[Candidate]) -> list[Candidate]:
+    """Keep the first of each group of near-identical passages (the same press release on two
+    sites); the others go into its `duplicates`."""
+    kept: list[tuple[Candidate, frozenset[str]]] = []
+    for candidate in ordered:
+        words = _word_set(candidate.passage.text)
+        for first, first_words in kept:
+            union = len(words | first_words)
+            if union and len(words & first_words) / union >= SAME_TEXT:
+                first.duplicates.append(candidate)
+                break
+        else:
+            kept.append((candidate, words))
+    return [candidate for candidate, _ in kept]

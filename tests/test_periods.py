@@ -1,0 +1,59 @@
+import datetime as dt
+
+import pytest
+
+from qa.periods import Period, passage_period, question_period
+
+TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.mark.parametrize(
+    "text, article_date, label",
+    [
+        ("IKM mencapai 4,52 juta unit per Oktober 2024.", "2024-11-15", "2024-10"),
+        ("Sepanjang tahun 2023 IKM menyerap 65,52% pekerja.", "2024-01-04", "2023"),
+        ("Sepanjang tahun lalu, jumlah IKM mencapai 4,4 juta.", "2023-01-07", "2022"),
+        ("Tercatat, pada tahun lalu IKM mampu menyerap 65,52%.", "2024-01-04", "2023"),
+        ("hingga saat ini IKM telah menyerap 12,37 juta tenaga kerja.", "2024-11-15", "2024-11-15"),
+        ("Ekspor naik bulan lalu.", "2024-01-04", "2023-12"),
+        ("Target tahun ini dan tahun depan.", "2024-03-01", "2024/2025"),
+        ("Acara dilaksanakan pada 12-17 November 2024 di Jakarta.", "2024-11-15", "2024-11-12/2024-11-17"),
+    ],
+)
+def test_passage_period(text, article_date, label):
+    assert passage_period(text, article_date).label == label
+
+
+def test_datelines_and_version_numbers_are_not_periods():
+    text = 'ujar Reni, Kamis (4/1/2024), tentang ISO 9001:2015 dan 2.500 meter.'
+    assert passage_period(text, "2024-01-04") == Period.day(dt.date(2024, 1, 4))
+
+
+def test_without_time_words_or_date_there_is_no_period():
+    assert passage_period("IKM tahun lalu tumbuh.", None) is None
+    assert passage_period("Tanpa waktu.", None) is None
+
+
+@pytest.mark.parametrize(
+    "question, label",
+    [
+        ("berapa tenaga kerja IKM 2024?", "2024"),
+        ("brp tenaga kerja IKM thn 2024", "2024"),
+        ("jumlah IKM Oktober 2024", "2024-10"),
+        ("tenaga kerja IKM tahun lalu", "2025"),
+        ("how many workers did IKM employ in 2022?", "2022"),
+    ],
+)
+def test_question_names_a_period(question, label):
+    asked = question_period(question, TODAY)
+    assert asked.period.label == label and not asked.latest
+
+
+@pytest.mark.parametrize("question", ["jumlah IKM terbaru", "berapa IKM saat ini?", "latest IKM workforce"])
+def test_question_asks_for_latest(question):
+    assert question_period(question, TODAY).latest
+
+
+def test_question_without_time():
+    asked = question_period("siapa Dirjen IKMA?", TODAY)
+    assert asked.period is None and not asked.latest
