@@ -14,7 +14,7 @@ from qa.periods import time_spans
 QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
 
 _QUESTION_TYPES = [
-    (DATE, r"\b(?:kapan\w*|tanggal\s+berapa|tahun\s+berapa|tahun\s+\w+\s+berapa|pukul\s+berapa|"
+    (DATE, r"\b(?:kapan\w*|tanggal\s+berapa|tahun\s+berapa|pukul\s+berapa|"
            r"hari\s+apa|bulan\s+apa|when|what\s+(?:year|date|day|month))\b"),
     (QUANTITY, r"\b(?:berapa\w*|brp|jumlah|how\s+(?:many|much)|what\s+(?:share|percentage|number))\b"),
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
@@ -105,6 +105,7 @@ _CANDIDATES = {
 
 
 _CANDIDATE_BONUS = 0.5
+_LEAD_WORDS = 8  # words before an answer that can lead up to it
 
 
 @dataclass
@@ -116,18 +117,18 @@ class Found:
     span: tuple[int, int] | None
 
 
-def find_answer(question_stems: set[str], kind: str, question_words: set[str], text: str) -> Found | None:
-    """The sentence of `text` holding most of the question's stems, and in it the candidate of
-    the asked kind nearest to those stems, leaving out words the question already uses."""
-    words = list(WORD.finditer(text))
-    word_stems = stem_words([w.group() for w in words])
-    hits = [
-        (w.start(), s) for w, s in zip(words, word_stems)
-        if s in question_stems and w.group().lower() not in STOP_WORDS
-    ]
+def find_answer(question_stems: list[str], kind: str, question_words: set[str], text: str) -> Found | None:
+    """The sentence of `text` holding most of the question's stems (in question order), and in
+    it the candidate of the asked kind that the question's words lead up to, leaving out spans
+    made of the question's own words."""
+    if not text.strip():
+        return None
+    order = {s: n for n, s in reversed(list(enumerate(question_stems)))}
+    tokens = [m for m in WORD.finditer(text) if m.group().lower() not in STOP_WORDS]
+    words = list(zip((m.start() for m in tokens), stem_words([m.group() for m in tokens])))
     best = None
     for start, end in sentence_spans(text, 0, len(text)) or [(0, len(text))]:
-        coverage = len({s for at, s in hits if start <= at < end}) / max(len(question_stems), 1)
+        coverage = len({s for at, s in words if start <= at < end and s in order}) / max(len(order), 1)
         candidates = [
             span for span in _CANDIDATES[kind](text, start, end)
             if not {w.lower() for w in WORD.findall(text[span[0] : span[1]])} <= question_words
@@ -140,13 +141,25 @@ def find_answer(question_stems: set[str], kind: str, question_words: set[str], t
         return None
     _, coverage, start, end, candidates = best
 
-    def distance(span: tuple[int, int]) -> int:
-        """Characters to the nearest question word outside the span itself."""
-        gaps = [min(abs(span[0] - at), abs(span[1] - at)) for at, _ in hits
-                if start <= at < end and not span[0] <= at < span[1]]
-        return min(gaps, default=len(text))
+    def lead(span: tuple[int, int]) -> tuple[int, int, int]:
+        """How well the question's words lead up to `span`: the longest run of them in question
+        order among the words just before it, how many of them are near, and closeness."""
+        before = [s for at, s in words if start <= at < span[0]][-_LEAD_WORDS:]
+        after = [s for at, s in words if span[1] <= at < end][:_LEAD_WORDS // 2]
+        run = longest = 0
+        previous = None
+        for stem in before:
+            position = order.get(stem)
+            run = run + 1 if position is not None and previous is not None and position == previous + 1 else (
+                1 if position is not None else 0)
+            previous = position
+            longest = max(longest, run)
+        near = len({s for s in before + after if s in order})
+        gaps = [min(abs(span[0] - at), abs(span[1] - at)) for at, s in words
+                if s in order and start <= at < end and not span[0] <= at < span[1]]
+        return longest, near, -min(gaps, default=len(text))
 
-    return Found((start, end), coverage, min(candidates, key=distance) if candidates else None)
+    return Found((start, end), coverage, max(candidates, key=lead) if candidates else None)
 
 
 def highlight(question_words: set[str], text: str, answer: tuple[int, int] | None) -> list[list[int]]:

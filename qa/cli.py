@@ -159,6 +159,52 @@ def ask(
         _render(answer, styled=out.is_terminal)
 
 
+@app.command("eval")
+def evaluate(
+    questions: Annotated[
+        Optional[Path], typer.Argument(help="Question set (JSONL) [default: benchmarks/questions.jsonl].")
+    ] = None,
+    corpus: Annotated[
+        Optional[Path], typer.Option(help="Articles the questions are about [default: $QA_CORPUS_DIR or ./corpus].")
+    ] = None,
+    facqa: Annotated[
+        Optional[Path], typer.Option(help="Evaluate on FacQA from this folder instead (train.csv, valid.csv).")
+    ] = None,
+    split: Annotated[str, typer.Option(help="FacQA split to ask: train (for tuning) or valid.")] = "valid",
+):
+    """Measure the ranking: hit@1/3/10, MRR@10 and answer exact match, for the configured ranking
+    and, in the same run, for plain BM25 and plain dense. Indexes into a temporary folder.
+
+    Examples: qa eval  |  qa eval --facqa ../shared/data/facqa --split valid
+    """
+    import tempfile
+
+    from qa.evaluation import Evaluation, facqa as facqa_items, load_questions, markdown
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+            engine = _engine(index_dir=Path(tmp) / "index")
+            if facqa is not None:
+                if split not in ("train", "valid"):
+                    raise InvalidInputError(f"--split must be train or valid, got {split!r}")
+                items = facqa_items(facqa, split, Path(tmp) / "facqa.jsonl")
+                paths, name = [Path(tmp) / "facqa.jsonl"], f"FacQA {split}"
+            else:
+                path = questions or Path("benchmarks/questions.jsonl")
+                if not path.is_file():
+                    raise InvalidInputError(f"question set {path} not found")
+                items = load_questions(path)
+                paths, name = [corpus or engine.settings.corpus_dir], str(path)
+            with err.status(f"indexing {', '.join(map(str, paths))}"):
+                engine.build_index(paths)
+            with err.status(f"asking {len(items)} questions x 3 rankings"):
+                scores = Evaluation(engine, items).compare()
+    except QAError as exc:
+        raise _fail(exc) from None
+    out.print(f"{name}: {len(items)} questions", markup=False)
+    out.print(markdown(scores), markup=False, soft_wrap=True)
+
+
 @app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,

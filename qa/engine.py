@@ -138,13 +138,13 @@ class Engine:
         query = Query(question, top_k, date_from, date_to, sources or [])
         plan = QueryPlan.of(query.question)
         weights = weights or self.settings.weights()
-        ranked = rank(plan, self._candidates(query, plan, weights), weights)[: query.top_k]
+        ranked = rank(plan, self.candidates(query, plan, weights), weights, query.top_k)
         results = [self._result(number, candidate, plan) for number, candidate in enumerate(ranked, 1)]
         return Answer(question=query.question, answer=self._short_answer(ranked, results), results=results)
 
-    def _candidates(self, query: Query, plan: QueryPlan, weights: Weights) -> list[Candidate]:
+    def candidates(self, query: Query, plan: QueryPlan, weights: Weights) -> list[Candidate]:
         """The best passages by embedding and by BM25 (each skipped when its weight is 0),
-        with both scores for each."""
+        with both scores for each: what `qa.ranking.rank` orders."""
         index = self.index
         depth = max(self.settings.candidates, query.top_k)
         vector = self.embedder.embed_query(query.question) if weights.dense else None

@@ -60,7 +60,7 @@ class QueryPlan:
 
     question: str
     stems: list[str]  # BM25 terms
-    content_stems: set[str]  # the stems without the question's time words: what the answer sits beside
+    content_stems: list[str]  # the stems without the question's time words: what the answer sits beside
     words: set[str]  # the question's words to highlight
     kind: str  # the kind of answer asked for (qa.answers.answer_type)
     asked: AskedPeriod
@@ -74,7 +74,7 @@ class QueryPlan:
         return cls(
             question=question,
             stems=stems(question),
-            content_stems=set(stems(untimed)),
+            content_stems=stems(untimed),
             words=keywords(question),
             kind=answer_type(question),
             asked=asked,

@@ -4,7 +4,8 @@ answers found, near-duplicates grouped.
 The score of a candidate is a weighted sum (weights in `Weights`, chosen by measurement with
 `qa eval`, see README):
   dense, lexical  each signal as a z-score over the candidates, so neither dominates by scale;
-  period          1 if the passage speaks of the period the question names;
+  period          1 if the passage speaks of the period the question names; for "terbaru" or
+                  "latest", the period is the most recent year any candidate speaks of;
   recency         0..1, how recent the passage's period is among the candidates, when the
                   question names no period (the latest data first);
   coverage        share of the question's words in the passage's best sentence;
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.answers import Found, find_answer
+from qa.periods import Period
 from qa.query import QueryPlan
 from qa.types import Passage
 
@@ -61,17 +63,22 @@ def _recency(candidates: list[Candidate]) -> np.ndarray:
     return np.nan_to_num((ends - known.min()) / (known.max() - known.min()), nan=0.0)
 
 
-def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights) -> list[Candidate]:
-    """`candidates`, best first, scored; near-duplicates folded into the first of them."""
+def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: int) -> list[Candidate]:
+    """The best `limit` of `candidates`, best first, scored; near-duplicates folded into the
+    first of them. Answers are looked for in candidates whose `found` is not yet set."""
     if not candidates:
         return []
     score = (
         weights.dense * _zscores(np.array([c.dense for c in candidates]))
         + weights.lexical * _zscores(np.array([c.lexical for c in candidates]))
     )
-    if plan.asked.period is not None:
+    asked = plan.asked.period
+    if plan.asked.latest:
+        ends = [c.passage.period.end for c in candidates if c.passage.period]
+        asked = Period.year(max(ends).year) if ends else None
+    if asked is not None:
         score += weights.period * np.array(
-            [bool(c.passage.period and c.passage.period.overlaps(plan.asked.period)) for c in candidates]
+            [bool(c.passage.period and c.passage.period.overlaps(asked)) for c in candidates]
         )
     else:
         score += weights.recency * _recency(candidates)
@@ -79,23 +86,26 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights) -> list
         candidate.score = float(value)
     ordered = sorted(candidates, key=lambda c: -c.score)
     for candidate in ordered[:RERANK_DEPTH]:
-        candidate.found = find_answer(plan.content_stems, plan.kind, plan.words, candidate.passage.text)
+        if candidate.found is None:
+            candidate.found = find_answer(plan.content_stems, plan.kind, plan.words, candidate.passage.text)
         if candidate.found:
             candidate.score += weights.coverage * candidate.found.coverage
             candidate.score += weights.answer * (candidate.found.span is not None)
     head = sorted(ordered[:RERANK_DEPTH], key=lambda c: -c.score)
-    return group_duplicates(head + ordered[RERANK_DEPTH:])
+    return group_duplicates(head + ordered[RERANK_DEPTH:], limit)
 
 
 def _word_set(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"\w+", text.lower()))
 
 
-def group_duplicates(ordered: list[Candidate]) -> list[Candidate]:
+def group_duplicates(ordered: list[Candidate], limit: int) -> list[Candidate]:
     """Keep the first of each group of near-identical passages (the same press release on two
-    sites); the others go into its `duplicates`."""
+    sites), up to `limit` of them; the others go into its `duplicates`."""
     kept: list[tuple[Candidate, frozenset[str]]] = []
     for candidate in ordered:
+        if len(kept) == limit:
+            break
         words = _word_set(candidate.passage.text)
         for first, first_words in kept:
             union = len(words | first_words)

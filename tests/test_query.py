@@ -29,3 +29,15 @@ def test_bad_input_is_refused_with_a_message(kwargs, message):
 
 def test_single_source_string_becomes_a_list():
     assert Query("q", sources="kumparan").sources == ["kumparan"]
+
+
+def test_plan_reads_kind_period_and_words():
+    import datetime as dt
+
+    from qa.query import QueryPlan
+
+    plan = QueryPlan.of("brp tenaga kerja IKM thn 2024?", dt.date(2026, 11, 22))
+    assert plan.kind == "quantity" and plan.asked.period.label == "2024"
+    assert plan.stems == ["tenaga", "kerja", "ikm", "2024"]
+    assert plan.content_stems == ["tenaga", "kerja", "ikm"]  # the year is the period's business
+    assert plan.words == {"tenaga", "kerja", "ikm", "2024"}

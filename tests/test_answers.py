@@ -1,0 +1,64 @@
+from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY, answer_type, figures, find_answer, highlight, keywords
+from qa.lexical import stems
+
+TEXT = ("Kemenperin mencatat IKM mencapai 4,52 juta unit per Oktober 2024. Hingga saat ini IKM telah "
+        "menyerap 12,37 juta tenaga kerja. Acara digelar Kamis (15/11) di Mal Kota Kasablanka, Jakarta, "
+        "kata Wamenperin Faisol Riza.")
+
+
+def _answer(question, text=TEXT):
+    found = find_answer(stems(question), answer_type(question), keywords(question), text)
+    return text[found.span[0] : found.span[1]] if found and found.span else None
+
+
+def test_answer_types():
+    assert answer_type("berapa tenaga kerja IKM?") == QUANTITY
+    assert answer_type("brp jumlah IKM") == QUANTITY
+    assert answer_type("how many workers?") == QUANTITY
+    assert answer_type("kapan acara digelar?") == DATE
+    assert answer_type("tahun berapa program dimulai?") == DATE
+    assert answer_type("siapa Dirjen IKMA?") == PERSON
+    assert answer_type("di mana pameran diadakan?") == PLACE
+    assert answer_type("apa nama program itu?") == ENTITY
+
+
+def test_the_figure_beside_the_question_words_answers():
+    assert _answer("berapa tenaga kerja IKM?") == "12,37 juta tenaga kerja"
+    assert _answer("berapa jumlah unit IKM?") == "4,52 juta unit"
+
+
+def test_names_places_and_dates():
+    assert _answer("siapa Wamenperin?") == "Faisol Riza"
+    assert _answer("di mana acara digelar?") == "Mal Kota Kasablanka"
+    assert _answer("kapan acara digelar?") == "Kamis (15/11)"
+
+
+def test_no_span_of_the_asked_kind_means_no_answer():
+    found = find_answer(stems("siapa menyerap?"), PERSON, keywords("siapa menyerap?"), "IKM menyerap 12 juta.")
+    assert found.span is None and found.coverage == 1.0
+
+
+def test_figures_skip_bare_years_and_days():
+    assert [TEXT[s:e] for s, e in figures(TEXT)] == ["4,52 juta unit", "12,37 juta tenaga kerja"]
+
+
+def test_money_and_percent():
+    text = "Nilai restrukturisasi sebesar Rp 7,9 miliar, naik 103% dari target."
+    assert [text[s:e] for s, e in figures(text)] == ["Rp 7,9 miliar", "103%"]
+
+
+def test_highlight_marks_question_words_and_the_answer():
+    spans = highlight(keywords("berapa tenaga kerja IKM 2024?"), TEXT, (TEXT.index("12,37"), TEXT.index(" tenaga")))
+    assert [TEXT[s:e] for s, e in spans] == ["IKM", "2024", "IKM", "12,37 juta tenaga kerja"]
+
+
+def test_stop_words_alone_highlight_nothing():
+    assert keywords("berapa jumlah yang ada?") == set()
+    assert highlight(set(), TEXT, None) == []
+
+
+def test_the_figure_after_the_question_phrase_wins_over_a_nearer_one():
+    text = ("Sebanyak 65 IKM mendapat fasilitas dengan total nilai restrukturisasi sebesar Rp 7,9 miliar, "
+            "yang mana total nilai investasi mesin yang dilakukan oleh pelaku IKM sebesar Rp 60,7 miliar.")
+    assert _answer("berapa nilai restrukturisasi mesin IKM?", text) == "Rp 7,9 miliar"
+    assert _answer("berapa total nilai investasi mesin oleh pelaku IKM?", text) == "Rp 60,7 miliar"

@@ -1,0 +1,53 @@
+import datetime as dt
+
+from qa.periods import Period
+from qa.query import QueryPlan
+from qa.ranking import Candidate, Weights, group_duplicates, rank
+from qa.types import Passage
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def _candidate(row, text, dense=0.8, lexical=1.0, year=None, source="site"):
+    passage = Passage(id=f"d{row}:0", doc_id=f"d{row}", position=0, text=text, start=0, end=len(text),
+                      source=source, period=Period.year(year) if year else None)
+    return Candidate(row=row, dense=dense, lexical=lexical, passage=passage)
+
+
+def test_dense_and_lexical_are_fused_as_z_scores():
+    plan = QueryPlan.of("tenaga kerja IKM", TODAY)
+    candidates = [_candidate(0, "a", dense=0.90, lexical=1.0), _candidate(1, "b", dense=0.80, lexical=9.0),
+                  _candidate(2, "c", dense=0.85, lexical=8.0)]
+    assert [c.row for c in rank(plan, candidates, Weights(dense=1), 3)] == [0, 2, 1]
+    assert [c.row for c in rank(plan, candidates, Weights(dense=0, lexical=1), 3)] == [1, 2, 0]
+    assert [c.row for c in rank(plan, candidates, Weights(dense=1, lexical=1), 3)][0] == 2
+
+
+def test_the_period_asked_lifts_passages_about_it():
+    plan = QueryPlan.of("tenaga kerja IKM 2022", TODAY)
+    candidates = [_candidate(0, "IKM 2024", dense=0.9, year=2024), _candidate(1, "IKM 2022", dense=0.8, year=2022)]
+    assert rank(plan, candidates, Weights(dense=1, period=3), 2)[0].row == 1
+
+
+def test_without_a_period_recent_passages_go_first():
+    plan = QueryPlan.of("tenaga kerja IKM", TODAY)
+    candidates = [_candidate(0, "IKM lama", dense=0.81, year=2022), _candidate(1, "IKM baru", dense=0.80, year=2024)]
+    assert rank(plan, candidates, Weights(dense=1, recency=3), 2)[0].row == 1
+    assert rank(plan, candidates, Weights(dense=1), 2)[0].row == 0
+
+
+def test_a_sentence_with_the_asked_kind_of_answer_is_preferred():
+    plan = QueryPlan.of("berapa tenaga kerja IKM?", TODAY)
+    candidates = [_candidate(0, "Tenaga kerja IKM penting.", dense=0.81),
+                  _candidate(1, "IKM menyerap 12,37 juta tenaga kerja.", dense=0.80)]
+    assert rank(plan, candidates, Weights(dense=1, answer=3), 2)[0].row == 1
+
+
+def test_near_duplicates_are_grouped_under_the_first():
+    text = "Kemenperin mencatat IKM menyerap 12,37 juta tenaga kerja hingga saat ini di seluruh Indonesia."
+    first, reprint, other = (_candidate(0, text, source="kumparan"),
+                             _candidate(1, text.replace("Kemenperin", "Kementerian"), source="Warta"),
+                             _candidate(2, "Pameran Gebyar IKMA digelar di Jakarta.", source="x"))
+    kept = group_duplicates([first, reprint, other], limit=10)
+    assert kept == [first, other] and first.duplicates == [reprint]
+    assert group_duplicates([first, other], limit=1) == [first]
