@@ -31,7 +31,8 @@ def test_readable_output_and_errors(settings):
     index_dir = settings.index_dir
     asked = qa("ask", QUESTION, "-k", "2", "--index-dir", index_dir)
     assert asked.returncode == 0, asked.stderr
-    assert "1. [" in asked.stdout and "kumparan · 2024-11-15" in asked.stdout
+    assert "A: 12,37 juta tenaga kerja  (kumparan · 2024-11-15)" in asked.stdout
+    assert "1. [" in asked.stdout and "kumparan · 2024-11-15 · about 2024" in asked.stdout
     assert "**12,37 juta tenaga kerja**" in asked.stdout
     bad = qa("ask", "  ", "--index-dir", index_dir)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: question must not be empty"
@@ -54,3 +55,21 @@ def test_bad_setting_is_one_line(settings):
     result = qa("ask", QUESTION, env={"QA_BATCH_SIZE": "many"})
     assert result.returncode == 2
     assert result.stderr.startswith("error: bad setting (batch_size:") and result.stderr.count("\n") == 1
+
+
+def test_eval_prints_the_three_rankings(tmp_path):
+    from conftest import ROOT
+
+    result = qa("eval", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows] == ["| ranking", "| hybrid (settings)", "| bm25", "| dense"]
+    hybrid_hit1 = float(rows[1].split(" | ")[2])
+    assert hybrid_hit1 >= 0.95
+
+
+def test_eval_bad_input_is_one_line(tmp_path):
+    missing = qa("eval", tmp_path / "none.jsonl")
+    assert missing.returncode == 2 and missing.stderr.strip().startswith("error: question set")
+    split = qa("eval", "--facqa", tmp_path, "--split", "test")
+    assert split.returncode == 2 and "--split must be train or valid" in split.stderr
