@@ -13,10 +13,6 @@ Each figure is paired with a baseline measured in the same process on the same i
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
-import json
-import re
 import statistics
 import sys
 import tempfile
@@ -28,31 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from qa import Engine, Settings  # noqa: E402
 from qa.chunking import split_articles  # noqa: E402
+from qa.evaluation import facqa  # noqa: E402
 from qa.ranking import Weights  # noqa: E402
 from qa.reading import read_paths  # noqa: E402
-
-
-def facqa_jsonl(facqa_dir: Path, out: Path, limit: int | None) -> list[str]:
-    """Write FacQA's distinct passages as JSONL articles; return its validation questions."""
-    passages, questions = {}, []
-    for split in ("train", "valid"):
-        with open(facqa_dir / f"{split}.csv", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                text = _detokenize(ast.literal_eval(row["passage"]))
-                passages.setdefault(text, len(passages))
-                if split == "valid":
-                    questions.append(_detokenize(ast.literal_eval(row["question"])))
-    texts = list(passages)[:limit] if limit else list(passages)
-    with open(out, "w", encoding="utf-8") as handle:
-        for i, text in enumerate(texts):
-            handle.write(json.dumps({"id": f"facqa-{i}", "text": text}, ensure_ascii=False) + "\n")
-    return questions
-
-
-def _detokenize(tokens: list[str]) -> str:
-    text = " ".join(tokens)
-    text = re.sub(r" ([.,;:!?)%])", r"\1", text)
-    return re.sub(r"\( ", "(", text)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -107,7 +81,6 @@ def measure(engine: Engine, name: str, paths: list[Path], questions: list[str], 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--facqa", type=Path, default=ROOT.parent / "shared" / "data" / "facqa")
-    parser.add_argument("--facqa-limit", type=int, default=None, help="index only this many FacQA passages")
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
 
@@ -122,7 +95,7 @@ def main() -> None:
         rows.append(measure(engine, "default corpus", [ROOT / "corpus"], default_questions, args.queries))
         if args.facqa.is_dir():
             jsonl = Path(tmp) / "facqa.jsonl"
-            questions = facqa_jsonl(args.facqa, jsonl, args.facqa_limit)
+            questions = [item.question for item in facqa(args.facqa, "valid", jsonl)]
             rows.append(measure(engine, "FacQA passages", [jsonl], questions, args.queries))
         else:
             print(f"(FacQA not found at {args.facqa}; skipped)")
