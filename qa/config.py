@@ -5,8 +5,6 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from qa.ranking import Weights
-
 
 def _default_cache_dir() -> Path:
     import os
@@ -57,9 +55,3 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-
-    def weights(self) -> Weights:
-        return Weights(
-            dense=self.weight_dense, lexical=self.weight_lexical, period=self.weight_period,
-            recency=self.weight_recency, coverage=self.weight_coverage, answer=self.weight_answer,
-        )

@@ -137,7 +137,7 @@ class Engine:
         settings (`qa eval` uses it to measure plain dense and plain BM25 rankings)."""
         query = Query(question, top_k, date_from, date_to, sources or [])
         plan = QueryPlan.of(query.question)
-        weights = weights or self.settings.weights()
+        weights = weights or Weights.from_settings(self.settings)
         ranked = rank(plan, self.candidates(query, plan, weights), weights, query.top_k)
         results = [self._result(number, candidate, plan) for number, candidate in enumerate(ranked, 1)]
         return Answer(question=query.question, answer=self._short_answer(ranked, results), results=results)

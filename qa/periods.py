@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from qa.dates import MONTHS, WEEKDAY
+from qa.dates import MONTHS, WEEKDAY, parse_date
 
 _MONTH_NAMES = "|".join(sorted((m for m in MONTHS if len(m) >= 3), key=len, reverse=True))
 _YEAR = r"(?<![\d.,:/])(?:19|20)\d\d(?![\d]|[.,]\d)"
@@ -126,18 +126,9 @@ def time_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     return [m.span() for m in _REFERENCE.finditer(text, start, end) if m.lastgroup != "now"]
 
 
-def _as_date(value: str | dt.date | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def passage_period(text: str, article_date: str | dt.date | None) -> Period | None:
     """The span of every time the passage refers to, or its article's date if it names none."""
-    anchor = _as_date(article_date)
+    anchor = parse_date(article_date) if isinstance(article_date, str) else article_date
     period = None
     for match in _REFERENCE.finditer(text):
         if found := _resolve(match, anchor):

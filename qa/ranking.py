@@ -10,7 +10,8 @@ The score of a candidate is a weighted sum (weights in `Weights`, chosen by meas
                   question names no period (the latest data first);
   coverage        share of the question's words in the passage's best sentence;
   answer          1 if that sentence holds a span of the kind asked for (a figure, a name...).
-The last two need the passage text, so they rerank the best `RERANK_DEPTH` candidates only.
+The last two need the passage text, so they rerank the best `RERANK_DEPTH` candidates only;
+without them (a plain baseline) answers are looked for in the results shown alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.answers import Found, find_answer
+from qa.config import Settings
 from qa.periods import Period
 from qa.query import QueryPlan
 from qa.types import Passage
@@ -37,6 +39,13 @@ class Weights:
     recency: float = 0.0
     coverage: float = 0.0
     answer: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Weights:
+        return cls(
+            dense=settings.weight_dense, lexical=settings.weight_lexical, period=settings.weight_period,
+            recency=settings.weight_recency, coverage=settings.weight_coverage, answer=settings.weight_answer,
+        )
 
 
 @dataclass
@@ -85,14 +94,22 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     for candidate, value in zip(candidates, score):
         candidate.score = float(value)
     ordered = sorted(candidates, key=lambda c: -c.score)
-    for candidate in ordered[:RERANK_DEPTH]:
-        if candidate.found is None:
-            candidate.found = find_answer(plan.content_stems, plan.kind, plan.words, candidate.passage.text)
-        if candidate.found:
-            candidate.score += weights.coverage * candidate.found.coverage
-            candidate.score += weights.answer * (candidate.found.span is not None)
-    head = sorted(ordered[:RERANK_DEPTH], key=lambda c: -c.score)
-    return group_duplicates(head + ordered[RERANK_DEPTH:], limit)
+    depth = RERANK_DEPTH if weights.coverage or weights.answer else 0
+    for candidate in ordered[:depth]:
+        if found := _find_answer(plan, candidate):
+            candidate.score += weights.coverage * found.coverage
+            candidate.score += weights.answer * (found.span is not None)
+    head = sorted(ordered[:depth], key=lambda c: -c.score)
+    kept = group_duplicates(head + ordered[depth:], limit)
+    for candidate in kept:  # the answer span of every result shown
+        _find_answer(plan, candidate)
+    return kept
+
+
+def _find_answer(plan: QueryPlan, candidate: Candidate) -> Found | None:
+    if candidate.found is None:
+        candidate.found = find_answer(plan.content_stems, plan.kind, plan.words, candidate.passage.text)
+    return candidate.found
 
 
 def _word_set(text: str) -> frozenset[str]:
