@@ -1,25 +1,37 @@
-"""The HTTP interface: a thin FastAPI shell over one shared Engine."""
+"""The HTTP interface: a thin FastAPI shell over one shared Engine.
+
+Reads (/ask, GET /articles) are open unless `protect_reads` is set; writes (POST and DELETE
+/articles) need the `X-API-Key` header to match the `api_key` setting, and are refused
+outright when no key is configured.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query as Param, Request
+from fastapi import Depends, FastAPI, Query as Param, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.config import Settings
-from qa.engine import Engine
-from qa.errors import InvalidInputError, QAError
+from qa.engine import MAX_PAGE, Engine, UpdateReport
+from qa.errors import AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WritesDisabledError
 from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
-from qa.types import Answer
+from qa.reading import read_records
+from qa.types import Answer, ArticleInfo
 
 QUESTION_DOC = "The question, in Indonesian or English."
 TOP_K_DOC = f"How many passages to return ({MIN_TOP_K}-{MAX_TOP_K})."
 SOURCE_DOC = "Only articles from these publishers (case-insensitive); repeat for several."
+MAX_ARTICLES_PER_REQUEST = 1000
+MAX_ID_CHARS = 200
 
 
 class AskRequest(BaseModel):
@@ -32,7 +44,39 @@ class AskRequest(BaseModel):
     source: list[str] = Field(default_factory=list, description=SOURCE_DOC)
 
 
+class ArticleIn(BaseModel):
+    """An article to index: the fields of a JSONL line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., min_length=1, description="The article text (menus and adverts are cleaned away).")
+    id: str | None = Field(
+        None, min_length=1, max_length=MAX_ID_CHARS,
+        description="Stable id; sending the same id with new content replaces the article. "
+        "Default: derived from the text.",
+    )
+    title: str | None = Field(None, max_length=1000)
+    source: str | None = Field(None, max_length=200, description="Publisher, e.g. kumparan.")
+    date: str | None = Field(
+        None, max_length=100, description="Publication date: 2024-11-15, 15/11/2024 or 15 November 2024."
+    )
+    url: str | None = Field(None, max_length=2000)
+
+
+class ArticlePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    articles: list[ArticleInfo]
+
+
+@dataclass
+class ArticleText(ArticleInfo):
+    text: str
+
+
 GET_PARAMETERS = {"q", "k", "date_from", "date_to", "source"}
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's api_key setting.")
 
 
 def get_engine(request: Request) -> Engine:
@@ -42,16 +86,85 @@ def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+def _check_key(settings: Settings, given: str | None) -> None:
+    if settings.api_key is None or not settings.api_key.get_secret_value():
+        raise WritesDisabledError("this server takes no writes: it has no API key (set QA_API_KEY)")
+    expected = settings.api_key.get_secret_value().encode()
+    if given is None or not secrets.compare_digest(given.encode("utf-8", "surrogateescape"), expected):
+        raise AccessDeniedError("missing or wrong API key (send it in the X-API-Key header)")
+
+
+def writer(engine: EngineDep, key: Annotated[str | None, Security(_api_key)]) -> None:
+    _check_key(engine.settings, key)
+
+
+def reader(engine: EngineDep, key: Annotated[str | None, Security(_api_key)]) -> None:
+    if engine.settings.protect_reads:
+        _check_key(engine.settings, key)
+
+
 def _readable(exc: RequestValidationError) -> str:
+    """One line naming each field that is wrong. For a body that may be one article or a list,
+    only the errors of the shape that was sent are shown."""
+    errors = exc.errors()
+    sent = "list" if isinstance(exc.body, list) else "object"
+    shaped = [e for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "body" and e["loc"][1] in _SHAPES]
+    if shaped:
+        errors = [e for e in shaped if _SHAPES[e["loc"][1]] == sent] or shaped
     parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query"))
+    for error in errors:
+        if error["type"] == "json_invalid":
+            parts.append(f"request body is not valid JSON ({error['ctx']['error']} at character {error['loc'][-1]})")
+            continue
+        where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path") and p not in _SHAPES)
         parts.append(f"{where}: {error['msg']}" if where else error["msg"])
     return "; ".join(parts)
 
 
+_SHAPES = {"ArticleIn": "object", "list[ArticleIn]": "list"}  # the two shapes of a POST /articles body
+
+
+class BodyLimit:
+    """Answers 413 to a request whose body is over `max_bytes`, before the app reads any of it
+    (bodies sent without Content-Length are counted as they arrive)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_bytes:
+            return await self._too_large(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.max_bytes:
+                return await self._too_large(scope, receive, send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body is larger than {self.max_bytes} bytes; send fewer articles per request"
+        await JSONResponse(status_code=413, content={"detail": detail})(scope, receive, send)
+
+
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """The app; it builds its Engine at start-up (loading or building the index) unless given one."""
+    settings = engine.settings if engine else (settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -62,10 +175,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app = FastAPI(
         title="Tanya Berita: question answering over Indonesian news",
         description="Ask in Indonesian or English; get ranked passages with source, date and the "
-        "words that answer.",
-        version="0.1.0",
+        "words that answer. Add and remove articles while it runs (writes need the API key).",
+        version="0.2.0",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError):
@@ -75,7 +189,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     async def invalid_request(request: Request, exc: RequestValidationError):
         return JSONResponse(status_code=422, content={"detail": _readable(exc)})
 
-    @app.get("/ask", response_model=Answer, summary="Ask a question (query string)")
+    @app.get("/ask", response_model=Answer, summary="Ask a question (query string)",
+             dependencies=[Depends(reader)])
     def ask_get(
         request: Request,
         engine: EngineDep,
@@ -92,12 +207,44 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             )
         return engine.ask(q, k, date_from, date_to, source).to_dict()
 
-    @app.post("/ask", response_model=Answer, summary="Ask a question (JSON body)")
+    @app.post("/ask", response_model=Answer, summary="Ask a question (JSON body)", dependencies=[Depends(reader)])
     def ask_post(body: AskRequest, engine: EngineDep):
         return engine.ask(body.q, body.k, body.date_from, body.date_to, body.source).to_dict()
+
+    @app.post("/articles", response_model=UpdateReport, summary="Add or replace articles (one or a list)",
+              dependencies=[Depends(writer)])
+    def add_articles(body: ArticleIn | Annotated[list[ArticleIn], Field(max_length=MAX_ARTICLES_PER_REQUEST)],
+                     engine: EngineDep):
+        records = [a.model_dump(exclude_none=True) for a in (body if isinstance(body, list) else [body])]
+        return engine.add(read_records(records))
+
+    @app.delete("/articles/{article_id:path}", response_model=UpdateReport, summary="Remove an article",
+                dependencies=[Depends(writer)])
+    def remove_article(article_id: str, engine: EngineDep):
+        report = engine.remove([article_id])
+        if not report.removed:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        return report
+
+    @app.get("/articles", response_model=ArticlePage, summary="List indexed articles (paged, by id)",
+             dependencies=[Depends(reader)])
+    def list_articles(
+        engine: EngineDep,
+        offset: Annotated[int, Param(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Param(ge=1, le=MAX_PAGE)] = 50,
+    ):
+        total, articles = engine.articles(offset, limit)
+        return ArticlePage(total=total, offset=offset, limit=limit, articles=articles)
+
+    @app.get("/articles/{article_id:path}", response_model=ArticleText, summary="One article with its text",
+             dependencies=[Depends(reader)])
+    def get_article(article_id: str, engine: EngineDep):
+        info, text = engine.article(article_id)
+        return ArticleText(**vars(info), text=text)
 
     @app.get("/health", summary="Model and index facts")
     def health(engine: EngineDep):
         return engine.health()
 
     return app
+

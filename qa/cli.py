@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,7 +18,7 @@ from rich.text import Text
 from qa.config import Settings
 from pydantic import ValidationError
 
-from qa.errors import InvalidInputError, QAError
+from qa.errors import ArticleNotFoundError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K
 from qa.types import Answer
 
@@ -74,10 +75,7 @@ def index(
     """Build the index from articles (replaces the current index only when finished)."""
     try:
         engine = _engine(index_dir=index_dir)
-        with Progress(
-            TextColumn("embedding passages"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err, transient=True,
-        ) as bar:
+        with _progress("embedding passages") as bar:
             task = bar.add_task("embed", total=None)
             report = engine.build_index(paths, lambda done, total: bar.update(task, completed=done, total=total))
     except QAError as exc:
@@ -90,6 +88,82 @@ def index(
         f"in {report.seconds:.1f}s -> {engine.settings.index_dir}",
         markup=False,
     )
+
+
+def _progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
+    )
+
+
+def _print_json(value) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
+    index_dir: IndexDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+):
+    """Add articles to the index, searchable at once. Same id and content: left alone;
+    same id, new content: replaced. Safe to run again after an interruption."""
+    try:
+        engine = _engine(index_dir=index_dir)
+        with _progress("adding articles") as bar:
+            task = bar.add_task("add", total=None)
+            report = engine.add_paths(paths, lambda done, total: bar.update(task, completed=done, total=total))
+    except QAError as exc:
+        raise _fail(exc) from None
+    for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    if as_json:
+        _print_json(asdict(report))
+        return
+    out.print(
+        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)} "
+        f"articles ({report.passages} passages written) -> {engine.settings.index_dir}",
+        markup=False,
+    )
+
+
+@app.command()
+def remove(
+    ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (see `qa list`).")],
+    index_dir: IndexDir = None,
+):
+    """Remove articles and their passages from the index."""
+    try:
+        report = _engine(index_dir=index_dir).remove(ids)
+        missing = [i for i in dict.fromkeys(ids) if i not in report.removed]
+        if report.removed:
+            out.print(f"removed {', '.join(report.removed)}", markup=False, soft_wrap=True)
+        if missing:
+            raise ArticleNotFoundError(f"no article with id {', '.join(map(repr, missing))}")
+    except QAError as exc:
+        raise _fail(exc) from None
+
+
+@app.command("list")
+def list_articles(
+    offset: Annotated[int, typer.Option(help="Skip this many articles.")] = 0,
+    limit: Annotated[int, typer.Option(help="Show at most this many (1-1000).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the GET /articles body.")] = False,
+    index_dir: IndexDir = None,
+):
+    """List the indexed articles, by id."""
+    try:
+        total, articles = _engine(index_dir=index_dir).articles(offset, limit)
+    except QAError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json({"total": total, "offset": offset, "limit": limit, "articles": [asdict(a) for a in articles]})
+        return
+    for a in articles:
+        out.print(f"{a.id}\t{a.date or 'undated'}\t{a.source or '-'}\t{a.passages} passages\t{a.title or ''}",
+                  markup=False, soft_wrap=True)
+    shown = f"{offset + 1}-{offset + len(articles)}" if articles else "none"
+    err.print(f"{shown} of {total} articles", markup=False)
 
 
 def _passage_text(text: str, highlights: list[list[int]], styled: bool) -> Text:
@@ -154,7 +228,7 @@ def ask(
     except QAError as exc:
         raise _fail(exc) from None
     if as_json:
-        sys.stdout.write(json.dumps(answer.to_dict(), ensure_ascii=False) + "\n")
+        _print_json(answer.to_dict())
     else:
         _render(answer, styled=out.is_terminal)
 
@@ -217,10 +291,11 @@ def serve(
     from qa.api import create_app
 
     try:
-        settings = _settings(host=host, port=port, index_dir=index_dir)
+        engine = _engine(host=host, port=port, index_dir=index_dir)
+        engine.index  # a missing or damaged index is one error line here, not a traceback
     except QAError as exc:
         raise _fail(exc) from None
-    uvicorn.run(create_app(settings=settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port)
 
 
 def main() -> None:

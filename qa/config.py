@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,3 +55,20 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(
+        None,
+        description="Key HTTP clients send in the X-API-Key header to add or remove articles. "
+        "Without one, HTTP writes are refused.",
+    )
+    protect_reads: bool = Field(
+        False, description="Also require the API key to ask and to list articles (/health stays open)."
+    )
+    max_body_bytes: int = Field(
+        10_000_000, ge=1_000, description="Largest HTTP request body accepted; larger ones get 413."
+    )
+
+    @model_validator(mode="after")
+    def _reads_need_a_key(self):
+        if self.protect_reads and not (self.api_key and self.api_key.get_secret_value()):
+            raise ValueError("protect_reads needs an api_key")
+        return self

@@ -5,22 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from qa.chunking import split_articles
+from qa.answers import highlight
+from qa.chunking import split_article
 from qa.config import Settings
 from qa.embedding import Embedder
-from qa.errors import IndexNotFoundError, NoArticlesError
-from qa.answers import highlight
-from qa.index import Manifest, PassageIndex, corpus_fingerprint, save_index
+from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError
+from qa.index import Manifest, PassageIndex, new_build, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
 from qa.reading import read_paths
-from qa.types import Answer, Passage, Result, ShortAnswer, Source
+from qa.store import Entry, content_hash
+from qa.types import Answer, Article, ArticleInfo, Passage, Result, ShortAnswer, Source
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +39,51 @@ class IndexReport:
     directory: str
 
 
+@dataclass
+class UpdateReport:
+    """What `Engine.add` / `add_paths` / `remove` changed, by article id."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # stored before with other content
+    unchanged: list[str] = field(default_factory=list)  # stored before with the same content
+    removed: list[str] = field(default_factory=list)
+    passages: int = 0  # passages written
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def merge(self, other: UpdateReport) -> None:
+        for name in ("added", "replaced", "unchanged", "removed", "skipped", "warnings"):
+            getattr(self, name).extend(getattr(other, name))
+        self.passages += other.passages
+
+
+COMMIT_EVERY = 64  # articles per transaction when adding files: a crash keeps what was committed
+MAX_PAGE = 1000  # articles per page of `Engine.articles`
+
+
 class Engine:
-    """Answers questions from an index of articles.
+    """Answers questions from an index of articles, and keeps that index up to date.
 
     >>> engine = Engine()                       # settings from QA_* environment variables
     >>> answer = engine.ask("berapa tenaga kerja IKM 2024?")
     >>> answer.results[0].source, answer.results[0].date
+    >>> engine.add_paths(["today.jsonl"])       # searchable at once
     """
 
     def __init__(self, settings: Settings | None = None, **overrides):
         self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
-        self.embedder = Embedder(self.settings)
+        self._embedder: Embedder | None = None
+        self._embedder_lock = threading.Lock()
         self._index: PassageIndex | None = None
         self._index_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use: listing and removing articles do without it."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = Embedder(self.settings)
+            return self._embedder
 
     @property
     def index(self) -> PassageIndex:
@@ -67,59 +101,142 @@ class Engine:
             return self._index
 
     def _open_index(self) -> PassageIndex:
-        return PassageIndex(
-            self.settings.index_dir, self.embedder.model_id, self.embedder.dimension,
-            self.embedder.passage_prefix,
+        return PassageIndex(self.settings.index_dir)
+
+    def _matching_index(self, index: PassageIndex | None = None) -> PassageIndex:
+        """The index, checked to be built with this engine's model (before every search or
+        write: another process may have rebuilt it with another model)."""
+        index = index or self.index
+        index.require(self.embedder.model_id, self.embedder.dimension, self.embedder.passage_prefix)
+        return index
+
+    def _manifest(self) -> Manifest:
+        return Manifest(
+            model=self.embedder.model_id,
+            dimension=self.embedder.dimension,
+            query_prefix=self.embedder.query_prefix,
+            passage_prefix=self.embedder.passage_prefix,
+            built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
+
+    def _entries(self, articles: list[Article], progress: Callable[[int, int], None] | None = None) -> list[Entry]:
+        """Split and embed `articles`; `progress(done, total)` counts passages embedded."""
+        passages = [split_article(article) for article in articles]
+        texts = [p.text for ps in passages for p in ps]
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(done, len(texts))
+
+        vectors = self.embedder.embed_passages(texts, step if progress else None)
+        bounds = np.cumsum([0] + [len(ps) for ps in passages])
+        return [Entry(a, ps, vectors[bounds[i] : bounds[i + 1]]) for i, (a, ps) in enumerate(zip(articles, passages))]
 
     def build_index(
         self, paths: list[Path | str], progress: Callable[[int, int], None] | None = None
     ) -> IndexReport:
         """Read, clean, split and embed the articles under `paths` into a new index that
-        replaces the current one. `progress(done, total)` follows the embedding."""
+        replaces the current one when complete. `progress(done, total)` follows the embedding.
+        Live writes wait (then fail with IndexBusyError) while a build runs."""
         with self._index_lock:
             return self._build(paths, progress)
 
     def _build(self, paths, progress=None) -> IndexReport:
-        started = dt.datetime.now(dt.timezone.utc)
+        started = time.monotonic()
         report = read_paths(paths)
         if not report.articles:
             detail = "; ".join(report.skipped[:3])
             raise NoArticlesError(
                 f"no readable article in {', '.join(map(str, paths))}" + (f" ({detail})" if detail else "")
             )
-        passages = split_articles(report.articles)
-        done = 0
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, len(passages))
-
-        vectors = self.embedder.embed_passages([p.text for p in passages], step)
-        manifest = Manifest(
-            model=self.embedder.model_id,
-            dimension=self.embedder.dimension,
-            query_prefix=self.embedder.query_prefix,
-            passage_prefix=self.embedder.passage_prefix,
-            passages=len(passages),
-            articles=len(report.articles),
-            corpus_fingerprint=corpus_fingerprint(report.articles),
-            built_at=started.isoformat(timespec="seconds"),
-        )
-        build = save_index(Path(self.settings.index_dir), report.articles, passages, vectors, manifest)
+        directory = Path(self.settings.index_dir)
+        with write_lock(directory):
+            entries = self._entries(report.articles, progress)
+            with new_build(directory, self._manifest()) as store:
+                store.write(entries)
         if self._index is not None:
             self._index.close()
         self._index = self._open_index()
         return IndexReport(
-            articles=len(report.articles),
-            passages=len(passages),
+            articles=len(entries),
+            passages=sum(len(e.passages) for e in entries),
             skipped=report.skipped,
             warnings=report.warnings,
-            seconds=(dt.datetime.now(dt.timezone.utc) - started).total_seconds(),
-            directory=str(build),
+            seconds=time.monotonic() - started,
+            directory=str(directory / self._index.refresh().build),
         )
+
+    def _writable_index(self) -> PassageIndex:
+        """The index to write to; an empty one is created where there is none."""
+        try:
+            return self.index
+        except IndexNotFoundError:
+            with self._index_lock, write_lock(Path(self.settings.index_dir)):
+                if self._index is None:
+                    try:
+                        self._index = self._open_index()
+                    except IndexNotFoundError:
+                        with new_build(Path(self.settings.index_dir), self._manifest()):
+                            pass
+                        self._index = self._open_index()
+            return self._index
+
+    def add(self, articles: list[Article], progress: Callable[[int, int], None] | None = None) -> UpdateReport:
+        """Index `articles` in one transaction, searchable as soon as this returns. An article
+        whose id and content are already stored is left alone; one whose content changed
+        replaces its old passages. `progress(done, total)` counts passages embedded."""
+        report = self._add(self._matching_index(self._writable_index()), articles, progress)
+        self.index.refresh()
+        return report
+
+    def _add(self, index: PassageIndex, articles: list[Article], progress) -> UpdateReport:
+        stored = index.store.hashes([a.id for a in articles])
+        changed = [a for a in articles if stored.get(a.id) != content_hash(a)]
+        report = UpdateReport(unchanged=[a.id for a in articles if stored.get(a.id) == content_hash(a)])
+        if changed:
+            entries = self._entries(changed, progress)
+            written, _ = index.write(entries)  # checks the hashes again, inside the transaction
+            report.added = [i for i in written if i not in stored]
+            report.replaced = [i for i in written if i in stored]
+            report.unchanged += [e.article.id for e in entries if e.article.id not in written]
+            report.passages = sum(len(e.passages) for e in entries if e.article.id in written)
+        return report
+
+    def add_paths(self, paths: list[Path | str], progress: Callable[[int, int], None] | None = None) -> UpdateReport:
+        """Read the articles under `paths` and add them, COMMIT_EVERY articles per transaction:
+        a crash keeps what was committed, and running it again adds only the rest.
+        `progress(done, total)` counts articles."""
+        read = read_paths(paths)
+        report = UpdateReport(skipped=read.skipped, warnings=read.warnings)
+        index = self._matching_index(self._writable_index())
+        for start in range(0, len(read.articles), COMMIT_EVERY):
+            report.merge(self._add(index, read.articles[start : start + COMMIT_EVERY], None))
+            if progress:
+                progress(min(start + COMMIT_EVERY, len(read.articles)), len(read.articles))
+        index.refresh()
+        return report
+
+    def remove(self, ids: list[str]) -> UpdateReport:
+        """Delete the articles `ids` and their passages in one transaction; ids not stored are
+        left out of `removed`."""
+        _, removed = self.index.write(remove=ids)
+        self.index.refresh()
+        return UpdateReport(removed=removed)
+
+    def articles(self, offset: int = 0, limit: int = 50) -> tuple[int, list[ArticleInfo]]:
+        """How many articles are indexed, and `limit` of them from `offset`, in id order."""
+        if offset < 0 or not 1 <= limit <= MAX_PAGE:
+            raise InvalidInputError(f"offset must be 0 or more and limit 1-{MAX_PAGE}, got {offset} and {limit}")
+        return self.index.articles(offset, limit)
+
+    def article(self, article_id: str) -> tuple[ArticleInfo, str]:
+        """One article's listing and its cleaned text."""
+        found = self.index.store.article(article_id)
+        if found is None:
+            raise ArticleNotFoundError(f"no article with id {article_id!r}")
+        return found
 
     def ask(
         self,
@@ -145,31 +262,35 @@ class Engine:
     def candidates(self, query: Query, plan: QueryPlan, weights: Weights) -> list[Candidate]:
         """The best passages by embedding and by BM25 (each skipped when its weight is 0),
         with both scores for each: what `qa.ranking.rank` orders."""
-        index = self.index
+        index = self._matching_index()
+        snapshot = index.snapshot()
+        allowed = index.matching(snapshot, query.date_from, query.date_to, query.sources)
         depth = max(self.settings.candidates, query.top_k)
         vector = self.embedder.embed_query(query.question) if weights.dense else None
-        rows: dict[int, float] = {}
+        dense: dict[int, float] = {}
         if vector is not None:
-            rows.update(index.search(vector, depth, query.date_from, query.date_to, query.sources))
-        lexical = None
+            dense.update(snapshot.dense(vector, depth, allowed))
+        lexical: dict[int, float] = {}
         if weights.lexical:
-            lexical = index.lexical.scores(plan.stems)
-            allowed = index.matching_rows(query.date_from, query.date_to, query.sources)
+            scores = snapshot.lexical.scores(plan.stems)
             if allowed is not None:
-                mask = np.full(len(lexical), -np.inf, dtype=np.float32)
+                mask = np.full(len(scores), -np.inf, dtype=np.float32)
                 mask[allowed] = 0
-                lexical = lexical + mask
-            best = np.argsort(-lexical)[:depth]
-            new = [int(r) for r in best if lexical[r] > 0 and int(r) not in rows]
+                scores = scores + mask
+            best = [int(p) for p in np.argsort(-scores)[:depth] if scores[p] > 0]
+            lexical = {int(snapshot.rows[p]): float(scores[p]) for p in best}
+            new = [row for row in lexical if row not in dense]
             if vector is not None and new:
-                rows.update(zip(new, map(float, index.similarities(vector, new))))
-            else:
-                rows.update((r, 0.0) for r in new)
-        passages = index.passages(list(rows))
+                dense.update(zip(new, map(float, snapshot.similarities(vector, new))))
+            missing = [row for row in dense if row not in lexical]
+            if missing:
+                at = np.searchsorted(snapshot.rows, missing)
+                lexical.update(zip(missing, map(float, scores[at])))
+        rows = list(dense) or list(lexical)
+        found = index.passages(rows)
         return [
-            Candidate(row=row, dense=dense, lexical=float(lexical[row]) if lexical is not None else 0.0,
-                      passage=passage)
-            for (row, dense), passage in zip(rows.items(), passages)
+            Candidate(row=row, dense=dense.get(row, 0.0), lexical=lexical.get(row, 0.0), passage=found[row])
+            for row in rows if row in found
         ]
 
     @staticmethod
@@ -209,15 +330,17 @@ class Engine:
 
     def health(self) -> dict:
         """Model and index facts for monitoring."""
-        manifest = self.index.manifest
+        index = self._matching_index()
+        snapshot = index.snapshot()
+        articles, passages = index.store.counts()
         return {
             "status": "ok",
             "model": self.embedder.model_id,
             "dimension": self.embedder.dimension,
-            "passages": manifest.passages,
-            "articles": manifest.articles,
-            "built_at": manifest.built_at,
-            "corpus_fingerprint": manifest.corpus_fingerprint,
+            "articles": articles,
+            "passages": passages,
+            "generation": snapshot.generation,
+            "built_at": index.manifest.built_at,
             "index_dir": str(self.settings.index_dir),
         }
 

@@ -50,3 +50,31 @@ class ModelError(QAError):
 
     exit_code = 4
     http_status = 503
+
+
+class ArticleNotFoundError(QAError):
+    """No indexed article has the id given."""
+
+    exit_code = 2
+    http_status = 404
+
+
+class IndexBusyError(QAError):
+    """Another process holds the index's write lock (a full rebuild, say) for too long."""
+
+    exit_code = 5
+    http_status = 503
+
+
+class AccessDeniedError(QAError):
+    """A request without the API key a protected endpoint needs."""
+
+    exit_code = 2
+    http_status = 401
+
+
+class WritesDisabledError(QAError):
+    """A write over HTTP while no API key is configured: writes are closed, not open."""
+
+    exit_code = 2
+    http_status = 403

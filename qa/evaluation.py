@@ -124,8 +124,7 @@ class Evaluation:
     def __init__(self, engine: Engine, items: list[Item]):
         self.engine = engine
         self.items = items
-        index = engine.index
-        passages = index.passages(list(range(len(index))))
+        passages = list(engine.index.passages(engine.index.snapshot().rows.tolist()).values())
         texts = {p.id: normalize(p.text) for p in passages}
         by_article: dict[str, set[str]] = {}
         for p in passages:

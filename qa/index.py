@@ -1,80 +1,63 @@
-"""Vectors and passages on disk: a FAISS index, a SQLite passage store and a manifest.
+"""The index on disk and in memory: builds in an index directory, and the searchable view of
+the live one (FAISS for vectors, BM25 for words), kept up to date as articles come and go.
 
 Layout of an index directory:
 
-    index/CURRENT                  name of the live build (replaced atomically)
-    index/build-<time>-<tag>/      manifest.json, vectors.faiss, lexical/ (BM25), passages.sqlite
+    index/CURRENT              name of the live build (replaced atomically)
+    index/write.lock           held by whoever writes (flock: released if the process dies)
+    index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store)
 
-A save writes a complete new build beside the live one, then switches CURRENT to it with an
-atomic rename; a crash at any point leaves the previous build in service. Row i of the FAISS
-index is row i of the BM25 index and of the passages table.
+A full build is written beside the live one and switched in by renaming CURRENT, so a crash
+leaves the previous build in service. Live changes (`PassageIndex.write`) are transactions in
+the live build's store. Searching happens on a `Snapshot` built from the store; any process
+that sees the store's generation (or CURRENT) change builds a new snapshot, so a reader never
+blocks on a writer and always searches a consistent set of passages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import fcntl
 import json
 import os
 import secrets
 import shutil
 import sqlite3
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
+from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError
 from qa.lexical import LexicalIndex
-from qa.periods import Period
-from qa.types import Article, Passage
+from qa.store import Entry, Store
+from qa.types import ArticleInfo, Passage
 
-FORMAT_VERSION = 2  # 2: BM25 index and passage periods
+FORMAT_VERSION = 3  # 3: one SQLite store holding vectors and BM25 terms; live updates
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
-VECTORS = "vectors.faiss"
-STORE = "passages.sqlite"
-LEXICAL = "lexical"
-
-_SCHEMA = """
-CREATE TABLE articles (
-    id TEXT PRIMARY KEY, title TEXT, source TEXT, date TEXT, url TEXT, path TEXT, text TEXT NOT NULL
-);
-CREATE TABLE passages (
-    row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL REFERENCES articles(id),
-    position INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    period_start TEXT, period_end TEXT
-);
-CREATE INDEX articles_date ON articles(date);
-CREATE INDEX articles_source ON articles(lower(source));
-"""
+STORE = "store.sqlite"
+LOCK = "write.lock"
+LOCK_WAIT_SECONDS = 10.0
 
 
 @dataclass
 class Manifest:
+    """What a build was made with; a build is only searched with the same model and prefixes."""
+
     model: str
     dimension: int
     query_prefix: str
     passage_prefix: str
-    passages: int
-    articles: int
-    corpus_fingerprint: str
     built_at: str
     format: int = FORMAT_VERSION
 
 
-def corpus_fingerprint(articles: list[Article]) -> str:
-    """Changes whenever any article's text or metadata changes."""
-    digest = hashlib.sha256()
-    for article in sorted(articles, key=lambda a: a.id):
-        record = {k: v for k, v in asdict(article).items() if k != "path"}
-        digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -82,166 +65,243 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def save_index(
-    index_dir: Path, articles: list[Article], passages: list[Passage], vectors: np.ndarray,
-    manifest: Manifest,
-) -> Path:
-    """Write a new build and make it the live one. Returns the build directory."""
+@contextmanager
+def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS):
+    """Hold the index directory's write lock, waiting at most `wait` seconds for it."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    for stale in index_dir.glob(".build-*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted save
-    name = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
-    staging = index_dir / f".{name}.tmp"
-    staging.mkdir()
-
-    vector_index = faiss.IndexFlatIP(manifest.dimension)
-    if len(vectors):
-        vector_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(vector_index, str(staging / VECTORS))
-    LexicalIndex.build([p.text for p in passages]).save(staging / LEXICAL)
-    with sqlite3.connect(staging / STORE) as db:
-        db.executescript(_SCHEMA)
-        db.executemany(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(a.id, a.title, a.source, a.date, a.url, a.path, a.text) for a in articles],
-        )
-        db.executemany(
-            "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (row, p.id, p.doc_id, p.position, p.start, p.end, p.text,
-                 p.period.start.isoformat() if p.period else None,
-                 p.period.end.isoformat() if p.period else None)
-                for row, p in enumerate(passages)
-            ],
-        )
-    db.close()
-    (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
-    for file in staging.rglob("*"):
-        if file.is_file():
-            with open(file, "rb") as handle:
-                os.fsync(handle.fileno())
-
-    build = index_dir / name
-    os.rename(staging, build)
-    pointer_tmp = index_dir / f".{POINTER}.{secrets.token_hex(3)}.tmp"
-    pointer_tmp.write_text(name + "\n")
-    with open(pointer_tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(pointer_tmp, index_dir / POINTER)
-    _fsync_dir(index_dir)
-
-    for old in index_dir.glob("build-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
-    return build
+    with open(index_dir / LOCK, "a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusyError(
+                        f"index in {index_dir} is being written by another process (a full rebuild?); "
+                        "try again later"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def read_manifest(index_dir: Path) -> tuple[Path, Manifest]:
-    """The live build directory and its manifest."""
+def live_build(index_dir: Path) -> str:
+    """The name of the live build (the content of CURRENT)."""
     pointer = index_dir / POINTER
-    if not pointer.is_file():
-        raise IndexNotFoundError(f"no index in {index_dir}: build one with `qa index PATH --index-dir {index_dir}`")
-    build = index_dir / pointer.read_text().strip()
+    try:
+        return pointer.read_text().strip()
+    except FileNotFoundError:
+        raise IndexNotFoundError(
+            f"no index in {index_dir}: build one with `qa index PATH --index-dir {index_dir}`"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptIndexError(f"index in {index_dir} is damaged ({exc}); rebuild it with `qa index`") from None
+
+
+def read_manifest(index_dir: Path, build_name: str | None = None) -> tuple[Path, Manifest]:
+    """A build directory (by default the live one) and its manifest."""
+    build = index_dir / (build_name or live_build(index_dir))
     try:
         fields = json.loads((build / MANIFEST).read_text())
+        if fields.get("format") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index in {index_dir} has format {fields.get('format')}, this version reads format "
+                f"{FORMAT_VERSION}; rebuild it: qa index PATH --index-dir {index_dir}"
+            )
         manifest = Manifest(**fields)
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise CorruptIndexError(f"index in {index_dir} is damaged ({exc}); rebuild it with `qa index`") from exc
     return build, manifest
 
 
-def _period(start: str | None, end: str | None) -> Period | None:
-    return Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) if start and end else None
+@contextmanager
+def new_build(index_dir: Path, manifest: Manifest):
+    """A store in a staging directory; when the block ends without error, the build becomes the
+    live one. The caller holds `write_lock`."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    for stale in index_dir.glob(".build-*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted build
+    name = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+    staging = index_dir / f".{name}.tmp"
+    staging.mkdir()
+    store = Store.create(staging / STORE, manifest.dimension)
+    try:
+        yield store
+    except BaseException:
+        store.close()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    store.close()
+    (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
+    for file in staging.iterdir():
+        _fsync(file)
+    _fsync(staging)
+    os.rename(staging, index_dir / name)
+    pointer = index_dir / f".{POINTER}.{secrets.token_hex(3)}.tmp"
+    pointer.write_text(name + "\n")
+    _fsync(pointer)
+    os.replace(pointer, index_dir / POINTER)
+    _fsync(index_dir)
+    for old in index_dir.glob("build-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
 
 
-class PassageIndex:
-    """A loaded index: search vectors, then read passages and their articles."""
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent, read-only view of the passages: position i of the FAISS index and of the
+    BM25 index is passage row `rows[i]`. Replaced, never changed."""
 
-    def __init__(self, index_dir: Path, model: str, dimension: int, passage_prefix: str):
-        self.directory = Path(index_dir)
-        build, self.manifest = read_manifest(self.directory)
-        expected = (model, dimension, passage_prefix, FORMAT_VERSION)
-        found = (self.manifest.model, self.manifest.dimension, self.manifest.passage_prefix,
-                 self.manifest.format)
-        if found != expected:
-            raise IndexMismatchError(
-                f"index in {self.directory} was built with model {found[0]!r} (dimension {found[1]}, "
-                f"passage prefix {found[2]!r}, format {found[3]}) but the current setting is "
-                f"{model!r} (dimension {dimension}, passage prefix {passage_prefix!r}, format "
-                f"{FORMAT_VERSION}); rebuild it: qa index PATH --index-dir {self.directory}"
-            )
-        try:
-            self._vectors = faiss.read_index(str(build / VECTORS))
-            self.lexical = LexicalIndex.load(build / LEXICAL)
-            self._db = sqlite3.connect(f"file:{build / STORE}?mode=ro", uri=True, check_same_thread=False)
-            stored = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
-            raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
-        if not (self._vectors.ntotal == stored == self.manifest.passages):
-            raise CorruptIndexError(
-                f"index in {self.directory} is inconsistent ({self._vectors.ntotal} vectors, {stored} "
-                f"passages, manifest says {self.manifest.passages}); rebuild it with `qa index`"
-            )
-        self._lock = threading.Lock()  # one SQLite connection shared by the server's threads
+    build: str
+    generation: int
+    rows: np.ndarray  # ascending
+    vectors: faiss.IndexFlatIP
+    lexical: LexicalIndex
+    terms: list[list[str]]  # what `lexical` was built from, kept to rebuild it
 
     def __len__(self) -> int:
-        return self._vectors.ntotal
+        return len(self.rows)
 
-    def matching_rows(self, date_from: str | None, date_to: str | None, sources: list[str]) -> np.ndarray | None:
-        """The rows whose articles pass the filters; None when there are no filters."""
-        if not (date_from or date_to or sources):
-            return None
-        clauses, args = [], []
-        if date_from:
-            clauses.append("a.date >= ?")
-            args.append(date_from)
-        if date_to:
-            clauses.append("a.date <= ?")
-            args.append(date_to)
-        if sources:
-            clauses.append(f"lower(a.source) IN ({', '.join('?' * len(sources))})")
-            args.extend(s.lower() for s in sources)
-        sql = "SELECT p.row FROM passages p JOIN articles a ON a.id = p.doc_id WHERE " + " AND ".join(clauses)
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Where the given rows sit in this snapshot (rows it lacks are left out)."""
+        at = np.searchsorted(self.rows, rows)
+        inside = at < len(self.rows)
+        at = at[inside]
+        return at[self.rows[at] == rows[inside]]
 
-    def search(
-        self, vector: np.ndarray, k: int, date_from: str | None = None, date_to: str | None = None,
-        sources: list[str] | None = None,
-    ) -> list[tuple[int, float]]:
-        """The k nearest passage rows by cosine, among those passing the filters."""
+    def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        """The k passage rows nearest `vector` by cosine, among the `allowed` positions."""
         params = None
-        rows = self.matching_rows(date_from, date_to, sources or [])
-        if rows is not None:
-            if not len(rows):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(rows))
-            k = min(k, len(rows))
+        if allowed is not None:
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+            k = min(k, len(allowed))
         k = min(k, len(self))
         if k <= 0:
             return []
-        scores, rows = self._vectors.search(vector.reshape(1, -1).astype(np.float32), k, params=params)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        scores, positions = self.vectors.search(vector.reshape(1, -1).astype(np.float32), k, params=params)
+        return [(int(self.rows[p]), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0]
 
     def similarities(self, vector: np.ndarray, rows: list[int]) -> np.ndarray:
-        """Cosine of `vector` with the passages at `rows`."""
+        """Cosine of `vector` with the passages at `rows` (all in this snapshot)."""
         if not rows:
             return np.zeros(0, dtype=np.float32)
-        return self._vectors.reconstruct_batch(np.array(rows, dtype=np.int64)) @ vector
+        positions = np.searchsorted(self.rows, np.array(rows, dtype=np.int64))
+        return self.vectors.reconstruct_batch(positions) @ vector
 
-    def passages(self, rows: list[int]) -> list[Passage]:
-        """The passages at `rows`, in that order, with their articles' metadata."""
-        if not rows:
-            return []
-        sql = (
-            'SELECT p.row, p.id, p.doc_id, p.position, p.text, p.start, p."end", a.title, a.source, '
-            "a.date, a.url, p.period_start, p.period_end "
-            f"FROM passages p JOIN articles a ON a.id = p.doc_id WHERE p.row IN ({', '.join('?' * len(rows))})"
-        )
+    @classmethod
+    def load(cls, build: str, store: Store, previous: Snapshot | None = None) -> Snapshot:
+        """The store's passages now, reusing what `previous` (of the same build) already has."""
+        generation = store.generation()
+        if previous is None or previous.build != build:
+            previous = None
+        known = previous.rows if previous else np.zeros(0, dtype=np.int64)
+        added = store.rows_after(int(known[-1]) if len(known) else 0)
+        kept = np.isin(known, store.row_ids(), assume_unique=True) if len(known) else np.zeros(0, bool)
+        old_vectors = previous.vectors.reconstruct_n(0, len(known)) if len(known) else added.vectors[:0]
+        rows = np.concatenate([known[kept], added.rows])
+        vectors = faiss.IndexFlatIP(store.dimension)
+        if len(rows):
+            vectors.add(np.ascontiguousarray(np.concatenate([old_vectors[kept], added.vectors]), dtype=np.float32))
+        old_terms = previous.terms if previous else []
+        terms = [t for t, keep in zip(old_terms, kept) if keep] + added.stems
+        return cls(build, generation, rows, vectors, LexicalIndex(terms), terms)
+
+
+class PassageIndex:
+    """The live index of a directory: search its latest snapshot, read passages and articles,
+    and write changes. Safe to share between threads."""
+
+    def __init__(self, index_dir: Path):
+        self.directory = Path(index_dir)
+        self._lock = threading.Lock()  # one refresh at a time; readers never wait for it
+        self._store: Store | None = None
+        self._snapshot: Snapshot | None = None
+        self._open(live_build(self.directory))
+
+    def _open(self, build_name: str) -> None:
+        build, manifest = read_manifest(self.directory, build_name)
+        store = Store(build / STORE, manifest.dimension)
+        try:
+            if not store.path.is_file():
+                raise FileNotFoundError(f"{store.path} is missing")
+            store.check()
+            snapshot = Snapshot.load(build.name, store)
+        except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
+            store.close()
+            raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
+        old = self._store
+        self.manifest, self._store, self._snapshot = manifest, store, snapshot
+        if old is not None:
+            old.close()
+
+    def require(self, model: str, dimension: int, passage_prefix: str) -> None:
+        """Raise IndexMismatchError unless the live build was made with this model: vectors of
+        another model (or prefix) are not comparable with its questions' vectors."""
+        m = self.manifest
+        if (m.model, m.dimension, m.passage_prefix) != (model, dimension, passage_prefix):
+            raise IndexMismatchError(
+                f"index in {self.directory} was built with model {m.model!r} (dimension {m.dimension}, "
+                f"passage prefix {m.passage_prefix!r}) but the current setting is {model!r} (dimension "
+                f"{dimension}, passage prefix {passage_prefix!r}); rebuild it: qa index PATH --index-dir "
+                f"{self.directory}"
+            )
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def snapshot(self) -> Snapshot:
+        """The latest snapshot: refreshed first if another writer (thread or process) changed
+        the index since; if a refresh is already under way, the current one."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._refresh()
+            finally:
+                self._lock.release()
+        return self._snapshot
+
+    def refresh(self) -> Snapshot:
+        """The latest snapshot, waiting for a refresh under way: what a writer calls so that its
+        changes are searchable when it returns."""
         with self._lock:
-            found = {r[0]: Passage(*r[1:11], period=_period(*r[11:])) for r in self._db.execute(sql, rows)}
-        return [found[r] for r in rows]
+            self._refresh()
+        return self._snapshot
+
+    def _refresh(self) -> None:
+        build = live_build(self.directory)
+        if build != self._snapshot.build:
+            self._open(build)
+        elif self._store.generation() != self._snapshot.generation:
+            self._snapshot = Snapshot.load(build, self._store, self._snapshot)
+
+    def write(self, entries: list[Entry] = (), remove: list[str] = ()) -> tuple[list[str], list[str]]:
+        """Store `entries` and delete the articles `remove` in one transaction of the live build;
+        returns the ids written (new or changed) and the ids removed. Searches see the change
+        from the next `snapshot()`; call `refresh()` to build it now."""
+        with write_lock(self.directory), self._lock:
+            build = live_build(self.directory)
+            if build != self._snapshot.build:  # a full rebuild replaced the build open here
+                self._open(build)
+            return self._store.write(entries, remove)
+
+    def passages(self, rows: list[int]) -> dict[int, Passage]:
+        """The passages at `rows` by row; rows deleted since a snapshot was taken are missing."""
+        return self._store.passages(rows)
+
+    def matching(self, snapshot: Snapshot, date_from: str | None, date_to: str | None,
+                 sources: list[str]) -> np.ndarray | None:
+        """The positions in `snapshot` whose articles pass the filters; None without filters."""
+        if not (date_from or date_to or sources):
+            return None
+        return snapshot.positions(self._store.matching_rows(date_from, date_to, sources))
+
+    def articles(self, offset: int, limit: int) -> tuple[int, list[ArticleInfo]]:
+        """How many articles there are, and `limit` of them from `offset`, in id order."""
+        return self._store.counts()[0], self._store.articles(offset, limit)
 
     def close(self) -> None:
-        self._db.close()
+        if self._store is not None:
+            self._store.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -46,30 +45,24 @@ def stems(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 scores of every passage row for a question."""
+    """BM25 scores of every passage position for a question."""
 
-    def __init__(self, retriever: bm25s.BM25):
-        self._retriever = retriever
+    def __init__(self, terms: list[list[str]]):
+        """`terms`: the stems of each passage (`stems(text)`), in position order."""
+        self._size = len(terms)
+        self._retriever = None
+        if terms:
+            self._retriever = bm25s.BM25()
+            # bm25s needs a vocabulary: a corpus of stop words alone gets one placeholder word
+            corpus = terms if any(terms) else [[_EMPTY] for _ in terms]
+            self._retriever.index(corpus, show_progress=False)
 
-    @classmethod
-    def build(cls, texts: list[str]) -> LexicalIndex:
-        corpus = [stems(text) for text in texts]
-        if not any(corpus):
-            corpus = [[_EMPTY] for _ in corpus]
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
-        return cls(retriever)
-
-    def save(self, directory: Path) -> None:
-        self._retriever.save(str(directory), show_progress=False)
-
-    @classmethod
-    def load(cls, directory: Path) -> LexicalIndex:
-        return cls(bm25s.BM25.load(str(directory), show_progress=False))
+    def __len__(self) -> int:
+        return self._size
 
     def scores(self, question_stems: list[str]) -> np.ndarray:
-        """One BM25 score per passage row; words the corpus never uses score nothing."""
-        known = [s for s in question_stems if s in self._retriever.vocab_dict]
+        """One BM25 score per passage; words the corpus never uses score nothing."""
+        known = [s for s in question_stems if self._retriever and s in self._retriever.vocab_dict]
         if not known:
-            return np.zeros(self._retriever.scores["num_docs"], dtype=np.float32)
+            return np.zeros(self._size, dtype=np.float32)
         return self._retriever.get_scores(known)

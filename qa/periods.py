@@ -64,6 +64,11 @@ class Period:
     def day(cls, day: dt.date) -> Period:
         return cls(day, day)
 
+    @classmethod
+    def parse(cls, start: str | None, end: str | None) -> Period | None:
+        """The period between two ISO dates, as stored; None when either is missing."""
+        return cls(dt.date.fromisoformat(start), dt.date.fromisoformat(end)) if start and end else None
+
     def overlaps(self, other: Period) -> bool:
         return self.start <= other.end and other.start <= self.end
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from qa.answers import answer_type, keywords
@@ -11,6 +12,8 @@ from qa.lexical import stems
 from qa.periods import AskedPeriod, question_period, time_spans
 
 MAX_QUESTION_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL, escapes, undecodable bytes
+_WORD = re.compile(r"[^\W_]")
 MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
 
 
@@ -41,6 +44,10 @@ class Query:
             raise InvalidInputError(
                 f"question is too long ({len(self.question)} characters; at most {MAX_QUESTION_CHARS})"
             )
+        if _CONTROL.search(self.question):
+            raise InvalidInputError("question contains control characters (binary data?)")
+        if not _WORD.search(self.question):
+            raise InvalidInputError("question has no words (letters or digits)")
         if isinstance(self.top_k, bool) or not isinstance(self.top_k, int):
             raise InvalidInputError(f"top_k must be a whole number, got {self.top_k!r}")
         if not MIN_TOP_K <= self.top_k <= MAX_TOP_K:

@@ -8,6 +8,7 @@ line, for JSONL) and skipped; everything else is kept.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -140,25 +141,50 @@ def _read_jsonl(file: Path, text: str, report: ReadReport) -> list[Page]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            pages.append(page_from_record(json.loads(line), f"{file.stem}-{number}", f"{file}:{number}"))
         except json.JSONDecodeError as exc:
             report.skipped.append(f"{file}:{number}: not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
-            report.skipped.append(f"{file}:{number}: needs a non-empty string field 'text'")
-            continue
-        given = {k: record[k] for k in METADATA_FIELDS if record.get(k) not in (None, "")}
-        bad = [k for k, v in given.items() if not isinstance(v, (str, int))]
-        if bad:
-            report.skipped.append(f"{file}:{number}: field {bad[0]!r} must be a string")
-            continue
-        page_id = str(given.pop("id", f"{file.stem}-{number}"))
-        pages.append(Page(id=page_id, text=record["text"], given=given, path=f"{file}:{number}"))
+        except InvalidInputError as exc:
+            report.skipped.append(str(exc))
     return pages
 
 
-def make_article(page: Page, report: ReadReport) -> Article:
-    """Clean a page and settle its metadata: given values first, then what the page says."""
+def page_from_record(record: object, default_id: str, where: str) -> Page:
+    """A page from a JSON object with the JSONL fields (`text`; `id`, `title`, `date`, `source`,
+    `url` optional). Raises InvalidInputError, naming `where`, when it is not one."""
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+        raise InvalidInputError(f"{where}: needs a non-empty string field 'text'")
+    given = {k: record[k] for k in METADATA_FIELDS if record.get(k) not in (None, "")}
+    bad = [k for k, v in given.items() if not isinstance(v, (str, int)) or isinstance(v, bool)]
+    if bad:
+        raise InvalidInputError(f"{where}: field {bad[0]!r} must be a string")
+    return Page(id=str(given.pop("id", default_id)), text=record["text"], given=given, path=where)
+
+
+def read_records(records: list[dict]) -> list[Article]:
+    """Articles given as JSON objects (an HTTP request), all or none: the first record that
+    cannot be used (no text, a date that does not parse, a repeated id) raises
+    InvalidInputError. A record without `id` gets one from its text, so sending the same
+    text twice names the same article."""
+    report, articles, seen = ReadReport(), [], set()
+    for number, record in enumerate(records):
+        where = f"articles[{number}]"
+        text = record.get("text") if isinstance(record, dict) else None
+        default_id = "a-" + hashlib.sha256(str(text).encode()).hexdigest()[:16]
+        page = page_from_record(record, default_id, where)
+        if page.id in seen:
+            raise InvalidInputError(f"{where}: id {page.id!r} appears twice in the request")
+        seen.add(page.id)
+        article = make_article(page, report, strict=True)
+        if not article.text.strip():
+            raise InvalidInputError(f"{where}: no text left after cleaning (menus and adverts only?)")
+        articles.append(article)
+    return articles
+
+
+def make_article(page: Page, report: ReadReport, strict: bool = False) -> Article:
+    """Clean a page and settle its metadata: given values first, then what the page says.
+    A given date that does not parse is left empty with a warning, or raises when `strict`."""
     lines = page.text.splitlines()
     header = read_header(lines)
     body = "\n".join(clean_lines([ln for i, ln in enumerate(lines) if i not in header.header_lines]))
@@ -166,7 +192,10 @@ def make_article(page: Page, report: ReadReport) -> Article:
     if "date" in page.given:
         date = parse_date(str(page.given["date"]))
         if date is None:
-            report.warnings.append(f"{page.path}: date {page.given['date']!r} not understood; left empty")
+            problem = f"{page.path}: date {page.given['date']!r} not understood"
+            if strict:
+                raise InvalidInputError(f"{problem} (write it like 2024-11-15 or 15 November 2024)")
+            report.warnings.append(f"{problem}; left empty")
     return Article(
         id=page.id,
         text=body,

@@ -21,6 +21,19 @@ class Article:
 
 
 @dataclass
+class ArticleInfo:
+    """An indexed article as `GET /articles` and `qa list` show it (without its text)."""
+
+    id: str
+    title: str | None
+    source: str | None
+    date: str | None
+    url: str | None
+    passages: int
+    hash: str  # sha256 of its text and metadata: the same content is never indexed twice
+
+
+@dataclass
 class Passage:
     """A piece of an article: `article.text[start:end] == text`."""
 

@@ -76,6 +76,6 @@ def test_post_malformed_json_is_422(client):
 
 def test_health_and_docs(client, engine):
     health = client.get("/health").json()
-    assert health["passages"] == len(engine.index) and health["model"] == engine.embedder.model_id
+    assert health["passages"] == len(engine.index.snapshot()) and health["model"] == engine.embedder.model_id
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/health"}
     assert client.get("/docs").status_code == 200

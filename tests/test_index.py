@@ -5,101 +5,175 @@ import numpy as np
 import pytest
 
 from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
-from qa.index import POINTER, Manifest, PassageIndex, read_manifest, save_index
+from qa.index import POINTER, Manifest, PassageIndex, new_build, read_manifest, write_lock
+from qa.store import Entry
 from qa.types import Article, Passage
 
 DIM = 8
+MANIFEST = Manifest(model="m", dimension=DIM, query_prefix="q: ", passage_prefix="p: ",
+                    built_at="2026-01-01T00:00:00+00:00")
 
 
-def _data(n_articles=3, tag="a"):
-    articles = [Article(id=f"{tag}{i}", text=f"teks {i}", source=["kumparan", "KETIK", None][i % 3],
-                        date=[f"2024-0{i + 1}-01", None, "2022-08-10"][i % 3]) for i in range(n_articles)]
-    passages = [Passage(id=f"{a.id}:0", doc_id=a.id, position=0, text=a.text, start=0, end=len(a.text),
-                        source=a.source, date=a.date) for a in articles]
-    vectors = np.eye(n_articles, DIM, dtype=np.float32)
-    manifest = Manifest(model="m", dimension=DIM, query_prefix="q: ", passage_prefix="p: ",
-                        passages=len(passages), articles=len(articles), corpus_fingerprint=tag,
-                        built_at="2026-01-01T00:00:00+00:00")
-    return articles, passages, vectors, manifest
+def entries(n=3, tag="a"):
+    """Article i has one passage whose vector is the unit vector i."""
+    found = []
+    for i in range(n):
+        article = Article(id=f"{tag}{i}", text=f"teks nomor {tag}{i}", source=["kumparan", "KETIK", None][i % 3],
+                          date=[f"2024-0{i % 9 + 1}-01", None, "2022-08-10"][i % 3])
+        passage = Passage(id=f"{article.id}:0", doc_id=article.id, position=0, text=article.text, start=0,
+                          end=len(article.text))
+        found.append(Entry(article, [passage], np.eye(1, DIM, i % DIM, dtype=np.float32)))
+    return found
 
 
-def _open(path, model="m", dim=DIM):
-    return PassageIndex(path, model, dim, "p: ")
+def build(path, items):
+    with write_lock(path), new_build(path, MANIFEST) as store:
+        store.write(items)
 
 
-def test_save_load_search_roundtrip(tmp_path):
-    save_index(tmp_path, *_data())
-    index = _open(tmp_path)
-    assert len(index) == 3
-    hits = index.search(np.eye(1, DIM, 1, dtype=np.float32)[0], 2)
-    assert hits[0] == (1, pytest.approx(1.0))
-    (passage,) = index.passages([1])
+def open_index(path):
+    return PassageIndex(path)
+
+
+def unit(i):
+    return np.eye(1, DIM, i, dtype=np.float32)[0]
+
+
+def test_build_load_search_roundtrip(tmp_path):
+    build(tmp_path, entries())
+    index = open_index(tmp_path)
+    snapshot = index.snapshot()
+    assert len(snapshot) == 3
+    (row, score), _ = snapshot.dense(unit(1), 2, None)
+    assert score == pytest.approx(1.0)
+    passage = index.passages([row])[row]
     assert (passage.id, passage.doc_id, passage.source, passage.date) == ("a1:0", "a1", "KETIK", None)
+    assert snapshot.lexical.scores(["a1"]).argmax() == 1
 
 
 def test_filters_by_date_range_and_source(tmp_path):
-    save_index(tmp_path, *_data())
-    index = _open(tmp_path)
+    build(tmp_path, entries())
+    index = open_index(tmp_path)
+    snapshot = index.snapshot()
     query = np.ones(DIM, dtype=np.float32)
-    assert [r for r, _ in index.search(query, 5, date_from="2023-01-01")] == [0]
-    assert [r for r, _ in index.search(query, 5, date_to="2023-01-01")] == [2]
-    assert [r for r, _ in index.search(query, 5, sources=["KUMPARAN"])] == [0]
-    assert index.search(query, 5, sources=["nobody"]) == []
+
+    def docs(**filters):
+        allowed = index.matching(snapshot, filters.get("date_from"), filters.get("date_to"), filters.get("sources", []))
+        return [index.passages([r])[r].doc_id for r, _ in snapshot.dense(query, 5, allowed)]
+
+    assert docs(date_from="2023-01-01") == ["a0"]
+    assert docs(date_to="2023-01-01") == ["a2"]
+    assert docs(sources=["KUMPARAN"]) == ["a0"]
+    assert docs(sources=["nobody"]) == []
+
+
+def test_writes_show_in_the_next_snapshot_and_old_snapshots_stay_whole(tmp_path):
+    build(tmp_path, entries(3))
+    index = open_index(tmp_path)
+    before = index.snapshot()
+    index.write(entries(2, tag="b"), remove=["a0"])
+    after = index.snapshot()
+    assert len(before) == 3 and len(after) == 4
+    ids = {p.doc_id for p in index.passages([int(r) for r in after.rows]).values()}
+    assert ids == {"a1", "a2", "b0", "b1"}
+    # b0's vector is unit 0: it is now the nearest to unit 0, where a0 used to be
+    (row, _), = after.dense(unit(0), 1, None)
+    assert index.passages([row])[row].doc_id == "b0"
+    (old_row, _), = before.dense(unit(0), 1, None)  # the old snapshot still searches; a0 is gone
+    assert index.passages([old_row]) == {}
+
+
+def test_a_second_reader_process_sees_writes_through_the_store(tmp_path):
+    build(tmp_path, entries(2))
+    reader, writer = open_index(tmp_path), open_index(tmp_path)
+    assert len(reader.snapshot()) == 2
+    writer.write(entries(1, tag="new"))
+    assert len(reader.snapshot()) == 3
+    writer.write(remove=["a0", "a1"])
+    assert len(reader.snapshot()) == 1
+
+
+def test_a_full_rebuild_is_picked_up_by_open_readers_and_writers(tmp_path):
+    build(tmp_path, entries(2, tag="one"))
+    index = open_index(tmp_path)
+    build(tmp_path, entries(3, tag="two"))
+    snapshot = index.snapshot()
+    assert len(snapshot) == 3
+    index.write(entries(1, tag="three"))  # goes into the new build, not the deleted one
+    assert len(open_index(tmp_path).snapshot()) == 4
+    assert len(list(tmp_path.glob("build-*"))) == 1
+
+
+def test_empty_index_searches_to_nothing(tmp_path):
+    build(tmp_path, [])
+    snapshot = open_index(tmp_path).snapshot()
+    assert snapshot.dense(unit(0), 5, None) == [] and len(snapshot.lexical.scores(["teks"])) == 0
 
 
 def test_missing_index_says_how_to_build(tmp_path):
     with pytest.raises(IndexNotFoundError, match="qa index"):
-        _open(tmp_path / "nothing")
+        open_index(tmp_path / "nothing")
 
 
 def test_index_of_another_model_or_dimension_is_refused(tmp_path):
-    save_index(tmp_path, *_data())
+    build(tmp_path, entries())
+    index = open_index(tmp_path)
+    index.require("m", DIM, "p: ")
     with pytest.raises(IndexMismatchError, match="rebuild"):
-        _open(tmp_path, model="other-model")
+        index.require("other-model", DIM, "p: ")
     with pytest.raises(IndexMismatchError, match="dimension 8"):
-        _open(tmp_path, dim=768)
+        index.require("m", 768, "p: ")
+    with pytest.raises(IndexMismatchError, match="prefix"):
+        index.require("m", DIM, "passage: ")
 
 
-def test_damaged_index_is_reported(tmp_path):
-    save_index(tmp_path, *_data())
-    build, _ = read_manifest(tmp_path)
-    (build / "vectors.faiss").write_bytes(b"garbage")
+def test_index_of_another_format_is_refused(tmp_path):
+    build(tmp_path, entries())
+    live, _ = read_manifest(tmp_path)
+    manifest = json.loads((live / "manifest.json").read_text())
+    (live / "manifest.json").write_text(json.dumps({**manifest, "format": 2}))
+    with pytest.raises(IndexMismatchError, match="format 2"):
+        open_index(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["store", "manifest", "pointer", "missing-store"])
+def test_damaged_index_is_reported(tmp_path, damage):
+    build(tmp_path, entries())
+    live, _ = read_manifest(tmp_path)
+    if damage == "store":
+        (live / "store.sqlite").write_bytes(b"garbage" * 1000)
+    elif damage == "manifest":
+        (live / "manifest.json").write_text("{")
+    elif damage == "pointer":
+        (tmp_path / POINTER).write_text("build-that-is-not-there")
+    else:
+        (live / "store.sqlite").unlink()
     with pytest.raises(CorruptIndexError, match="damaged"):
-        _open(tmp_path)
-    (build / "manifest.json").write_text("{")
-    with pytest.raises(CorruptIndexError):
-        _open(tmp_path)
+        open_index(tmp_path)
 
 
-def test_failed_save_leaves_the_last_good_index_live(tmp_path):
-    save_index(tmp_path, *_data(tag="good"))
-    articles, passages, vectors, manifest = _data(tag="bad")
-    with pytest.raises(Exception):
-        save_index(tmp_path, articles, passages, np.ones((3, DIM + 1), np.float32), manifest)
-    index = _open(tmp_path)
-    assert index.manifest.corpus_fingerprint == "good"
-    assert index.passages([0])[0].doc_id == "good0"
-
-
-def test_new_save_replaces_old_build_and_readers_keep_working(tmp_path):
-    save_index(tmp_path, *_data(tag="one"))
-    reader = _open(tmp_path)
-    save_index(tmp_path, *_data(tag="two"))
-    assert reader.passages([0])[0].doc_id == "one0"  # an open reader keeps its snapshot
-    assert _open(tmp_path).passages([0])[0].doc_id == "two0"
-    assert len(list(tmp_path.glob("build-*"))) == 1
-    assert json.loads((tmp_path / (tmp_path / POINTER).read_text().strip() / "manifest.json").read_text())["corpus_fingerprint"] == "two"
-
-
-def test_leftover_staging_directory_does_not_matter(tmp_path):
-    save_index(tmp_path, *_data(tag="one"))
-    (tmp_path / ".build-crashed.tmp").mkdir()
-    assert _open(tmp_path).manifest.corpus_fingerprint == "one"
-    save_index(tmp_path, *_data(tag="two"))
+def test_failed_build_leaves_the_last_good_index_live(tmp_path):
+    build(tmp_path, entries(tag="good"))
+    bad = entries(tag="bad")
+    bad[1].vectors = np.ones((1, DIM + 1), np.float32)
+    with pytest.raises(ValueError):
+        build(tmp_path, bad)
+    index = open_index(tmp_path)
+    assert {p.doc_id for p in index.passages([int(r) for r in index.snapshot().rows]).values()} == {
+        "good0", "good1", "good2"}
     assert not list(tmp_path.glob(".build-*.tmp"))
 
 
+def test_leftover_staging_directory_does_not_matter(tmp_path):
+    build(tmp_path, entries(tag="one"))
+    (tmp_path / ".build-crashed.tmp").mkdir()
+    assert len(open_index(tmp_path).snapshot()) == 3
+    build(tmp_path, entries(tag="two"))
+    assert not list(tmp_path.glob(".build-*.tmp"))
+    assert json.loads((tmp_path / (tmp_path / POINTER).read_text().strip() / "manifest.json").read_text())["model"] == "m"
+
+
 def test_copied_index_directory_still_loads(tmp_path):
-    save_index(tmp_path / "a", *_data())
+    build(tmp_path / "a", entries())
     shutil.copytree(tmp_path / "a", tmp_path / "b")
-    assert len(_open(tmp_path / "b")) == 3
+    assert len(open_index(tmp_path / "b").snapshot()) == 3

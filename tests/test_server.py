@@ -50,4 +50,4 @@ def test_real_server_answers(server, engine):
     assert response.json() == engine.ask(QUESTION, 3).to_dict()
     posted = httpx.post(f"{server}/ask", json={"q": QUESTION, "k": 51}, timeout=60)
     assert posted.status_code == 422 and "k:" in posted.json()["detail"]
-    assert httpx.get(f"{server}/health", timeout=10).json()["passages"] == len(engine.index)
+    assert httpx.get(f"{server}/health", timeout=10).json()["passages"] == len(engine.index.snapshot())
