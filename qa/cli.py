@@ -25,7 +25,6 @@ from qa.types import Answer
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
     help="Ask questions of Indonesian news articles.",
 )
 out = Console(highlight=False)
@@ -36,9 +35,12 @@ IndexDir = Annotated[
 ]
 
 
-@app.callback()
-def _setup() -> None:
+@app.callback(invoke_without_command=True)
+def _setup(context: typer.Context) -> None:
     """Ask questions of Indonesian news articles."""
+    if context.invoked_subcommand is None:
+        out.print(context.get_help(), markup=False)
+        raise typer.Exit(0)
     # The engine's one-off notices (model conversion, automatic indexing) go to stderr.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -299,4 +301,14 @@ def serve(
 
 
 def main() -> None:
-    app()
+    """Runs the app; a usage mistake (unknown option, "-k abc") is one `error:` line, exit 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context else "qa"
+        err.print(f"error: {exc.format_message()} (see `{command} --help`)", markup=False, soft_wrap=True)
+        code = getattr(exc, "exit_code", 2)
+    except typer.Abort:
+        code = 130
+    sys.exit(code or 0)

