@@ -124,9 +124,10 @@ def _readable(exc: RequestValidationError) -> str:
 _SHAPES = {"ArticleIn": "object", "list[ArticleIn]": "list"}  # the two shapes of a POST /articles body
 
 
-class BodyLimit:
-    """Answers 413 to a request whose body is over `max_bytes`, before the app reads any of it
-    (bodies sent without Content-Length are counted as they arrive)."""
+class BodyCheck:
+    """Checks a request body before the app reads it: over `max_bytes` gets 413 (bodies sent
+    without Content-Length are counted as they arrive), a body that is not JSON by its
+    Content-Type gets 415, and JSON that is not UTF-8 gets 400."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
@@ -134,9 +135,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
-            return await self._too_large(scope, receive, send)
+            return await self._refuse(scope, receive, send, 413, self._too_large)
         body, more = b"", True
         while more:
             message = await receive()
@@ -145,7 +147,16 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                return await self._too_large(scope, receive, send)
+                return await self._refuse(scope, receive, send, 413, self._too_large)
+        if body:
+            kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if kind != b"application/json" and not kind.endswith(b"+json"):
+                return await self._refuse(scope, receive, send, 415, "send the body as JSON, with "
+                                          "Content-Type: application/json")
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return await self._refuse(scope, receive, send, 400, f"request body is not UTF-8 (byte {exc.start})")
         replayed = False
 
         async def replay():
@@ -157,9 +168,13 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"request body is larger than {self.max_bytes} bytes; send fewer articles per request"
-        await JSONResponse(status_code=413, content={"detail": detail})(scope, receive, send)
+    @property
+    def _too_large(self) -> str:
+        return f"request body is larger than {self.max_bytes} bytes; send fewer articles per request"
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+        await JSONResponse(status_code=status, content={"detail": detail})(scope, receive, send)
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -179,7 +194,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         version="0.2.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyCheck, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError):

@@ -95,6 +95,7 @@ def index(
 def _progress(label: str) -> Progress:
     return Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
+        disable=not err.is_terminal,
     )
 
 
@@ -161,9 +162,8 @@ def list_articles(
     if as_json:
         _print_json({"total": total, "offset": offset, "limit": limit, "articles": [asdict(a) for a in articles]})
         return
-    for a in articles:
-        out.print(f"{a.id}\t{a.date or 'undated'}\t{a.source or '-'}\t{a.passages} passages\t{a.title or ''}",
-                  markup=False, soft_wrap=True)
+    for a in articles:  # tab-separated, for cut and awk
+        sys.stdout.write(f"{a.id}\t{a.date or 'undated'}\t{a.source or '-'}\t{a.passages} passages\t{a.title or ''}\n")
     shown = f"{offset + 1}-{offset + len(articles)}" if articles else "none"
     err.print(f"{shown} of {total} articles", markup=False)
 

@@ -20,7 +20,7 @@ from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputErro
 from qa.index import Manifest, PassageIndex, new_build, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
-from qa.reading import read_paths
+from qa.reading import ReadReport, read_paths
 from qa.store import Entry, content_hash
 from qa.types import Answer, Article, ArticleInfo, Passage, Result, ShortAnswer, Source
 
@@ -72,7 +72,8 @@ class Engine:
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, **overrides):
         """`embedder`: a loaded model to share with another Engine (over another index, say)."""
-        self.settings = settings.model_copy(update=overrides) if settings else Settings(**overrides)
+        # validated again, so an override is checked and converted like any setting
+        self.settings = Settings(**{**settings.model_dump(), **overrides}) if settings else Settings(**overrides)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._index: PassageIndex | None = None
@@ -146,12 +147,7 @@ class Engine:
 
     def _build(self, paths, progress=None) -> IndexReport:
         started = time.monotonic()
-        report = read_paths(paths)
-        if not report.articles:
-            detail = "; ".join(report.skipped[:3])
-            raise NoArticlesError(
-                f"no readable article in {', '.join(map(str, paths))}" + (f" ({detail})" if detail else "")
-            )
+        report = _read_some(paths)
         directory = Path(self.settings.index_dir)
         with write_lock(directory):
             entries = self._entries(report.articles, progress)
@@ -209,7 +205,7 @@ class Engine:
         """Read the articles under `paths` and add them, COMMIT_EVERY articles per transaction:
         a crash keeps what was committed, and running it again adds only the rest.
         `progress(done, total)` counts articles."""
-        read = read_paths(paths)
+        read = _read_some(paths)
         report = UpdateReport(skipped=read.skipped, warnings=read.warnings)
         index = self._matching_index(self._writable_index())
         for start in range(0, len(read.articles), COMMIT_EVERY):
@@ -234,7 +230,7 @@ class Engine:
 
     def article(self, article_id: str) -> tuple[ArticleInfo, str]:
         """One article's listing and its cleaned text."""
-        found = self.index.store.article(article_id)
+        found = self.index.article(article_id)
         if found is None:
             raise ArticleNotFoundError(f"no article with id {article_id!r}")
         return found
@@ -344,6 +340,17 @@ class Engine:
             "built_at": index.manifest.built_at,
             "index_dir": str(self.settings.index_dir),
         }
+
+
+def _read_some(paths: list[Path | str]) -> ReadReport:
+    """The articles under `paths`; NoArticlesError, with the first reasons, if none is readable."""
+    report = read_paths(paths)
+    if not report.articles:
+        detail = "; ".join(report.skipped[:3])
+        raise NoArticlesError(
+            f"no readable article in {', '.join(map(str, paths))}" + (f" ({detail})" if detail else "")
+        )
+    return report
 
 
 def _source(passage: Passage) -> Source:

@@ -300,7 +300,13 @@ class PassageIndex:
 
     def articles(self, offset: int, limit: int) -> tuple[int, list[ArticleInfo]]:
         """How many articles there are, and `limit` of them from `offset`, in id order."""
+        self.snapshot()  # notices a rebuilt or vanished index, as searches do
         return self._store.counts()[0], self._store.articles(offset, limit)
+
+    def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
+        """One article's listing and its text, if it is indexed."""
+        self.snapshot()
+        return self._store.article(article_id)
 
     def close(self) -> None:
         if self._store is not None:

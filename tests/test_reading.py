@@ -4,7 +4,7 @@ import pytest
 
 from conftest import CORPUS
 from qa.errors import InvalidInputError
-from qa.reading import html_to_text, markdown_to_text, read_paths
+from qa.reading import html_to_text, markdown_to_text, read_paths, read_records
 
 BODY = "Kementerian Perindustrian mencatat jumlah industri kecil dan menengah mencapai 4,52 juta unit."
 
@@ -102,3 +102,24 @@ def test_one_line_jsonl_articles_keep_their_text(tmp_path):
     path.write_text("\n".join(json.dumps({"text": t}) for t in lines), encoding="utf-8")
     report = read_paths([path])
     assert [a.text for a in report.articles] == [lines[0], lines[1].replace(" (ynt / d03 / d09 / d15)", "")]
+
+
+def test_records_become_cleaned_articles_with_ids_from_their_text():
+    first, second = read_records([
+        {"id": "a1", "text": BODY + "\nBACA JUGA: Berita lain", "date": "15 November 2024", "source": "kumparan"},
+        {"text": BODY},
+    ])
+    assert (first.id, first.date, first.source, first.text) == ("a1", "2024-11-15", "kumparan", BODY)
+    assert second.id.startswith("a-") and read_records([{"text": BODY}])[0].id == second.id
+
+
+@pytest.mark.parametrize("records, message", [
+    ([{"text": BODY, "date": "kemarin"}], r"articles\[0\]: date 'kemarin' not understood"),
+    ([{"text": BODY}, {"title": "x"}], r"articles\[1\]: needs a non-empty string field 'text'"),
+    ([{"text": BODY, "id": "a"}, {"text": BODY, "id": "a"}], "appears twice"),
+    ([{"text": BODY, "title": ["x"]}], "field 'title' must be a string"),
+    ([{"text": "BACA JUGA: iklan"}], "no text left after cleaning"),
+])
+def test_records_are_all_or_nothing(records, message):
+    with pytest.raises(InvalidInputError, match=message):
+        read_records(records)

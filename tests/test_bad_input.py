@@ -1,0 +1,276 @@
+"""README's "Bad input" table, a test per row: over HTTP (a clear 4xx, or 503 for a broken
+index, never a 500) and on the command line (one `error:` line and an exit code, never a
+traceback)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from conftest import BATTERY, QUESTION
+from qa.api import MAX_ARTICLES_PER_REQUEST, create_app
+
+KEY = "kunci"
+WRITE = {"X-API-Key": KEY}
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    with TestClient(create_app(engine=engine)) as client:
+        yield client
+
+
+@pytest.fixture
+def writable(live_engine):
+    live_engine.settings.api_key = SecretStr(KEY)
+    live_engine.settings.max_body_bytes = 100_000
+    with TestClient(create_app(engine=live_engine)) as client:
+        yield client
+
+
+def qa(*args, env=None):
+    """The CLI as a user runs it; QA_CORPUS_DIR points nowhere so nothing is built by surprise."""
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *map(str, args)], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "QA_CORPUS_DIR": "/nonexistent", **(env or {})},
+    )
+
+
+def refused(result, code: int, fragment: str) -> bool:
+    """The CLI exited with `code` and printed exactly one line, an error naming `fragment`."""
+    lines = result.stderr.strip().splitlines()
+    return (result.returncode == code and len(lines) == 1 and lines[0].startswith("error: ")
+            and fragment in lines[0] and "Traceback" not in result.stderr)
+
+
+def status_and_detail(response) -> tuple[int, str]:
+    return response.status_code, response.json()["detail"]
+
+
+def ask_everywhere(client, question, settings, k=None):
+    """GET /ask, POST /ask and `qa ask` with the same question."""
+    params = {"q": question} | ({"k": k} if k is not None else {})
+    cli_args = ["ask", question, "--index-dir", settings.index_dir] + (["-k", k] if k is not None else [])
+    return client.get("/ask", params=params), client.post("/ask", json=params), qa(*cli_args)
+
+
+def test_empty_question(client, settings):
+    got, posted, cli = ask_everywhere(client, "", settings)
+    assert status_and_detail(got) == (422, "q: String should have at least 1 character")
+    assert status_and_detail(posted) == (422, "q: String should have at least 1 character")
+    assert refused(cli, 2, "question must not be empty")
+
+
+def test_whitespace_only_question(client, settings):
+    got, posted, cli = ask_everywhere(client, " \t\n ", settings)
+    assert status_and_detail(got) == status_and_detail(posted) == (422, "question must not be empty")
+    assert refused(cli, 2, "question must not be empty")
+
+
+def test_ten_thousand_character_question(client, settings):
+    got, posted, cli = ask_everywhere(client, "tenaga kerja " * 770, settings)
+    assert status_and_detail(got) == status_and_detail(posted) == (
+        422, "q: String should have at most 2000 characters")
+    assert refused(cli, 2, "question is too long (10009 characters; at most 2000)")
+
+
+@pytest.mark.parametrize("garbage", ["\x00\x01\x02 IKM \x1b[2J", "IKM \ufffd\ufffd", "\x7f\x08"])
+def test_binary_garbage_question(client, settings, garbage):
+    for response in (client.get("/ask", params={"q": garbage}), client.post("/ask", json={"q": garbage})):
+        assert status_and_detail(response) == (422, "question contains control characters (binary data?)")
+    assert client.get("/ask?q=%FF%FE%00%01").status_code == 422  # bytes that are not UTF-8 at all
+    if "\x00" not in garbage:  # a command-line argument cannot hold NUL
+        assert refused(qa("ask", garbage, "--index-dir", settings.index_dir), 2, "control characters")
+
+
+def test_question_without_words(client, settings):
+    got, posted, cli = ask_everywhere(client, "?!? ... ---", settings)
+    assert status_and_detail(got) == status_and_detail(posted) == (422, "question has no words (letters or digits)")
+    assert refused(cli, 2, "no words")
+
+
+@pytest.mark.parametrize("k, message", [
+    (0, "k: Input should be greater than or equal to 1"),
+    (-1, "k: Input should be greater than or equal to 1"),
+    (10**9, "k: Input should be less than or equal to 50"),
+])
+def test_k_out_of_range(client, settings, k, message):
+    got, posted, cli = ask_everywhere(client, QUESTION, settings, k=k)
+    assert status_and_detail(got) == status_and_detail(posted) == (422, message)
+    assert refused(cli, 2, f"top_k must be between 1 and 50, got {k}")
+
+
+def test_k_not_a_number(client, settings):
+    got, posted, cli = ask_everywhere(client, QUESTION, settings, k="abc")
+    assert status_and_detail(got)[0] == status_and_detail(posted)[0] == 422
+    assert got.json()["detail"].startswith("k: Input should be a valid integer")
+    assert refused(cli, 2, "Invalid value for '-k' / '--top-k'")
+    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "k": 2.5}))[0] == 422
+
+
+def test_unknown_fields(client, writable):
+    assert status_and_detail(client.get("/ask", params={"q": QUESTION, "top": 3})) == (
+        422, "unknown parameter(s): top; allowed: date_from, date_to, k, q, source")
+    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "top": 3})) == (
+        422, "top: Extra inputs are not permitted")
+    assert status_and_detail(writable.post("/articles", json={**BATTERY, "author": "x"}, headers=WRITE)) == (
+        422, "author: Extra inputs are not permitted")
+    assert refused(qa("ask", QUESTION, "--top", "3"), 2, "No such option: --top")
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"q": "IKM"', b"", b"\x00\x01"])
+def test_malformed_json(client, writable, body):
+    for response in (client.post("/ask", content=body, headers={"content-type": "application/json"}),
+                     writable.post("/articles", content=body, headers={**WRITE, "content-type": "application/json"})):
+        code, detail = status_and_detail(response)
+        assert code == 422 and (detail.startswith("request body is not valid JSON") or "Field required" in detail)
+
+
+def test_json_of_the_wrong_shape(writable):
+    for body in ("just a string", 42, [1, 2], {"articles": [BATTERY]}):
+        code, detail = status_and_detail(writable.post("/articles", json=body, headers=WRITE))
+        assert code == 422 and detail
+
+
+def test_body_over_the_size_limit(writable):
+    big = {**BATTERY, "text": "IKM " * 30_000}
+    assert status_and_detail(writable.post("/articles", json=big, headers=WRITE)) == (
+        413, "request body is larger than 100000 bytes; send fewer articles per request")
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(20):
+            yield b" " * 10_000
+
+    response = writable.post("/articles", content=chunks(), headers={**WRITE, "content-type": "application/json"})
+    assert response.status_code == 413
+    assert writable.get("/articles").json()["total"] == 5
+
+
+def test_body_that_is_not_utf8_or_not_json(writable):
+    body = b'{"text": "IKM \xff\xfe menyerap"}'
+    assert status_and_detail(writable.post("/articles", content=body, headers={**WRITE, "content-type": "application/json"})) == (
+        400, "request body is not UTF-8 (byte 14)")
+    assert status_and_detail(writable.post("/articles", content=b"text=IKM", headers={
+        **WRITE, "content-type": "application/x-www-form-urlencoded"})) == (
+        415, "send the body as JSON, with Content-Type: application/json")
+
+
+def test_files_that_are_not_utf8_or_empty(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "latin1.txt").write_bytes("Industri kecil menyerap tenaga kerja di Bogor. Café".encode("latin-1") + b"\xff")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.jsonl").write_text("\n\n")
+    result = qa("add", folder, "--index-dir", tmp_path / "index")
+    assert refused(result, 2, "no readable article in")
+    assert "latin1.txt: not UTF-8 text (byte 50)" in result.stderr and "empty.txt: empty file" in result.stderr
+    indexed = qa("index", folder, "--index-dir", tmp_path / "index")
+    assert refused(indexed, 2, "no readable article in")
+
+
+def test_jsonl_line_missing_text(engine, tmp_path, writable):
+    path = tmp_path / "today.jsonl"
+    path.write_text(json.dumps({"id": "no-text", "title": "tanpa isi"}) + "\n" + json.dumps(BATTERY) + "\n")
+    shutil.copytree(engine.settings.index_dir, tmp_path / "cli-index")
+    result = qa("add", path, "--index-dir", tmp_path / "cli-index")
+    assert result.returncode == 0 and "added 1, replaced 0, unchanged 0 articles" in result.stdout
+    assert f"warning: skipped {path}:1: needs a non-empty string field 'text'" in result.stderr
+    assert status_and_detail(writable.post("/articles", json={"id": "x", "title": "y"}, headers=WRITE)) == (
+        422, "text: Field required")
+    assert status_and_detail(writable.post("/articles", json=[BATTERY, {"text": " "}], headers=WRITE)) == (
+        422, "articles[1]: needs a non-empty string field 'text'")
+    assert writable.get("/articles").json()["total"] == 5  # all or nothing
+
+
+def test_dates_that_do_not_parse(client, writable, settings):
+    assert status_and_detail(client.get("/ask", params={"q": QUESTION, "date_from": "2024-13-45"}))[0] == 422
+    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "date_to": "kemarin"}))[0] == 422
+    assert refused(qa("ask", QUESTION, "--from", "15-11-2024", "--index-dir", settings.index_dir), 2,
+                   "date_from must be a date like 2024-11-15, got '15-11-2024'")
+    assert status_and_detail(writable.post("/articles", json={**BATTERY, "date": "kemarin sore"}, headers=WRITE)) == (
+        422, "articles[0]: date 'kemarin sore' not understood (write it like 2024-11-15 or 15 November 2024)")
+
+
+def test_path_parameters_outside_the_articles(writable, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("rahasia")
+    for article_id in ["../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", f"..{secret}", "%2e%2e/%2e%2e/etc/passwd"]:
+        assert writable.get(f"/articles/{article_id}").status_code == 404
+        assert writable.delete(f"/articles/{article_id}", headers=WRITE).status_code == 404
+    assert status_and_detail(writable.get("/articles/..%2F..%2Fetc%2Fpasswd")) == (
+        404, "no article with id '../../etc/passwd'")
+    assert secret.read_text() == "rahasia" and writable.get("/articles").json()["total"] == 5
+
+
+def _damaged(kind: str, engine, tmp_path):
+    """An index directory of the given kind of damage."""
+    target = tmp_path / kind
+    if kind == "missing":
+        return target
+    if kind == "empty":
+        target.mkdir()
+        return target
+    shutil.copytree(engine.settings.index_dir, target)
+    build = target / (target / "CURRENT").read_text().strip()
+    if kind == "corrupt":
+        (build / "store.sqlite").write_bytes(b"not a database" * 100)
+        for wal in build.glob("store.sqlite-*"):
+            wal.unlink()
+    elif kind == "other-model":
+        manifest = json.loads((build / "manifest.json").read_text())
+        (build / "manifest.json").write_text(json.dumps({**manifest, "model": "intfloat/e5-large"}))
+    return target
+
+
+@pytest.mark.parametrize("kind, code, fragment", [
+    ("missing", 3, "no index in"),
+    ("empty", 3, "no index in"),
+    ("corrupt", 3, "is damaged (file is not a database); rebuild it with `qa index`"),
+    ("other-model", 3, "was built with model 'intfloat/e5-large'"),
+])
+def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_path, kind, code, fragment):
+    index_dir = _damaged(kind, engine, tmp_path)
+    assert refused(qa("ask", QUESTION, "--index-dir", index_dir), code, fragment)
+    if kind != "other-model":  # serving checks the index before it loads the model
+        assert refused(qa("serve", "--index-dir", index_dir, "--port", "1"), code, fragment)
+        assert refused(qa("list", "--index-dir", index_dir), code, fragment)
+
+
+def test_index_damaged_while_serving_is_503(live_engine):
+    with TestClient(create_app(engine=live_engine)) as client:
+        assert client.get("/ask", params={"q": QUESTION}).status_code == 200
+        shutil.rmtree(live_engine.settings.index_dir)
+        code, detail = status_and_detail(client.get("/ask", params={"q": QUESTION}))
+        assert code == 503 and "no index in" in detail
+        assert client.get("/articles").status_code == 503
+
+
+def test_writes_without_the_key(client, writable):
+    assert status_and_detail(writable.post("/articles", json=BATTERY)) == (
+        401, "missing or wrong API key (send it in the X-API-Key header)")
+    assert writable.post("/articles", json=BATTERY, headers={"X-API-Key": "kunc"}).status_code == 401
+    assert status_and_detail(client.post("/articles", json=BATTERY, headers=WRITE)) == (
+        403, "this server takes no writes: it has no API key (set QA_API_KEY)")
+
+
+def test_unknown_article_id(writable):
+    assert status_and_detail(writable.delete("/articles/nope", headers=WRITE)) == (404, "no article with id 'nope'")
+    assert writable.get("/articles/nope").status_code == 404
+    assert refused(qa("remove", "nope", "--index-dir", writable.app.state.engine.settings.index_dir), 2,
+                   "no article with id 'nope'")
+
+
+def test_too_many_articles_in_one_request(writable):
+    many = [{"text": f"IKM {n}"} for n in range(MAX_ARTICLES_PER_REQUEST + 1)]
+    code, detail = status_and_detail(writable.post("/articles", json=many, headers=WRITE))
+    assert code == 422 and "at most 1000 items" in detail
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "abc"}])
+def test_paging_out_of_range(client, params):
+    assert client.get("/articles", params=params).status_code == 422
