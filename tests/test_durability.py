@@ -1,0 +1,154 @@
+"""Crash safety, tested by killing real `qa add` and `qa index` processes with SIGKILL at random
+moments, then checking that the index is whole: every article complete or absent, no passage
+lost or doubled, the index loads and answers, and a second run finishes the job.
+
+Each `qa add` round sends every article again with new content (two editions, by turns), so
+every round replaces all of them and a kill always lands in real work. QA_CRASH_ROUNDS sets
+how many kills (default 4; the issue note reports a longer run).
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CORPUS, QUESTION
+from qa import Engine
+from qa.chunking import split_article
+from qa.engine import COMMIT_EVERY
+from qa.reading import read_paths
+from qa.store import content_hash
+
+ROUNDS = int(os.environ.get("QA_CRASH_ROUNDS", "4"))
+ARTICLES = COMMIT_EVERY * 3  # three transactions
+CITIES = ["Bandung", "Sidoarjo", "Pekalongan", "Jepara", "Makassar", "Medan", "Bantul", "Tasikmalaya"]
+
+
+def _articles_file(path, edition: int):
+    with open(path, "w", encoding="utf-8") as handle:
+        for n in range(ARTICLES):
+            city = CITIES[n % len(CITIES)]
+            text = (f"Kementerian Perindustrian mencatat {n + 10} IKM baru di sentra {city} pada pekan ke-{n}. "
+                    f"Sentra itu menyerap {n * 7 + 100} tenaga kerja dan mengekspor produk ke {n % 9 + 2} negara. "
+                    f"Pemerintah daerah {city} menyiapkan pelatihan desain dan sertifikasi halal (edisi {edition}).")
+            handle.write(json.dumps({"id": f"sentra-{n:04d}", "text": text, "source": "antara",
+                                     "date": f"2025-{n % 12 + 1:02d}-10"}) + "\n")
+
+
+def _live_store(index_dir):
+    build = (index_dir / "CURRENT").read_text().strip()
+    return index_dir / build / "store.sqlite"
+
+
+def _generation(index_dir) -> int:
+    try:
+        with sqlite3.connect(f"file:{_live_store(index_dir)}?mode=ro", uri=True, timeout=5) as db:
+            return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+    except (sqlite3.Error, OSError):
+        return -1
+
+
+def _start(*args):
+    return subprocess.Popen([sys.executable, "-m", "qa", *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "QA_CORPUS_DIR": "/nonexistent"})
+
+
+def _kill_while_writing(process, index_dir, rng, started_generation) -> str:
+    """Wait for the first commit of `process`, then SIGKILL it after a random delay; returns
+    what happened, for the failure message."""
+    deadline = time.monotonic() + 300
+    while _generation(index_dir) == started_generation and process.poll() is None:
+        assert time.monotonic() < deadline, "no commit within 300 s"
+        time.sleep(0.02)
+    delay = rng.uniform(0, 2.5)
+    time.sleep(delay)
+    if process.poll() is not None:
+        return f"finished before the kill ({delay:.2f}s)"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return f"killed {delay:.2f}s after its first commit"
+
+
+def _check_whole(index_dir, expected: dict[str, set[str]], passages_of: dict[str, int]) -> set[str]:
+    """Asserts the store is consistent and every stored article is complete; returns its ids."""
+    with sqlite3.connect(_live_store(index_dir)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = dict(db.execute("SELECT id, hash FROM articles"))
+        counted = dict(db.execute("SELECT doc_id, count(*) FROM passages GROUP BY doc_id"))
+        positions = db.execute("SELECT doc_id, position, count(*) FROM passages GROUP BY doc_id, position "
+                               "HAVING count(*) > 1").fetchall()
+        declared = dict(db.execute("SELECT id, passages FROM articles"))
+    assert not positions, f"doubled passages: {positions[:3]}"
+    assert set(counted) <= set(stored), "passages of an article that is not stored"
+    for article_id, digest in stored.items():
+        assert digest in expected[article_id], f"{article_id} stored with content it was never given"
+        assert counted.get(article_id, 0) == declared[article_id] == passages_of[article_id], article_id
+    return set(stored)
+
+
+@pytest.fixture
+def crash_site(engine, tmp_path):
+    """An index of the default corpus, two editions of the articles to add, and the content
+    hashes and passage counts each article may have."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(engine.settings.index_dir, index_dir)
+    editions = [tmp_path / "sentra-1.jsonl", tmp_path / "sentra-2.jsonl"]
+    expected: dict[str, set[str]] = {}
+    passages_of: dict[str, int] = {}
+    for number, path in enumerate(editions, 1):
+        _articles_file(path, number)
+        for article in read_paths([CORPUS, path]).articles:
+            expected.setdefault(article.id, set()).add(content_hash(article))
+            passages_of[article.id] = len(split_article(article))  # one passage in either edition
+    return index_dir, editions, expected, passages_of
+
+
+def test_kill_9_during_qa_add_loses_and_doubles_nothing(engine, crash_site):
+    index_dir, editions, expected, passages_of = crash_site
+    rng = random.Random(int(os.environ.get("QA_CRASH_SEED", "2024")))
+    reader = Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir)
+    stored = _check_whole(index_dir, expected, passages_of)
+    outcomes = []
+    for round_ in range(ROUNDS):
+        process = _start("add", editions[round_ % 2], "--index-dir", index_dir)
+        outcomes.append(_kill_while_writing(process, index_dir, rng, _generation(index_dir)))
+        now = _check_whole(index_dir, expected, passages_of)
+        assert now >= stored, f"articles lost after: {outcomes[-1]}"
+        stored = now
+        answer = reader.ask(QUESTION)  # the same process keeps answering across the crashes
+        assert answer.results and reader.health()["articles"] == len(stored)
+    finished = _start("add", editions[0], "--index-dir", index_dir)
+    assert finished.wait(timeout=600) == 0, finished.stderr.read().decode()
+    assert _check_whole(index_dir, expected, passages_of) == set(expected)
+    edition_1 = {a.id: content_hash(a) for a in read_paths([editions[0]]).articles}
+    assert {a.id: a.hash for a in reader.articles(0, 1000)[1] if a.id in edition_1} == edition_1
+    assert reader.health()["passages"] == sum(passages_of.values())
+    print("\n".join(outcomes))
+
+
+def test_kill_9_during_a_full_rebuild_keeps_the_previous_index(engine, crash_site, tmp_path):
+    index_dir, editions, expected, passages_of = crash_site
+    rng = random.Random(7)
+    before = _check_whole(index_dir, expected, passages_of)
+    for round_ in range(max(2, ROUNDS // 3)):
+        process = _start("index", editions[0], "--index-dir", index_dir)
+        deadline = time.monotonic() + 300
+        # the build is written to a staging folder once its passages are embedded
+        while not list(index_dir.glob(".build-*.tmp")) and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.3))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait()
+        now = _check_whole(index_dir, expected, passages_of)
+        assert now == before or now == {a for a in expected if a.startswith("sentra-")}, round_
+        before = now
+    assert Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir).ask(QUESTION).results
