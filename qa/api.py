@@ -183,7 +183,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.engine = engine or Engine(settings)
+        if app.state.engine is None:
+            app.state.engine = Engine(settings)
         app.state.engine.index  # load (or build) now, not on the first request
         yield
 
@@ -194,6 +195,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         version="0.2.0",
         lifespan=lifespan,
     )
+    app.state.engine = engine
     app.add_middleware(BodyCheck, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(QAError)

@@ -75,15 +75,8 @@ def index(
     index_dir: IndexDir = None,
 ):
     """Build the index from articles (replaces the current index only when finished)."""
-    try:
-        engine = _engine(index_dir=index_dir)
-        with _progress("embedding passages") as bar:
-            task = bar.add_task("embed", total=None)
-            report = engine.build_index(paths, lambda done, total: bar.update(task, completed=done, total=total))
-    except QAError as exc:
-        raise _fail(exc) from None
-    for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
-        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    engine, report = _with_progress(
+        "embedding passages", index_dir, lambda engine, progress: engine.build_index(paths, progress))
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({len(report.skipped)} skipped) "
@@ -92,11 +85,20 @@ def index(
     )
 
 
-def _progress(label: str) -> Progress:
-    return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
-        disable=not err.is_terminal,
-    )
+def _with_progress(label: str, index_dir: Path | None, work):
+    """Runs `work(engine, progress)` under a progress bar (on a terminal), prints the report's
+    warnings and skipped files, and returns the engine and the report."""
+    try:
+        engine = _engine(index_dir=index_dir)
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(label, total=None)
+            report = work(engine, lambda done, total: bar.update(task, completed=done, total=total))
+    except QAError as exc:
+        raise _fail(exc) from None
+    for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    return engine, report
 
 
 def _print_json(value) -> None:
@@ -111,15 +113,8 @@ def add(
 ):
     """Add articles to the index, searchable at once. Same id and content: left alone;
     same id, new content: replaced. Safe to run again after an interruption."""
-    try:
-        engine = _engine(index_dir=index_dir)
-        with _progress("adding articles") as bar:
-            task = bar.add_task("add", total=None)
-            report = engine.add_paths(paths, lambda done, total: bar.update(task, completed=done, total=total))
-    except QAError as exc:
-        raise _fail(exc) from None
-    for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
-        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+    engine, report = _with_progress(
+        "adding articles", index_dir, lambda engine, progress: engine.add_paths(paths, progress))
     if as_json:
         _print_json(asdict(report))
         return

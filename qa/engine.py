@@ -153,9 +153,8 @@ class Engine:
             entries = self._entries(report.articles, progress)
             with new_build(directory, self._manifest()) as store:
                 store.write(entries)
-        if self._index is not None:
-            self._index.close()
-        self._index = self._open_index()
+        if self._index is None:
+            self._index = self._open_index()
         return IndexReport(
             articles=len(entries),
             passages=sum(len(e.passages) for e in entries),
@@ -284,7 +283,7 @@ class Engine:
                 at = np.searchsorted(snapshot.rows, missing)
                 lexical.update(zip(missing, map(float, scores[at])))
         rows = list(dense) or list(lexical)
-        found = index.passages(rows)
+        found = index.passages(snapshot, rows)
         return [
             Candidate(row=row, dense=dense.get(row, 0.0), lexical=lexical.get(row, 0.0), passage=found[row])
             for row in rows if row in found

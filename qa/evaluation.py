@@ -124,7 +124,8 @@ class Evaluation:
     def __init__(self, engine: Engine, items: list[Item]):
         self.engine = engine
         self.items = items
-        passages = list(engine.index.passages(engine.index.snapshot().rows.tolist()).values())
+        snapshot = engine.index.snapshot()
+        passages = list(engine.index.passages(snapshot, snapshot.rows.tolist()).values())
         texts = {p.id: normalize(p.text) for p in passages}
         by_article: dict[str, set[str]] = {}
         for p in passages:

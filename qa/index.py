@@ -156,6 +156,7 @@ class Snapshot:
     BM25 index is passage row `rows[i]`. Replaced, never changed."""
 
     build: str
+    store: Store  # of `build`: row numbers only mean something in their own build
     generation: int
     rows: np.ndarray  # ascending
     vectors: faiss.IndexFlatIP
@@ -207,7 +208,7 @@ class Snapshot:
             vectors.add(np.ascontiguousarray(np.concatenate([old_vectors[kept], added.vectors]), dtype=np.float32))
         old_terms = previous.terms if previous else []
         terms = [t for t, keep in zip(old_terms, kept) if keep] + added.stems
-        return cls(build, generation, rows, vectors, LexicalIndex(terms), terms)
+        return cls(build, store, generation, rows, vectors, LexicalIndex(terms), terms)
 
 
 class PassageIndex:
@@ -217,7 +218,6 @@ class PassageIndex:
     def __init__(self, index_dir: Path):
         self.directory = Path(index_dir)
         self._lock = threading.Lock()  # one refresh at a time; readers never wait for it
-        self._store: Store | None = None
         self._snapshot: Snapshot | None = None
         self._open(live_build(self.directory))
 
@@ -232,10 +232,9 @@ class PassageIndex:
         except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
             store.close()
             raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
-        old = self._store
-        self.manifest, self._store, self._snapshot = manifest, store, snapshot
-        if old is not None:
-            old.close()
+        # The previous build's store stays open for searches still on its snapshots; its
+        # connections close when the last of them is dropped.
+        self.manifest, self._snapshot = manifest, snapshot
 
     def require(self, model: str, dimension: int, passage_prefix: str) -> None:
         """Raise IndexMismatchError unless the live build was made with this model: vectors of
@@ -251,7 +250,8 @@ class PassageIndex:
 
     @property
     def store(self) -> Store:
-        return self._store
+        """The live build's store."""
+        return self._snapshot.store
 
     def snapshot(self) -> Snapshot:
         """The latest snapshot: refreshed first if another writer (thread or process) changed
@@ -274,8 +274,8 @@ class PassageIndex:
         build = live_build(self.directory)
         if build != self._snapshot.build:
             self._open(build)
-        elif self._store.generation() != self._snapshot.generation:
-            self._snapshot = Snapshot.load(build, self._store, self._snapshot)
+        elif self.store.generation() != self._snapshot.generation:
+            self._snapshot = Snapshot.load(build, self.store, self._snapshot)
 
     def write(self, entries: list[Entry] = (), remove: list[str] = ()) -> tuple[list[str], list[str]]:
         """Store `entries` and delete the articles `remove` in one transaction of the live build;
@@ -285,29 +285,28 @@ class PassageIndex:
             build = live_build(self.directory)
             if build != self._snapshot.build:  # a full rebuild replaced the build open here
                 self._open(build)
-            return self._store.write(entries, remove)
+            return self.store.write(entries, remove)
 
-    def passages(self, rows: list[int]) -> dict[int, Passage]:
-        """The passages at `rows` by row; rows deleted since a snapshot was taken are missing."""
-        return self._store.passages(rows)
+    @staticmethod
+    def passages(snapshot: Snapshot, rows: list[int]) -> dict[int, Passage]:
+        """The passages at `rows` of `snapshot` by row; rows deleted since it was taken are missing."""
+        return snapshot.store.passages(rows)
 
     def matching(self, snapshot: Snapshot, date_from: str | None, date_to: str | None,
                  sources: list[str]) -> np.ndarray | None:
         """The positions in `snapshot` whose articles pass the filters; None without filters."""
         if not (date_from or date_to or sources):
             return None
-        return snapshot.positions(self._store.matching_rows(date_from, date_to, sources))
+        return snapshot.positions(snapshot.store.matching_rows(date_from, date_to, sources))
 
     def articles(self, offset: int, limit: int) -> tuple[int, list[ArticleInfo]]:
         """How many articles there are, and `limit` of them from `offset`, in id order."""
-        self.snapshot()  # notices a rebuilt or vanished index, as searches do
-        return self._store.counts()[0], self._store.articles(offset, limit)
+        store = self.snapshot().store  # notices a rebuilt or vanished index, as searches do
+        return store.counts()[0], store.articles(offset, limit)
 
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         """One article's listing and its text, if it is indexed."""
-        self.snapshot()
-        return self._store.article(article_id)
+        return self.snapshot().store.article(article_id)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        self.store.close()

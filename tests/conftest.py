@@ -1,8 +1,10 @@
 """Shared fixtures: the real model and a real index of the default corpus, built once per session."""
 
+import os
 import shutil
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 from qa import Engine, Settings
@@ -51,3 +53,9 @@ BATTERY = {
     "Menurut Menteri Perindustrian, pabrik tersebut memasok sel baterai untuk mobil listrik buatan dalam negeri.",
 }
 BATTERY_QUESTION = "berapa nilai investasi pabrik baterai di Batang?"
+
+
+# Property and schema fuzzing: a bounded slice by default (CI), many more with HYPOTHESIS_PROFILE=deep.
+hypothesis.settings.register_profile("default", max_examples=40, deadline=None)
+hypothesis.settings.register_profile("deep", max_examples=1000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

@@ -1,3 +1,5 @@
+from hypothesis import given, strategies as st
+
 from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY, answer_type, figures, find_answer, highlight, keywords
 from qa.lexical import stems
 
@@ -62,3 +64,14 @@ def test_the_figure_after_the_question_phrase_wins_over_a_nearer_one():
             "yang mana total nilai investasi mesin yang dilakukan oleh pelaku IKM sebesar Rp 60,7 miliar.")
     assert _answer("berapa nilai restrukturisasi mesin IKM?", text) == "Rp 7,9 miliar"
     assert _answer("berapa total nilai investasi mesin oleh pelaku IKM?", text) == "Rp 60,7 miliar"
+
+
+@given(st.text(max_size=200), st.text(max_size=1500))
+def test_any_question_and_passage_give_spans_inside_the_passage(question, text):
+    found = find_answer(stems(question), answer_type(question), keywords(question), text)
+    if found:
+        assert 0 <= found.sentence[0] <= found.sentence[1] <= len(text) and 0 <= found.coverage <= 1
+        if found.span:
+            assert found.sentence[0] <= found.span[0] < found.span[1] <= found.sentence[1]
+    for start, end in highlight(keywords(question), text, found.span if found else None):
+        assert 0 <= start < end <= len(text)

@@ -1,3 +1,5 @@
+from hypothesis import given, strategies as st
+
 from conftest import CORPUS
 from qa.chunking import MAX_WORDS, MIN_WORDS, sentence_spans, split_article, split_articles
 from qa.reading import read_paths
@@ -43,3 +45,12 @@ def test_every_passage_knows_its_period():
     assert all(p.period is not None for p in passages)  # every default article has a date
     kumparan = next(p for p in passages if p.source == "kumparan")
     assert kumparan.period.label == "2024"
+
+
+@given(st.text(min_size=1, max_size=3000))
+def test_any_text_splits_into_passages_that_point_back_into_it(text):
+    article = Article(id="x", text=text, date="2024-11-15")
+    passages = split_article(article)
+    assert [p.position for p in passages] == list(range(len(passages)))
+    for passage in passages:
+        assert text[passage.start : passage.end] == passage.text and passage.text.strip()

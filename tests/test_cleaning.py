@@ -1,3 +1,5 @@
+from hypothesis import given, strategies as st
+
 from qa.cleaning import clean_lines, is_boilerplate, is_near_duplicate, repair_line
 
 
@@ -66,3 +68,10 @@ def test_reporter_codes_after_the_last_sentence_are_dropped():
     assert repair_line("Sidang ditunda hingga pekan depan. (LOK)") == "Sidang ditunda hingga pekan depan."
     assert repair_line("Kota Bandung berusia 195 tahun. (ynt / d03 / d09 / d15)") == "Kota Bandung berusia 195 tahun."
     assert repair_line("Sidang dihadiri lembaga swadaya masyarakat (LSM)") == "Sidang dihadiri lembaga swadaya masyarakat (LSM)"
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=200), max_size=30))
+def test_cleaning_any_lines_keeps_only_repaired_input_lines(lines):
+    cleaned = clean_lines(lines)
+    assert len(cleaned) <= len(lines)
+    assert all(isinstance(line, str) and line.strip() for line in cleaned)

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, strategies as st
 
 from qa.dates import first_dateline, header_date, parse_date
 
@@ -49,3 +50,19 @@ def test_datelines(text, expected):
 )
 def test_parse_date_values(value, expected):
     assert parse_date(value) == expected
+
+
+# Property: any text, however odd, gives a date or None; it never raises.
+DATE_LIKE = st.one_of(
+    st.text(),
+    st.from_regex(r"\d{1,5}[-/ .]\d{1,3}[-/ .]\d{1,5}", fullmatch=True),
+    st.builds(lambda d, m, y: f"{d} {m} {y}", st.integers(-5, 40), st.sampled_from(["Januari", "Agt", "Mei", "x"]),
+              st.integers(0, 99999)),
+)
+
+
+@given(DATE_LIKE)
+def test_any_text_parses_to_a_date_or_none(text):
+    assert parse_date(text) is None or isinstance(parse_date(text), dt.date)
+    header_date(text)
+    first_dateline(text)

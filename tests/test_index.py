@@ -46,7 +46,7 @@ def test_build_load_search_roundtrip(tmp_path):
     assert len(snapshot) == 3
     (row, score), _ = snapshot.dense(unit(1), 2, None)
     assert score == pytest.approx(1.0)
-    passage = index.passages([row])[row]
+    passage = index.passages(snapshot, [row])[row]
     assert (passage.id, passage.doc_id, passage.source, passage.date) == ("a1:0", "a1", "KETIK", None)
     assert snapshot.lexical.scores(["a1"]).argmax() == 1
 
@@ -59,7 +59,7 @@ def test_filters_by_date_range_and_source(tmp_path):
 
     def docs(**filters):
         allowed = index.matching(snapshot, filters.get("date_from"), filters.get("date_to"), filters.get("sources", []))
-        return [index.passages([r])[r].doc_id for r, _ in snapshot.dense(query, 5, allowed)]
+        return [index.passages(snapshot, [r])[r].doc_id for r, _ in snapshot.dense(query, 5, allowed)]
 
     assert docs(date_from="2023-01-01") == ["a0"]
     assert docs(date_to="2023-01-01") == ["a2"]
@@ -74,13 +74,13 @@ def test_writes_show_in_the_next_snapshot_and_old_snapshots_stay_whole(tmp_path)
     index.write(entries(2, tag="b"), remove=["a0"])
     after = index.snapshot()
     assert len(before) == 3 and len(after) == 4
-    ids = {p.doc_id for p in index.passages([int(r) for r in after.rows]).values()}
+    ids = {p.doc_id for p in index.passages(after, [int(r) for r in after.rows]).values()}
     assert ids == {"a1", "a2", "b0", "b1"}
     # b0's vector is unit 0: it is now the nearest to unit 0, where a0 used to be
     (row, _), = after.dense(unit(0), 1, None)
-    assert index.passages([row])[row].doc_id == "b0"
+    assert index.passages(after, [row])[row].doc_id == "b0"
     (old_row, _), = before.dense(unit(0), 1, None)  # the old snapshot still searches; a0 is gone
-    assert index.passages([old_row]) == {}
+    assert index.passages(before, [old_row]) == {}
 
 
 def test_a_second_reader_process_sees_writes_through_the_store(tmp_path):
@@ -96,9 +96,12 @@ def test_a_second_reader_process_sees_writes_through_the_store(tmp_path):
 def test_a_full_rebuild_is_picked_up_by_open_readers_and_writers(tmp_path):
     build(tmp_path, entries(2, tag="one"))
     index = open_index(tmp_path)
+    old = index.snapshot()
     build(tmp_path, entries(3, tag="two"))
     snapshot = index.snapshot()
     assert len(snapshot) == 3
+    # a search still on the old snapshot reads the old build's passages, not the new build's rows
+    assert {p.doc_id for p in index.passages(old, [int(r) for r in old.rows]).values()} == {"one0", "one1"}
     index.write(entries(1, tag="three"))  # goes into the new build, not the deleted one
     assert len(open_index(tmp_path).snapshot()) == 4
     assert len(list(tmp_path.glob("build-*"))) == 1
@@ -159,7 +162,8 @@ def test_failed_build_leaves_the_last_good_index_live(tmp_path):
     with pytest.raises(ValueError):
         build(tmp_path, bad)
     index = open_index(tmp_path)
-    assert {p.doc_id for p in index.passages([int(r) for r in index.snapshot().rows]).values()} == {
+    snapshot = index.snapshot()
+    assert {p.doc_id for p in index.passages(snapshot, [int(r) for r in snapshot.rows]).values()} == {
         "good0", "good1", "good2"}
     assert not list(tmp_path.glob(".build-*.tmp"))
 

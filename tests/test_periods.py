@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from hypothesis import given, strategies as st
 
 from qa.periods import Period, passage_period, question_period
 
@@ -57,3 +58,15 @@ def test_question_asks_for_latest(question):
 def test_question_without_time():
     asked = question_period("siapa Dirjen IKMA?", TODAY)
     assert asked.period is None and not asked.latest
+
+
+@given(st.text(), st.one_of(st.none(), st.dates().map(str)))
+def test_any_passage_gets_a_well_formed_period_or_none(text, article_date):
+    period = passage_period(text, article_date)
+    assert period is None or period.start <= period.end
+
+
+@given(st.text(), st.dates())
+def test_any_question_gets_an_asked_period(question, today):
+    asked = question_period(question, today)
+    assert asked.period is None or asked.period.start <= asked.period.end

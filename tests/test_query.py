@@ -1,7 +1,8 @@
 import pytest
+from hypothesis import given, strategies as st
 
 from qa.errors import InvalidInputError
-from qa.query import Query
+from qa.query import Query, QueryPlan
 
 
 def test_defaults_and_trimming():
@@ -44,3 +45,14 @@ def test_plan_reads_kind_period_and_words():
     assert plan.stems == ["tenaga", "kerja", "ikm", "2024"]
     assert plan.content_stems == ["tenaga", "kerja", "ikm"]  # the year is the period's business
     assert plan.words == {"tenaga", "kerja", "ikm", "2024"}
+
+
+@given(st.text(), st.one_of(st.integers(), st.text(), st.floats(), st.none()), st.one_of(st.none(), st.text()))
+def test_any_input_is_a_query_or_a_clear_refusal(question, top_k, date_from):
+    try:
+        query = Query(question, top_k, date_from)
+    except InvalidInputError as exc:
+        assert str(exc)
+    else:
+        assert query.question.strip() and 1 <= query.top_k <= 50
+        QueryPlan.of(query.question)

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from hypothesis import given, strategies as st
 
 from conftest import CORPUS
 from qa.errors import InvalidInputError
@@ -123,3 +124,19 @@ def test_records_become_cleaned_articles_with_ids_from_their_text():
 def test_records_are_all_or_nothing(records, message):
     with pytest.raises(InvalidInputError, match=message):
         read_records(records)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+RECORD = st.fixed_dictionaries({}, optional={k: JSON | st.text() for k in ["id", "text", "title", "date", "source", "url"]})
+
+
+@given(st.lists(RECORD | JSON, max_size=4))
+def test_any_json_is_articles_or_a_clear_refusal(records):
+    try:
+        articles = read_records(records)
+    except InvalidInputError as exc:
+        assert str(exc).startswith("articles[")
+    else:
+        assert all(a.text.strip() and a.id for a in articles)
