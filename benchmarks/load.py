@@ -35,6 +35,7 @@ from qa.evaluation import facqa  # noqa: E402
 from qa.reading import read_paths  # noqa: E402
 
 KEY = "load-test-key"
+RUN = time.strftime("%Y%m%d%H%M%S")
 
 
 @dataclass
@@ -97,7 +98,8 @@ async def writer(http: httpx.AsyncClient, articles: list[dict], every: float, st
     while time.monotonic() + every < stop:
         await asyncio.sleep(every)
         article = articles[(offset + n) % len(articles)]
-        record = {**article, "id": f"load-{offset + n}", "text": article["text"] + f"\n\nPembaruan {offset + n}."}
+        tag = f"{RUN}-{offset + n}"  # new in every run, so each write adds an article
+        record = {**article, "id": f"load-{tag}", "text": article["text"] + f"\n\nPembaruan {tag}."}
         started = time.perf_counter()
         try:
             response = await http.post("/articles", json=record, headers={"X-API-Key": KEY})
