@@ -103,6 +103,9 @@ def reader(engine: EngineDep, key: Annotated[str | None, Security(_api_key)]) ->
         _check_key(engine.settings, key)
 
 
+_SHAPES = {"ArticleIn": "object", "list[ArticleIn]": "list"}  # the two shapes of a POST /articles body
+
+
 def _readable(exc: RequestValidationError) -> str:
     """One line naming each field that is wrong. For a body that may be one article or a list,
     only the errors of the shape that was sent are shown."""
@@ -119,9 +122,6 @@ def _readable(exc: RequestValidationError) -> str:
         where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path") and p not in _SHAPES)
         parts.append(f"{where}: {error['msg']}" if where else error["msg"])
     return "; ".join(parts)
-
-
-_SHAPES = {"ArticleIn": "object", "list[ArticleIn]": "list"}  # the two shapes of a POST /articles body
 
 
 class BodyCheck:

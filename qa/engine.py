@@ -189,8 +189,9 @@ class Engine:
 
     def _add(self, index: PassageIndex, articles: list[Article], progress) -> UpdateReport:
         stored = index.store.hashes([a.id for a in articles])
-        changed = [a for a in articles if stored.get(a.id) != content_hash(a)]
-        report = UpdateReport(unchanged=[a.id for a in articles if stored.get(a.id) == content_hash(a)])
+        same = {a.id for a in articles if stored.get(a.id) == content_hash(a)}
+        changed = [a for a in articles if a.id not in same]
+        report = UpdateReport(unchanged=[a.id for a in articles if a.id in same])
         if changed:
             entries = self._entries(changed, progress)
             written, _ = index.write(entries)  # checks the hashes again, inside the transaction
@@ -282,7 +283,7 @@ class Engine:
             if missing:
                 at = np.searchsorted(snapshot.rows, missing)
                 lexical.update(zip(missing, map(float, scores[at])))
-        rows = list(dense) or list(lexical)
+        rows = list(dict.fromkeys([*dense, *lexical]))
         found = index.passages(snapshot, rows)
         return [
             Candidate(row=row, dense=dense.get(row, 0.0), lexical=lexical.get(row, 0.0), passage=found[row])

@@ -307,6 +307,3 @@ class PassageIndex:
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         """One article's listing and its text, if it is indexed."""
         return self.snapshot().store.article(article_id)
-
-    def close(self) -> None:
-        self.store.close()

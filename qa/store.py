@@ -217,13 +217,14 @@ class Store:
             db.execute("BEGIN IMMEDIATE")  # takes the write lock now: the hashes read below stay true
             try:
                 stored = self.hashes([e.article.id for e in entries] + list(remove))
-                written = [e for e in entries if stored.get(e.article.id) != content_hash(e.article)]
+                digests = {e.article.id: content_hash(e.article) for e in entries}
+                written = [e for e in entries if stored.get(e.article.id) != digests[e.article.id]]
                 removed = [i for i in dict.fromkeys(remove) if i in stored]
                 for article_id in [e.article.id for e in written] + removed:
                     db.execute("DELETE FROM passages WHERE doc_id = ?", (article_id,))
                     db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
                 for entry in written:
-                    self._insert(db, entry)
+                    self._insert(db, entry, digests[entry.article.id])
                 if written or removed:
                     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
                 db.execute("COMMIT")
@@ -232,13 +233,13 @@ class Store:
                 raise
         return [e.article.id for e in written], removed
 
-    def _insert(self, db: sqlite3.Connection, entry: Entry) -> None:
+    def _insert(self, db: sqlite3.Connection, entry: Entry, digest: str) -> None:
         a = entry.article
         if entry.vectors.shape != (len(entry.passages), self.dimension):
             raise ValueError(f"article {a.id!r}: {entry.vectors.shape} vectors for {len(entry.passages)} passages")
         db.execute(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.id, content_hash(a), a.title, a.source, a.date, a.url, a.path, a.text, len(entry.passages)),
+            (a.id, digest, a.title, a.source, a.date, a.url, a.path, a.text, len(entry.passages)),
         )
         db.executemany(
             'INSERT INTO passages (id, doc_id, position, start, "end", text, period_start, period_end, stems, '
