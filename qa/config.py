@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         Path("corpus"),
         description="Articles indexed automatically when the index directory is empty.",
     )
+    exact_search_below: int = Field(
+        50_000, ge=0,
+        description="Passages below which vector search is exact; above, an HNSW graph (approximate, "
+        "recall@10 >= 0.98 in benchmarks/scaling.py).",
+    )
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per passage: more is better recall and more memory.")
+    hnsw_ef_construction: int = Field(80, ge=8, le=1000, description="HNSW candidates considered while building.")
+    hnsw_ef_search: int = Field(96, ge=8, le=4096, description="HNSW candidates considered per search: more is better recall, slower.")
     batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per batch.")
     candidates: int = Field(
         50, ge=1, le=1000, description="Passages taken from each of dense and BM25 retrieval before fusion."

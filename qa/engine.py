@@ -23,6 +23,7 @@ from qa.ranking import Candidate, Weights, rank
 from qa.reading import ReadReport, read_paths
 from qa.store import Entry, content_hash
 from qa.types import Answer, Article, ArticleInfo, Passage, Result, ShortAnswer, Source
+from qa.vectors import VectorOptions
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class Engine:
             return self._index
 
     def _open_index(self) -> PassageIndex:
-        return PassageIndex(self.settings.index_dir)
+        s = self.settings
+        return PassageIndex(s.index_dir, VectorOptions(s.exact_search_below, s.hnsw_m, s.hnsw_ef_construction, s.hnsw_ef_search))
 
     def _matching_index(self, index: PassageIndex | None = None) -> PassageIndex:
         """The index, checked to be built with this engine's model (before every search or
@@ -243,30 +245,42 @@ class Engine:
         date_to: str | dt.date | None = None,
         sources: list[str] | None = None,
         weights: Weights | None = None,
+        timings: dict[str, float] | None = None,
     ) -> Answer:
         """The `top_k` passages that best answer `question`, best first, and the words that answer.
 
         `date_from`/`date_to` (ISO dates, inclusive) and `sources` (publisher names, any case)
         restrict which articles are searched. `weights` replaces the fusion weights from the
-        settings (`qa eval` uses it to measure plain dense and plain BM25 rankings)."""
+        settings (`qa eval` uses it to measure plain dense and plain BM25 rankings).
+        `timings`, if given, receives the seconds spent in each stage (benchmarks/scaling.py)."""
+        stages = Stages(timings)
         query = Query(question, top_k, date_from, date_to, sources or [])
         plan = QueryPlan.of(query.question)
         weights = weights or Weights.from_settings(self.settings)
-        ranked = rank(plan, self.candidates(query, plan, weights), weights, query.top_k)
+        candidates = self.candidates(query, plan, weights, stages)
+        ranked = rank(plan, candidates, weights, query.top_k)
+        stages.done("rank")
         results = [self._result(number, candidate, plan) for number, candidate in enumerate(ranked, 1)]
+        stages.done("results")
         return Answer(question=query.question, answer=self._short_answer(ranked, results), results=results)
 
-    def candidates(self, query: Query, plan: QueryPlan, weights: Weights) -> list[Candidate]:
+    def candidates(
+        self, query: Query, plan: QueryPlan, weights: Weights, stages: Stages | None = None
+    ) -> list[Candidate]:
         """The best passages by embedding and by BM25 (each skipped when its weight is 0),
         with both scores for each: what `qa.ranking.rank` orders."""
+        stages = stages or Stages(None)
         index = self._matching_index()
         snapshot = index.snapshot()
         allowed = index.matching(snapshot, query.date_from, query.date_to, query.sources)
+        stages.done("snapshot")
         depth = max(self.settings.candidates, query.top_k)
         vector = self.embedder.embed_query(query.question) if weights.dense else None
+        stages.done("embed")
         dense: dict[int, float] = {}
         if vector is not None:
             dense.update(snapshot.dense(vector, depth, allowed))
+        stages.done("dense")
         lexical: dict[int, float] = {}
         if weights.lexical:
             scores = snapshot.lexical.scores(plan.stems)
@@ -283,8 +297,10 @@ class Engine:
             if missing:
                 at = np.searchsorted(snapshot.rows, missing)
                 lexical.update(zip(missing, map(float, scores[at])))
+        stages.done("lexical")
         rows = list(dict.fromkeys([*dense, *lexical]))
         found = index.passages(snapshot, rows)
+        stages.done("passages")
         return [
             Candidate(row=row, dense=dense.get(row, 0.0), lexical=lexical.get(row, 0.0), passage=found[row])
             for row in rows if row in found
@@ -340,6 +356,19 @@ class Engine:
             "built_at": index.manifest.built_at,
             "index_dir": str(self.settings.index_dir),
         }
+
+
+class Stages:
+    """Adds the seconds since the previous stage ended to `timings[stage]` (when timing)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def done(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now
 
 
 def _read_some(paths: list[Path | str]) -> ReadReport:

@@ -29,13 +29,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
 from qa.types import ArticleInfo, Passage
+from qa.vectors import VectorIndex, VectorOptions, vector_index
 
 FORMAT_VERSION = 3  # 3: one SQLite store holding vectors and BM25 terms; live updates
 POINTER = "CURRENT"
@@ -159,7 +159,7 @@ class Snapshot:
     store: Store  # of `build`: row numbers only mean something in their own build
     generation: int
     rows: np.ndarray  # ascending
-    vectors: faiss.IndexFlatIP
+    vectors: VectorIndex  # exact or approximate, by size (qa.vectors)
     lexical: LexicalIndex
     terms: list[list[str]]  # what `lexical` was built from, kept to rebuild it
 
@@ -175,25 +175,17 @@ class Snapshot:
 
     def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """The k passage rows nearest `vector` by cosine, among the `allowed` positions."""
-        params = None
-        if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-            k = min(k, len(allowed))
-        k = min(k, len(self))
-        if k <= 0:
-            return []
-        scores, positions = self.vectors.search(vector.reshape(1, -1).astype(np.float32), k, params=params)
-        return [(int(self.rows[p]), float(s)) for p, s in zip(positions[0], scores[0]) if p >= 0]
+        return [(int(self.rows[p]), score) for p, score in self.vectors.search(vector, k, allowed)]
 
     def similarities(self, vector: np.ndarray, rows: list[int]) -> np.ndarray:
         """Cosine of `vector` with the passages at `rows` (all in this snapshot)."""
         if not rows:
             return np.zeros(0, dtype=np.float32)
-        positions = np.searchsorted(self.rows, np.array(rows, dtype=np.int64))
-        return self.vectors.reconstruct_batch(positions) @ vector
+        return self.vectors.vectors(np.searchsorted(self.rows, np.array(rows, dtype=np.int64))) @ vector
 
     @classmethod
-    def load(cls, build: str, store: Store, previous: Snapshot | None = None) -> Snapshot:
+    def load(cls, build: str, store: Store, previous: Snapshot | None = None,
+             options: VectorOptions = VectorOptions()) -> Snapshot:
         """The store's passages now, reusing what `previous` (of the same build) already has."""
         generation = store.generation()
         if previous is None or previous.build != build:
@@ -201,11 +193,9 @@ class Snapshot:
         known = previous.rows if previous else np.zeros(0, dtype=np.int64)
         added = store.rows_after(int(known[-1]) if len(known) else 0)
         kept = np.isin(known, store.row_ids(), assume_unique=True) if len(known) else np.zeros(0, bool)
-        old_vectors = previous.vectors.reconstruct_n(0, len(known)) if len(known) else added.vectors[:0]
+        old_vectors = previous.vectors.vectors() if len(known) else added.vectors[:0]
         rows = np.concatenate([known[kept], added.rows])
-        vectors = faiss.IndexFlatIP(store.dimension)
-        if len(rows):
-            vectors.add(np.ascontiguousarray(np.concatenate([old_vectors[kept], added.vectors]), dtype=np.float32))
+        vectors = vector_index(np.concatenate([old_vectors[kept], added.vectors]).reshape(-1, store.dimension), options)
         old_terms = previous.terms if previous else []
         terms = [t for t, keep in zip(old_terms, kept) if keep] + added.stems
         return cls(build, store, generation, rows, vectors, LexicalIndex(terms), terms)
@@ -215,8 +205,9 @@ class PassageIndex:
     """The live index of a directory: search its latest snapshot, read passages and articles,
     and write changes. Safe to share between threads."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, options: VectorOptions = VectorOptions()):
         self.directory = Path(index_dir)
+        self.options = options
         self._lock = threading.Lock()  # one refresh at a time; readers never wait for it
         self._snapshot: Snapshot | None = None
         self._open(live_build(self.directory))
@@ -228,7 +219,7 @@ class PassageIndex:
             if not store.path.is_file():
                 raise FileNotFoundError(f"{store.path} is missing")
             store.check()
-            snapshot = Snapshot.load(build.name, store)
+            snapshot = Snapshot.load(build.name, store, options=self.options)
         except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
             store.close()
             raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
@@ -275,7 +266,7 @@ class PassageIndex:
         if build != self._snapshot.build:
             self._open(build)
         elif self.store.generation() != self._snapshot.generation:
-            self._snapshot = Snapshot.load(build, self.store, self._snapshot)
+            self._snapshot = Snapshot.load(build, self.store, self._snapshot, self.options)
 
     def write(self, entries: list[Entry] = (), remove: list[str] = ()) -> tuple[list[str], list[str]]:
         """Store `entries` and delete the articles `remove` in one transaction of the live build;

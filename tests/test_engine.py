@@ -22,6 +22,24 @@ def test_the_mission_question_puts_the_kumparan_passage_first(engine):
         "12,37 juta tenaga kerja", first.passage_id, "kumparan", "2024-11-15")
 
 
+def test_stage_timings_cover_every_step_of_a_question(engine):
+    timings: dict[str, float] = {}
+    plain = engine.ask(QUESTION)
+    timed = engine.ask(QUESTION, timings=timings)
+    assert set(timings) == {"snapshot", "embed", "dense", "lexical", "passages", "rank", "results"}
+    assert all(t >= 0 for t in timings.values()) and timings["embed"] > 0
+    assert timed.to_dict() == plain.to_dict()  # timing changes nothing
+
+
+def test_an_index_above_the_exact_threshold_searches_a_graph_with_the_same_answer(live_engine):
+    """With the threshold below the corpus size the vectors go into HNSW; at this size its
+    search finds the same first passage."""
+    graph = Engine(live_engine.settings, embedder=live_engine.embedder, exact_search_below=1)
+    assert graph.index.snapshot().vectors.kind.startswith("hnsw")
+    assert live_engine.index.snapshot().vectors.kind == "exact"
+    assert graph.ask(QUESTION).results[0].passage_id == live_engine.ask(QUESTION).results[0].passage_id
+
+
 @pytest.mark.parametrize(
     "question, expected",
     [

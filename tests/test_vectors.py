@@ -1,0 +1,77 @@
+"""Conformance tests every vector backend passes (a new backend adds itself to BACKENDS)."""
+
+import numpy as np
+import pytest
+
+from qa.vectors import FaissExact, FaissHNSW, VectorOptions, vector_index
+
+BACKENDS = {
+    "faiss exact": FaissExact,
+    "faiss hnsw": lambda vectors: FaissHNSW(vectors, VectorOptions()),
+}
+
+
+def clustered(n: int, dim: int = 48, seed: int = 0) -> np.ndarray:
+    """Unit vectors in topical clusters, like passage embeddings (uniform noise is not)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(n // 50, 1), dim))
+    vectors = centres[rng.integers(0, len(centres), n)] + 0.6 * rng.normal(size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def exact_top(vectors, query, k, allowed=None):
+    positions = np.arange(len(vectors)) if allowed is None else allowed
+    scores = vectors[positions] @ query
+    return [int(positions[i]) for i in np.argsort(-scores)[:k]]
+
+
+@pytest.fixture(params=list(BACKENDS), scope="module")
+def backend(request):
+    return BACKENDS[request.param]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return clustered(5000), clustered(50, seed=1)
+
+
+def test_finds_the_nearest_vectors_with_their_cosines(backend, data):
+    vectors, queries = data
+    index = backend(vectors)
+    assert len(index) == len(vectors)
+    recall = []
+    for query in queries:
+        found = index.search(query, 10)
+        positions = [p for p, _ in found]
+        assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+        assert np.allclose([s for _, s in found], vectors[positions] @ query, atol=1e-5)
+        recall.append(len(set(positions) & set(exact_top(vectors, query, 10))) / 10)
+    assert np.mean(recall) >= 0.98
+
+
+def test_a_filter_keeps_only_allowed_positions(backend, data):
+    vectors, queries = data
+    index = backend(vectors)
+    allowed = np.arange(3, len(vectors), 97)
+    found = [p for p, _ in index.search(queries[0], 5, allowed)]
+    assert found == exact_top(vectors, queries[0], 5, allowed)
+    assert index.search(queries[0], 5, np.array([], dtype=np.int64)) == []
+
+
+def test_stored_vectors_come_back(backend, data):
+    vectors, _ = data
+    index = backend(vectors)
+    assert np.array_equal(index.vectors(np.array([0, 42])), vectors[[0, 42]])
+    assert np.array_equal(index.vectors(), vectors)
+
+
+def test_k_larger_than_the_index_and_an_empty_index(backend):
+    few = clustered(3)
+    assert sorted(p for p, _ in backend(few).search(few[0], 10)) == [0, 1, 2]
+    assert FaissExact(np.zeros((0, 48), np.float32)).search(few[0], 5) == []
+
+
+def test_the_index_type_follows_corpus_size():
+    vectors = clustered(300)
+    assert vector_index(vectors, VectorOptions(exact_below=301)).kind == "exact"
+    assert vector_index(vectors, VectorOptions(exact_below=300)).kind.startswith("hnsw")
