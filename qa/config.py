@@ -50,9 +50,9 @@ class Settings(BaseSettings):
         description="Articles indexed automatically when the index directory is empty.",
     )
     exact_search_below: int = Field(
-        50_000, ge=0,
-        description="Passages below which vector search is exact; above, an HNSW graph (approximate, "
-        "recall@10 >= 0.98 in benchmarks/scaling.py).",
+        200_000, ge=0,
+        description="Passages below which vector search is exact; above, an HNSW graph (approximate: "
+        "check its recall@10 with benchmarks/scaling.py before lowering this).",
     )
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per passage: more is better recall and more memory.")
     hnsw_ef_construction: int = Field(80, ge=8, le=1000, description="HNSW candidates considered while building.")
