@@ -58,7 +58,7 @@ def rss_mb() -> float:
 
 def prepare(work: Path, facqa_dir: Path) -> None:
     """Real passages, their vectors and the questions' vectors, shared by every size."""
-    articles = [a for a in read_paths([ROOT / "corpus"]).articles]
+    articles = read_paths([ROOT / "corpus"]).articles
     jsonl = work / "facqa.jsonl"
     items = facqa(facqa_dir, "valid", jsonl)
     articles += read_paths([jsonl]).articles
@@ -94,11 +94,17 @@ def recall_at_10(index, vectors: np.ndarray, queries: np.ndarray) -> float:
 def one_size(work: Path, n: int, engine_up_to: int, options: VectorOptions) -> dict:
     shared = json.loads((work / "texts.json").read_text())
     texts, questions, rate = shared["texts"], shared["questions"], shared["rate"]
+    if n <= engine_up_to:
+        settings = Settings(index_dir=work / f"index-{n}", corpus_dir=work / "none",
+                            exact_search_below=options.exact_below, hnsw_m=options.hnsw_m,
+                            hnsw_ef_construction=options.hnsw_ef_construction, hnsw_ef_search=options.hnsw_ef_search)
+        engine = Engine(settings)
+        engine.embedder  # the model is loaded before memory is counted
+    base_rss = rss_mb()  # before the vectors exist: they are freed once indexed
     vectors = synthetic(np.load(work / "vectors.npy"), n)
     queries = np.load(work / "questions.npy")
     row = {"passages": n, "vectors": "real" if n <= len(texts) else f"{len(texts)} real + synthetic",
            "embed h (est.)": n / rate / 3600}
-    base_rss = rss_mb()
     if n > engine_up_to:
         started = time.perf_counter()
         index = vector_index(vectors, options)
@@ -117,12 +123,6 @@ def one_size(work: Path, n: int, engine_up_to: int, options: VectorOptions) -> d
         row["stages"] = "vector search only"
         return row
 
-    settings = Settings(index_dir=work / f"index-{n}", corpus_dir=work / "none", exact_search_below=options.exact_below,
-                        hnsw_m=options.hnsw_m, hnsw_ef_construction=options.hnsw_ef_construction,
-                        hnsw_ef_search=options.hnsw_ef_search)
-    engine = Engine(settings)
-    engine.embedder  # the model is loaded before memory is counted
-    base_rss = rss_mb()
     started = time.perf_counter()
     index = engine._writable_index()
     for start in range(0, n, 5000):

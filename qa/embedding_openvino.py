@@ -81,19 +81,17 @@ class OpenVINOEmbedder(Embedder):
         if self._for_passages is None:
             compiled = self._compiled("THROUGHPUT")
             self._for_passages = [compiled.create_infer_request() for _ in range(PASSAGE_STREAMS)]
-        requests, running = self._for_passages, 0
+        requests = self._for_passages
         for request in requests:  # a job given up half-way may have left one running
             request.wait()
         for number, texts in enumerate(batches):
             request = requests[number % len(requests)]
             feed = self._feed(texts)
-            if number >= len(requests):
+            if number >= len(requests):  # this request still holds batch number - len(requests)
                 request.wait()
                 yield request.get_output_tensor(0).data.copy()
-                running -= 1
             request.start_async(feed)
-            running += 1
-        for number in range(len(batches) - running, len(batches)):
+        for number in range(max(0, len(batches) - len(requests)), len(batches)):
             request = requests[number % len(requests)]
             request.wait()
             yield request.get_output_tensor(0).data.copy()

@@ -104,8 +104,7 @@ class Engine:
             return self._index
 
     def _open_index(self) -> PassageIndex:
-        s = self.settings
-        return PassageIndex(s.index_dir, VectorOptions(s.exact_search_below, s.hnsw_m, s.hnsw_ef_construction, s.hnsw_ef_search))
+        return PassageIndex(self.settings.index_dir, VectorOptions.from_settings(self.settings))
 
     def _matching_index(self, index: PassageIndex | None = None) -> PassageIndex:
         """The index, checked to be built with this engine's model (before every search or

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from qa.config import Settings
+
 EXACT_FILTER_BELOW = 20_000  # filtered searches over fewer allowed positions are exact
 
 
@@ -33,6 +35,13 @@ class VectorOptions:
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 96
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VectorOptions:
+        return cls(
+            exact_below=settings.exact_search_below, hnsw_m=settings.hnsw_m,
+            hnsw_ef_construction=settings.hnsw_ef_construction, hnsw_ef_search=settings.hnsw_ef_search,
+        )
 
 
 class VectorIndex:
