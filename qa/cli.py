@@ -74,12 +74,14 @@ def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
     index_dir: IndexDir = None,
 ):
-    """Build the index from articles (replaces the current index only when finished)."""
+    """Build the index from articles (replaces the current index only when finished).
+    Articles already indexed with the same content are not embedded again, and an interrupted
+    run goes on where it stopped when started again."""
     engine, report = _with_progress(
         "embedding passages", index_dir, lambda engine, progress: engine.build_index(paths, progress))
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
-        f"({len(report.skipped)} skipped) "
+        f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
         f"in {report.seconds:.1f}s -> {engine.settings.index_dir}",
         markup=False,
     )
@@ -114,7 +116,7 @@ def add(
     """Add articles to the index, searchable at once. Same id and content: left alone;
     same id, new content: replaced. Safe to run again after an interruption."""
     engine, report = _with_progress(
-        "adding articles", index_dir, lambda engine, progress: engine.add_paths(paths, progress))
+        "embedding passages", index_dir, lambda engine, progress: engine.add_paths(paths, progress))
     if as_json:
         _print_json(asdict(report))
         return

@@ -16,8 +16,8 @@ from qa.answers import highlight
 from qa.chunking import split_article
 from qa.config import Settings
 from qa.embedding import Embedder, load_embedder
-from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError
-from qa.index import Manifest, PassageIndex, new_build, write_lock
+from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError, QAError
+from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, same_model, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
 from qa.reading import ReadReport, read_paths
@@ -34,6 +34,8 @@ class IndexReport:
 
     articles: int
     passages: int
+    embedded: int  # passages embedded by this run
+    reused: int  # articles copied from the live index or resumed from an interrupted build
     skipped: list[str]
     warnings: list[str]
     seconds: float
@@ -51,11 +53,6 @@ class UpdateReport:
     passages: int = 0  # passages written
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-    def merge(self, other: UpdateReport) -> None:
-        for name in ("added", "replaced", "unchanged", "removed", "skipped", "warnings"):
-            getattr(self, name).extend(getattr(other, name))
-        self.passages += other.passages
 
 
 COMMIT_EVERY = 64  # articles per transaction when adding files: a crash keeps what was committed
@@ -122,48 +119,80 @@ class Engine:
             built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         )
 
-    def _entries(self, articles: list[Article], progress: Callable[[int, int], None] | None = None) -> list[Entry]:
-        """Split and embed `articles`; `progress(done, total)` counts passages embedded."""
-        passages = [split_article(article) for article in articles]
-        texts = [p.text for ps in passages for p in ps]
-        done = 0
+    def _embed_and_write(self, write: Callable[[list[Entry]], tuple[list[str], list[str]]],
+                         articles: list[Article], commit_every: int,
+                         progress: Callable[[int, int], None] | None) -> tuple[dict[str, int], int]:
+        """Split and embed `articles` and `write` them, `commit_every` articles per transaction:
+        a crash keeps what was committed. `progress(done, total)` counts passages embedded.
+        Returns the passages written per article id, and the number of passages embedded."""
+        split = [(article, split_article(article)) for article in articles]
+        total = sum(len(passages) for _, passages in split)
+        done, written = 0, {}
 
         def step(n: int) -> None:
             nonlocal done
             done += n
-            progress(done, len(texts))
+            progress(done, total)
 
-        vectors = self.embedder.embed_passages(texts, step if progress else None)
-        bounds = np.cumsum([0] + [len(ps) for ps in passages])
-        return [Entry(a, ps, vectors[bounds[i] : bounds[i + 1]]) for i, (a, ps) in enumerate(zip(articles, passages))]
+        for start in range(0, len(split), max(commit_every, 1)):
+            chunk = split[start : start + commit_every]
+            vectors = self.embedder.embed_passages([p.text for _, ps in chunk for p in ps], step if progress else None)
+            bounds = np.cumsum([0] + [len(ps) for _, ps in chunk])
+            ids, _ = write([Entry(a, ps, vectors[bounds[i] : bounds[i + 1]]) for i, (a, ps) in enumerate(chunk)])
+            passages = {a.id: len(ps) for a, ps in chunk}
+            written.update((i, passages[i]) for i in ids)
+        return written, total
 
     def build_index(
         self, paths: list[Path | str], progress: Callable[[int, int], None] | None = None
     ) -> IndexReport:
         """Read, clean, split and embed the articles under `paths` into a new index that
-        replaces the current one when complete. `progress(done, total)` follows the embedding.
+        replaces the current one when complete. Articles the current index (or an interrupted
+        build) already holds with the same content are copied, not embedded again, and the
+        build commits COMMIT_EVERY articles at a time: run it again after an interruption and
+        it goes on where it stopped. `progress(done, total)` counts passages embedded.
         Live writes wait (then fail with IndexBusyError) while a build runs."""
         with self._index_lock:
             return self._build(paths, progress)
 
     def _build(self, paths, progress=None) -> IndexReport:
         started = time.monotonic()
-        report = _read_some(paths)
+        read = _read_some(paths)
+        articles = list({a.id: a for a in read.articles}.values())  # the last of a repeated id wins
         directory = Path(self.settings.index_dir)
+        manifest = self._manifest()
         with write_lock(directory):
-            entries = self._entries(report.articles, progress)
-            with new_build(directory, self._manifest()) as store:
-                store.write(entries)
+            with new_build(directory, manifest, resume=True) as store:
+                wanted = {a.id: content_hash(a) for a in articles}
+                staged = store.hashes()  # what an interrupted build committed
+                store.write(remove=[i for i in staged if i not in wanted])
+                todo = [a for a in articles if staged.get(a.id) != wanted[a.id]]
+                live = self._live_store(directory, manifest)
+                copied = set(store.copy(live, todo)) if live and todo else set()
+                todo = [a for a in todo if a.id not in copied]
+                _, embedded = self._embed_and_write(store.write, todo, COMMIT_EVERY, progress)
+                passages = store.counts()[1]
         if self._index is None:
             self._index = self._open_index()
         return IndexReport(
-            articles=len(entries),
-            passages=sum(len(e.passages) for e in entries),
-            skipped=report.skipped,
-            warnings=report.warnings,
+            articles=len(articles),
+            passages=passages,
+            embedded=embedded,
+            reused=len(articles) - len(todo),
+            skipped=read.skipped,
+            warnings=read.warnings,
             seconds=time.monotonic() - started,
             directory=str(directory / self._index.refresh().build),
         )
+
+    @staticmethod
+    def _live_store(directory: Path, manifest: Manifest) -> Path | None:
+        """The live build's store, if it holds vectors of the same model (to copy from)."""
+        try:
+            build, live = read_manifest(directory)
+        except QAError:
+            return None  # no index yet, or one that cannot be read: embed everything
+        return build / STORE if same_model(live, manifest) else None
 
     def _writable_index(self) -> PassageIndex:
         """The index to write to; an empty one is created where there is none."""
@@ -184,35 +213,31 @@ class Engine:
         """Index `articles` in one transaction, searchable as soon as this returns. An article
         whose id and content are already stored is left alone; one whose content changed
         replaces its old passages. `progress(done, total)` counts passages embedded."""
-        report = self._add(self._matching_index(self._writable_index()), articles, progress)
+        report = self._add(self._matching_index(self._writable_index()), articles, len(articles), progress)
         self.index.refresh()
         return report
 
-    def _add(self, index: PassageIndex, articles: list[Article], progress) -> UpdateReport:
+    def _add(self, index: PassageIndex, articles: list[Article], commit_every: int, progress) -> UpdateReport:
         stored = index.store.hashes([a.id for a in articles])
         same = {a.id for a in articles if stored.get(a.id) == content_hash(a)}
-        changed = [a for a in articles if a.id not in same]
+        changed = list({a.id: a for a in articles if a.id not in same}.values())
         report = UpdateReport(unchanged=[a.id for a in articles if a.id in same])
-        if changed:
-            entries = self._entries(changed, progress)
-            written, _ = index.write(entries)  # checks the hashes again, inside the transaction
-            report.added = [i for i in written if i not in stored]
-            report.replaced = [i for i in written if i in stored]
-            report.unchanged += [e.article.id for e in entries if e.article.id not in written]
-            report.passages = sum(len(e.passages) for e in entries if e.article.id in written)
+        # `write` checks the hashes again, inside its transaction
+        written, _ = self._embed_and_write(index.write, changed, commit_every, progress)
+        report.added = [i for i in written if i not in stored]
+        report.replaced = [i for i in written if i in stored]
+        report.unchanged += [a.id for a in changed if a.id not in written]
+        report.passages = sum(written.values())
         return report
 
     def add_paths(self, paths: list[Path | str], progress: Callable[[int, int], None] | None = None) -> UpdateReport:
         """Read the articles under `paths` and add them, COMMIT_EVERY articles per transaction:
         a crash keeps what was committed, and running it again adds only the rest.
-        `progress(done, total)` counts articles."""
+        `progress(done, total)` counts passages embedded."""
         read = _read_some(paths)
-        report = UpdateReport(skipped=read.skipped, warnings=read.warnings)
         index = self._matching_index(self._writable_index())
-        for start in range(0, len(read.articles), COMMIT_EVERY):
-            report.merge(self._add(index, read.articles[start : start + COMMIT_EVERY], None))
-            if progress:
-                progress(min(start + COMMIT_EVERY, len(read.articles)), len(read.articles))
+        report = self._add(index, read.articles, COMMIT_EVERY, progress)
+        report.skipped, report.warnings = read.skipped, read.warnings
         index.refresh()
         return report
 

@@ -7,8 +7,9 @@ Layout of an index directory:
     index/write.lock           held by whoever writes (flock: released if the process dies)
     index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store)
 
-A full build is written beside the live one and switched in by renaming CURRENT, so a crash
-leaves the previous build in service. Live changes (`PassageIndex.write`) are transactions in
+A full build is written beside the live one, in `index/.staging/`, and switched in by
+renaming CURRENT, so a crash leaves the previous build in service; the staging build commits as
+it goes and the next full build with the same model resumes it. Live changes (`PassageIndex.write`) are transactions in
 the live build's store. Searching happens on a `Snapshot` built from the store; any process
 that sees the store's generation (or CURRENT) change builds a new snapshot, so a reader never
 blocks on a writer and always searches a consistent set of passages.
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError
+from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
 from qa.types import ArticleInfo, Passage
@@ -42,6 +43,7 @@ POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 LOCK = "write.lock"
+STAGING = ".staging"  # the full build under way (or interrupted)
 LOCK_WAIT_SECONDS = 10.0
 
 
@@ -117,28 +119,37 @@ def read_manifest(index_dir: Path, build_name: str | None = None) -> tuple[Path,
     return build, manifest
 
 
+def same_model(a: Manifest, b: Manifest) -> bool:
+    """Whether vectors of one build are valid in the other."""
+    return (a.model, a.dimension, a.passage_prefix) == (b.model, b.dimension, b.passage_prefix)
+
+
 @contextmanager
-def new_build(index_dir: Path, manifest: Manifest):
+def new_build(index_dir: Path, manifest: Manifest, resume: bool = False):
     """A store in a staging directory; when the block ends without error, the build becomes the
-    live one. The caller holds `write_lock`."""
+    live one. The caller holds `write_lock`.
+
+    With `resume`, the staging directory is kept when the block fails or the process dies, and
+    the next resumable build with the same model goes on from what it committed; otherwise it is
+    private to this build and removed on failure."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    for stale in index_dir.glob(".build-*.tmp"):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted build
-    name = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
-    staging = index_dir / f".{name}.tmp"
-    staging.mkdir()
-    store = Store.create(staging / STORE, manifest.dimension)
+    for stale in index_dir.glob(f"{STAGING}-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted private build
+    staging = index_dir / (STAGING if resume else f"{STAGING}-{secrets.token_hex(3)}")
+    store = _staging_store(staging, manifest)
     try:
         yield store
     except BaseException:
         store.close()
-        shutil.rmtree(staging, ignore_errors=True)
+        if not resume:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     store.close()
     (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
     for file in staging.iterdir():
         _fsync(file)
     _fsync(staging)
+    name = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
     os.rename(staging, index_dir / name)
     pointer = index_dir / f".{POINTER}.{secrets.token_hex(3)}.tmp"
     pointer.write_text(name + "\n")
@@ -148,6 +159,26 @@ def new_build(index_dir: Path, manifest: Manifest):
     for old in index_dir.glob("build-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _staging_store(staging: Path, manifest: Manifest) -> Store:
+    """The store of an interrupted build in `staging` made with the same model, or a new one."""
+    try:
+        found = Manifest(**json.loads((staging / MANIFEST).read_text()))
+        if same_model(found, manifest) and found.format == FORMAT_VERSION and (staging / STORE).is_file():
+            store = Store(staging / STORE, manifest.dimension)
+            try:
+                store.check()
+                return store
+            except QAError:
+                store.close()
+    except (OSError, ValueError, TypeError):
+        pass  # nothing there, or nothing usable: start afresh
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    store = Store.create(staging / STORE, manifest.dimension)
+    (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
+    return store
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(lower(source));
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
+_PASSAGE_COLUMNS = 'id, doc_id, position, start, "end", text, period_start, period_end, stems, vector'
 BUSY_MS = 30_000  # how long a write waits for another process's write to finish
 
 
@@ -137,11 +139,15 @@ class Store:
         ).fetchone()
 
     @_storage_errors
-    def hashes(self, ids: list[str]) -> dict[str, str]:
+    def hashes(self, ids: list[str] | None = None, schema: str = "main") -> dict[str, str]:
+        """The content hash of each article of `ids` that is stored (of every article by
+        default); `schema` names an attached store to read instead."""
+        if ids is None:
+            return dict(self._db.execute(f"SELECT id, hash FROM {schema}.articles"))
         found = {}
         for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
             chunk = ids[start : start + 500]
-            sql = f"SELECT id, hash FROM articles WHERE id IN ({', '.join('?' * len(chunk))})"
+            sql = f"SELECT id, hash FROM {schema}.articles WHERE id IN ({', '.join('?' * len(chunk))})"
             found.update(self._db.execute(sql, chunk).fetchall())
         return found
 
@@ -206,32 +212,71 @@ class Store:
 
     # writing
 
+    @contextmanager
+    def _transaction(self):
+        """One write transaction, taken at once (so hashes read inside it stay true); it raises
+        the generation when `changed` is set in it."""
+        db = self._db
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                state = {"changed": False}
+                yield db, state
+                if state["changed"]:
+                    db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, article_ids: list[str]) -> None:
+        for article_id in article_ids:
+            db.execute("DELETE FROM passages WHERE doc_id = ?", (article_id,))
+            db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+
     @_storage_errors
     def write(self, entries: list[Entry] = (), remove: list[str] = ()) -> tuple[list[str], list[str]]:
         """In one transaction: store `entries` (replacing articles with the same id, skipping
         those whose content is already stored) and delete the articles in `remove`.
         Returns the ids written and the ids removed (those that existed)."""
         entries = list({e.article.id: e for e in entries}.values())  # the last of a repeated id wins
-        db = self._db
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")  # takes the write lock now: the hashes read below stay true
-            try:
-                stored = self.hashes([e.article.id for e in entries] + list(remove))
-                digests = {e.article.id: content_hash(e.article) for e in entries}
-                written = [e for e in entries if stored.get(e.article.id) != digests[e.article.id]]
-                removed = [i for i in dict.fromkeys(remove) if i in stored]
-                for article_id in [e.article.id for e in written] + removed:
-                    db.execute("DELETE FROM passages WHERE doc_id = ?", (article_id,))
-                    db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-                for entry in written:
-                    self._insert(db, entry, digests[entry.article.id])
-                if written or removed:
-                    db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._transaction() as (db, state):
+            stored = self.hashes([e.article.id for e in entries] + list(remove))
+            digests = {e.article.id: content_hash(e.article) for e in entries}
+            written = [e for e in entries if stored.get(e.article.id) != digests[e.article.id]]
+            removed = [i for i in dict.fromkeys(remove) if i in stored]
+            self._delete(db, [e.article.id for e in written] + removed)
+            for entry in written:
+                self._insert(db, entry, digests[entry.article.id])
+            state["changed"] = bool(written or removed)
         return [e.article.id for e in written], removed
+
+    @_storage_errors
+    def copy(self, source: Path, articles: list[Article]) -> list[str]:
+        """Store `articles` with the passages, vectors and terms the store at `source` (same
+        model) holds for the same id and content, in one transaction: what was embedded once is
+        not embedded again. Returns the ids copied; the others are not in `source`."""
+        if not Path(source).is_file():
+            return []  # (attaching a missing file would create it)
+        db = self._db
+        db.execute("ATTACH DATABASE ? AS source", (str(source),))
+        try:
+            with self._transaction() as (db, state):
+                there = self.hashes([a.id for a in articles], schema="source")
+                copied = [a for a in articles if there.get(a.id) == content_hash(a)]
+                self._delete(db, [a.id for a in copied])
+                for a in copied:
+                    db.execute(
+                        "INSERT INTO articles SELECT id, hash, title, source, date, url, ?, text, passages "
+                        "FROM source.articles WHERE id = ?", (a.path, a.id))
+                    db.execute(
+                        f"INSERT INTO passages ({_PASSAGE_COLUMNS}) SELECT {_PASSAGE_COLUMNS} "
+                        "FROM source.passages WHERE doc_id = ? ORDER BY position", (a.id,))
+                state["changed"] = bool(copied)
+        finally:
+            db.execute("DETACH DATABASE source")
+        return [a.id for a in copied]
 
     def _insert(self, db: sqlite3.Connection, entry: Entry, digest: str) -> None:
         a = entry.article
@@ -242,8 +287,7 @@ class Store:
             (a.id, digest, a.title, a.source, a.date, a.url, a.path, a.text, len(entry.passages)),
         )
         db.executemany(
-            'INSERT INTO passages (id, doc_id, position, start, "end", text, period_start, period_end, stems, '
-            "vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (p.id, p.doc_id, p.position, p.start, p.end, p.text,
                  p.period.start.isoformat() if p.period else None,

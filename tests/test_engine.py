@@ -6,7 +6,8 @@ import threading
 from conftest import BATTERY, BATTERY_QUESTION, QUESTION
 from qa import Engine, IndexNotFoundError, InvalidInputError
 from qa.errors import ArticleNotFoundError, IndexMismatchError
-from qa.reading import read_records
+from qa.chunking import split_article
+from qa.reading import read_paths, read_records
 
 KUMPARAN_ID = "000_72e7b393ea3bae9b"
 
@@ -151,6 +152,39 @@ def test_rebuild_counts(engine, corpus_copy, settings, tmp_path):
     report = other.build_index([corpus_copy])
     assert (report.articles, report.passages) == (5, len(engine.index.snapshot()))
     assert any("notes.pdf" in w for w in report.warnings)
+
+
+def test_a_rebuild_embeds_only_what_changed_and_answers_the_same(live_engine, corpus_copy):
+    before = live_engine.ask(QUESTION)
+    changed = sorted(corpus_copy.iterdir())[-1]  # not the article that answers
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nCatatan redaksi: artikel ini diperbarui.\n",
+                       encoding="utf-8")
+    report = live_engine.build_index([corpus_copy])
+    assert report.reused == 4 and 0 < report.embedded < report.passages
+    after = live_engine.ask(QUESTION)
+    assert [r.passage_id for r in after.results][:3] == [r.passage_id for r in before.results][:3]
+    again = live_engine.build_index([corpus_copy])
+    assert (again.reused, again.embedded, again.passages) == (5, 0, report.passages)
+
+
+def test_an_interrupted_rebuild_goes_on_where_it_stopped(live_engine, corpus_copy, monkeypatch):
+    for file in corpus_copy.iterdir():  # new content: nothing to copy from the live index
+        file.write_text(file.read_text(encoding="utf-8") + "\nDiperbarui.\n", encoding="utf-8")
+    monkeypatch.setattr("qa.engine.COMMIT_EVERY", 2)
+
+    def interrupt_in_the_second_transaction(done, total):
+        if done > first_two:
+            raise KeyboardInterrupt
+
+    articles = read_paths([corpus_copy]).articles
+    first_two = sum(len(split_article(a)) for a in articles[:2])
+    with pytest.raises(KeyboardInterrupt):
+        live_engine.build_index([corpus_copy], interrupt_in_the_second_transaction)
+    assert live_engine.health()["articles"] == 5  # the live index still answers meanwhile
+    report = live_engine.build_index([corpus_copy])
+    total = sum(len(split_article(a)) for a in articles)
+    assert (report.reused, report.embedded, report.passages) == (2, total - first_two, total)
+    assert live_engine.ask(QUESTION).results[0].doc_id == KUMPARAN_ID
 
 
 def test_health(engine):

@@ -1,5 +1,6 @@
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -165,15 +166,52 @@ def test_failed_build_leaves_the_last_good_index_live(tmp_path):
     snapshot = index.snapshot()
     assert {p.doc_id for p in index.passages(snapshot, [int(r) for r in snapshot.rows]).values()} == {
         "good0", "good1", "good2"}
-    assert not list(tmp_path.glob(".build-*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
 
 
-def test_leftover_staging_directory_does_not_matter(tmp_path):
+def resumable_build(path, items, manifest=MANIFEST, fail=False):
+    with write_lock(path), new_build(path, manifest, resume=True) as store:
+        before = set(store.hashes())
+        store.write(items)
+        if fail:
+            raise KeyboardInterrupt
+    return before
+
+
+def test_an_interrupted_resumable_build_is_resumed_by_the_next_one_with_the_same_model(tmp_path):
+    build(tmp_path, entries(tag="live"))
+    with pytest.raises(KeyboardInterrupt):
+        resumable_build(tmp_path, entries(2, tag="new"), fail=True)
+    assert len(open_index(tmp_path).snapshot()) == 3  # the live build is untouched
+    assert resumable_build(tmp_path, entries(3, tag="new")) == {"new0", "new1"}
+    snapshot = open_index(tmp_path).snapshot()
+    assert sorted(p.doc_id for p in PassageIndex.passages(snapshot, list(map(int, snapshot.rows))).values()) == [
+        "new0", "new1", "new2"]
+
+
+@pytest.mark.parametrize("leftover", ["other model", "no manifest", "damaged store"])
+def test_a_staging_build_that_cannot_be_resumed_is_started_afresh(tmp_path, leftover):
+    with pytest.raises(KeyboardInterrupt):
+        resumable_build(tmp_path, entries(2, tag="old"), fail=True)
+    staging = tmp_path / ".staging"
+    if leftover == "other model":
+        resumed = resumable_build(tmp_path, entries(1, tag="new"), manifest=replace(MANIFEST, model="other"))
+    else:
+        if leftover == "no manifest":
+            (staging / "manifest.json").unlink()
+        else:
+            (staging / "store.sqlite").write_bytes(b"not a database" * 100)
+        resumed = resumable_build(tmp_path, entries(1, tag="new"))
+    assert resumed == set()
+    assert len(open_index(tmp_path).snapshot()) == 1
+
+
+def test_leftover_private_staging_directory_does_not_matter(tmp_path):
     build(tmp_path, entries(tag="one"))
-    (tmp_path / ".build-crashed.tmp").mkdir()
+    (tmp_path / ".staging-crashed").mkdir()
     assert len(open_index(tmp_path).snapshot()) == 3
     build(tmp_path, entries(tag="two"))
-    assert not list(tmp_path.glob(".build-*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
     assert json.loads((tmp_path / (tmp_path / POINTER).read_text().strip() / "manifest.json").read_text())["model"] == "m"
 
 

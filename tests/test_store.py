@@ -90,3 +90,20 @@ def test_threads_write_without_losing_or_doubling_articles(store):
     for t in threads:
         t.join()
     assert store.counts() == (30, 60)
+
+
+def test_copy_takes_passages_and_vectors_of_the_same_content_from_another_store(store, tmp_path):
+    other = Store.create(tmp_path / "other.sqlite", DIM)
+    same, changed = entry("a", parts=3), entry("b")
+    same.vectors = np.arange(3 * DIM, dtype=np.float32).reshape(3, DIM)
+    other.write([same, changed])
+    moved = Article(**{**same.article.__dict__, "path": "elsewhere.txt"})
+    edited = Article(id="b", text="teks lain", source="kumparan", date="2024-01-01")
+    assert store.copy(other.path, [moved, edited, Article(id="c", text="x")]) == ["a"]
+    assert store.counts() == (1, 3) and store.hashes() == {"a": content_hash(same.article)}
+    copied = store.rows_after(0)
+    np.testing.assert_array_equal(copied.vectors, same.vectors)
+    assert copied.stems == [stems(p.text) for p in same.passages]
+    assert [p.position for p in store.passages(list(map(int, copied.rows))).values()] == [0, 1, 2]
+    assert store.copy(tmp_path / "missing.sqlite", [moved]) == [] and not (tmp_path / "missing.sqlite").exists()
+    other.close()
