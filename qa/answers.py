@@ -4,6 +4,7 @@ name, "kapan" a date, "di mana" a place). The question's own words are highlight
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -177,12 +178,15 @@ def find_answer(question_stems: list[str], kind: str, question_words: set[str], 
         return None
     _, coverage, sentence, candidates = best
     words = sentence.words
+    offsets = [at for at, _ in words]  # ascending: words are in text order
+    asked_at = [at for at, s in words if s in order]
 
     def lead(span: tuple[int, int]) -> tuple[int, int, int]:
         """How well the question's words lead up to `span`: the longest run of them in question
         order among the words just before it, how many of them are near, and closeness."""
-        before = [s for at, s in words if at < span[0]][-_LEAD_WORDS:]
-        after = [s for at, s in words if span[1] <= at][:_LEAD_WORDS // 2]
+        first, after_end = bisect.bisect_left(offsets, span[0]), bisect.bisect_left(offsets, span[1])
+        before = [s for _, s in words[max(0, first - _LEAD_WORDS) : first]]
+        after = [s for _, s in words[after_end : after_end + _LEAD_WORDS // 2]]
         run = longest = 0
         previous = None
         for stem in before:
@@ -192,8 +196,10 @@ def find_answer(question_stems: list[str], kind: str, question_words: set[str], 
             previous = position
             longest = max(longest, run)
         near = len({s for s in before + after if s in order})
-        gaps = [min(abs(span[0] - at), abs(span[1] - at)) for at, s in words
-                if s in order and not span[0] <= at < span[1]]
+        # the nearest question word outside the span: the last before it, the first after it
+        left, right = bisect.bisect_left(asked_at, span[0]), bisect.bisect_left(asked_at, span[1])
+        gaps = ([span[0] - asked_at[left - 1]] if left else []) + (
+            [asked_at[right] - span[1]] if right < len(asked_at) else [])
         return longest, near, -min(gaps, default=len(text))
 
     return Found((sentence.start, sentence.end), coverage, max(candidates, key=lead) if candidates else None)

@@ -50,13 +50,22 @@ class Settings(BaseSettings):
         description="Articles indexed automatically when the index directory is empty.",
     )
     exact_search_below: int = Field(
-        200_000, ge=0,
-        description="Passages below which vector search is exact; above, an HNSW graph (approximate: "
-        "check its recall@10 with benchmarks/scaling.py before lowering this).",
+        20_000, ge=0,
+        description="Passages below which vector search is exact (at 20k about 4 ms a question); above, "
+        "the approximate index (check its recall@10 with benchmarks/scaling.py when changing these).",
+    )
+    approximate_index: Literal["hnsw", "ivf"] = Field(
+        "hnsw", description="Vector index above exact_search_below: 'hnsw' (a graph) or 'ivf' (k-means cells)."
     )
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW links per passage: more is better recall and more memory.")
     hnsw_ef_construction: int = Field(80, ge=8, le=1000, description="HNSW candidates considered while building.")
-    hnsw_ef_search: int = Field(96, ge=8, le=4096, description="HNSW candidates considered per search: more is better recall, slower.")
+    hnsw_ef_search: int = Field(
+        0, ge=0, le=4096,
+        description="HNSW candidates considered per search: more is better recall, slower; 0: by size "
+        "(512 below 300k passages, 1024 above: recall@10 >= 0.98 measured).",
+    )
+    ivf_lists: int = Field(0, ge=0, description="IVF cells; 0: about 4 × √passages.")
+    ivf_probe: int = Field(256, ge=1, description="IVF cells searched per question: more is better recall, slower.")
     batch_size: int = Field(32, ge=1, le=1024, description="Passages embedded per batch.")
     candidates: int = Field(
         50, ge=1, le=1000, description="Passages taken from each of dense and BM25 retrieval before fusion."

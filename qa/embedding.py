@@ -86,7 +86,12 @@ class Embedder:
         """The question's vector. Questions asked at the same time from several threads (a busy
         server) are embedded together in one model call: several times the throughput of one
         call each, at no cost to a lone question."""
-        return self._queries.embed(question)
+        return self.embed_query_later(question).result()
+
+    def embed_query_later(self, question: str) -> Future:
+        """`embed_query` in the background: a future of the vector, so the caller can do other
+        work (BM25) while the model runs."""
+        return self._queries.submit(question)
 
     def _encode_questions(self, questions: list[str]) -> np.ndarray:
         return _normalised(self._encode([self.query_prefix + q for q in questions]))
@@ -138,14 +143,15 @@ class QueryBatcher:
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def embed(self, text: str) -> np.ndarray:
+    def submit(self, text: str) -> Future:
+        """A future of `text`'s vector."""
         with self._start_lock:
             if self._worker is None:
                 self._worker = threading.Thread(target=self._run, name="query-embedding", daemon=True)
                 self._worker.start()
         result: Future = Future()
         self._waiting.put((text, result))
-        return result.result()
+        return result
 
     def _run(self) -> None:
         while True:

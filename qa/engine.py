@@ -299,12 +299,9 @@ class Engine:
         allowed = index.matching(snapshot, query.date_from, query.date_to, query.sources)
         stages.done("snapshot")
         depth = max(self.settings.candidates, query.top_k)
-        vector = self.embedder.embed_query(query.question) if weights.dense else None
-        stages.done("embed")
-        dense: dict[int, float] = {}
-        if vector is not None:
-            dense.update(snapshot.dense(vector, depth, allowed))
-        stages.done("dense")
+        # the model embeds the question while BM25 scores the passages
+        pending = self.embedder.embed_query_later(query.question) if weights.dense else None
+        scores = None
         lexical: dict[int, float] = {}
         if weights.lexical:
             scores = snapshot.lexical.scores(plan.stems)
@@ -312,16 +309,23 @@ class Engine:
                 mask = np.full(len(scores), -np.inf, dtype=np.float32)
                 mask[allowed] = 0
                 scores = scores + mask
-            best = [int(p) for p in np.argsort(-scores)[:depth] if scores[p] > 0]
-            lexical = {int(snapshot.rows[p]): float(scores[p]) for p in best}
+            best = np.argpartition(-scores, depth)[:depth] if len(scores) > depth else np.arange(len(scores))
+            best = best[np.argsort(-scores[best], kind="stable")]
+            lexical = {int(snapshot.rows[p]): float(scores[p]) for p in best if scores[p] > 0}
+        stages.done("lexical")
+        vector = pending.result() if pending else None
+        stages.done("embed")
+        dense: dict[int, float] = {}
+        if vector is not None:
+            dense.update(snapshot.dense(vector, depth, allowed))
             new = [row for row in lexical if row not in dense]
-            if vector is not None and new:
+            if new:
                 dense.update(zip(new, map(float, snapshot.similarities(vector, new))))
+        if scores is not None:
             missing = [row for row in dense if row not in lexical]
             if missing:
-                at = np.searchsorted(snapshot.rows, missing)
-                lexical.update(zip(missing, map(float, scores[at])))
-        stages.done("lexical")
+                lexical.update(zip(missing, map(float, scores[np.searchsorted(snapshot.rows, missing)])))
+        stages.done("dense")
         rows = list(dict.fromkeys([*dense, *lexical]))
         found = index.passages(snapshot, rows)
         stages.done("passages")
@@ -383,7 +387,12 @@ class Engine:
 
 
 class Stages:
-    """Adds the seconds since the previous stage ended to `timings[stage]` (when timing)."""
+    """Adds the seconds since the previous stage ended to `timings[stage]` (when timing).
+
+    A question's stages: snapshot (the latest index, filters), lexical (BM25, while the model
+    embeds the question), embed (waiting for the question's vector after BM25 is done), dense
+    (vector search, both scores for every candidate), passages (read from the store), rank
+    (fusion, answers, duplicates) and results (highlighting, serializable results)."""
 
     def __init__(self, timings: dict[str, float] | None):
         self.timings, self.last = timings, time.perf_counter()

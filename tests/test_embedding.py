@@ -97,5 +97,5 @@ def test_a_failed_batch_fails_its_callers_and_the_next_batch_works():
 
     batcher = QueryBatcher(encode, max_batch=4)
     with pytest.raises(RuntimeError, match="model failed"):
-        batcher.embed("boom")
-    assert batcher.embed("abc")[0] == 3
+        batcher.submit("boom").result()
+    assert batcher.submit("abc").result()[0] == 3

@@ -32,13 +32,15 @@ def test_stage_timings_cover_every_step_of_a_question(engine):
     assert timed.to_dict() == plain.to_dict()  # timing changes nothing
 
 
-def test_an_index_above_the_exact_threshold_searches_a_graph_with_the_same_answer(live_engine):
-    """With the threshold below the corpus size the vectors go into HNSW; at this size its
-    search finds the same first passage."""
-    graph = Engine(live_engine.settings, embedder=live_engine.embedder, exact_search_below=1)
-    assert graph.index.snapshot().vectors.kind.startswith("hnsw")
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_an_index_above_the_exact_threshold_searches_approximately_with_the_same_answer(live_engine, kind):
+    """With the threshold below the corpus size the vectors go into the approximate index; at
+    this size its search finds the same first passage."""
+    approximate = Engine(live_engine.settings, embedder=live_engine.embedder, exact_search_below=1,
+                         approximate_index=kind)
+    assert approximate.index.snapshot().vectors.kind.startswith(kind)
     assert live_engine.index.snapshot().vectors.kind == "exact"
-    assert graph.ask(QUESTION).results[0].passage_id == live_engine.ask(QUESTION).results[0].passage_id
+    assert approximate.ask(QUESTION).results[0].passage_id == live_engine.ask(QUESTION).results[0].passage_id
 
 
 @pytest.mark.parametrize(

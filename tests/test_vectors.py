@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from qa.vectors import FaissExact, FaissHNSW, VectorOptions, vector_index
+from qa.vectors import AUTO_EF_SEARCH, FaissExact, FaissHNSW, FaissIVF, VectorOptions, vector_index
 
 BACKENDS = {
     "faiss exact": FaissExact,
     "faiss hnsw": lambda vectors: FaissHNSW(vectors, VectorOptions()),
+    "faiss ivf": lambda vectors: FaissIVF(vectors, VectorOptions()),
 }
 
 
@@ -68,10 +69,18 @@ def test_stored_vectors_come_back(backend, data):
 def test_k_larger_than_the_index_and_an_empty_index(backend):
     few = clustered(3)
     assert sorted(p for p, _ in backend(few).search(few[0], 10)) == [0, 1, 2]
-    assert FaissExact(np.zeros((0, 48), np.float32)).search(few[0], 5) == []
+    empty = backend(np.zeros((0, 48), np.float32))
+    assert empty.search(few[0], 5) == [] and empty.vectors().shape == (0, 48)
 
 
 def test_the_index_type_follows_corpus_size():
     vectors = clustered(300)
-    assert vector_index(vectors, VectorOptions(exact_below=301)).kind == "exact"
-    assert vector_index(vectors, VectorOptions(exact_below=300)).kind.startswith("hnsw")
+    assert vector_index(vectors, VectorOptions(exact_search_below=301)).kind == "exact"
+    assert vector_index(vectors, VectorOptions(exact_search_below=300)).kind.startswith("hnsw")
+    assert vector_index(vectors, VectorOptions(exact_search_below=300, approximate_index="ivf")).kind.startswith("ivf")
+
+
+def test_hnsw_search_depth_follows_size_unless_set():
+    vectors = clustered(300)
+    assert FaissHNSW(vectors, VectorOptions()).search_depth == AUTO_EF_SEARCH[0][1]
+    assert FaissHNSW(vectors, VectorOptions(hnsw_ef_search=40)).search_depth == 40
