@@ -71,7 +71,7 @@ def rss_mb() -> float:
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])")
 MIXES = 3000  # real embeddings of sentence mixes, to fit the synthetic residual
-SWEEP_DEPTHS = {"FaissHNSW": [64, 128, 256, 512, 1024], "FaissIVF": [32, 64, 128, 256, 512]}
+SWEEP_DEPTHS = {"FaissHNSW": [128, 256, 512, 1024, 2048], "FaissIVF": [32, 64, 128, 256, 512]}
 HARDNESS = dict(m=8, ef_construction=40, ef_search=16)  # a small graph, so recall differences show
 
 
@@ -240,7 +240,8 @@ def table(rows: list[dict], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         cells = [row.get(c, float("nan")) for c in columns]
-        lines.append("| " + " | ".join(f"{c:.2f}" if isinstance(c, float) else str(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(f"{c:.3f}" if name == "recall@10" else f"{c:.2f}" if isinstance(c, float)
+                                        else str(c) for name, c in zip(columns, cells)) + " |")
     return "\n".join(lines)
 
 

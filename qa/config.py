@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(
         0, ge=0, le=4096,
         description="HNSW candidates considered per search: more is better recall, slower; 0: by size "
-        "(512 below 300k passages, 1024 above: recall@10 >= 0.98 measured).",
+        "(512 below 300k passages, 2048 above: recall@10 >= 0.98 measured).",
     )
     ivf_lists: int = Field(0, ge=0, description="IVF cells; 0: about 4 × √passages.")
     ivf_probe: int = Field(256, ge=1, description="IVF cells searched per question: more is better recall, slower.")

@@ -35,6 +35,11 @@ MODEL_FILE, TOKENIZER_FILE, META_FILE = "model.xml", "tokenizer.json", "embedder
 MIN_COSINE = 0.999  # the export (run in fp32) against sentence-transformers, or it is refused
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PASSAGE_STREAMS = 2  # batches in flight at once when embedding passages
+# A lone question is padded to the next of these lengths and run on a model compiled for that
+# shape: OpenVINO plans its kernels once, which makes it about a third faster than the
+# dynamic-shape model (padding is masked: cosine 0.99999 to the unpadded vector). Longer
+# questions and batches of questions use the dynamic one.
+QUESTION_LENGTHS = (32, 64)  # each compiled model holds its own bf16 weights (~130 MB)
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +59,12 @@ class OpenVINOEmbedder(Embedder):
         self._model = self._core.read_model(directory / MODEL_FILE)
         self._precision = "bf16" if settings.embedding_precision == "bf16" else "f32"
         self._for_questions = self._for_passages = None  # compiled on first use
+        self._for_lengths: dict[int, object] = {}  # static-shape question models, by length
         super().__init__(settings, meta["prompts"], source)
 
-    def _compiled(self, hint: str):
+    def _compiled(self, hint: str, model=None):
         return self._core.compile_model(
-            self._model, "CPU", {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": self._precision}
+            model or self._model, "CPU", {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": self._precision}
         )
 
     def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -71,9 +77,30 @@ class OpenVINOEmbedder(Embedder):
         return {name: np.array(arrays[name], dtype=np.int64) for name in self._inputs}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if len(texts) == 1:
+            encoding = self._tokenizer.encode(texts[0])
+            length = next((n for n in QUESTION_LENGTHS if n >= len(encoding.ids)), None)
+            if length is not None:
+                return self._static(length).infer(self._padded(encoding, length))[0].copy()
         if self._for_questions is None:
             self._for_questions = self._compiled("LATENCY").create_infer_request()
         return self._for_questions.infer(self._feed(texts))[0].copy()
+
+    def _static(self, length: int):
+        if length not in self._for_lengths:
+            model = self._model.clone()
+            model.reshape({port.get_any_name(): [1, length] for port in model.inputs})
+            self._for_lengths[length] = self._compiled("LATENCY", model).create_infer_request()
+        return self._for_lengths[length]
+
+    def _padded(self, encoding, length: int) -> dict[str, np.ndarray]:
+        fill = length - len(encoding.ids)
+        arrays = {
+            "input_ids": encoding.ids + [self._tokenizer.padding["pad_id"]] * fill,
+            "attention_mask": encoding.attention_mask + [0] * fill,
+            "token_type_ids": encoding.type_ids + [0] * fill,
+        }
+        return {name: np.array([arrays[name]], dtype=np.int64) for name in self._inputs}
 
     def _encode_batches(self, batches: list[list[str]]) -> Iterator[np.ndarray]:
         """Keeps PASSAGE_STREAMS batches running; the next is tokenized meanwhile (OpenVINO

@@ -28,7 +28,7 @@ from qa.config import Settings
 EXACT_FILTER_BELOW = 20_000  # filtered searches over fewer allowed positions are exact
 # HNSW efSearch by size: the smallest that reached recall@10 >= 0.98 in benchmarks/scaling.py
 # (on its synthetic vectors, which are harder than real ones): (passages below, efSearch).
-AUTO_EF_SEARCH = ((300_000, 512), (float("inf"), 1024))
+AUTO_EF_SEARCH = ((300_000, 512), (float("inf"), 2048))
 
 
 @dataclass(frozen=True)

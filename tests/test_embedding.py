@@ -44,6 +44,16 @@ def test_default_backend_is_openvino_and_faithful_to_fp32(engine, fp32):
     assert fast.embed_query(question) @ fp32.embed_query(question) > 0.999
 
 
+@pytest.mark.parametrize("words", [3, 25, 90])  # padded to 32 tokens, to 64, and past the static shapes
+def test_questions_of_any_length_alone_or_together_are_faithful_to_fp32(engine, fp32, words):
+    question = " ".join(["berapa tenaga kerja industri kecil menengah"] * 15).split()[:words]
+    question = " ".join(question) + "?"
+    expected = fp32.embed_query(question)
+    assert engine.embedder.embed_query(question) @ expected > 0.999
+    together = engine.embedder._encode_questions([question, "siapa menteri perindustrian?"])  # one batch
+    assert together[0] @ expected > 0.999
+
+
 def test_torch_bf16_is_faithful_to_fp32(settings, fp32):
     bf16 = load_embedder(Settings(**{**settings.model_dump(), "embedding_backend": "torch"}))
     assert np.all(np.sum(bf16.embed_passages(TEXTS) * fp32.embed_passages(TEXTS), axis=1) > 0.999)
@@ -84,8 +94,8 @@ def test_questions_from_many_threads_get_their_own_vectors(engine):
     alone = {q: engine.embedder.embed_query(q) for q in questions[:4]}
     with ThreadPoolExecutor(8) as pool:
         together = dict(zip(questions, pool.map(engine.embedder.embed_query, questions)))
-    for question, vector in alone.items():
-        assert np.allclose(together[question], vector, atol=1e-4)
+    for question, vector in alone.items():  # alone: a static-shape model; together: a batch
+        assert together[question] @ vector > 0.9999
     assert len({v.tobytes() for v in together.values()}) == len(questions)
 
 
