@@ -21,7 +21,7 @@ from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, sa
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
 from qa.reading import ReadReport, read_paths
-from qa.store import Entry, content_hash
+from qa.store import Entry, Store, content_hash
 from qa.types import Answer, Article, ArticleInfo, Passage, Result, ShortAnswer, Source
 from qa.vectors import VectorOptions
 
@@ -167,8 +167,7 @@ class Engine:
                 staged = store.hashes()  # what an interrupted build committed
                 store.write(remove=[i for i in staged if i not in wanted])
                 todo = [a for a in articles if staged.get(a.id) != wanted[a.id]]
-                live = self._live_store(directory, manifest)
-                copied = set(store.copy(live, todo)) if live and todo else set()
+                copied = set(self._copy_from_live(store, directory, manifest, todo)) if todo else set()
                 todo = [a for a in todo if a.id not in copied]
                 _, embedded = self._embed_and_write(store.write, todo, COMMIT_EVERY, progress)
                 passages = store.counts()[1]
@@ -186,13 +185,15 @@ class Engine:
         )
 
     @staticmethod
-    def _live_store(directory: Path, manifest: Manifest) -> Path | None:
-        """The live build's store, if it holds vectors of the same model (to copy from)."""
+    def _copy_from_live(store: Store, directory: Path, manifest: Manifest, articles: list[Article]) -> list[str]:
+        """Copy into `store` the `articles` the live build holds with the same content and model;
+        returns their ids. Without a usable live build, none: they are embedded instead."""
         try:
             build, live = read_manifest(directory)
-        except QAError:
-            return None  # no index yet, or one that cannot be read: embed everything
-        return build / STORE if same_model(live, manifest) else None
+            return store.copy(build / STORE, articles) if same_model(live, manifest) else []
+        except QAError as exc:  # no index yet, or a damaged one
+            log.info("nothing copied from the live index (%s)", exc)
+            return []
 
     def _writable_index(self) -> PassageIndex:
         """The index to write to; an empty one is created where there is none."""

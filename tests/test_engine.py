@@ -288,3 +288,12 @@ def test_an_index_of_another_model_is_refused_for_search_and_writes_but_can_be_l
     with pytest.raises(IndexMismatchError):
         live_engine.add(read_records([BATTERY]))
     assert live_engine.articles(0, 10)[0] == 5
+
+
+def test_a_rebuild_over_a_damaged_index_embeds_everything(live_engine, corpus_copy):
+    store = live_engine.settings.index_dir / (live_engine.settings.index_dir / "CURRENT").read_text().strip() / "store.sqlite"
+    live_engine.index  # opened before the damage, as a running server would be
+    store.write_bytes(b"not a database" * 1000)
+    report = live_engine.build_index([corpus_copy])
+    assert (report.reused, report.embedded) == (0, report.passages)
+    assert live_engine.ask(QUESTION).results[0].doc_id == KUMPARAN_ID
