@@ -224,9 +224,14 @@ class Snapshot:
         known = previous.rows if previous else np.zeros(0, dtype=np.int64)
         added = store.rows_after(int(known[-1]) if len(known) else 0)
         kept = np.isin(known, store.row_ids(), assume_unique=True) if len(known) else np.zeros(0, bool)
-        old_vectors = previous.vectors.vectors() if len(known) else added.vectors[:0]
         rows = np.concatenate([known[kept], added.rows])
-        vectors = vector_index(np.concatenate([old_vectors[kept], added.vectors]).reshape(-1, store.dimension), options)
+        # Passages only added (a news feed's usual change): an approximate index takes them in
+        # without being rebuilt. Deletions, and exact indexes (a copy either way), rebuild.
+        vectors = previous.vectors.extended(added.vectors) if previous and kept.all() else None
+        if vectors is None:
+            old_vectors = previous.vectors.vectors() if len(known) else added.vectors[:0]
+            vectors = vector_index(np.concatenate([old_vectors[kept], added.vectors]).reshape(-1, store.dimension),
+                                   options)
         old_terms = previous.terms if previous else []
         terms = [t for t, keep in zip(old_terms, kept) if keep] + added.stems
         return cls(build, store, generation, rows, vectors, LexicalIndex(terms), terms)

@@ -9,6 +9,7 @@ from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 from qa.index import POINTER, Manifest, PassageIndex, new_build, read_manifest, write_lock
 from qa.store import Entry
 from qa.types import Article, Passage
+from qa.vectors import VectorOptions
 
 DIM = 8
 MANIFEST = Manifest(model="m", dimension=DIM, query_prefix="q: ", passage_prefix="p: ",
@@ -219,3 +220,18 @@ def test_copied_index_directory_still_loads(tmp_path):
     build(tmp_path / "a", entries())
     shutil.copytree(tmp_path / "a", tmp_path / "b")
     assert len(open_index(tmp_path / "b").snapshot()) == 3
+
+
+def test_additions_extend_the_graph_and_deletions_rebuild_it(tmp_path):
+    build(tmp_path, entries(6, tag="a"))
+    index = PassageIndex(tmp_path, VectorOptions(exact_search_below=1))
+    first = index.snapshot()
+    assert first.vectors.kind.startswith("hnsw")
+    index.write(entries(2, tag="b"))
+    added = index.refresh()
+    assert len(first) == 6 and len(added) == 8
+    (row, score), *_ = added.dense(unit(1), 8, None)
+    assert score == pytest.approx(1.0) and index.passages(added, [row])[row].doc_id in {"a1", "b1"}
+    index.write(remove=["a1", "b1"])
+    after = index.refresh()
+    assert len(after) == 6 and all(score < 0.5 for _, score in after.dense(unit(1), 6, None))

@@ -84,3 +84,15 @@ def test_hnsw_search_depth_follows_size_unless_set():
     vectors = clustered(300)
     assert FaissHNSW(vectors, VectorOptions()).search_depth == AUTO_EF_SEARCH[0][1]
     assert FaissHNSW(vectors, VectorOptions(hnsw_ef_search=40)).search_depth == 40
+
+
+def test_a_graph_extended_with_new_vectors_finds_them_and_leaves_the_original_alone(data):
+    vectors, queries = data
+    original = FaissHNSW(vectors[:4000], VectorOptions())
+    grown = original.extended(vectors[4000:])
+    assert (len(original), len(grown)) == (4000, len(vectors))
+    assert np.array_equal(grown.vectors(), vectors)
+    recall = [len({p for p, _ in grown.search(q, 10)} & set(exact_top(vectors, q, 10))) / 10 for q in queries]
+    assert np.mean(recall) >= 0.98
+    assert all(p < 4000 for q in queries for p, _ in original.search(q, 10))
+    assert FaissExact(vectors).extended(vectors[:1]) is None  # a copy either way: rebuilt by the caller
