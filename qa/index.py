@@ -6,13 +6,15 @@ Layout of an index directory:
     index/CURRENT              name of the live build (replaced atomically)
     index/write.lock           held by whoever writes (flock: released if the process dies)
     index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store)
+    index/.staging/           a full build under way or interrupted (same files)
 
 A full build is written beside the live one, in `index/.staging/`, and switched in by
 renaming CURRENT, so a crash leaves the previous build in service; the staging build commits as
-it goes and the next full build with the same model resumes it. Live changes (`PassageIndex.write`) are transactions in
-the live build's store. Searching happens on a `Snapshot` built from the store; any process
-that sees the store's generation (or CURRENT) change builds a new snapshot, so a reader never
-blocks on a writer and always searches a consistent set of passages.
+it goes and the next full build with the same model resumes it. Live changes
+(`PassageIndex.write`) are transactions in the live build's store. Searching happens on a
+`Snapshot` built from the store; any process that sees the store's generation (or CURRENT)
+change builds a new snapshot, so a reader never blocks on a writer and always searches a
+consistent set of passages.
 """
 
 from __future__ import annotations

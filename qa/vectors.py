@@ -110,8 +110,8 @@ class FaissHNSW(VectorIndex):
         return f"hnsw M={self._options.hnsw_m} efSearch={self.search_depth}"
 
     def extended(self, vectors: np.ndarray) -> FaissHNSW:
-        """A copy of the graph with `vectors` inserted: milliseconds, where building the graph
-        again takes seconds to minutes (30 s at 100k passages)."""
+        """A copy of the graph with `vectors` inserted: 0.2 s at 100k passages for a few new
+        ones, where building the graph again takes 30 s or more."""
         index = faiss.clone_index(self._index)  # (already the subclass; it owns the copy)
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         grown = FaissHNSW.__new__(FaissHNSW)
