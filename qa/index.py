@@ -6,7 +6,7 @@ Layout of an index directory:
     index/CURRENT              name of the live build (replaced atomically)
     index/write.lock           held by whoever writes (flock: released if the process dies)
     index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store)
-    index/.staging/           a full build under way or interrupted (same files)
+    index/.staging/            a full build under way or interrupted (same files)
 
 A full build is written beside the live one, in `index/.staging/`, and switched in by
 renaming CURRENT, so a crash leaves the previous build in service; the staging build commits as
