@@ -68,20 +68,15 @@ class OpenVINOEmbedder(Embedder):
         )
 
     def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
-        encodings = self._tokenizer.encode_batch(texts)
-        arrays = {
-            "input_ids": [e.ids for e in encodings],
-            "attention_mask": [e.attention_mask for e in encodings],
-            "token_type_ids": [e.type_ids for e in encodings],
-        }
-        return {name: np.array(arrays[name], dtype=np.int64) for name in self._inputs}
+        return _model_inputs(self._tokenizer.encode_batch(texts), self._inputs, self._tokenizer)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
             encoding = self._tokenizer.encode(texts[0])
             length = next((n for n in QUESTION_LENGTHS if n >= len(encoding.ids)), None)
             if length is not None:
-                return self._static(length).infer(self._padded(encoding, length))[0].copy()
+                feed = _model_inputs([encoding], self._inputs, self._tokenizer, length)
+                return self._static(length).infer(feed)[0].copy()
         if self._for_questions is None:
             self._for_questions = self._compiled("LATENCY").create_infer_request()
         return self._for_questions.infer(self._feed(texts))[0].copy()
@@ -92,15 +87,6 @@ class OpenVINOEmbedder(Embedder):
             model.reshape({port.get_any_name(): [1, length] for port in model.inputs})
             self._for_lengths[length] = self._compiled("LATENCY", model).create_infer_request()
         return self._for_lengths[length]
-
-    def _padded(self, encoding, length: int) -> dict[str, np.ndarray]:
-        fill = length - len(encoding.ids)
-        arrays = {
-            "input_ids": encoding.ids + [self._tokenizer.padding["pad_id"]] * fill,
-            "attention_mask": encoding.attention_mask + [0] * fill,
-            "token_type_ids": encoding.type_ids + [0] * fill,
-        }
-        return {name: np.array([arrays[name]], dtype=np.int64) for name in self._inputs}
 
     def _encode_batches(self, batches: list[list[str]]) -> Iterator[np.ndarray]:
         """Keeps PASSAGE_STREAMS batches running; the next is tokenized meanwhile (OpenVINO
@@ -122,6 +108,21 @@ class OpenVINOEmbedder(Embedder):
             request = requests[number % len(requests)]
             request.wait()
             yield request.get_output_tensor(0).data.copy()
+
+
+_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
+
+
+def _model_inputs(encodings, names: list[str], tokenizer, length: int | None = None) -> dict[str, np.ndarray]:
+    """The model's input arrays (`names`) for tokenized texts, padded to `length` (by default
+    the longest; the saved tokenizer already pads a batch to its longest)."""
+    length = length or max((len(e.ids) for e in encodings), default=0)
+    pad = {"input_ids": tokenizer.padding["pad_id"], "attention_mask": 0, "token_type_ids": 0}
+    return {
+        name: np.array([getattr(e, _FIELDS[name]) + [pad[name]] * (length - len(e.ids)) for e in encodings],
+                       dtype=np.int64)
+        for name in names
+    }
 
 
 def export_dir(settings: Settings, model_id: str, source: str) -> Path:
@@ -203,10 +204,7 @@ def _check(out: Path, reference) -> None:
     tokenizer = Tokenizer.from_file(str(out / TOKENIZER_FILE))
     compiled = ov.Core().compile_model(out / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     texts = [prefix + s for prefix in ("query: ", "passage: ", "") for s in CHECK_SENTENCES]
-    encodings = tokenizer.encode_batch(texts)
-    fields = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
-    feed = {n: np.array([getattr(e, fields[n]) for e in encodings], dtype=np.int64) for n in meta["inputs"]}
-    ours = compiled(feed)[0]
+    ours = compiled(_model_inputs(tokenizer.encode_batch(texts), meta["inputs"], tokenizer))[0]
     ours = ours / np.linalg.norm(ours, axis=1, keepdims=True)
     theirs = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     worst = float(np.min(np.sum(ours * theirs, axis=1)))

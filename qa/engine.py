@@ -134,7 +134,8 @@ class Engine:
             done += n
             progress(done, total)
 
-        for start in range(0, len(split), max(commit_every, 1)):
+        commit_every = max(commit_every, 1)
+        for start in range(0, len(split), commit_every):
             chunk = split[start : start + commit_every]
             vectors = self.embedder.embed_passages([p.text for _, ps in chunk for p in ps], step if progress else None)
             bounds = np.cumsum([0] + [len(ps) for _, ps in chunk])
