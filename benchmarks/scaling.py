@@ -15,8 +15,11 @@ ones, so parameters that reach recall 0.98 on them are on the safe side.
 
 Up to --engine-up-to passages (default 100k) the whole engine is measured: passages written to
 the store ("build s" includes it), the snapshot loaded ("load s": vectors and BM25 into memory,
-what a new reader pays once), then FacQA valid questions asked in-process, warm, with the
-time of every stage, then one article added ("write s": committed and searchable). Above it, only the vector index is built and searched.
+the graph built and saved), then FacQA valid questions asked in-process, warm, with the time of
+every stage, then one article added ("write s": committed and searchable), one replaced
+("replace s": its old passage deleted, a new one added), and the index opened afresh
+("reopen s": what a restarted server pays, reading the saved graph). Above it, only the vector
+index is built, searched, saved and read back ("reopen s").
 Recall@10 compares the index's top 10 with exact search over the same vectors. From
 --sweep-from passages (default 100k), the approximate index is also built and searched at
 several search depths (HNSW efSearch, IVF probes), to show which reach recall@10 ≥ 0.98.
@@ -49,10 +52,11 @@ sys.path.insert(0, str(ROOT))
 from qa import Engine, Settings  # noqa: E402
 from qa.chunking import split_article  # noqa: E402
 from qa.evaluation import facqa  # noqa: E402
+from qa.index import PassageIndex  # noqa: E402
 from qa.reading import read_paths  # noqa: E402
 from qa.store import Entry  # noqa: E402
 from qa.types import Article  # noqa: E402
-from qa.vectors import FaissHNSW, VectorOptions, vector_index  # noqa: E402
+from qa.vectors import FaissHNSW, VectorOptions, read_vector_index, vector_index  # noqa: E402
 
 STAGES = ("snapshot", "lexical", "embed", "dense", "passages", "rank", "results")
 QUESTIONS = 200
@@ -196,6 +200,13 @@ def one_size(work: Path, n: int, engine_up_to: int, sweep_from: int) -> dict:
         row["index"] = index.kind
         del vectors  # the index keeps its own copy
         row["RSS MB"] = rss_mb() - base_rss
+        if index.worth_saving:
+            with tempfile.TemporaryFile() as file:
+                index.save(file)
+                file.seek(0)
+                started = time.perf_counter()
+                read_vector_index(file, options)
+                row["reopen s"] = time.perf_counter() - started
         row["p50 ms"], row["p99 ms"] = search_times(index, queries)
         row["recall@10"] = recall_at_10(index, index.vectors(), queries)
         row["stages"] = "vector search only"
@@ -231,11 +242,15 @@ def one_size(work: Path, n: int, engine_up_to: int, sweep_from: int) -> dict:
     row["p50 ms"], row["p99 ms"] = percentile(totals, 50) * 1000, percentile(totals, 99) * 1000
     row["recall@10"] = recall_at_10(snapshot.vectors, snapshot.vectors.vectors(), queries)
     row["stages"] = " ".join(f"{s} {statistics.median(v) * 1000:.1f}" for s, v in stages.items())
-    article = Article(id="one-more", text=texts[0], source="bench", date="2024-01-02")
-    started = time.perf_counter()  # one article added, then searchable: what a news feed costs
-    index.write([Entry(article, split_article(article)[:1], vectors[:1])])
-    index.refresh()
-    row["write s"] = time.perf_counter() - started
+    for column, article in (("write s", Article(id="one-more", text=texts[0], source="bench", date="2024-01-02")),
+                            ("replace s", Article(id="p1", text=texts[0], source="bench", date="2024-01-02"))):
+        started = time.perf_counter()  # then searchable: what a news feed costs
+        index.write([Entry(article, split_article(article)[:1], vectors[:1])])
+        index.refresh()
+        row[column] = time.perf_counter() - started
+    started = time.perf_counter()
+    PassageIndex(settings.index_dir, options).snapshot()
+    row["reopen s"] = time.perf_counter() - started
     if n >= sweep_from:
         row["sweep"] = sweep(vector_index(vectors, approximate), vectors, queries)
     return row
@@ -278,7 +293,8 @@ def main() -> None:
             print(f"done {n}", file=sys.stderr, flush=True)
     options = VectorOptions.from_settings(Settings())
     print(f"index settings: {options}\n")
-    print(table(rows, ["passages", "vectors", "index", "build s", "load s", "write s", "embed h (est.)", "disk MB",
+    print(table(rows, ["passages", "vectors", "index", "build s", "load s", "write s", "replace s", "reopen s",
+                       "embed h (est.)", "disk MB",
                        "RSS MB", "p50 ms", "p99 ms", "recall@10"]))
     print("\nmedian ms per stage (in-process, warm):")
     for row in rows:

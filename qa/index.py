@@ -5,7 +5,8 @@ Layout of an index directory:
 
     index/CURRENT              name of the live build (replaced atomically)
     index/write.lock           held by whoever writes (flock: released if the process dies)
-    index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store)
+    index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store),
+                               vectors.saved (a graph worth keeping: rows, then the FAISS index)
     index/.staging/            a full build under way or interrupted (same files)
 
 A full build is written beside the live one, in `index/.staging/`, and switched in by
@@ -15,6 +16,12 @@ it goes and the next full build with the same model resumes it. Live changes
 `Snapshot` built from the store; any process that sees the store's generation (or CURRENT)
 change builds a new snapshot, so a reader never blocks on a writer and always searches a
 consistent set of passages.
+
+A new snapshot reuses what the previous one built: added passages go into a copy of its graph
+and a second BM25 segment, and deleted ones stay in both, hidden, until they are MAX_HIDDEN of
+them. A process that builds a graph from scratch saves it in the build directory, so the next
+process starting on that build reads it (seconds at 1M passages, where building takes
+minutes) and catches up from there.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -38,7 +46,7 @@ from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, Ind
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
 from qa.types import ArticleInfo, Passage
-from qa.vectors import VectorIndex, VectorOptions, vector_index
+from qa.vectors import VectorIndex, VectorOptions, read_vector_index, vector_index
 
 FORMAT_VERSION = 3  # 3: one SQLite store holding vectors and BM25 terms; live updates
 POINTER = "CURRENT"
@@ -46,7 +54,13 @@ MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 LOCK = "write.lock"
 STAGING = ".staging"  # the full build under way (or interrupted)
+SAVED_VECTORS = "vectors.saved"
 LOCK_WAIT_SECONDS = 10.0
+# Deleted passages stay in the vector index, hidden from searches, until they are this share
+# of it: a graph search steps over them, and past this it is rebuilt without them.
+MAX_HIDDEN = 0.1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -186,18 +200,19 @@ def _staging_store(staging: Path, manifest: Manifest) -> Store:
 @dataclass(frozen=True)
 class Snapshot:
     """A consistent, read-only view of the passages: position i of the FAISS index and of the
-    BM25 index is passage row `rows[i]`. Replaced, never changed."""
+    BM25 index is passage row `rows[i]`, except the `hidden` positions, whose passages were
+    deleted after the vector index was built. Replaced, never changed."""
 
     build: str
     store: Store  # of `build`: row numbers only mean something in their own build
     generation: int
     rows: np.ndarray  # ascending
+    hidden: np.ndarray  # positions of deleted passages (no longer in the store)
     vectors: VectorIndex  # exact or approximate, by size (qa.vectors)
-    lexical: LexicalIndex
-    terms: list[list[str]]  # what `lexical` was built from, kept to rebuild it
+    lexical: LexicalIndex  # hidden positions score 0
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.rows) - len(self.hidden)
 
     def positions(self, rows: np.ndarray) -> np.ndarray:
         """Where the given rows sit in this snapshot (rows it lacks are left out)."""
@@ -208,7 +223,8 @@ class Snapshot:
 
     def dense(self, vector: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         """The k passage rows nearest `vector` by cosine, among the `allowed` positions."""
-        return [(int(self.rows[p]), score) for p, score in self.vectors.search(vector, k, allowed)]
+        found = self.vectors.search(vector, k, allowed, self.hidden)
+        return [(int(self.rows[p]), score) for p, score in found]
 
     def similarities(self, vector: np.ndarray, rows: list[int]) -> np.ndarray:
         """Cosine of `vector` with the passages at `rows` (all in this snapshot)."""
@@ -217,26 +233,69 @@ class Snapshot:
         return self.vectors.vectors(np.searchsorted(self.rows, np.array(rows, dtype=np.int64))) @ vector
 
     @classmethod
-    def load(cls, build: str, store: Store, previous: Snapshot | None = None,
+    def load(cls, build: Path, store: Store, previous: Snapshot | None = None,
              options: VectorOptions = VectorOptions()) -> Snapshot:
-        """The store's passages now, reusing what `previous` (of the same build) already has."""
+        """The store's passages now, in build directory `build`, reusing what `previous` (of the
+        same build) or the saved graph already has."""
         generation = store.generation()
-        if previous is None or previous.build != build:
-            previous = None
+        if previous is None or previous.build != build.name:
+            previous = _saved_snapshot(build, store, options)
         known = previous.rows if previous else np.zeros(0, dtype=np.int64)
         added = store.rows_after(int(known[-1]) if len(known) else 0)
-        kept = np.isin(known, store.row_ids(), assume_unique=True) if len(known) else np.zeros(0, bool)
-        rows = np.concatenate([known[kept], added.rows])
-        # Passages only added (a news feed's usual change): an approximate index takes them in
-        # without being rebuilt. Deletions, and exact indexes (a copy either way), rebuild.
-        vectors = previous.vectors.extended(added.vectors) if previous and kept.all() else None
-        if vectors is None:
+        kept = np.isin(known, store.row_ids(), assume_unique=True)
+        hidden = np.flatnonzero(~kept)
+        vectors = None
+        if previous and len(hidden) <= MAX_HIDDEN * (len(known) + len(added.rows)):
+            # a news feed's usual change: the index takes new passages in and hides deleted ones
+            vectors = previous.vectors.extended(added.vectors) if len(added.rows) else previous.vectors
+        if vectors is not None:
+            rows = np.concatenate([known, added.rows])
+            lexical = previous.lexical.extended(added.stems, hidden)
+        else:  # built anew from the passages there are: no hidden ones
             old_vectors = previous.vectors.vectors() if len(known) else added.vectors[:0]
+            rows, hidden = np.concatenate([known[kept], added.rows]), hidden[:0]
             vectors = vector_index(np.concatenate([old_vectors[kept], added.vectors]).reshape(-1, store.dimension),
                                    options)
-        old_terms = previous.terms if previous else []
-        terms = [t for t, keep in zip(old_terms, kept) if keep] + added.stems
-        return cls(build, store, generation, rows, vectors, LexicalIndex(terms), terms)
+            lexical = (previous.lexical.without(kept) if previous else LexicalIndex()).extended(added.stems)
+            _save_vectors(build, rows, vectors)
+        return cls(build.name, store, generation, rows, hidden, vectors, lexical)
+
+
+def _save_vectors(build: Path, rows: np.ndarray, vectors: VectorIndex) -> None:
+    """Keep a graph for the next process (atomically: a crash leaves the old file or none)."""
+    if not vectors.worth_saving:
+        return
+    temporary = build / f".{SAVED_VECTORS}.{secrets.token_hex(3)}.tmp"
+    try:
+        with open(temporary, "wb") as file:
+            np.save(file, rows)
+            vectors.save(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, build / SAVED_VECTORS)
+    except OSError as exc:  # a read-only index directory, a full disk: only the next start is slower
+        log.warning("could not save the vector index in %s (%s)", build, exc)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _saved_snapshot(build: Path, store: Store, options: VectorOptions) -> Snapshot | None:
+    """The saved graph as a snapshot to start from, if there is a usable one."""
+    try:
+        with open(build / SAVED_VECTORS, "rb") as file:
+            rows = np.load(file)
+            vectors = read_vector_index(file, options)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.info("saved vector index in %s not used (%s): building it", build, exc)
+        return None
+    if len(rows) != len(vectors) or np.any(np.diff(rows) <= 0):
+        log.info("saved vector index in %s does not match its rows: building it", build)
+        return None
+    stems = store.stems(int(rows[-1])) if len(rows) else {}
+    lexical = LexicalIndex([stems.get(int(row), []) for row in rows])  # deleted rows: hidden by the caller
+    return Snapshot(build.name, store, -1, rows, rows[:0], vectors, lexical)
 
 
 class PassageIndex:
@@ -257,7 +316,7 @@ class PassageIndex:
             if not store.path.is_file():
                 raise FileNotFoundError(f"{store.path} is missing")
             store.check()
-            snapshot = Snapshot.load(build.name, store, options=self.options)
+            snapshot = Snapshot.load(build, store, options=self.options)
         except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
             store.close()
             raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
@@ -304,7 +363,7 @@ class PassageIndex:
         if build != self._snapshot.build:
             self._open(build)
         elif self.store.generation() != self._snapshot.generation:
-            self._snapshot = Snapshot.load(build, self.store, self._snapshot, self.options)
+            self._snapshot = Snapshot.load(self.directory / build, self.store, self._snapshot, self.options)
 
     def write(self, entries: list[Entry] = (), remove: list[str] = ()) -> tuple[list[str], list[str]]:
         """Store `entries` and delete the articles `remove` in one transaction of the live build;

@@ -1,15 +1,22 @@
-"""Word-level retrieval: BM25 (bm25s) over Indonesian stems (PyStemmer), without stop words.
+"""Word-level retrieval: BM25 over Indonesian stems (PyStemmer), without stop words.
 
 It catches what embeddings blur: figures, names, acronyms and rare words. Its scores are
 fused with the dense ones in `qa.ranking`.
+
+The scoring is Lucene's BM25, as bm25s computes it (tests compare the two). It is computed
+here, from postings, because the index changes while it serves: bm25s bakes each term's idf
+into a static matrix, so one new passage meant rebuilding all of it (5 s at 100k passages).
+Here new passages go into a small second segment, statistics are summed over both at question
+time, and deleted passages are hidden until the next full build, as Lucene does with its
+segments.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 
-import bm25s
 import numpy as np
 import Stemmer
 
@@ -27,7 +34,10 @@ STOP_WORDS = frozenset(
     """.split()
 )
 WORD = re.compile(r"\w+(?:[.,]\d+)*", re.UNICODE)  # keeps "12,37" and "4.500" whole
-_EMPTY = "\x00"  # bm25s needs a vocabulary; an index of stop words alone gets this one word
+K1, B = 1.5, 0.75  # BM25's usual term-frequency saturation and length normalisation
+# New passages go into the second segment until it holds this share of all passages; past it
+# the two are merged (a full build: about 1 s at 100k passages).
+MAX_SECOND_SEGMENT = 0.1
 
 
 _local = threading.local()  # PyStemmer objects are not thread-safe: one per thread
@@ -44,25 +54,113 @@ def stems(text: str) -> list[str]:
     return stem_words([w for w in (m.lower() for m in WORD.findall(text)) if w not in STOP_WORDS])
 
 
-class LexicalIndex:
-    """BM25 scores of every passage position for a question."""
+@dataclass(frozen=True)
+class _Segment:
+    """The passages at positions start.. start+len: their term ids (all, in order) and, per
+    term, the passages holding it and how often (postings)."""
 
-    def __init__(self, terms: list[list[str]]):
-        """`terms`: the stems of each passage (`stems(text)`), in position order."""
-        self._size = len(terms)
-        self._retriever = None
-        if terms:
-            self._retriever = bm25s.BM25()
-            # bm25s needs a vocabulary: a corpus of stop words alone gets one placeholder word
-            corpus = terms if any(terms) else [[_EMPTY] for _ in terms]
-            self._retriever.index(corpus, show_progress=False)
+    start: int
+    tokens: np.ndarray  # term ids of every passage, one after the other
+    lengths: np.ndarray  # tokens per passage
+    terms: np.ndarray  # ascending ids of the terms present
+    bounds: np.ndarray  # postings of terms[i]: passages[bounds[i]:bounds[i + 1]]
+    passages: np.ndarray  # positions (from `start`)
+    counts: np.ndarray  # how often the term occurs in each
+
+    @classmethod
+    def of(cls, start: int, tokens: np.ndarray, lengths: np.ndarray) -> _Segment:
+        size = max(len(lengths), 1)
+        owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        pairs, counts = np.unique(tokens.astype(np.int64) * size + owner, return_counts=True)  # by term, then passage
+        term_of, passages = np.divmod(pairs, size)
+        terms, first = np.unique(term_of, return_index=True)
+        return cls(start, tokens, lengths, terms, np.append(first, len(pairs)), (passages + start).astype(np.int32),
+                   counts.astype(np.float32))
 
     def __len__(self) -> int:
-        return self._size
+        return len(self.lengths)
+
+    def weighted(self, average_length: float) -> np.ndarray:
+        """BM25's term-frequency part of each posting, for this average passage length."""
+        lengths = self.lengths[self.passages - self.start].astype(np.float32)
+        return self.counts / (self.counts + K1 * (1 - B + B * lengths / np.float32(average_length)))
+
+    def postings(self, term: int) -> slice:
+        """Where the postings of `term` are (an empty slice if it is absent)."""
+        at = np.searchsorted(self.terms, term)
+        if at == len(self.terms) or self.terms[at] != term:
+            return slice(0, 0)
+        return slice(self.bounds[at], self.bounds[at + 1])
+
+
+class LexicalIndex:
+    """BM25 scores of every passage position for a question. Read-only: `extended` and
+    `without` make new indexes, sharing what they can with this one."""
+
+    def __init__(self, terms: list[list[str]] = ()):
+        """`terms`: the stems of each passage (`stems(text)`), in position order."""
+        # term ids, shared with the indexes made from this one: ids are only ever added (by
+        # one snapshot refresh at a time), so every index reads the ids it was built with
+        self._vocabulary: dict[str, int] = {}
+        tokens, lengths = self._encode(terms)
+        self._segments = (_Segment.of(0, tokens, lengths),)
+        self._hidden = np.zeros(0, dtype=np.int64)
+        self._weigh()
+
+    def _encode(self, terms: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        ids = self._vocabulary
+        tokens = np.array([ids.setdefault(t, len(ids)) for passage in terms for t in passage], dtype=np.int32)
+        return tokens, np.array([len(passage) for passage in terms], dtype=np.int64)
+
+    def _with(self, segments: tuple[_Segment, ...], hidden: np.ndarray) -> LexicalIndex:
+        index = LexicalIndex.__new__(LexicalIndex)
+        index._vocabulary, index._segments, index._hidden = self._vocabulary, segments, hidden
+        index._weigh()
+        return index
+
+    def _weigh(self) -> None:
+        size = len(self)
+        average = sum(float(s.lengths.sum()) for s in self._segments) / size if size else 1.0
+        self._weights = [segment.weighted(average) for segment in self._segments]
+
+    def __len__(self) -> int:
+        return sum(len(segment) for segment in self._segments)
+
+    def extended(self, terms: list[list[str]], hidden: np.ndarray | None = None) -> LexicalIndex:
+        """This index with passages of `terms` added after its own, and the passages at
+        `hidden` positions deleted (scoring 0; they still count in the statistics until the
+        next full build, a small skew while they are few)."""
+        first, *rest = self._segments
+        tokens, lengths = self._encode(terms)
+        if rest:
+            tokens, lengths = np.concatenate([rest[0].tokens, tokens]), np.concatenate([rest[0].lengths, lengths])
+        hidden = self._hidden if hidden is None else np.asarray(hidden, dtype=np.int64)
+        if len(lengths) <= MAX_SECOND_SEGMENT * (len(first) + len(lengths)):
+            return self._with((first, _Segment.of(len(first), tokens, lengths)), hidden)
+        merged = _Segment.of(0, np.concatenate([first.tokens, tokens]), np.concatenate([first.lengths, lengths]))
+        return self._with((merged,), hidden)
+
+    def without(self, kept: np.ndarray) -> LexicalIndex:
+        """Only the passages where `kept` (one bool per position) is true, in one segment."""
+        tokens = np.concatenate([s.tokens for s in self._segments])
+        lengths = np.concatenate([s.lengths for s in self._segments])
+        kept = np.asarray(kept, dtype=bool)
+        return self._with((_Segment.of(0, tokens[np.repeat(kept, lengths)], lengths[kept]),), self._hidden[:0])
 
     def scores(self, question_stems: list[str]) -> np.ndarray:
         """One BM25 score per passage; words the corpus never uses score nothing."""
-        known = [s for s in question_stems if self._retriever and s in self._retriever.vocab_dict]
-        if not known:
-            return np.zeros(self._size, dtype=np.float32)
-        return self._retriever.get_scores(known)
+        size = len(self)
+        scores = np.zeros(size, dtype=np.float32)
+        for stem in question_stems:  # a repeated word counts again, as in bm25s
+            term = self._vocabulary.get(stem)
+            if term is None:
+                continue
+            found = [segment.postings(term) for segment in self._segments]
+            frequency = sum(at.stop - at.start for at in found)
+            if not frequency:
+                continue
+            idf = np.float32(np.log(1 + (size - frequency + 0.5) / (frequency + 0.5)))
+            for segment, weights, at in zip(self._segments, self._weights, found):
+                scores[segment.passages[at]] += idf * weights[at]
+        scores[self._hidden] = 0
+        return scores

@@ -156,6 +156,12 @@ class Store:
         return np.array([r for (r,) in self._db.execute("SELECT row FROM passages ORDER BY row")], dtype=np.int64)
 
     @_storage_errors
+    def stems(self, up_to: int) -> dict[int, list[str]]:
+        """The BM25 terms of the passages at rows up to `up_to`, by row."""
+        records = self._db.execute("SELECT row, stems FROM passages WHERE row <= ?", (up_to,))
+        return {row: terms.split(" ") if terms else [] for row, terms in records}
+
+    @_storage_errors
     def rows_after(self, row: int) -> Rows:
         """The passages added after `row`, in row order, with vectors and terms."""
         records = self._db.execute(

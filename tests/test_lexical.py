@@ -1,4 +1,12 @@
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+
+from qa.chunking import split_article
 from qa.lexical import LexicalIndex, stems
+from qa.reading import read_paths
 
 TEXTS = [
     "IKM menyerap 12,37 juta tenaga kerja hingga saat ini.",
@@ -23,3 +31,48 @@ def test_unknown_words_stop_word_corpora_and_empty_indexes_score_zero():
     assert not LexicalIndex([stems(t) for t in TEXTS]).scores(["zzz"]).any()
     assert not LexicalIndex([stems("yang dan di"), stems("ke dari")]).scores(stems("apa")).any()
     assert len(LexicalIndex([]).scores(stems("tenaga kerja"))) == 0
+
+
+@pytest.fixture(scope="module")
+def corpus_terms():
+    """The stems of the default corpus's passages, and of questions about them."""
+    articles = read_paths([Path(__file__).resolve().parent.parent / "corpus"]).articles
+    passages = [stems(p.text) for a in articles for p in split_article(a)]
+    questions = [stems(q) for q in ("berapa tenaga kerja IKM 2024?", "Kapan Gebyar IKMA digelar?",
+                                    "ekspor industri furnitur", "nilai investasi sektor manufaktur tahun ini",
+                                    "kerja kerja kerja")]
+    return passages, questions
+
+
+def test_scores_are_those_of_bm25s(corpus_terms):
+    passages, questions = corpus_terms
+    reference = bm25s.BM25()
+    reference.index(passages, show_progress=False)
+    ours = LexicalIndex(passages)
+    for question in questions:
+        known = [s for s in question if s in reference.vocab_dict]
+        assert known and np.allclose(ours.scores(question), reference.get_scores(known), atol=1e-5)
+
+
+def test_an_extended_index_scores_as_one_built_at_once(corpus_terms):
+    passages, questions = corpus_terms
+    whole = LexicalIndex(passages)
+    few = len(passages) - 3  # a second segment
+    grown = LexicalIndex(passages[:few]).extended(passages[few:few + 1]).extended(passages[few + 1:])
+    merged = LexicalIndex(passages[:5]).extended(passages[5:])  # past MAX_SECOND_SEGMENT: merged
+    for question in questions:
+        assert np.allclose(grown.scores(question), whole.scores(question), atol=1e-6)
+        assert np.allclose(merged.scores(question), whole.scores(question), atol=1e-6)
+    assert len(grown) == len(merged) == len(passages)
+
+
+def test_hidden_passages_score_zero_until_left_out(corpus_terms):
+    passages, questions = corpus_terms
+    best = int(LexicalIndex(passages).scores(questions[0]).argmax())
+    hiding = LexicalIndex(passages).extended([], hidden=np.array([best]))
+    assert hiding.scores(questions[0])[best] == 0 and hiding.scores(questions[0]).max() > 0
+    kept = np.ones(len(passages), dtype=bool)
+    kept[best] = False
+    rest = [p for i, p in enumerate(passages) if i != best]
+    for question in questions:
+        assert np.allclose(hiding.without(kept).scores(question), LexicalIndex(rest).scores(question), atol=1e-6)

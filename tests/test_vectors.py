@@ -1,9 +1,12 @@
 """Conformance tests every vector backend passes (a new backend adds itself to BACKENDS)."""
 
+import io
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from qa.vectors import AUTO_EF_SEARCH, FaissExact, FaissHNSW, FaissIVF, VectorOptions, vector_index
+from qa.vectors import AUTO_EF_SEARCH, FaissExact, FaissHNSW, FaissIVF, VectorOptions, read_vector_index, vector_index
 
 BACKENDS = {
     "faiss exact": FaissExact,
@@ -59,6 +62,22 @@ def test_a_filter_keeps_only_allowed_positions(backend, data):
     assert index.search(queries[0], 5, np.array([], dtype=np.int64)) == []
 
 
+def test_hidden_positions_are_never_returned(backend, data):
+    vectors, queries = data
+    index = backend(vectors)
+    hidden = np.unique(np.concatenate([  # a tenth of the passages, among them each question's nearest
+        np.random.default_rng(2).choice(len(vectors), len(vectors) // 10, replace=False),
+        [exact_top(vectors, q, 1)[0] for q in queries]]))
+    visible = np.setdiff1d(np.arange(len(vectors)), hidden)
+    recall = []
+    for query in queries:
+        found = [p for p, _ in index.search(query, 10, hidden=hidden)]
+        assert len(found) == 10 and not set(found) & set(hidden.tolist())
+        recall.append(len(set(found) & set(exact_top(vectors, query, 10, visible))) / 10)
+    assert np.mean(recall) >= 0.98
+    assert len(index.search(queries[0], len(vectors), hidden=hidden)) <= len(visible)
+
+
 def test_stored_vectors_come_back(backend, data):
     vectors, _ = data
     index = backend(vectors)
@@ -96,3 +115,23 @@ def test_a_graph_extended_with_new_vectors_finds_them_and_leaves_the_original_al
     assert np.mean(recall) >= 0.98
     assert all(p < 4000 for q in queries for p, _ in original.search(q, 10))
     assert FaissExact(vectors).extended(vectors[:1]) is None  # a copy either way: rebuilt by the caller
+
+
+def test_a_saved_graph_reads_back_and_other_settings_refuse_it(data):
+    vectors, queries = data
+    options = VectorOptions(exact_search_below=len(vectors))
+    graph = FaissHNSW(vectors, options)
+    assert graph.worth_saving and not FaissExact(vectors).worth_saving
+    file = io.BytesIO()
+    graph.save(file)
+    file.seek(0)
+    again = read_vector_index(file, options)
+    assert again.kind == graph.kind and np.array_equal(again.vectors(), vectors)
+    assert [again.search(q, 10) for q in queries] == [graph.search(q, 10) for q in queries]
+    for other in (replace(options, hnsw_m=16), replace(options, hnsw_ef_construction=40),
+                  replace(options, approximate_index="ivf"), replace(options, exact_search_below=len(vectors) + 1)):
+        file.seek(0)
+        with pytest.raises(ValueError, match="other settings"):
+            read_vector_index(file, other)
+    with pytest.raises(ValueError, match="unreadable"):
+        read_vector_index(io.BytesIO(file.getvalue()[: len(file.getvalue()) // 2]), options)
