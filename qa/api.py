@@ -11,11 +11,13 @@ import datetime as dt
 import secrets
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query as Param, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,11 +27,12 @@ from qa.engine import MAX_PAGE, Engine, UpdateReport
 from qa.errors import AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WritesDisabledError
 from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
 from qa.reading import read_records
-from qa.types import Answer, ArticleInfo
+from qa.types import Answer, ArticleInfo, Facets
 
 QUESTION_DOC = "The question, in Indonesian or English."
 TOP_K_DOC = f"How many passages to return ({MIN_TOP_K}-{MAX_TOP_K})."
 SOURCE_DOC = "Only articles from these publishers (case-insensitive); repeat for several."
+WEB_PAGE = Path(__file__).parent / "web"  # the search page: plain HTML, CSS and JS, no build step
 MAX_ARTICLES_PER_REQUEST = 1000
 MAX_ID_CHARS = 200
 
@@ -258,6 +261,21 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     def get_article(article_id: str, engine: EngineDep):
         info, text = engine.article(article_id)
         return ArticleText(**vars(info), text=text)
+
+    @app.get("/facets", response_model=Facets, summary="Publishers and publication dates (for filters)",
+             dependencies=[Depends(reader)])
+    def facets(engine: EngineDep):
+        return engine.facets()
+
+    @app.get("/", include_in_schema=False)
+    def search_page():
+        return FileResponse(WEB_PAGE / "index.html")
+
+    @app.get("/article", include_in_schema=False)
+    def article_page():
+        return FileResponse(WEB_PAGE / "article.html")
+
+    app.mount("/static", StaticFiles(directory=WEB_PAGE), name="static")
 
     @app.get("/health", summary="Model and index facts")
     def health(engine: EngineDep):

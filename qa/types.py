@@ -34,6 +34,23 @@ class ArticleInfo:
 
 
 @dataclass
+class SourceCount:
+    source: str
+    articles: int
+
+
+@dataclass
+class Facets:
+    """What the search filters can choose from: publishers (most articles first) and the
+    range of publication dates (None when nothing is dated)."""
+
+    sources: list[SourceCount]
+    first_date: str | None
+    last_date: str | None
+    undated: int  # articles without a date: a date filter leaves them out
+
+
+@dataclass
 class Passage:
     """A piece of an article: `article.text[start:end] == text`."""
 
@@ -68,6 +85,7 @@ class Result:
 
     `highlights` are [start, end) character spans of `text`: the question's words and the
     answer. `period` is the time the passage speaks of ({"start", "end", "label"}).
+    `citation` names the source the way an answer cites it: "kumparan (15 November 2024)".
     """
 
     rank: int
@@ -82,13 +100,15 @@ class Result:
     highlights: list[list[int]] = field(default_factory=list)
     period: dict | None = None
     answer: list[int] | None = None  # [start, end) of the answer span in `text`
+    citation: str = ""
     also_in: list[Source] = field(default_factory=list)
 
 
 @dataclass
 class ShortAnswer:
     """The words that answer, from the best result. `confident` is false when the corpus seems
-    not to hold the answer; `text` is then None rather than a guess."""
+    not to hold the answer; `text` is then None rather than a guess. `cited` is the sentence
+    that answers, attributed: "Menurut kumparan (15 November 2024), …" (None when not confident)."""
 
     text: str | None
     confident: bool
@@ -96,6 +116,7 @@ class ShortAnswer:
     source: str | None = None
     date: str | None = None
     period: str | None = None
+    cited: str | None = None
 
 
 @dataclass

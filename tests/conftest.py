@@ -2,14 +2,20 @@
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import hypothesis
 import pytest
 
 from qa import Engine, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"  # screenshots and other files a person may want to look at
 CORPUS = ROOT / "corpus"
 QUESTION = "berapa tenaga kerja IKM 2024?"
 
@@ -27,6 +33,39 @@ def engine(settings) -> Engine:
     engine = Engine(settings)
     engine.build_index([CORPUS])
     return engine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(settings, engine):
+    """The app as deployed (`uvicorn server:app`) over the session's index, on a loopback port."""
+    port = free_port()
+    env = {**os.environ, "QA_INDEX_DIR": str(settings.index_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {process.stdout.read()}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("server did not start")
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -20,8 +20,12 @@ def test_get_ask(client, engine):
     body = response.json()
     assert body == engine.ask(QUESTION, 3).to_dict()
     assert set(body["results"][0]) == {"rank", "score", "text", "title", "source", "date", "url", "doc_id",
-                                       "passage_id", "highlights", "period", "answer", "also_in"}
+                                       "passage_id", "highlights", "period", "answer", "citation", "also_in"}
     assert body["answer"]["text"] == "12,37 juta tenaga kerja" and body["answer"]["confident"]
+    assert body["results"][0]["citation"] == "kumparan (15 November 2024)"
+    assert body["answer"]["cited"] == (
+        "Menurut kumparan (15 November 2024), Wakil Menteri Perindustrian (Wamenperin) Faisol Riza "
+        "mengatakan, hingga saat ini IKM tersebut telah menyerap 12,37 juta tenaga kerja.")
 
 
 def test_post_ask_with_filters(client):
@@ -41,6 +45,30 @@ def test_health_and_docs(client, engine):
     assert health["passages"] == len(engine.index.snapshot()) and health["model"] == engine.embedder.model_id
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/health"}
     assert client.get("/docs").status_code == 200
+
+
+def test_facets_list_publishers_and_dates(client):
+    facets = client.get("/facets").json()
+    assert {s["source"]: s["articles"] for s in facets["sources"]} == {
+        "KETIK": 1, "kumparan": 1, "marketeers": 1, "Republika": 1}  # the fifth article names no publisher
+    assert (facets["first_date"], facets["last_date"], facets["undated"]) == ("2022-08-10", "2024-11-15", 0)
+
+
+def test_the_search_page_and_its_assets_are_served_locally(client):
+    from qa.api import WEB_PAGE
+
+    for path, kind in [("/", "text/html"), ("/article", "text/html"), ("/static/search.js", "text/javascript"),
+                       ("/static/style.css", "text/css")]:
+        response = client.get(path)
+        assert response.status_code == 200 and response.headers["content-type"].startswith(kind), path
+    page = client.get("/").text
+    assert '<input id="q" name="q" type="search"' in page and 'href="/static/style.css"' in page
+    # No CDN, web font or external script: the page works offline.
+    for asset in WEB_PAGE.iterdir():
+        text = asset.read_text(encoding="utf-8")
+        for external in ("http:", "https:", '"//', "'//", "url("):
+            assert external not in text, f"{asset.name} refers to {external}"
+    assert client.get("/static/missing.js").status_code == 404
 
 
 KEY = "kunci-rahasia"

