@@ -22,7 +22,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.config import Settings
+from qa.config import Settings, load_settings
 from qa.engine import MAX_PAGE, Engine, UpdateReport
 from qa.errors import AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WritesDisabledError
 from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
@@ -182,7 +182,7 @@ class BodyCheck:
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """The app; it builds its Engine at start-up (loading or building the index) unless given one."""
-    settings = engine.settings if engine else (settings or Settings())
+    settings = engine.settings if engine else (settings or load_settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.padding import Padding
 from rich.progress import (
@@ -19,7 +18,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from qa.config import Settings, reading_config_file
+from qa.config import load_settings
 from qa.errors import ArticleNotFoundError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K
 from qa.types import Answer
@@ -75,20 +74,10 @@ def _setup(context: typer.Context) -> None:
     logger.setLevel(logging.INFO)
 
 
-def _settings(config: Path | None, **flags) -> Settings:
-    """Settings from the flags the user gave, then the environment, then the config file."""
-    try:
-        with reading_config_file(config):
-            return Settings(**{k: v for k, v in flags.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInputError(f"bad setting ({problems})") from None
-
-
 def _engine(config: Path | None = None, **flags):
     from qa.engine import Engine  # imports torch: keep `qa --help` fast
 
-    return Engine(_settings(config, **flags))
+    return Engine(load_settings(config, **flags))
 
 
 def _fail(exc: QAError) -> typer.Exit:
@@ -100,6 +89,7 @@ def _fail(exc: QAError) -> typer.Exit:
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
 ):
     """Build the index from articles; the current index is replaced only when done.
 
@@ -114,7 +104,7 @@ def index(
     """
     engine, report = _with_progress(
         "embedding passages", lambda engine, progress: engine.build_index(paths, progress),
-        config, model=model, index_dir=index_dir)
+        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
@@ -155,6 +145,7 @@ def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
 ):
     """Add articles to the index, searchable at once.
 
@@ -167,7 +158,7 @@ def add(
     """
     engine, report = _with_progress(
         "embedding passages", lambda engine, progress: engine.add_paths(paths, progress),
-        config, model=model, index_dir=index_dir)
+        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
     if as_json:
         _print_json(asdict(report))
         return
@@ -181,7 +172,8 @@ def add(
 @app.command()
 def remove(
     ids: Annotated[list[str], typer.Argument(help="Ids of the articles to remove (see `qa list`).")],
-    config: ConfigFileOption = None, index_dir: IndexDir = None,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
 ):
     """Remove articles and their passages from the index.
 
@@ -190,7 +182,7 @@ def remove(
     * `qa remove baterai-batang`
     """
     try:
-        report = _engine(config, index_dir=index_dir).remove(ids)
+        report = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir).remove(ids)
         missing = [i for i in dict.fromkeys(ids) if i not in report.removed]
         if report.removed:
             out.print(f"removed {', '.join(report.removed)}", markup=False, soft_wrap=True)
@@ -205,7 +197,8 @@ def list_articles(
     offset: Annotated[int, typer.Option(help="Skip this many articles.")] = 0,
     limit: Annotated[int, typer.Option(help="Show at most this many (1-1000).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the GET /articles body.")] = False,
-    config: ConfigFileOption = None, index_dir: IndexDir = None,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
 ):
     """List the indexed articles, by id: id, date, source, passages and title, tab-separated.
 
@@ -214,7 +207,8 @@ def list_articles(
     * `qa list --limit 10 | cut -f1,3`
     """
     try:
-        total, articles = _engine(config, index_dir=index_dir).articles(offset, limit)
+        engine = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
+        total, articles = engine.articles(offset, limit)
     except QAError as exc:
         raise _fail(exc) from None
     if as_json:

