@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,11 +42,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(settings, engine):
-    """The app as deployed (`uvicorn server:app`) over the session's index, on a loopback port."""
+@contextmanager
+def running_server(index_dir: Path, **env: str):
+    """`uvicorn server:app` as deployed, over `index_dir` with QA_* `env`, on a loopback port."""
     port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(settings.index_dir)}
+    env = {**os.environ, "QA_INDEX_DIR": str(index_dir), **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -63,9 +64,18 @@ def server(settings, engine):
     else:
         process.kill()
         pytest.fail("server did not start")
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server(settings, engine):
+    """The app as deployed over the session's index."""
+    with running_server(settings.index_dir) as base:
+        yield base
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import OUTPUT, QUESTION
+from conftest import OUTPUT, QUESTION, running_server
 
 WAIT_S = 120  # the server's first question also warms the model up
 PACKAGES = ["chromium", "chromium-driver"]
@@ -62,8 +62,14 @@ def page(browser, server, request):
     browser.set_window_size(1200, 1000)
     browser.get(f"{server}/")
     yield browser
+    screenshot(browser, request.node.name)
+
+
+def screenshot(browser, name: str) -> None:
+    """Saves what the browser shows in test-output/web/NAME.png, and forgets any API key given."""
     OUTPUT.joinpath("web").mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(OUTPUT / "web" / f"{request.node.name}.png"))
+    browser.save_screenshot(str(OUTPUT / "web" / f"{name}.png"))
+    browser.execute_script("sessionStorage.clear()")
 
 
 def wait_for_status(browser, words: str) -> str:
@@ -149,3 +155,21 @@ def test_readable_at_phone_width(page, server):
     assert overflow <= 0, "nothing is wider than a phone's screen"
     button = page.find_element(By.CSS_SELECTOR, "#search button[type=submit]")
     assert button.size["height"] >= 40, "the search button is big enough to tap"
+
+
+def test_a_server_that_protects_reads_asks_for_the_key(browser, settings, engine):
+    with running_server(settings.index_dir, QA_API_KEY="kunci-halaman", QA_PROTECT_READS="true") as protected:
+        browser.set_window_size(1200, 1000)
+        browser.get(f"{protected}/")
+        ask(browser, QUESTION)
+        assert "meminta kunci API" in wait_for_status(browser, "kunci API")
+        key = browser.switch_to.active_element
+        assert key.get_attribute("id") == "key", "the focus goes to the key field"
+        key.send_keys("kunci-salah", Keys.ENTER)
+        wait_for_status(browser, "meminta kunci API")
+        key.send_keys(Keys.CONTROL, "a")
+        key.send_keys("kunci-halaman", Keys.ENTER)
+        wait_for_status(browser, "bagian berita")
+        assert "12,37 juta tenaga kerja" in browser.find_element(By.ID, "answer").text
+        WebDriverWait(browser, WAIT_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[name=source]"))
+        screenshot(browser, "test_a_server_that_protects_reads_asks_for_the_key")

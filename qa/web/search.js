@@ -25,21 +25,25 @@ function fillForm(params) {
   for (const box of form.querySelectorAll("input[name=source]")) box.checked = chosen.has(box.value.toLowerCase());
 }
 
+// The publishers to filter by, and the dates the index covers; again after an API key is given.
+let sourcesShown = false;
+
 async function loadSources() {
-  const list = document.getElementById("sources");
   const status = document.getElementById("sources-status");
   try {
     const facets = await api("/facets");
-    status.remove();
+    const list = document.getElementById("sources");
     facets.sources.forEach((item, number) => {
       const id = `source-${number}`;
       list.append(el("div", { class: "source" },
         el("input", { type: "checkbox", name: "source", value: item.source, id }),
         el("label", { for: id }, `${item.source} (${item.articles})`)));
     });
-    for (const name of ["date_from", "date_to"]) {
-      if (facets.first_date) form.elements[name].min = facets.first_date;
-      if (facets.last_date) form.elements[name].max = facets.last_date;
+    status.remove();
+    sourcesShown = true;
+    if (facets.first_date) {
+      document.getElementById("date-range").textContent =
+        `Berita terindeks terbit ${tanggal(facets.first_date)} sampai ${tanggal(facets.last_date)}.`;
     }
   } catch (error) {
     status.textContent = error.status === 401 ? "Daftar sumber memerlukan kunci API." : "Daftar sumber tidak dapat dimuat.";
@@ -136,7 +140,10 @@ function messageFor(error) {
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   const key = document.getElementById("key").value;
-  if (key) sessionStorage.setItem(KEY_STORE, key);
+  if (key) {
+    sessionStorage.setItem(KEY_STORE, key);
+    if (!sourcesShown) loadSources();
+  }
   const from = form.elements.date_from.value;
   const to = form.elements.date_to.value;
   if (from && to && from > to) {
