@@ -14,7 +14,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import OUTPUT, QUESTION, running_server
+from conftest import BATTERY, BATTERY_QUESTION, OUTPUT, QUESTION, running_server
+from qa.reading import read_records
 
 WAIT_S = 120  # the server's first question also warms the model up
 PACKAGES = ["chromium", "chromium-driver"]
@@ -173,3 +174,29 @@ def test_a_server_that_protects_reads_asks_for_the_key(browser, settings, engine
         assert "12,37 juta tenaga kerja" in browser.find_element(By.ID, "answer").text
         WebDriverWait(browser, WAIT_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[name=source]"))
         screenshot(browser, "test_a_server_that_protects_reads_asks_for_the_key")
+
+
+def test_article_metadata_is_shown_as_text_never_run(browser, live_engine):
+    """An article's title and URL come from scraped pages or from writers: markup in a title
+    stays text, and a "javascript:" URL does not become a link."""
+    live_engine.add(read_records([
+        {**BATTERY, "title": '<img src="x" onerror="document.title=\'pwned\'"> Pabrik baterai',
+         "url": "javascript:document.title='pwned'"},
+        {"id": "baterai-kutipan", "source": "kontan", "date": "2025-03-04", "url": "https://example.test/baterai",
+         "text": "Pejabat daerah menyebut investasi pabrik baterai di Batang bernilai Rp 18 triliun dan "
+                 "pabrik itu mulai berproduksi tahun depan."},
+    ]))
+    with running_server(live_engine.settings.index_dir) as base:
+        browser.set_window_size(1200, 1000)
+        browser.get(f"{base}/")
+        ask(browser, BATTERY_QUESTION)
+        wait_for_status(browser, "bagian berita")
+        titles = [r.find_element(By.TAG_NAME, "h3").text for r in results(browser)]
+        assert '<img src="x" onerror="document.title=\'pwned\'"> Pabrik baterai' in titles
+        hrefs = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#passages a")]
+        assert "https://example.test/baterai" in hrefs and not any(h.startswith("javascript:") for h in hrefs)
+        assert not browser.find_elements(By.CSS_SELECTOR, "#passages img") and browser.title != "pwned"
+        browser.get(f"{base}/article?id=baterai-batang")
+        WebDriverWait(browser, WAIT_S).until(shown.visibility_of_element_located((By.ID, "article")))
+        assert not browser.find_element(By.ID, "original").is_displayed() and browser.title != "pwned"
+        screenshot(browser, "test_article_metadata_is_shown_as_text_never_run")

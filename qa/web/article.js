@@ -15,8 +15,8 @@ async function showArticle() {
     document.title = `${article.title || "Artikel"} · Tanya Berita`;
     document.getElementById("title").textContent = article.title || "(artikel tanpa judul)";
     document.getElementById("meta").textContent = `${article.source || "sumber tanpa nama"} · ${tanggal(article.date)}`;
-    if (article.url) {
-      document.getElementById("url").href = article.url;
+    if (webAddress(article.url)) {
+      document.getElementById("url").href = webAddress(article.url);
       document.getElementById("original").hidden = false;
     }
     const paragraphs = article.text.split(/\n+/).filter((line) => line.trim());

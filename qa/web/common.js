@@ -68,6 +68,12 @@ function marked(text, spans) {
   return fragment;
 }
 
+// An article's own address, if it is a web address: a "javascript:" URL in an article's
+// metadata must not become a link that runs code.
+function webAddress(url) {
+  return /^https?:\/\//i.test(url || "") ? url : null;
+}
+
 function showStatus(message, isError) {
   const status = document.getElementById("status");
   status.textContent = message;

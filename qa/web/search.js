@@ -76,9 +76,9 @@ function renderPassage(result, searchParams) {
     el("h3", {}, articleLink(result.doc_id, result.title, searchParams)),
     el("p", { class: "meta" }, meta.join(" · ")),
     el("p", { class: "text" }, marked(result.text, result.highlights)));
-  if (result.url) {
+  if (webAddress(result.url)) {
     item.append(el("p", { class: "links" },
-      el("a", { href: result.url, rel: "noopener noreferrer" }, `Buka di situs ${result.source || "sumber"}`)));
+      el("a", { href: webAddress(result.url), rel: "noopener noreferrer" }, `Buka di situs ${result.source || "sumber"}`)));
   }
   if (result.also_in.length) {
     const others = el("ul", { class: "also" });
