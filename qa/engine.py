@@ -359,6 +359,7 @@ class Engine:
             period=passage.period.to_dict() if passage.period else None,
             answer=list(span) if span else None,
             citation=citation(passage.source, passage.date),
+            article_span=[passage.start, passage.end],
             also_in=[_source(d.passage) for d in candidate.duplicates],
         )
 

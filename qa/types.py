@@ -86,6 +86,7 @@ class Result:
     `highlights` are [start, end) character spans of `text`: the question's words and the
     answer. `period` is the time the passage speaks of ({"start", "end", "label"}).
     `citation` names the source the way an answer cites it: "kumparan (15 November 2024)".
+    `article_span` is where the passage lies in its article's text (`GET /articles/{doc_id}`).
     """
 
     rank: int
@@ -101,6 +102,7 @@ class Result:
     period: dict | None = None
     answer: list[int] | None = None  # [start, end) of the answer span in `text`
     citation: str = ""
+    article_span: list[int] = field(default_factory=list)  # [start, end) in the article's text
     also_in: list[Source] = field(default_factory=list)
 
 

@@ -20,9 +20,13 @@ def test_get_ask(client, engine):
     body = response.json()
     assert body == engine.ask(QUESTION, 3).to_dict()
     assert set(body["results"][0]) == {"rank", "score", "text", "title", "source", "date", "url", "doc_id",
-                                       "passage_id", "highlights", "period", "answer", "citation", "also_in"}
+                                       "passage_id", "highlights", "period", "answer", "citation", "article_span",
+                                       "also_in"}
     assert body["answer"]["text"] == "12,37 juta tenaga kerja" and body["answer"]["confident"]
     assert body["results"][0]["citation"] == "kumparan (15 November 2024)"
+    for result in body["results"]:  # the passage, where it says it is in its article
+        start, end = result["article_span"]
+        assert client.get(f"/articles/{result['doc_id']}").json()["text"][start:end] == result["text"]
     assert body["answer"]["cited"] == (
         "Menurut kumparan (15 November 2024), Wakil Menteri Perindustrian (Wamenperin) Faisol Riza "
         "mengatakan, hingga saat ini IKM tersebut telah menyerap 12,37 juta tenaga kerja.")

@@ -136,6 +136,9 @@ def test_keyboard_alone_opens_the_full_article(page):
     assert page.find_element(By.ID, "meta").text == "kumparan · 15 November 2024"
     text = page.find_element(By.ID, "text").text
     assert "telah menyerap 12,37 juta tenaga kerja" in text and "BACA JUGA" not in text.upper()
+    found = " ".join(m.text for m in page.find_elements(By.CSS_SELECTOR, "#text mark"))  # the passage found
+    assert found.startswith("Kementerian Perindustrian (Kemenperin) mencatat") and "12,37 juta tenaga kerja" in found
+    screenshot(page, "test_keyboard_alone_opens_the_full_article-article")
     page.find_element(By.ID, "back").send_keys(Keys.ENTER)
     wait_for_status(page, "bagian berita")  # back at the same search
 

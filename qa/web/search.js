@@ -50,9 +50,12 @@ async function loadSources() {
   }
 }
 
-// A link to the article's full text on this server; `back` brings the reader to this search.
-function articleLink(id, title, searchParams) {
-  const target = new URLSearchParams({ id, back: searchParams.toString() });
+// A link to the article's full text on this server: `at` marks the passage found in it, and
+// `back` brings the reader to this search.
+function articleLink(id, title, searchParams, span) {
+  const target = new URLSearchParams({ id });
+  if (span && span.length === 2) target.set("at", span.join("-"));
+  target.set("back", searchParams.toString());
   return el("a", { href: `/article?${target}` }, title || "(artikel tanpa judul)");
 }
 
@@ -73,7 +76,7 @@ function renderPassage(result, searchParams) {
   const meta = [result.source || "sumber tanpa nama", tanggal(result.date)];
   if (result.period) meta.push(`membahas ${result.period.label}`);
   const item = el("li", { class: "passage" },
-    el("h3", {}, articleLink(result.doc_id, result.title, searchParams)),
+    el("h3", {}, articleLink(result.doc_id, result.title, searchParams, result.article_span)),
     el("p", { class: "meta" }, meta.join(" · ")),
     el("p", { class: "text" }, marked(result.text, result.highlights)));
   if (webAddress(result.url)) {
