@@ -80,6 +80,17 @@ def _engine(config: Path | None = None, **flags):
     return Engine(load_settings(config, **flags))
 
 
+def _loaded_engine(config: Path | None = None, **flags):
+    """An engine with its index loaded (or built from the corpus): a missing or damaged index
+    is one error line here, before any question or client, not a traceback later."""
+    try:
+        engine = _engine(config, **flags)
+        engine.index
+    except QAError as exc:
+        raise _fail(exc) from None
+    return engine
+
+
 def _fail(exc: QAError) -> typer.Exit:
     err.print(f"error: {exc}", markup=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
@@ -311,31 +322,31 @@ def ask(
     output = Format.json if as_json else output
     try:
         questions = [(0, question)] if question is not None else _questions_from_stdin()
-        engine = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
-        engine.index  # a missing index fails once, before any question
     except QAError as exc:
         raise _fail(exc) from None
-    answers, failed = [], 0
-    for number, text in questions:
+    engine = _loaded_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
+    answers, failed = [], 0  # answers are kept only for --format json, printed as one list at the end
+    for position, (number, text) in enumerate(questions):
         try:
             answer = engine.ask(text, k, date_from, date_to, source)
         except InvalidInputError as exc:
             failed = failed or exc.exit_code
             where = f" (line {number})" if number else ""
             err.print(f"error{where}: {exc}", markup=False, soft_wrap=True)
-            answers.append({"question": text, "error": str(exc)})
-            if output is Format.jsonl:
-                _print_json(answers[-1])
-            continue
+            answer = {"question": text, "error": str(exc)}
         except QAError as exc:
             raise _fail(exc) from None
         if output is Format.text:
-            if len(answers):
-                out.print()
-            _render(answer, styled=out.is_terminal)
-        elif output is Format.jsonl:
-            _print_json(answer.to_dict())
-        answers.append(answer.to_dict())
+            if isinstance(answer, Answer):  # errors were already said on stderr
+                if position:
+                    out.print()
+                _render(answer, styled=out.is_terminal)
+            continue
+        body = answer.to_dict() if isinstance(answer, Answer) else answer
+        if output is Format.json:
+            answers.append(body)
+        else:
+            _print_json(body)
     if output is Format.json:
         _print_json(answers if question is None else answers[0])
     if failed:
@@ -424,12 +435,8 @@ def serve(
 
     from qa.api import create_app
 
-    try:
-        engine = _engine(config, host=host, port=port, api_key=api_key, model=model, index_dir=index_dir,
-                         corpus_dir=corpus_dir)
-        engine.index  # a missing or damaged index is one error line here, not a traceback
-    except QAError as exc:
-        raise _fail(exc) from None
+    engine = _loaded_engine(config, host=host, port=port, api_key=api_key, model=model, index_dir=index_dir,
+                            corpus_dir=corpus_dir)
     uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port)
 
 
@@ -448,12 +455,7 @@ def mcp_server(
     """
     from qa.mcp_server import serve_stdio
 
-    try:
-        engine = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
-        engine.index  # load (or build) before the client's first call, and fail here if it cannot
-    except QAError as exc:
-        raise _fail(exc) from None
-    serve_stdio(engine)
+    serve_stdio(_loaded_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir))
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ the best passage). If `found_answer` is false, the articles probably do not answ
 rather than guessing, or try again with other words or wider dates."""
 
 
-class Passage(BaseModel):
+class CitedPassage(BaseModel):
     """One passage that may answer, with what is needed to cite it."""
 
     rank: int = Field(description="1 is the best match.")
@@ -64,7 +64,7 @@ class SearchResults(BaseModel):
     answer_words: str | None = Field(description="The words that answer, from the best passage.")
     cited_answer: str | None = Field(
         description="The best passage's answering sentence, attributed: 'Menurut kumparan (15 November 2024), ...'.")
-    passages: list[Passage]
+    passages: list[CitedPassage]
 
 
 class FullArticle(BaseModel):
@@ -84,7 +84,7 @@ def search_results(answer: Answer) -> SearchResults:
         answer_words=short.text,
         cited_answer=short.cited,
         passages=[
-            Passage(
+            CitedPassage(
                 rank=r.rank, text=r.text, answer_words=r.text[slice(*r.answer)] if r.answer else None,
                 cite_as=r.citation, source=r.source, published=r.date,
                 about_period=r.period["label"] if r.period else None, title=r.title, url=r.url,
