@@ -413,6 +413,49 @@ def evaluate(
 
 
 @app.command()
+def runtime(
+    measure: Annotated[bool, typer.Option("--measure", help="Measure again on this CPU and keep the new choice.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the choice as JSON.")] = False,
+    config: ConfigFileOption = None, model: ModelOption = None,
+):
+    """How the embedding model runs on this CPU, and why: number format, streams and threads
+    for passages and for questions, with the timings they were chosen by.
+
+    **Examples**
+
+    * `qa runtime`
+
+    * `qa runtime --measure` (after a busy moment, or a hardware change the CPU's identity misses)
+
+    * `QA_EMBEDDING_PRECISION=fp32 qa runtime` (what a forced format gives)
+    """
+    try:
+        described = _engine(config, model=model).runtime(measure_again=measure)
+    except QAError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(described)
+        return
+    for name in ("backend", "precision", "cpu"):
+        if name in described:
+            out.print(f"{name}: {described[name]}", markup=False)
+    for work in ("passages", "questions"):
+        if work in described:
+            plan = described[work]
+            out.print(f"{work}: {plan['precision']}, {plan['streams']} stream(s) x {plan['threads']} thread(s)",
+                      markup=False)
+    out.print(f"why: {described['reason']}", markup=False, soft_wrap=True)
+    if described.get("measurements"):
+        out.print(f"measured {described['chosen_at']} in {described['measured_seconds']:.1f} s:", markup=False)
+        out.file.flush()
+        sys.stdout.write("work\tprecision\tstreams\tthreads\tspeed\tcosine mean\tcosine min\tfaithful\n")
+        for m in described["measurements"]:  # tab-separated, as `qa list`
+            unit = "passages/s" if m["work"] == "passages" else "ms"
+            sys.stdout.write(f"{m['work']}\t{m['plan']['precision']}\t{m['plan']['streams']}\t{m['plan']['threads']}\t"
+                             f"{m['speed']} {unit}\t{m['cosine_mean']}\t{m['cosine_min']}\t{m['faithful']}\n")
+
+
+@app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Address to listen on [default: 127.0.0.1].",
                                                 rich_help_panel=SETTINGS)] = None,

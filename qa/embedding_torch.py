@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import numpy as np
 
 from qa.config import Settings
-from qa.embedding import Embedder, model_source, quiet_model_libraries
+from qa.embedding import Embedder, model_source
 from qa.errors import ModelError
+from qa.model_cache import quiet_model_libraries
 
 
 class TorchEmbedder(Embedder):
@@ -24,10 +25,15 @@ class TorchEmbedder(Embedder):
             self._model = SentenceTransformer(source, device="cpu")
         except Exception as exc:  # the library raises many kinds; all mean "cannot use this model"
             raise ModelError(f"cannot load embedding model {settings.model!r}: {exc}") from exc
-        if settings.embedding_precision == "bf16":
+        self.precision = "bf16" if settings.embedding_precision == "bf16" else "fp32"
+        if self.precision == "bf16":
             self._model.to(torch.bfloat16)
         self.dimension = int(self._model.get_embedding_dimension())
         super().__init__(settings, self._model.prompts or {}, source)
+
+    def describe(self, measurements: bool = False) -> dict:
+        return {"backend": "torch", "precision": self.precision,
+                "reason": "sentence-transformers as it comes" + (" (forced bf16)" if self.precision == "bf16" else "")}
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = self._model.encode(

@@ -393,7 +393,16 @@ class Engine:
             "generation": snapshot.generation,
             "built_at": index.manifest.built_at,
             "index_dir": str(self.settings.index_dir),
+            "embedding": self.embedder.describe(),
         }
+
+    def runtime(self, measure_again: bool = False) -> dict:
+        """How the embedding model runs on this CPU and why, with the timings behind the choice;
+        `measure_again`: choose anew (a busy moment may have skewed the recorded measurement)."""
+        if measure_again:
+            with self._embedder_lock:
+                self._embedder = load_embedder(self.settings, measure_again=True)
+        return self.embedder.describe(measurements=True)
 
 
 class Stages:

