@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     embedding_precision: Literal["auto", "fp32", "bf16", "fp16", "int8-weights", "int8"] = Field(
         "auto",
         description="Number format of the model's arithmetic. 'auto': with OpenVINO, the fastest "
-        "format that stays within cosine 0.99 of fp32, measured on this CPU at first use (and "
+        "format that stays within cosine 0.999 of fp32, measured on this CPU at first use (and "
         "fp32 with torch); or force one: 'fp32', 'bf16', 'fp16', 'int8-weights' (8-bit "
         "weights) or 'int8' (weights and activations; OpenVINO only).",
     )

@@ -4,7 +4,7 @@
 
 - ``openvino`` (default, `qa.embedding_openvino`): the model exported to OpenVINO once and run
   in the number format, streams and threads measured fastest on this CPU among those within
-  cosine 0.99 of fp32 (`qa.runtime_choice`; `benchmarks/embedding.py` compares them);
+  cosine 0.999 of fp32 (`qa.runtime_choice`; `benchmarks/embedding.py` compares them);
 - ``torch`` (`qa.embedding_torch`): sentence-transformers as it comes, the fp32 reference.
 
 Both run any sentence-transformers model (`QA_MODEL`); `QA_EMBEDDING_PRECISION` forces a format.
