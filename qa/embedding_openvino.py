@@ -14,7 +14,9 @@ later runs load them without PyTorch or sentence-transformers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -97,15 +99,17 @@ class OpenVINOEmbedder(Embedder):
         import nncf
         import openvino as ov
 
-        nncf.set_log_level(logging.ERROR)  # its tables and progress bars are not for our users
         log.info("making the %s variant of the model (once)", variant)
-        if variant == "int8-weights":
-            compressed = nncf.compress_weights(self._model.clone(), mode=nncf.CompressWeightsMode.INT8_ASYM)
-        else:  # full int8: activations calibrated on real passages and questions
-            calibration = [self._feed([self.passage_prefix + t]) for t in sample()["passages"]]
-            calibration += [self._feed([self.query_prefix + t]) for t in sample()["questions"]]
-            compressed = nncf.quantize(self._model.clone(), nncf.Dataset(calibration),
-                                       model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
+        nncf.set_log_level(logging.ERROR)
+        # NNCF draws its own progress bars; the notice above is what a user needs to see
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            if variant == "int8-weights":
+                compressed = nncf.compress_weights(self._model.clone(), mode=nncf.CompressWeightsMode.INT8_ASYM)
+            else:  # full int8: activations calibrated on real passages and questions
+                calibration = [self._feed([self.passage_prefix + t]) for t in sample()["passages"]]
+                calibration += [self._feed([self.query_prefix + t]) for t in sample()["questions"]]
+                compressed = nncf.quantize(self._model.clone(), nncf.Dataset(calibration),
+                                           model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
         ov.save_model(compressed, out / MODEL_FILE, compress_to_fp16=False)
 
     def compile(self, plan: Plan, model=None, cache: bool = False):
