@@ -413,6 +413,26 @@ def evaluate(
 
 
 @app.command()
+def recover(config: ConfigFileOption = None, index_dir: IndexDir = None):
+    """After the index directory lost its CURRENT file (a bad copy or restore, a cleanup
+    script): make the newest complete build live again. Nothing is deleted.
+
+    **Example**
+
+    * `qa recover --index-dir /srv/qa/index`
+    """
+    try:
+        recovered = _engine(config, index_dir=index_dir).recover()
+    except QAError as exc:
+        raise _fail(exc) from None
+    if recovered is None:
+        out.print("nothing to recover: the live build reads fine", markup=False)
+    else:
+        name, articles = recovered
+        out.print(f"recovered: {name} ({articles} articles) is live again", markup=False)
+
+
+@app.command()
 def runtime(
     measure: Annotated[bool, typer.Option("--measure", help="Measure again on this CPU and keep the new choice.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the choice as JSON.")] = False,

@@ -18,7 +18,7 @@ from qa.citations import citation, cited_sentence
 from qa.config import Settings
 from qa.embedding import Embedder, load_embedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError, QAError
-from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, same_model, write_lock
+from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, recover, same_model, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
 from qa.reading import ReadReport, read_paths
@@ -395,6 +395,15 @@ class Engine:
             "index_dir": str(self.settings.index_dir),
             "embedding": self.embedder.describe(),
         }
+
+    def recover(self) -> tuple[str, int] | None:
+        """After a lost or broken CURRENT file: make the newest complete build live again.
+        Returns that build and its article count, or None when the live build is fine."""
+        with self._index_lock, write_lock(Path(self.settings.index_dir)):
+            recovered = recover(Path(self.settings.index_dir))
+            if recovered:
+                self._index = None  # opened afresh on next use
+            return recovered
 
     def runtime(self, measure_again: bool = False) -> dict:
         """How the embedding model runs on this CPU and why, with the timings behind the choice;

@@ -107,16 +107,84 @@ def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS):
 
 
 def live_build(index_dir: Path) -> str:
-    """The name of the live build (the content of CURRENT)."""
+    """The name of the live build (the content of CURRENT). A directory that lost CURRENT but
+    holds builds is not an empty one: that is an error, so nothing indexes over the builds."""
     pointer = index_dir / POINTER
     try:
         return pointer.read_text().strip()
     except FileNotFoundError:
+        found = builds(index_dir)
+        if found:
+            raise CorruptIndexError(
+                f"index in {index_dir} has lost its {POINTER} file but holds {len(found)} build(s) "
+                f"({', '.join(b.name for b in found[:3])}{', …' if len(found) > 3 else ''}); nothing was "
+                f"changed: run `qa recover --index-dir {index_dir}` to make the newest complete build live"
+            ) from None
         raise IndexNotFoundError(
             f"no index in {index_dir}: build one with `qa index PATH --index-dir {index_dir}`"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CorruptIndexError(f"index in {index_dir} is damaged ({exc}); rebuild it with `qa index`") from None
+
+
+def builds(index_dir: Path) -> list[Path]:
+    """The build directories in `index_dir`, newest first (their names begin with the time)."""
+    try:
+        return sorted((b for b in index_dir.glob("build-*") if b.is_dir()), key=lambda b: b.name, reverse=True)
+    except OSError:
+        return []
+
+
+def _set_live(index_dir: Path, name: str) -> None:
+    """Point CURRENT at build `name`, atomically and durably."""
+    pointer = index_dir / f".{POINTER}.{secrets.token_hex(3)}.tmp"
+    pointer.write_text(name + "\n")
+    _fsync(pointer)
+    os.replace(pointer, index_dir / POINTER)
+    _fsync(index_dir)
+
+
+def recover(index_dir: Path) -> tuple[str, int] | None:
+    """Make the newest complete build live when CURRENT is lost or names no readable build;
+    returns it with its article count, or None when the live build is fine as it is. The
+    caller holds `write_lock`. Nothing is deleted."""
+    try:
+        build, manifest = read_manifest(index_dir)
+        _checked_store(build, manifest).close()
+        return None
+    except IndexNotFoundError:
+        raise
+    except (CorruptIndexError, IndexMismatchError):
+        pass  # lost, dangling or damaged: look for a build that reads
+    problems = []
+    for build in builds(index_dir):
+        try:
+            _, manifest = read_manifest(index_dir, build.name)
+            store = _checked_store(build, manifest)
+        except QAError as exc:
+            problems.append(f"{build.name}: {exc}")
+            continue
+        articles = store.counts()[0]
+        store.close()
+        _set_live(index_dir, build.name)
+        log.info("%s now points at %s (%d articles)", POINTER, build.name, articles)
+        return build.name, articles
+    raise CorruptIndexError(f"no complete build to recover in {index_dir} ({'; '.join(problems) or 'none found'}); "
+                            f"rebuild it with `qa index PATH --index-dir {index_dir}`")
+
+
+def _checked_store(build: Path, manifest: Manifest) -> Store:
+    """The build's store, open and checked; CorruptIndexError if it is missing or damaged."""
+    path = build / STORE
+    if not path.is_file():
+        raise CorruptIndexError(f"{path.name} is missing in {build.name}")
+    store = Store(path, manifest.dimension)
+    try:
+        store.check()
+    except (QAError, sqlite3.Error) as exc:
+        store.close()
+        raise CorruptIndexError(f"{build.name} is damaged ({exc})") from exc
+    return store
 
 
 def read_manifest(index_dir: Path, build_name: str | None = None) -> tuple[Path, Manifest]:
@@ -167,14 +235,15 @@ def new_build(index_dir: Path, manifest: Manifest, resume: bool = False):
     _fsync(staging)
     name = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
     os.rename(staging, index_dir / name)
-    pointer = index_dir / f".{POINTER}.{secrets.token_hex(3)}.tmp"
-    pointer.write_text(name + "\n")
-    _fsync(pointer)
-    os.replace(pointer, index_dir / POINTER)
-    _fsync(index_dir)
-    for old in index_dir.glob("build-*"):
-        if old.name != name:
-            shutil.rmtree(old, ignore_errors=True)
+    try:
+        replaced = (index_dir / POINTER).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        replaced = None
+    _set_live(index_dir, name)
+    # Only the build this one replaces is deleted: any other (one a lost CURRENT left behind,
+    # say) may hold articles nobody asked to drop.
+    if replaced and replaced != name and (index_dir / replaced).parent == index_dir and replaced.startswith("build-"):
+        shutil.rmtree(index_dir / replaced, ignore_errors=True)
 
 
 def _staging_store(staging: Path, manifest: Manifest) -> Store:

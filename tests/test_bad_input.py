@@ -221,6 +221,8 @@ def _damaged(kind: str, engine, tmp_path):
         (build / "store.sqlite").write_bytes(b"not a database" * 100)
         for wal in build.glob("store.sqlite-*"):
             wal.unlink()
+    elif kind == "lost-pointer":
+        (target / "CURRENT").unlink()
     elif kind == "other-model":
         manifest = json.loads((build / "manifest.json").read_text())
         (build / "manifest.json").write_text(json.dumps({**manifest, "model": "intfloat/e5-large"}))
@@ -232,6 +234,7 @@ def _damaged(kind: str, engine, tmp_path):
     ("empty", 3, "no index in"),
     ("corrupt", 3, "is damaged (file is not a database); rebuild it with `qa index`"),
     ("other-model", 3, "was built with model 'intfloat/e5-large'"),
+    ("lost-pointer", 3, "has lost its CURRENT file but holds 1 build(s) (build-"),
 ])
 def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_path, kind, code, fragment):
     index_dir = _damaged(kind, engine, tmp_path)
@@ -239,6 +242,15 @@ def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_p
     if kind != "other-model":  # serving checks the index before it loads the model
         assert refused(qa("serve", "--index-dir", index_dir, "--port", "1"), code, fragment)
         assert refused(qa("list", "--index-dir", index_dir), code, fragment)
+
+
+def test_index_that_lost_its_pointer_while_serving_is_503_until_recovered(live_engine):
+    with TestClient(create_app(engine=live_engine)) as client:
+        (live_engine.settings.index_dir / "CURRENT").unlink()
+        code, detail = status_and_detail(client.get("/ask", params={"q": QUESTION}))
+        assert code == 503 and "qa recover --index-dir" in detail
+        assert qa("recover", "--index-dir", live_engine.settings.index_dir).returncode == 0
+        assert client.get("/ask", params={"q": QUESTION}).status_code == 200
 
 
 def test_index_damaged_while_serving_is_503(live_engine):

@@ -123,6 +123,27 @@ def test_colour_only_on_a_terminal(engine, settings):
     assert "\x1b[" in terminal.stdout and "**" not in terminal.stdout
 
 
+def test_a_lost_pointer_stops_ask_and_add_until_recover_and_loses_no_article(engine, settings, tmp_path, corpus_copy):
+    """The case that lost 200 articles: CURRENT gone, `qa ask` run in a folder holding corpus/."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    before = sorted(p.name for p in index_dir.iterdir())
+    (index_dir / "CURRENT").unlink()
+    workdir = corpus_copy.parent  # ./corpus is there: a missing index would be built from it
+    for command in (["ask", QUESTION], ["add", corpus_copy / "000_72e7b393ea3bae9b.txt"]):
+        stopped = qa(*command, "--index-dir", index_dir, cwd=workdir)
+        assert stopped.returncode == 3 and stopped.stderr.count("\n") == 1, stopped.stderr
+        assert "lost its CURRENT file but holds 1 build(s) (build-" in stopped.stderr
+        assert "qa recover --index-dir" in stopped.stderr
+    assert sorted(p.name for p in index_dir.iterdir() if p.name != "write.lock") == sorted(
+        n for n in before if n not in ("CURRENT", "write.lock"))
+    recovered = qa("recover", "--index-dir", index_dir)
+    assert recovered.returncode == 0 and "recovered: build-" in recovered.stdout and "(5 articles)" in recovered.stdout
+    assert qa("recover", "--index-dir", index_dir).stdout.startswith("nothing to recover")
+    listed = qa("list", "--index-dir", index_dir)
+    assert listed.returncode == 0 and "1-5 of 5 articles" in listed.stderr
+
+
 def test_runtime_says_what_was_chosen_and_why(engine):
     shown = qa("runtime")
     assert shown.returncode == 0, shown.stderr
@@ -139,7 +160,7 @@ def test_runtime_says_what_was_chosen_and_why(engine):
     assert bad.returncode == 2 and bad.stderr.startswith("error: bad setting (embedding_precision:")
 
 
-@pytest.mark.parametrize("command", ["", "index", "add", "remove", "list", "ask", "eval", "serve", "mcp", "runtime"])
+@pytest.mark.parametrize("command", ["", "index", "add", "remove", "list", "ask", "eval", "serve", "mcp", "runtime", "recover"])
 def test_help_has_examples(command):
     shown = qa(*filter(None, [command]), "--help", env={"COLUMNS": "200"})
     assert shown.returncode == 0 and "Example" in shown.stdout

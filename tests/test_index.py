@@ -7,7 +7,9 @@ import pytest
 
 from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
 import qa.index
-from qa.index import MAX_HIDDEN, POINTER, SAVED_VECTORS, Manifest, PassageIndex, new_build, read_manifest, write_lock
+from qa.index import (
+    MAX_HIDDEN, POINTER, SAVED_VECTORS, Manifest, PassageIndex, builds, new_build, read_manifest, recover, write_lock,
+)
 from qa.store import Entry
 from qa.types import Article, Passage
 from qa.vectors import VectorOptions
@@ -156,6 +158,59 @@ def test_damaged_index_is_reported(tmp_path, damage):
         (live / "store.sqlite").unlink()
     with pytest.raises(CorruptIndexError, match="damaged"):
         open_index(tmp_path)
+
+
+def test_a_lost_pointer_beside_builds_is_an_error_naming_them_not_an_empty_index(tmp_path):
+    build(tmp_path, entries())
+    (tmp_path / POINTER).unlink()
+    with pytest.raises(CorruptIndexError, match=r"lost its CURRENT file but holds 1 build\(s\) \(build-.*qa recover"):
+        open_index(tmp_path)
+
+
+def test_a_new_build_deletes_only_the_build_it_replaces(tmp_path):
+    build(tmp_path, entries(tag="old"))
+    orphan = tmp_path / "build-20200101T000000000000-abcdef"  # one a lost CURRENT left behind
+    shutil.copytree(read_manifest(tmp_path)[0], orphan)
+    replaced = read_manifest(tmp_path)[0]
+    build(tmp_path, entries(tag="new"))
+    assert orphan.is_dir() and not replaced.exists() and len(builds(tmp_path)) == 2
+    (tmp_path / POINTER).write_text("../..\n")  # a garbled pointer names nothing to delete
+    build(tmp_path, entries(tag="newer"))
+    assert tmp_path.parent.is_dir() and orphan.is_dir()
+
+
+def test_recover_makes_the_newest_complete_build_live_and_deletes_nothing(tmp_path):
+    build(tmp_path, entries(n=2, tag="older"))
+    older = read_manifest(tmp_path)[0]
+    kept = tmp_path / "build-20200101T000000000000-keep00"
+    shutil.copytree(older, kept)  # an older complete copy
+    build(tmp_path, entries(n=3, tag="newest"))
+    newest = read_manifest(tmp_path)[0]
+    with write_lock(tmp_path):
+        assert recover(tmp_path) is None  # nothing lost: nothing done
+    (tmp_path / POINTER).unlink()
+    with write_lock(tmp_path):
+        assert recover(tmp_path) == (newest.name, 3)
+    assert open_index(tmp_path).store.counts()[0] == 3
+    (newest / "store.sqlite").write_bytes(b"garbage" * 1000)  # the newest is damaged: the next one
+    (tmp_path / POINTER).write_text("build-that-is-not-there\n")
+    with write_lock(tmp_path):
+        assert recover(tmp_path) == (kept.name, 2)
+    assert sorted(b.name for b in builds(tmp_path)) == sorted([kept.name, newest.name])
+
+
+def test_recover_with_no_complete_build_says_so(tmp_path):
+    build(tmp_path, entries())
+    live = read_manifest(tmp_path)[0]
+    (live / "manifest.json").write_text("{")
+    (tmp_path / POINTER).unlink()
+    with write_lock(tmp_path), pytest.raises(CorruptIndexError, match="no complete build to recover"):
+        recover(tmp_path)
+    (tmp_path / POINTER).write_text(live.name)
+    shutil.rmtree(live)
+    (tmp_path / POINTER).unlink()
+    with write_lock(tmp_path), pytest.raises(IndexNotFoundError):
+        recover(tmp_path)
 
 
 def test_failed_build_leaves_the_last_good_index_live(tmp_path):
