@@ -8,7 +8,9 @@ twice (exactly, or with only a few words changed) are kept once.
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
+
+from datasketch import MinHash, MinHashLSH
+from rapidfuzz import fuzz
 
 # Lines that are nothing but a widget label.
 _LABELS = {
@@ -51,6 +53,15 @@ _TRAILER = re.compile(rf"\s*\(\*\)\s*$|(?<=[.!?\"”])\s*\((?:{_CODE}\s*/\s*)*{_
 _DATELINE_SEARCH_PARAGRAPHS = 3
 NEAR_DUPLICATE = 0.9
 _MIN_WORDS_FOR_NEAR_DUPLICATE = 8
+# Near repeats are looked for among candidates that share many words (MinHash LSH over each
+# paragraph's set of words; a repeat with a few words changed shares most of them), not among
+# all earlier paragraphs: that keeps a 1,000-paragraph page linear instead of a million
+# comparisons. Each paragraph is compared with at most _MAX_CANDIDATES of them.
+_PERMUTATIONS, _MAX_CANDIDATES = 64, 16
+# 16 bands of 4 rows: paragraphs whose word sets have Jaccard similarity 0.5 meet in a band
+# with probability 0.64, at 0.7 with 0.98 (given, not computed: datasketch would integrate
+# for its own choice on every page).
+_LSH_BANDS = (16, 4)
 
 
 def is_boilerplate(line: str) -> bool:
@@ -91,6 +102,9 @@ def _caption_lines(lines: list[str]) -> set[int]:
 
 def repair_line(line: str) -> str:
     """Undo scraping damage inside a line: inline advert markers, glued words, datelines."""
+    # Runs of spaces first: the patterns below start with \s*, which on a run of n spaces
+    # would be tried from each of them (n² steps: 100 KB of spaces took a minute).
+    line = re.sub(r"[ \t]+", " ", line)
     line = _INLINE_ADVERT.sub(" ", line)
     line = _GLUED_SENTENCE.sub(". ", line)
     line = _GLUED_ACRONYM.sub(" ", line)
@@ -117,20 +131,39 @@ def _normalized(paragraph: str) -> str:
 def is_near_duplicate(a: str, b: str) -> bool:
     """True when two paragraphs are the same text, or the same text with a few words changed
     (a re-printed block whose dateline differs, say)."""
-    na, nb = _normalized(a), _normalized(b)
+    return _similar(_normalized(a), _normalized(b))
+
+
+def _similar(na: str, nb: str) -> bool:
+    """`is_near_duplicate` of two normalised paragraphs."""
     if na == nb:
         return True
     if min(len(na.split()), len(nb.split())) < _MIN_WORDS_FOR_NEAR_DUPLICATE:
         return False
-    matcher = SequenceMatcher(None, na, nb, autojunk=False)
-    return matcher.quick_ratio() >= NEAR_DUPLICATE and matcher.ratio() >= NEAR_DUPLICATE
+    return fuzz.ratio(na, nb, score_cutoff=NEAR_DUPLICATE * 100) > 0
 
 
 def drop_repeats(paragraphs: list[str]) -> list[str]:
+    """Each paragraph once: the first of exact repeats (after normalising case and
+    punctuation) and of near repeats (`is_near_duplicate`) is kept. Near-linear in the page."""
+    normalized = [_normalized(p) for p in paragraphs]
+    long_enough = [i for i, n in enumerate(normalized) if len(n.split()) >= _MIN_WORDS_FOR_NEAR_DUPLICATE]
+    signatures = dict(zip(long_enough, MinHash.bulk(
+        [{w.encode() for w in normalized[i].split()} for i in long_enough], num_perm=_PERMUTATIONS)))
+    candidates = MinHashLSH(num_perm=_PERMUTATIONS, params=_LSH_BANDS)
+    seen: set[str] = set()
     kept: list[str] = []
-    for paragraph in paragraphs:
-        if not any(is_near_duplicate(paragraph, earlier) for earlier in kept):
-            kept.append(paragraph)
+    for i, paragraph in enumerate(paragraphs):
+        if normalized[i] in seen:
+            continue
+        if i in signatures:
+            similar = candidates.query(signatures[i])[:_MAX_CANDIDATES]
+            if any(_similar(normalized[i], normalized[j]) for j in similar):
+                continue
+            if len(similar) < _MAX_CANDIDATES:  # a crowded neighbourhood gets no more members
+                candidates.insert(i, signatures[i])
+        seen.add(normalized[i])
+        kept.append(paragraph)
     return kept
 
 

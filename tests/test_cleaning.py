@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from qa.cleaning import clean_lines, is_boilerplate, is_near_duplicate, repair_line
+from qa.cleaning import clean_lines, drop_repeats, is_boilerplate, is_near_duplicate, repair_line
 
 
 def test_widget_lines_are_boilerplate():
@@ -42,6 +42,28 @@ def test_repeated_block_with_changed_dateline_is_kept_once():
     assert is_near_duplicate(first, again)
     assert not is_near_duplicate(first, other)
     assert clean_lines([first, other, again, other]) == [first, other]
+
+
+def test_near_repeats_are_found_among_a_thousand_paragraphs():
+    """Repeats are looked for among likely candidates, not all pairs: each must still be found,
+    and no distinct paragraph dropped (the old all-pairs check took 10 minutes at this size)."""
+    import random
+
+    rng = random.Random(3)
+    vocabulary = [f"kata{n}" for n in range(3000)]
+    distinct = [" ".join(rng.sample(vocabulary, 40)) + "." for _ in range(1000)]
+    page = list(distinct)
+    for original in distinct[::10]:  # printed again further down, with two words changed
+        words = original.split()
+        words[5], words[20] = "Jumat", "(6/1)"
+        page.insert(rng.randrange(page.index(original) + 1, len(page) + 1), " ".join(words))
+    assert len(page) == 1100 and drop_repeats(page) == distinct
+
+
+def test_a_run_of_spaces_is_one_space():
+    """100 KB of spaces in a line once held a request for a minute (n² regex backtracking)."""
+    assert repair_line("awal" + " " * 100_000 + "akhir kalimat (*)") == "awal akhir kalimat"
+    assert repair_line("kata \t" * 20_000).count(" ") == 19_999
 
 
 def test_trailing_signature_is_dropped():
