@@ -114,12 +114,15 @@ def _resolve(match: re.Match, anchor: dt.date | None) -> Period | None:
         return Period.year(int(match["in_year"]))
     if anchor is None:
         return None
-    if kind == "years_ago":
-        return Period.year(anchor.year - int(match["count"] or 1))
-    if kind in ("this_year", "next_year"):
-        return Period.year(anchor.year + (kind == "next_year"))
-    if kind in ("last_month", "this_month"):
-        return Period.month(*_shift_month(anchor, -1 if kind == "last_month" else 0))
+    try:
+        if kind == "years_ago":
+            return Period.year(anchor.year - int(match["count"] or 1))
+        if kind in ("this_year", "next_year"):
+            return Period.year(anchor.year + (kind == "next_year"))
+        if kind in ("last_month", "this_month"):
+            return Period.month(*_shift_month(anchor, -1 if kind == "last_month" else 0))
+    except ValueError:  # past the calendar's ends: "tahun depan" of a 9999-12-31 placeholder date
+        return None
     if kind == "now":
         return Period.day(anchor)
     return None  # a dateline: when something was said, not what it is about

@@ -196,6 +196,16 @@ def test_dates_that_do_not_parse(client, writable, settings):
         422, "articles[0]: date 'kemarin sore' not understood (write it like 2024-11-15 or 15 November 2024)")
 
 
+@pytest.mark.parametrize("placeholder", ["0001-01-01", "9999-12-31"])
+def test_placeholder_dates_with_relative_times_are_indexed(writable, placeholder):
+    article = {**BATTERY, "id": f"tanpa-tanggal-{placeholder[:4]}", "date": placeholder,
+               "text": BATTERY["text"] + " Tahun lalu produksinya naik, tahun depan diperluas."}
+    response = writable.post("/articles", json=article, headers=WRITE)
+    assert response.status_code == 200, response.text
+    found = writable.get("/ask", params={"q": "pabrik baterai tahun depan", "k": 50}).json()["results"]
+    assert any(r["doc_id"] == article["id"] for r in found)
+
+
 def test_path_parameters_outside_the_articles(writable, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("rahasia")

@@ -30,6 +30,17 @@ def test_datelines_and_version_numbers_are_not_periods():
     assert passage_period(text, "2024-01-04") == Period.day(dt.date(2024, 1, 4))
 
 
+@pytest.mark.parametrize("placeholder", ["0001-01-01", "9999-12-31"])
+def test_relative_times_past_the_calendars_ends_are_dropped(placeholder):
+    """Exports date undated articles 0001-01-01 or 9999-12-31; "tahun depan" of 9999 once
+    gave HTTP 500 and sank a whole `qa add` batch."""
+    text = "Tahun lalu IKM tumbuh, tahun depan naik, bulan lalu turun; hingga saat ini stabil."
+    period = passage_period(text, placeholder)
+    assert period is not None and dt.date.min <= period.start <= period.end <= dt.date.max
+    assert passage_period("Target tahun depan dan tahun ini.", "9999-12-31").label == "9999"  # next: dropped
+    assert passage_period("Tumbuh 3 tahun lalu.", "0001-06-01") == Period.day(dt.date(1, 6, 1))  # the date alone
+
+
 def test_without_time_words_or_date_there_is_no_period():
     assert passage_period("IKM tahun lalu tumbuh.", None) is None
     assert passage_period("Tanpa waktu.", None) is None
