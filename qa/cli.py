@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from dataclasses import asdict
 from enum import Enum
@@ -43,8 +44,20 @@ app = typer.Typer(
 
 Every setting is also an environment variable (QA_INDEX_DIR, ...) or a line of qa.toml.""",
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# emoji=False: ":thumbs_up:" in an article id is text, not 👍
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
+# Control characters: ESC sequences in a title could recolour, retitle or scroll the terminal;
+# in one-line fields (tab-separated lists) tabs and newlines would break the columns too.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: object, one_line: bool = True) -> str:
+    """Text from articles or users as the terminal may show it: control characters written as
+    escapes (\\x1b); newlines kept only when not `one_line`."""
+    pattern = _CONTROL_ONE_LINE if one_line else _CONTROL
+    return pattern.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 # The settings every command takes as flags; the rest come from QA_* variables or the config file.
 SETTINGS = "Settings (also QA_* variables or qa.toml)"
@@ -92,7 +105,7 @@ def _loaded_engine(config: Path | None = None, **flags):
 
 
 def _fail(exc: QAError) -> typer.Exit:
-    err.print(f"error: {exc}", markup=False, soft_wrap=True)
+    err.print(f"error: {printable(exc)}", markup=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -142,7 +155,7 @@ def _with_progress(label: str, work, config: Path | None, **flags):
     except QAError as exc:
         raise _fail(exc) from None
     for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
-        err.print(f"warning: {line}", markup=False, soft_wrap=True)
+        err.print(f"warning: {printable(line)}", markup=False, soft_wrap=True)
     return engine, report
 
 
@@ -196,7 +209,7 @@ def remove(
         report = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir).remove(ids)
         missing = [i for i in dict.fromkeys(ids) if i not in report.removed]
         if report.removed:
-            out.print(f"removed {', '.join(report.removed)}", markup=False, soft_wrap=True)
+            out.print(f"removed {', '.join(map(printable, report.removed))}", markup=False, soft_wrap=True)
         if missing:
             raise ArticleNotFoundError(f"no article with id {', '.join(map(repr, missing))}")
     except QAError as exc:
@@ -226,7 +239,8 @@ def list_articles(
         _print_json({"total": total, "offset": offset, "limit": limit, "articles": [asdict(a) for a in articles]})
         return
     for a in articles:  # tab-separated, for cut and awk
-        sys.stdout.write(f"{a.id}\t{a.date or 'undated'}\t{a.source or '-'}\t{a.passages} passages\t{a.title or ''}\n")
+        sys.stdout.write(f"{printable(a.id)}\t{a.date or 'undated'}\t{printable(a.source or '-')}\t{a.passages} passages\t"
+                         f"{printable(a.title or '')}\n")
     shown = f"{offset + 1}-{offset + len(articles)}" if articles else "none"
     err.print(f"{shown} of {total} articles", markup=False)
 
@@ -235,24 +249,24 @@ def _passage_text(text: str, highlights: list[list[int]], styled: bool) -> Text:
     """The passage with its highlighted words in bold colour, or between ** when not on a terminal."""
     body, last = Text(), 0
     for start, end in highlights:
-        body.append(text[last:start])
+        body.append(printable(text[last:start], one_line=False))
         if styled:
-            body.append(text[start:end], style="bold yellow")
+            body.append(printable(text[start:end], one_line=False), style="bold yellow")
         else:
-            body.append(f"**{text[start:end]}**")
+            body.append(f"**{printable(text[start:end], one_line=False)}**")
         last = end
-    body.append(text[last:])
+    body.append(printable(text[last:], one_line=False))
     return body
 
 
 def _render(answer: Answer, styled: bool) -> None:
     """Readable results: wrapped and coloured on a terminal, plain unwrapped lines otherwise."""
     print_ = out.print if styled else lambda item="": out.print(item, soft_wrap=True)
-    print_(Text(f"Q: {answer.question}", style="bold" if styled else ""))
+    print_(Text(f"Q: {printable(answer.question)}", style="bold" if styled else ""))
     short = answer.answer
     if short.confident:
-        where = " · ".join(x for x in (short.source, short.date) if x)
-        print_(Text(f"A: {short.text}" + (f"  ({where})" if where else ""), style="bold green" if styled else ""))
+        where = " · ".join(printable(x) for x in (short.source, short.date) if x)
+        print_(Text(f"A: {printable(short.text)}" + (f"  ({where})" if where else ""), style="bold green" if styled else ""))
     elif answer.results:
         print_("A: (no confident answer in the corpus; closest passages below)")
     if not answer.results:
@@ -260,18 +274,18 @@ def _render(answer: Answer, styled: bool) -> None:
     for r in answer.results:
         print_()
         period = f"about {r.period['label']}" if r.period else None
-        meta = " · ".join(x for x in (r.source or "unknown source", r.date or "undated", period, r.title) if x)
+        meta = " · ".join(printable(x) for x in (r.source or "unknown source", r.date or "undated", period, r.title) if x)
         print_(Text(f"{r.rank}. [{r.score:.3f}] {meta}", style="bold cyan" if styled else ""))
-        body = _passage_text(r.text, r.highlights, styled)
+        body = _passage_text(r.text, r.highlights, styled)  # control characters escaped there
         if styled:
             out.print(Padding(body, (0, 0, 0, 3)))
         else:
             for line in body.plain.split("\n"):
                 print_("   " + line)
-        print_(Text(f"   {r.passage_id}" + (f"  {r.url}" if r.url else ""), style="dim" if styled else ""))
+        print_(Text(f"   {printable(r.passage_id)}" + (f"  {printable(r.url)}" if r.url else ""), style="dim" if styled else ""))
         for other in r.also_in:
-            print_(Text(f"   also in {other.source or 'unknown source'} ({other.date or 'undated'}) "
-                        f"{other.passage_id}", style="dim" if styled else ""))
+            print_(Text(f"   also in {printable(other.source or 'unknown source')} ({other.date or 'undated'}) "
+                        f"{printable(other.passage_id)}", style="dim" if styled else ""))
 
 
 class Format(str, Enum):

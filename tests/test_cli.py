@@ -144,6 +144,24 @@ def test_a_lost_pointer_stops_ask_and_add_until_recover_and_loses_no_article(eng
     assert listed.returncode == 0 and "1-5 of 5 articles" in listed.stderr
 
 
+def test_titles_sources_and_ids_are_printed_literally_never_as_terminal_codes(engine, settings, tmp_path):
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(json.dumps({
+        "id": "kode-terminal", "title": "Judul \x1b]0;diretas\x07 merah \x1b[31m", "source": "sumber\x1b[2J",
+        "date": "2025-03-03", "text": BATTERY["text"]}) + "\n", encoding="utf-8")
+    assert qa("add", hostile, "--index-dir", index_dir).returncode == 0
+    listed = qa("list", "--index-dir", index_dir).stdout
+    asked = qa("ask", BATTERY_QUESTION, "-k", "1", "--index-dir", index_dir, env={"FORCE_COLOR": "1"}).stdout
+    for output in (listed, asked):
+        assert "\\x1b]0;diretas\\x07" in output and "sumber\\x1b[2J" in output
+        assert "\x1b]" not in output and "\x1b[2J" not in output and "\x07" not in output
+    assert "kode-terminal\t2025-03-03\tsumber\\x1b[2J\t" in listed  # still one line, five columns
+    removed = qa("remove", ":thumbs_up:", "--index-dir", index_dir)
+    assert removed.stderr.strip() == "error: no article with id ':thumbs_up:'"  # text, not an emoji
+
+
 def test_runtime_says_what_was_chosen_and_why(engine):
     shown = qa("runtime")
     assert shown.returncode == 0, shown.stderr
