@@ -93,8 +93,17 @@ def _check_key(settings: Settings, given: str | None) -> None:
     if settings.api_key is None or not settings.api_key.get_secret_value():
         raise WritesDisabledError("this server takes no writes: it has no API key (set QA_API_KEY)")
     expected = settings.api_key.get_secret_value().encode()
-    if given is None or not secrets.compare_digest(given.encode("utf-8", "surrogateescape"), expected):
+    if given is None or not secrets.compare_digest(_header_bytes(given), expected):
         raise AccessDeniedError("missing or wrong API key (send it in the X-API-Key header)")
+
+
+def _header_bytes(value: str) -> bytes:
+    """The bytes a client sent in a header: the server decodes them as Latin-1, so a key typed
+    in UTF-8 ("kunci-é") is compared as the UTF-8 bytes it was sent as."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # not from the wire (a test client's str): its UTF-8 bytes
+        return value.encode("utf-8", "surrogateescape")
 
 
 def writer(engine: EngineDep, key: Annotated[str | None, Security(_api_key)]) -> None:

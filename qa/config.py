@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from qa.errors import InvalidInputError
@@ -130,6 +130,15 @@ class Settings(BaseSettings):
         if self.protect_reads and not (self.api_key and self.api_key.get_secret_value()):
             raise ValueError("protect_reads needs an api_key")
         return self
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_without_outer_spaces(cls, key: SecretStr | None) -> SecretStr | None:
+        text = key.get_secret_value() if key else ""
+        if text != text.strip():
+            raise ValueError("it starts or ends with spaces, which HTTP drops from headers, so no client "
+                             "could ever match it; refused: remove the spaces")
+        return key
 
 
 def config_file() -> tuple[Path, bool]:

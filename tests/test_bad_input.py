@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from conftest import BATTERY, QUESTION, ROOT
+from qa import Engine
 from qa.api import MAX_ARTICLES_PER_REQUEST, create_app
 
 KEY = "kunci"
@@ -278,6 +279,16 @@ def test_writes_without_the_key(client, writable):
     assert writable.post("/articles", json=BATTERY, headers={"X-API-Key": "kunc"}).status_code == 401
     assert status_and_detail(client.post("/articles", json=BATTERY, headers=WRITE)) == (
         403, "this server takes no writes: it has no API key (set QA_API_KEY)")
+
+
+def test_keys_with_outer_spaces_are_refused_and_non_ascii_keys_match(engine):
+    refused_key = qa("list", env={"QA_API_KEY": " kunci "})
+    assert refused(refused_key, 2, "bad setting (api_key: Value error, it starts or ends with spaces")
+    engine_with_key = Engine(engine.settings, embedder=engine.embedder, api_key="kunci-é")
+    with TestClient(create_app(engine=engine_with_key)) as client:
+        wire = {"X-API-Key": "kunci-é".encode("utf-8")}  # what a client sends: UTF-8 bytes
+        assert client.delete("/articles/tidak-ada", headers=wire).status_code == 404  # past the key check
+        assert client.delete("/articles/tidak-ada", headers={"X-API-Key": "kunci-e"}).status_code == 401
 
 
 def test_unknown_article_id(writable):
