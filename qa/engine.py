@@ -392,7 +392,7 @@ class Engine:
             "passages": passages,
             "generation": snapshot.generation,
             "built_at": index.manifest.built_at,
-            "index_dir": str(self.settings.index_dir),
+            "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
         }
 

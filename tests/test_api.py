@@ -44,6 +44,16 @@ def test_get_with_repeated_source(client):
     assert {r["source"] for r in response.json()["results"]} == {"KETIK", "Republika"}
 
 
+def test_security_headers(client):
+    page = client.get("/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["x-frame-options"] == "DENY"
+    assert "content-security-policy" in client.get("/static/search.js").headers
+    assert client.get("/health").headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in client.get("/docs").headers  # Swagger UI loads its own scripts
+
+
 def test_health_and_docs(client, engine):
     health = client.get("/health").json()
     assert health["passages"] == len(engine.index.snapshot()) and health["model"] == engine.embedder.model_id

@@ -269,7 +269,8 @@ def test_index_damaged_while_serving_is_503(live_engine):
         assert client.get("/ask", params={"q": QUESTION}).status_code == 200
         shutil.rmtree(live_engine.settings.index_dir)
         code, detail = status_and_detail(client.get("/ask", params={"q": QUESTION}))
-        assert code == 503 and "no index in" in detail
+        assert code == 503 and "no index in index" in detail
+        assert str(live_engine.settings.index_dir) not in detail  # no server paths in responses
         assert client.get("/articles").status_code == 503
 
 
