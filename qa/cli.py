@@ -72,6 +72,9 @@ IndexDir = Annotated[Optional[Path], typer.Option(
 CorpusDir = Annotated[Optional[Path], typer.Option(
     "--corpus-dir", help="Articles indexed on first use when the index is empty [default: ./corpus].",
     rich_help_panel=SETTINGS)]
+FollowLinks = Annotated[Optional[bool], typer.Option(
+    "--follow-links", help="Read files that links in a folder point to outside it [default: skip them].",
+    rich_help_panel=SETTINGS)]
 
 
 @app.callback(invoke_without_command=True)
@@ -113,7 +116,7 @@ def _fail(exc: QAError) -> typer.Exit:
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
-    corpus_dir: CorpusDir = None,
+    corpus_dir: CorpusDir = None, follow_links: FollowLinks = None,
 ):
     """Build the index from articles; the current index is replaced only when done.
 
@@ -128,7 +131,7 @@ def index(
     """
     engine, report = _with_progress(
         "embedding passages", lambda engine, progress: engine.build_index(paths, progress),
-        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
+        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir, follow_links=follow_links)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
@@ -169,7 +172,7 @@ def add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
-    corpus_dir: CorpusDir = None,
+    corpus_dir: CorpusDir = None, follow_links: FollowLinks = None,
 ):
     """Add articles to the index, searchable at once.
 
@@ -182,7 +185,7 @@ def add(
     """
     engine, report = _with_progress(
         "embedding passages", lambda engine, progress: engine.add_paths(paths, progress),
-        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
+        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir, follow_links=follow_links)
     if as_json:
         _print_json(asdict(report))
         return

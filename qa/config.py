@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         "weights) or 'int8' (weights and activations; OpenVINO only).",
     )
     index_dir: Path = Field(Path("index"), description="Where the index is saved and loaded.")
+    follow_links: bool = Field(
+        False, description="Read files that symbolic links in a corpus folder point to outside that folder "
+        "(by default such links are reported and skipped).",
+    )
     corpus_dir: Path = Field(
         Path("corpus"),
         description="Articles indexed automatically when the index directory is empty.",

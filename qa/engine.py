@@ -159,7 +159,7 @@ class Engine:
 
     def _build(self, paths, progress=None) -> IndexReport:
         started = time.monotonic()
-        read = _read_some(paths)
+        read = _read_some(paths, self.settings.follow_links)
         articles = list({a.id: a for a in read.articles}.values())  # the last of a repeated id wins
         directory = Path(self.settings.index_dir)
         manifest = self._manifest()
@@ -237,7 +237,7 @@ class Engine:
         """Read the articles under `paths` and add them, COMMIT_EVERY articles per transaction:
         a crash keeps what was committed, and running it again adds only the rest.
         `progress(done, total)` counts passages embedded."""
-        read = _read_some(paths)
+        read = _read_some(paths, self.settings.follow_links)
         index = self._matching_index(self._writable_index())
         report = self._add(index, read.articles, COMMIT_EVERY, progress)
         report.skipped, report.warnings = read.skipped, read.warnings
@@ -432,9 +432,9 @@ class Stages:
             self.last = now
 
 
-def _read_some(paths: list[Path | str]) -> ReadReport:
+def _read_some(paths: list[Path | str], follow_links: bool) -> ReadReport:
     """The articles under `paths`; NoArticlesError, with the first reasons, if none is readable."""
-    report = read_paths(paths)
+    report = read_paths(paths, follow_links)
     if not report.articles:
         detail = "; ".join(report.skipped[:3])
         raise NoArticlesError(

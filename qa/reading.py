@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -44,13 +45,16 @@ class Page:
     path: str | None = None
 
 
-def read_paths(paths: list[Path | str]) -> ReadReport:
+def read_paths(paths: list[Path | str], follow_links: bool = False) -> ReadReport:
+    """The articles in `paths` (files, or folders read recursively). In a folder, a symbolic
+    link is followed only to a file inside that folder unless `follow_links`; a link elsewhere,
+    a dangling one or a loop is reported and skipped."""
     report = ReadReport()
     seen_ids: set[str] = set()
     for path in map(Path, paths):
         if not path.exists():
             raise InvalidInputError(f"no such file or folder: {path}")
-        for file in _article_files(path, report):
+        for file in _article_files(path, report, follow_links):
             for page in _read_file(file, report):
                 if page.id in seen_ids:
                     report.skipped.append(f"{file}: duplicate article id {page.id!r}")
@@ -64,11 +68,12 @@ def read_paths(paths: list[Path | str]) -> ReadReport:
     return report
 
 
-def _article_files(path: Path, report: ReadReport) -> list[Path]:
+def _article_files(path: Path, report: ReadReport, follow_links: bool) -> list[Path]:
     if path.is_file():
         files = [path]
     else:
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not _is_hidden(p, path))
+        files = [p for p in sorted(path.rglob("*")) if not _is_hidden(p, path) and _readable_entry(p, path, report,
+                                                                                                 follow_links)]
     chosen = []
     for file in files:
         if file.suffix.lower() in ARTICLE_SUFFIXES:
@@ -78,6 +83,29 @@ def _article_files(path: Path, report: ReadReport) -> list[Path]:
         else:
             report.warnings.append(f"{file}: skipped, not an article format (.txt, .md, .html, .jsonl)")
     return chosen
+
+
+def _readable_entry(entry: Path, root: Path, report: ReadReport, follow_links: bool) -> bool:
+    """Whether a folder entry is a file to read; links that lead out of `root` (a corpus folder
+    holding a link to /etc/passwd would serve it), nowhere or in circles are reported."""
+    if not entry.is_symlink():
+        return entry.is_file()
+    try:
+        target = entry.resolve(strict=True)
+    except FileNotFoundError:
+        report.warnings.append(f"{entry}: skipped, a link to nothing ({os.readlink(entry)})")
+        return False
+    except (OSError, RuntimeError):  # RuntimeError: a loop, before Python 3.13
+        report.warnings.append(f"{entry}: skipped, a link that loops")
+        return False
+    if target.is_dir():
+        report.warnings.append(f"{entry}: skipped, a link to a folder (give the folder itself)")
+        return False
+    if not follow_links and not target.is_relative_to(root.resolve()):
+        report.warnings.append(f"{entry}: skipped, a link to {target}, outside {root} "
+                               "(allow with --follow-links or QA_FOLLOW_LINKS=true)")
+        return False
+    return target.is_file()
 
 
 def _is_hidden(file: Path, root: Path) -> bool:

@@ -62,6 +62,29 @@ def test_unknown_non_utf8_and_empty_files_are_reported_and_skipped(tmp_path):
     assert any("data.pdf" in w for w in report.warnings)
 
 
+def test_links_are_followed_inside_the_folder_only_and_bad_ones_reported(tmp_path):
+    """A link to a system file once got that file indexed and served."""
+    folder = tmp_path / "corpus"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "asli.txt").write_text("Judul\n\nPabrik baterai diresmikan di Batang hari ini.", encoding="utf-8")
+    secret = tmp_path / "rahasia.txt"
+    secret.write_text("Judul rahasia\n\nIsi berkas di luar folder korpus yang tidak boleh diindeks.", encoding="utf-8")
+    (folder / "dalam.txt").symlink_to(folder / "sub" / "asli.txt")
+    (folder / "luar.txt").symlink_to(secret)
+    (folder / "hilang.txt").symlink_to(tmp_path / "tidak-ada.txt")
+    (folder / "putaran.txt").symlink_to(folder / "putaran.txt")
+    (folder / "map").symlink_to(tmp_path)
+    report = read_paths([folder])
+    texts = [a.text for a in report.articles]
+    assert len(texts) == 2 and all("Batang" in t for t in texts)  # the file, and the link to it inside
+    warnings = "\n".join(report.warnings)
+    assert f"luar.txt: skipped, a link to {secret}, outside {folder}" in warnings
+    assert "hilang.txt: skipped, a link to nothing" in warnings and "putaran.txt: skipped, a link that loops" in warnings
+    assert "map: skipped, a link to a folder" in warnings
+    followed = read_paths([folder], follow_links=True)
+    assert any("rahasia" in a.text or "luar folder" in a.text for a in followed.articles)
+
+
 def test_missing_path_is_an_input_error(tmp_path):
     with pytest.raises(InvalidInputError, match="no such file"):
         read_paths([tmp_path / "nope"])
