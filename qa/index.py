@@ -42,7 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, QAError
+from qa.errors import (
+    CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, InvalidInputError, QAError,
+)
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
 from qa.types import ArticleInfo, Facets, Passage
@@ -83,9 +85,17 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+def _require_folder(index_dir: Path) -> None:
+    """An index directory that is a file is an operator's slip, not a damaged index."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise InvalidInputError(f"index directory {index_dir} is a file, not a folder: name a folder "
+                                "(one that does not exist yet is made)")
+
+
 @contextmanager
 def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS):
     """Hold the index directory's write lock, waiting at most `wait` seconds for it."""
+    _require_folder(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / LOCK, "a+") as handle:
         deadline = time.monotonic() + wait
@@ -109,6 +119,7 @@ def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS):
 def live_build(index_dir: Path) -> str:
     """The name of the live build (the content of CURRENT). A directory that lost CURRENT but
     holds builds is not an empty one: that is an error, so nothing indexes over the builds."""
+    _require_folder(index_dir)
     pointer = index_dir / POINTER
     try:
         return pointer.read_text().strip()

@@ -226,6 +226,9 @@ def _damaged(kind: str, engine, tmp_path):
     if kind == "empty":
         target.mkdir()
         return target
+    if kind == "file":
+        target.write_text("not a folder")
+        return target
     shutil.copytree(engine.settings.index_dir, target)
     build = target / (target / "CURRENT").read_text().strip()
     if kind == "corrupt":
@@ -246,6 +249,7 @@ def _damaged(kind: str, engine, tmp_path):
     ("corrupt", 3, "is damaged (file is not a database); rebuild it with `qa index`"),
     ("other-model", 3, "was built with model 'intfloat/e5-large'"),
     ("lost-pointer", 3, "has lost its CURRENT file but holds 1 build(s) (build-"),
+    ("file", 2, "is a file, not a folder: name a folder"),
 ])
 def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_path, kind, code, fragment):
     index_dir = _damaged(kind, engine, tmp_path)
@@ -253,6 +257,9 @@ def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_p
     if kind != "other-model":  # serving checks the index before it loads the model
         assert refused(qa("serve", "--index-dir", index_dir, "--port", "1"), code, fragment)
         assert refused(qa("list", "--index-dir", index_dir), code, fragment)
+    if kind == "file":  # commands that write or repair an index directory
+        assert refused(qa("index", ROOT / "corpus", "--index-dir", index_dir), code, fragment)
+        assert refused(qa("recover", "--index-dir", index_dir), code, fragment)
 
 
 def test_index_that_lost_its_pointer_while_serving_is_503_until_recovered(live_engine):
