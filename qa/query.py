@@ -15,6 +15,8 @@ MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL, escapes, undecodable bytes
 _WORD = re.compile(r"[^\W_]")
 MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
+# A source filter names publishers: more than this is a mistake (or an attack), not a search.
+MAX_SOURCES, MAX_SOURCE_CHARS = 100, 200
 
 
 def _iso_date(name: str, value: str | dt.date | None) -> str | None:
@@ -59,6 +61,10 @@ class Query:
         if isinstance(self.sources, str):
             self.sources = [self.sources]
         self.sources = [s.strip() for s in self.sources or [] if isinstance(s, str) and s.strip()]
+        if len(self.sources) > MAX_SOURCES:
+            raise InvalidInputError(f"too many sources ({len(self.sources)}; at most {MAX_SOURCES})")
+        if any(len(s) > MAX_SOURCE_CHARS for s in self.sources):
+            raise InvalidInputError(f"a source name is longer than {MAX_SOURCE_CHARS} characters")
 
 
 @dataclass

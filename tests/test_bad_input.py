@@ -114,6 +114,17 @@ def test_k_not_a_number(client, settings):
     assert status_and_detail(client.post("/ask", json={"q": QUESTION, "k": 2.5}))[0] == 422
 
 
+def test_a_huge_source_filter_is_refused_naming_the_limit(client, settings):
+    """20,000 sources once went to SQLite as one query and came back as 'the store is damaged'."""
+    many = [f"sumber-{n}" for n in range(20_000)]
+    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "source": many})) == (
+        422, "too many sources (20000; at most 100)")
+    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "source": ["x" * 201]})) == (
+        422, "a source name is longer than 200 characters")
+    ok = client.post("/ask", json={"q": QUESTION, "source": many[:99] + ["kumparan"]})
+    assert ok.status_code == 200 and ok.json()["results"][0]["source"] == "kumparan"
+
+
 def test_unknown_fields(client, writable):
     assert status_and_detail(client.get("/ask", params={"q": QUESTION, "top": 3})) == (
         422, "unknown parameter(s): top; allowed: date_from, date_to, k, q, source")
