@@ -8,6 +8,7 @@ outright when no key is configured.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 from contextlib import asynccontextmanager
@@ -170,6 +171,9 @@ class BodyCheck:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
                 return await self._refuse(scope, receive, send, 400, f"request body is not UTF-8 (byte {exc.start})")
+            if self._too_deep(body):
+                return await self._refuse(scope, receive, send, 422, "request body is not valid JSON we can read: "
+                                          "it is nested too deeply (keep it under 1,000 levels)")
         replayed = False
 
         async def replay():
@@ -180,6 +184,21 @@ class BodyCheck:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+    @staticmethod
+    def _too_deep(body: bytes) -> bool:
+        """JSON nested past Python's recursion limit, which FastAPI reports only as "There was
+        an error parsing the body". Counting brackets is cheap; the parse happens only where
+        there are enough of them to nest that deep."""
+        if body.count(b"[") + body.count(b"{") < 900:
+            return False
+        try:
+            json.loads(body)
+        except RecursionError:
+            return True
+        except ValueError:
+            return False  # not JSON at all: FastAPI says so in its own words
+        return False
 
     @property
     def _too_large(self) -> str:

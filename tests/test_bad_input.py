@@ -143,6 +143,15 @@ def test_malformed_json(client, writable, body):
         assert code == 422 and (detail.startswith("request body is not valid JSON") or "Field required" in detail)
 
 
+def test_json_nested_too_deeply(client, writable):
+    deep = b"[" * 10_000 + b"]" * 10_000
+    for response in (client.post("/ask", content=deep, headers={"content-type": "application/json"}),
+                     writable.post("/articles", content=b'{"articles": ' + deep + b"}",
+                                   headers={**WRITE, "content-type": "application/json"})):
+        assert status_and_detail(response) == (422, "request body is not valid JSON we can read: it is nested "
+                                                    "too deeply (keep it under 1,000 levels)")
+
+
 def test_json_of_the_wrong_shape(writable):
     for body in ("just a string", 42, [1, 2], {"articles": [BATTERY]}):
         code, detail = status_and_detail(writable.post("/articles", json=body, headers=WRITE))
