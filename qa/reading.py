@@ -145,7 +145,12 @@ def _read_file(file: Path, report: ReadReport) -> list[Page]:
     elif suffix in (".md", ".markdown"):
         text, given = markdown_to_text(text)
     given.update(_read_sidecar(file, report))
-    return [Page(id=str(given.pop("id", None) or file.stem), text=text, given=given, path=str(file))]
+    try:
+        article_id = checked_id(str(given.pop("id", None) or file.stem), str(file))
+    except InvalidInputError as exc:
+        report.skipped.append(str(exc))
+        return []
+    return [Page(id=article_id, text=text, given=given, path=str(file))]
 
 
 def _read_sidecar(file: Path, report: ReadReport) -> dict:
@@ -177,6 +182,25 @@ def _read_jsonl(file: Path, text: str, report: ReadReport) -> list[Page]:
     return pages
 
 
+MAX_ID_CHARS = 200
+# Ids travel in URLs (/articles/{id}, the article page), file names and tab-separated lists:
+# no control characters, no path separators, not "." or "..", no spaces around.
+_ID_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f/\\]")
+
+
+def checked_id(article_id: str, where: str) -> str:
+    """`article_id` if it can name an article; InvalidInputError, naming `where`, if not."""
+    if not article_id.strip() or article_id != article_id.strip():
+        problem = "is empty or has spaces around it"
+    elif len(article_id) > MAX_ID_CHARS:
+        problem = f"is longer than {MAX_ID_CHARS} characters"
+    elif _ID_FORBIDDEN.search(article_id) or article_id in (".", ".."):
+        problem = "holds a control character, '/' or '\\', or is '.' or '..'"
+    else:
+        return article_id
+    raise InvalidInputError(f"{where}: id {article_id[:60]!r} {problem}")
+
+
 def page_from_record(record: object, default_id: str, where: str) -> Page:
     """A page from a JSON object with the JSONL fields (`text`; `id`, `title`, `date`, `source`,
     `url` optional). Raises InvalidInputError, naming `where`, when it is not one."""
@@ -186,7 +210,7 @@ def page_from_record(record: object, default_id: str, where: str) -> Page:
     bad = [k for k, v in given.items() if not isinstance(v, (str, int)) or isinstance(v, bool)]
     if bad:
         raise InvalidInputError(f"{where}: field {bad[0]!r} must be a string")
-    return Page(id=str(given.pop("id", default_id)), text=record["text"], given=given, path=where)
+    return Page(id=checked_id(str(given.pop("id", default_id)), where), text=record["text"], given=given, path=where)
 
 
 def read_records(records: list[dict]) -> list[Article]:

@@ -227,6 +227,29 @@ def test_placeholder_dates_with_relative_times_are_indexed(writable, placeholder
     assert any(r["doc_id"] == article["id"] for r in found)
 
 
+@pytest.mark.parametrize("article_id, problem", [
+    ("   ", "is empty or has spaces around it"),
+    (" kiri", "is empty or has spaces around it"),
+    ("a\tb", "holds a control character"),
+    ("baris\nbaru", "holds a control character"),
+    ("nul\x00", "holds a control character"),
+    ("..", "or is '.' or '..'"),
+    ("a/b", "'/' or '\\'"),
+    ("x" * 201, "is longer than 200 characters"),
+])
+def test_ids_that_cannot_name_an_article(writable, tmp_path, article_id, problem):
+    response = writable.post("/articles", json={**BATTERY, "id": article_id}, headers=WRITE)
+    code, detail = status_and_detail(response)
+    assert code == 422 and (detail.startswith("articles[0]: id ") and problem in detail
+                            or detail == "id: String should have at most 200 characters")  # the schema's own limit
+    lines = tmp_path / "ids.jsonl"
+    lines.write_text(json.dumps({**BATTERY, "id": article_id}) + "\n" + json.dumps(BATTERY) + "\n", encoding="utf-8")
+    shutil.copytree(writable.app.state.engine.settings.index_dir, tmp_path / "cli-index")
+    added = qa("add", lines, "--index-dir", tmp_path / "cli-index")
+    assert added.returncode == 0 and "added 1" in added.stdout  # the good line goes in
+    assert f"warning: skipped {lines}:1: id " in added.stderr and problem in added.stderr
+
+
 def test_path_parameters_outside_the_articles(writable, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("rahasia")
