@@ -16,6 +16,9 @@ from qa.types import Article, Passage
 MIN_WORDS = 60
 TARGET_WORDS = 120
 MAX_WORDS = 200
+# However few its words: a "word" of a megabyte (a base64 blob, say) would otherwise be one
+# passage returned whole with every result list.
+MAX_PASSAGE_CHARS = 4000
 
 # Words whose trailing period does not end a sentence.
 ABBREVIATIONS = {
@@ -56,8 +59,19 @@ def _word_windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
     ]
 
 
+def _within_chars(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans`, each longer than MAX_PASSAGE_CHARS cut into pieces of that length."""
+    return [(begin, min(begin + MAX_PASSAGE_CHARS, end))
+            for start, end in spans for begin in range(start, end, MAX_PASSAGE_CHARS)]
+
+
 def _units(text: str) -> list[tuple[int, int]]:
-    """Paragraph spans, with paragraphs over MAX_WORDS broken into sentences (or windows)."""
+    """Paragraph spans, with paragraphs over MAX_WORDS broken into sentences (or windows), and
+    none longer than MAX_PASSAGE_CHARS."""
+    return _within_chars(_word_units(text))
+
+
+def _word_units(text: str) -> list[tuple[int, int]]:
     units = []
     for match in re.finditer(r"[^\n]*\S[^\n]*", text):
         start = match.start() + len(match[0]) - len(match[0].lstrip())
@@ -79,7 +93,8 @@ def _pack(text: str, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
     words = 0
     for unit in units:
         unit_words = _word_count(text[unit[0] : unit[1]])
-        if current and (words >= TARGET_WORDS or words + unit_words > MAX_WORDS):
+        too_long = current and unit[1] - current[0][0] > MAX_PASSAGE_CHARS
+        if current and (words >= TARGET_WORDS or words + unit_words > MAX_WORDS or too_long):
             chunks.append(current)
             current, words = [], 0
         current.append(unit)
@@ -90,7 +105,7 @@ def _pack(text: str, units: list[tuple[int, int]]) -> list[tuple[int, int]]:
     if len(spans) >= 2:
         tail, before = spans[-1], spans[-2]
         if _word_count(text[tail[0] : tail[1]]) < MIN_WORDS and (
-            _word_count(text[before[0] : tail[1]]) <= MAX_WORDS
+            _word_count(text[before[0] : tail[1]]) <= MAX_WORDS and tail[1] - before[0] <= MAX_PASSAGE_CHARS
         ):
             spans[-2:] = [(before[0], tail[1])]
     return spans

@@ -119,8 +119,23 @@ def _sidecar_owner(sidecar: Path) -> Path | None:
     return None
 
 
+# One article may hold this much: a longer one is a mistake (a dump, a log, a binary) that
+# would fill memory and every result list. A JSONL file may be any size: it is read a line
+# (an article) at a time.
+MAX_ARTICLE_BYTES = 5_000_000
+
+
+def _too_big(size: int, where: str) -> str:
+    return (f"{where}: {size / 1e6:.1f} MB, more than the {MAX_ARTICLE_BYTES / 1e6:.0f} MB one article may hold; "
+            "split it into articles (one per JSONL line, say)")
+
+
 def _read_text(file: Path, report: ReadReport) -> str | None:
     try:
+        size = file.stat().st_size
+        if size > MAX_ARTICLE_BYTES:
+            report.skipped.append(_too_big(size, str(file)))
+            return None
         return file.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         report.skipped.append(f"{file}: not UTF-8 text (byte {exc.start})")
@@ -130,12 +145,12 @@ def _read_text(file: Path, report: ReadReport) -> str | None:
 
 
 def _read_file(file: Path, report: ReadReport) -> list[Page]:
+    suffix = file.suffix.lower()
+    if suffix == ".jsonl":
+        return _read_jsonl(file, report)
     text = _read_text(file, report)
     if text is None:
         return []
-    suffix = file.suffix.lower()
-    if suffix == ".jsonl":
-        return _read_jsonl(file, text, report)
     if not text.strip():
         report.skipped.append(f"{file}: empty file")
         return []
@@ -168,17 +183,35 @@ def _read_sidecar(file: Path, report: ReadReport) -> dict:
     return {k: values[k] for k in METADATA_FIELDS if values.get(k) not in (None, "")}
 
 
-def _read_jsonl(file: Path, text: str, report: ReadReport) -> list[Page]:
-    pages = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            pages.append(page_from_record(json.loads(line), f"{file.stem}-{number}", f"{file}:{number}"))
-        except json.JSONDecodeError as exc:
-            report.skipped.append(f"{file}:{number}: not valid JSON ({exc.msg})")
-        except InvalidInputError as exc:
-            report.skipped.append(str(exc))
+def _read_jsonl(file: Path, report: ReadReport) -> list[Page]:
+    """One article per line, read a line at a time; a bad line is reported and skipped."""
+    pages, lines = [], 0
+    try:
+        with open(file, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                lines += bool(raw.strip())
+                where = f"{file}:{number}"
+                if len(raw) > MAX_ARTICLE_BYTES:
+                    report.skipped.append(_too_big(len(raw), where))
+                    continue
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    report.skipped.append(f"{where}: not UTF-8 text (byte {exc.start})")
+                    continue
+                if not line.strip():
+                    continue
+                try:
+                    pages.append(page_from_record(json.loads(line), f"{file.stem}-{number}", where))
+                except json.JSONDecodeError as exc:
+                    report.skipped.append(f"{where}: not valid JSON ({exc.msg})")
+                except (InvalidInputError, RecursionError) as exc:
+                    report.skipped.append(str(exc) if isinstance(exc, InvalidInputError) else f"{where}: nested too deeply")
+    except OSError as exc:
+        report.skipped.append(f"{file}: unreadable ({exc.strerror})")
+        return pages
+    if not lines:
+        report.skipped.append(f"{file}: empty file")
     return pages
 
 

@@ -54,3 +54,14 @@ def test_any_text_splits_into_passages_that_point_back_into_it(text):
     assert [p.position for p in passages] == list(range(len(passages)))
     for passage in passages:
         assert text[passage.start : passage.end] == passage.text and passage.text.strip()
+
+
+def test_no_passage_is_longer_than_the_character_cap():
+    """A megabyte without a space was once one passage, returned whole with every result list."""
+    from qa.chunking import MAX_PASSAGE_CHARS
+
+    article = Article(id="blob", text="Awal berita. " + "A" * 1_000_000 + " akhir berita.\nParagraf biasa.")
+    passages = split_article(article)
+    assert max(len(p.text) for p in passages) <= MAX_PASSAGE_CHARS
+    assert all(article.text[p.start : p.end] == p.text for p in passages)
+    assert "".join(p.text for p in passages).count("A") == 1_000_000 + 1  # nothing lost ("Awal" has one)

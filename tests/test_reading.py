@@ -62,6 +62,22 @@ def test_unknown_non_utf8_and_empty_files_are_reported_and_skipped(tmp_path):
     assert any("data.pdf" in w for w in report.warnings)
 
 
+def test_an_article_over_the_size_cap_is_skipped_and_a_big_jsonl_is_read_line_by_line(tmp_path):
+    """A 200 MB .txt once filled memory with no output; now one article holds at most 5 MB."""
+    from qa.reading import MAX_ARTICLE_BYTES
+
+    (tmp_path / "besar.txt").write_text("kata " * (MAX_ARTICLE_BYTES // 5 + 1), encoding="utf-8")
+    lines = [json.dumps({"id": "satu", "text": BODY}), json.dumps({"id": "raksasa", "text": "x" * MAX_ARTICLE_BYTES}),
+             json.dumps({"id": "dua", "text": BODY + " Kedua."})]
+    (tmp_path / "data.jsonl").write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "rusak", "text": "caf\xe9"}\n')
+    report = read_paths([tmp_path])
+    assert sorted(a.id for a in report.articles) == ["dua", "satu"]
+    skipped = "\n".join(report.skipped)
+    assert "besar.txt: 5.0 MB, more than the 5 MB one article may hold; split it" in skipped
+    assert "data.jsonl:2: 5.0 MB, more than the 5 MB one article may hold" in skipped
+    assert "data.jsonl:4: not UTF-8 text (byte 28)" in skipped  # the other lines are read
+
+
 def test_links_are_followed_inside_the_folder_only_and_bad_ones_reported(tmp_path):
     """A link to a system file once got that file indexed and served."""
     folder = tmp_path / "corpus"
