@@ -5,6 +5,9 @@ with ``exit_code``; the HTTP server answers with ``http_status`` and the message
 Anything else escaping is a bug.
 """
 
+import os
+from pathlib import Path
+
 
 class QAError(Exception):
     """Base class: a failure with a message meant for the person who caused it."""
@@ -78,3 +81,30 @@ class WritesDisabledError(QAError):
 
     exit_code = 2
     http_status = 403
+
+
+class StorageError(QAError):
+    """The disk under the index refused: it is full or mounted read-only. Nothing is damaged,
+    and a rebuild would fail the same way."""
+
+    exit_code = 6
+    http_status = 503
+
+
+def disk_problem(path) -> StorageError | None:
+    """A StorageError if the file system holding `path` is read-only or full, else None:
+    asked after a failed read or write, so that a full disk is not called a damaged index."""
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return None
+    if stats.f_flag & os.ST_RDONLY:
+        return StorageError(f"{path} is on a read-only disk, and the index needs to write beside its files "
+                            "(even to read them); nothing was changed: mount it writable or use another --index-dir")
+    if stats.f_bavail * stats.f_frsize < 1_000_000:
+        return StorageError(f"the disk holding {path} is full; nothing was changed and the last good index is "
+                            "kept: free some space and try again")
+    return None

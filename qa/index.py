@@ -44,6 +44,7 @@ import numpy as np
 
 from qa.errors import (
     CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, InvalidInputError, QAError,
+    disk_problem,
 )
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
@@ -96,8 +97,12 @@ def _require_folder(index_dir: Path) -> None:
 def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS):
     """Hold the index directory's write lock, waiting at most `wait` seconds for it."""
     _require_folder(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / LOCK, "a+") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / LOCK, "a+")
+    except OSError as exc:
+        raise disk_problem(index_dir) or CorruptIndexError(f"index in {index_dir} cannot be written ({exc})") from exc
+    with handle:
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -231,7 +236,10 @@ def new_build(index_dir: Path, manifest: Manifest, resume: bool = False):
     for stale in index_dir.glob(f"{STAGING}-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted private build
     staging = index_dir / (STAGING if resume else f"{STAGING}-{secrets.token_hex(3)}")
-    store = _staging_store(staging, manifest)
+    try:
+        store = _staging_store(staging, manifest)
+    except (sqlite3.Error, OSError) as exc:
+        raise disk_problem(index_dir) or CorruptIndexError(f"index in {index_dir} cannot be written ({exc})") from exc
     try:
         yield store
     except BaseException:
@@ -399,7 +407,8 @@ class PassageIndex:
             snapshot = Snapshot.load(build, store, options=self.options)
         except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
             store.close()
-            raise CorruptIndexError(f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
+            raise disk_problem(build) or CorruptIndexError(
+                f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
         # The previous build's store stays open for searches still on its snapshots; its
         # connections close when the last of them is dropped.
         self.manifest, self._snapshot = manifest, snapshot

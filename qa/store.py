@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexBusyError
+from qa.errors import CorruptIndexError, IndexBusyError, disk_problem
 from qa.lexical import stems
 from qa.periods import Period
 from qa.types import Article, ArticleInfo, Facets, Passage, SourceCount
@@ -58,9 +58,11 @@ def _storage_errors(method):
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise IndexBusyError(f"index store {self.path} is busy ({exc}); try again later") from exc
-            raise CorruptIndexError(f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
+            raise disk_problem(self.path) or CorruptIndexError(
+                f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
         except sqlite3.DatabaseError as exc:
-            raise CorruptIndexError(f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
+            raise disk_problem(self.path) or CorruptIndexError(
+                f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
 
     return checked
 

@@ -314,6 +314,47 @@ def test_index_that_lost_its_pointer_while_serving_is_503_until_recovered(live_e
         assert client.get("/ask", params={"q": QUESTION}).status_code == 200
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 30 MB tmpfs of the test's own (root only): a disk to fill and to mount read-only."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=30m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("this machine does not let root mount a tmpfs")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_a_full_or_read_only_disk_is_said_so_and_the_index_kept(engine, small_disk, tmp_path):
+    """Both were reported as "damaged, rebuild it", and the rebuild ended in a traceback."""
+    index_dir = small_disk / "index"
+    shutil.copytree(engine.settings.index_dir, index_dir)
+    new = tmp_path / "baru.jsonl"
+    new.write_text(json.dumps(BATTERY) + "\n", encoding="utf-8")
+    with open(small_disk / "filler", "wb") as filler:  # fill the disk to the last block
+        try:
+            while True:
+                filler.write(b"\0" * 1_000_000)
+                filler.flush()
+        except OSError:
+            pass
+    for command in (["add", new], ["index", ROOT / "corpus"]):
+        assert refused(qa(*command, "--index-dir", index_dir), 6, "is full; nothing was changed and the last good "
+                                                                 "index is kept: free some space and try again")
+    (small_disk / "filler").unlink()
+    listed = qa("list", "--index-dir", index_dir)
+    assert listed.returncode == 0 and "1-5 of 5 articles" in listed.stderr  # nothing lost
+    assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode == 0
+    try:
+        for command in (["add", new], ["index", ROOT / "corpus"], ["list"], ["recover"]):
+            assert refused(qa(*command, "--index-dir", index_dir), 6, "is on a read-only disk")
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)])
+    assert "1-5 of 5 articles" in qa("list", "--index-dir", index_dir).stderr
+
+
 def test_index_damaged_while_serving_is_503(live_engine):
     with TestClient(create_app(engine=live_engine)) as client:
         assert client.get("/ask", params={"q": QUESTION}).status_code == 200
