@@ -25,6 +25,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from itertools import cycle, islice
 from importlib import metadata
 from pathlib import Path
@@ -75,6 +76,7 @@ class OpenVINOEmbedder(Embedder):
         self._core = ov.Core()
         self._directory = directory
         self._model = self._core.read_model(directory / MODEL_FILE)
+        self._variants: dict[str, object] = {}  # compressed copies, by name, once read
         self._compiled_cache = directory / COMPILED_CACHE
         super().__init__(settings, meta["prompts"], source)
         self.chooser = Chooser(self._core, directory, self.candidate_model, EmbeddingTrial(self))
@@ -91,9 +93,11 @@ class OpenVINOEmbedder(Embedder):
         checked once, then kept beside the export)."""
         if not candidate.variant:
             return self._model
-        target = self._directory / VARIANTS_DIR / candidate.variant
-        cached_dir(target, MODEL_FILE, lambda staging: self._compress(candidate.variant, staging))
-        return self._core.read_model(target / MODEL_FILE)
+        if candidate.variant not in self._variants:  # read once: every compile of it starts here
+            target = self._directory / VARIANTS_DIR / candidate.variant
+            cached_dir(target, MODEL_FILE, lambda staging: self._compress(candidate.variant, staging))
+            self._variants[candidate.variant] = self._core.read_model(target / MODEL_FILE)
+        return self._variants[candidate.variant]
 
     def _compress(self, variant: str, out: Path) -> None:
         import nncf
@@ -152,10 +156,16 @@ class EmbeddingTrial:
     """The runtime choice's sample, run as the embedder runs passages and lone questions."""
 
     def __init__(self, embedder: OpenVINOEmbedder):
-        texts = sample()
-        self._feed = embedder._feed
-        self._passages = [embedder.passage_prefix + t for t in texts["passages"]]
-        self._questions = [embedder._feed([embedder.query_prefix + q], QUESTION_LENGTHS[0]) for q in texts["questions"]]
+        self._embedder = embedder  # the sample is read and tokenized only if a choice is measured
+
+    @cached_property
+    def _passages(self) -> list[str]:
+        return [self._embedder.passage_prefix + t for t in sample()["passages"]]
+
+    @cached_property
+    def _questions(self) -> list[dict]:
+        return [self._embedder._feed([self._embedder.query_prefix + q], QUESTION_LENGTHS[0])
+                for q in sample()["questions"]]
 
     def passages(self, compiled, streams: int) -> tuple[float, np.ndarray]:
         """One batch of SAMPLE_BATCH passages per request in flight, so that every stream is
@@ -163,7 +173,7 @@ class EmbeddingTrial:
         from other processes slows one, rarely both)."""
         requests = requests_for(compiled, streams)
         texts = list(islice(cycle(self._passages), len(requests) * SAMPLE_BATCH))
-        batches = [self._feed(texts[i : i + SAMPLE_BATCH]) for i in range(0, len(texts), SAMPLE_BATCH)]
+        batches = [self._embedder._feed(texts[i : i + SAMPLE_BATCH]) for i in range(0, len(texts), SAMPLE_BATCH)]
         list(pipelined(requests, batches))  # warm: buffers allocated, kernels planned
         seconds = []
         for _ in range(2):

@@ -166,7 +166,7 @@ def recover(index_dir: Path) -> tuple[str, int] | None:
     caller holds `write_lock`. Nothing is deleted."""
     try:
         build, manifest = read_manifest(index_dir)
-        _checked_store(build, manifest).close()
+        _checked_store(index_dir, build, manifest).close()
         return None
     except IndexNotFoundError:
         raise
@@ -176,7 +176,7 @@ def recover(index_dir: Path) -> tuple[str, int] | None:
     for build in builds(index_dir):
         try:
             _, manifest = read_manifest(index_dir, build.name)
-            store = _checked_store(build, manifest)
+            store = _checked_store(index_dir, build, manifest)
         except QAError as exc:
             problems.append(f"{build.name}: {exc}")
             continue
@@ -189,17 +189,21 @@ def recover(index_dir: Path) -> tuple[str, int] | None:
                             f"rebuild it with `qa index PATH --index-dir {index_dir}`")
 
 
-def _checked_store(build: Path, manifest: Manifest) -> Store:
-    """The build's store, open and checked; CorruptIndexError if it is missing or damaged."""
-    path = build / STORE
-    if not path.is_file():
-        raise CorruptIndexError(f"{path.name} is missing in {build.name}")
-    store = Store(path, manifest.dimension)
+def _damaged(index_dir: Path, build: Path, exc: BaseException) -> QAError:
+    """What a failure to read a build means: a full or read-only disk, or a damaged index."""
+    return disk_problem(build) or CorruptIndexError(f"index in {index_dir} is damaged ({exc}); rebuild it with `qa index`")
+
+
+def _checked_store(index_dir: Path, build: Path, manifest: Manifest) -> Store:
+    """The build's store, open and checked; an error saying why if it cannot be read."""
+    store = Store(build / STORE, manifest.dimension)
     try:
+        if not store.path.is_file():
+            raise FileNotFoundError(f"{store.path} is missing")
         store.check()
-    except (QAError, sqlite3.Error) as exc:
+    except (sqlite3.Error, OSError) as exc:
         store.close()
-        raise CorruptIndexError(f"{build.name} is damaged ({exc})") from exc
+        raise _damaged(index_dir, build, exc) from exc
     return store
 
 
@@ -399,16 +403,12 @@ class PassageIndex:
 
     def _open(self, build_name: str) -> None:
         build, manifest = read_manifest(self.directory, build_name)
-        store = Store(build / STORE, manifest.dimension)
+        store = _checked_store(self.directory, build, manifest)
         try:
-            if not store.path.is_file():
-                raise FileNotFoundError(f"{store.path} is missing")
-            store.check()
             snapshot = Snapshot.load(build, store, options=self.options)
         except (sqlite3.Error, OSError, ValueError, RuntimeError) as exc:
             store.close()
-            raise disk_problem(build) or CorruptIndexError(
-                f"index in {self.directory} is damaged ({exc}); rebuild it with `qa index`") from exc
+            raise _damaged(self.directory, build, exc) from exc
         # The previous build's store stays open for searches still on its snapshots; its
         # connections close when the last of them is dropped.
         self.manifest, self._snapshot = manifest, snapshot
