@@ -7,10 +7,15 @@ outright when no key is configured.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import ipaddress
 import json
+import logging
 import re
 import secrets
+import threading
+import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,22 +26,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.config import Settings, load_settings
 from qa.engine import MAX_PAGE, Engine, UpdateReport
-from qa.errors import AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WritesDisabledError
+from qa.errors import (
+    AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,
+)
 from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
-from qa.reading import read_records
+from qa.reading import MAX_ID_CHARS, read_records, valid_unicode
 from qa.types import Answer, ArticleInfo, Facets
 
+log = logging.getLogger(__name__)
 QUESTION_DOC = "The question, in Indonesian or English."
 TOP_K_DOC = f"How many passages to return ({MIN_TOP_K}-{MAX_TOP_K})."
 SOURCE_DOC = "Only articles from these publishers (case-insensitive); repeat for several."
 WEB_PAGE = Path(__file__).parent / "web"  # the search page: plain HTML, CSS and JS, no build step
 MAX_ARTICLES_PER_REQUEST = 1000
-MAX_ID_CHARS = 200
 
 
 class AskRequest(BaseModel):
@@ -66,6 +74,8 @@ class ArticleIn(BaseModel):
         None, max_length=100, description="Publication date: 2024-11-15, 15/11/2024 or 15 November 2024."
     )
     url: str | None = Field(None, max_length=2000)
+
+    _valid_unicode = field_validator("*", mode="before")(valid_unicode)  # JSON's lone "\\ud800", as in files
 
 
 class ArticlePage(BaseModel):
@@ -138,6 +148,11 @@ def _readable(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+async def refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    """Answer a request before the app sees it, in the app's error format."""
+    await JSONResponse(status_code=status, content={"detail": detail})(scope, receive, send)
+
+
 class BodyCheck:
     """Checks a request body before the app reads it: over `max_bytes` gets 413 (bodies sent
     without Content-Length are counted as they arrive), a body that is not JSON by its
@@ -152,28 +167,29 @@ class BodyCheck:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"0")
         if not declared.isdigit() or int(declared) > self.max_bytes:
-            return await self._refuse(scope, receive, send, 413, self._too_large)
-        body, more = b"", True
+            return await refuse(scope, receive, send, 413, self._too_large)
+        received, more = bytearray(), True  # (appending to bytes would copy it all per chunk)
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
+            received += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                return await self._refuse(scope, receive, send, 413, self._too_large)
+            if len(received) > self.max_bytes:
+                return await refuse(scope, receive, send, 413, self._too_large)
+        body = bytes(received)
         if body:
             kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if kind != b"application/json" and not kind.endswith(b"+json"):
-                return await self._refuse(scope, receive, send, 415, "send the body as JSON, with "
-                                          "Content-Type: application/json")
+                return await refuse(scope, receive, send, 415, "send the body as JSON, with "
+                                    "Content-Type: application/json")
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError as exc:
-                return await self._refuse(scope, receive, send, 400, f"request body is not UTF-8 (byte {exc.start})")
+                return await refuse(scope, receive, send, 400, f"request body is not UTF-8 (byte {exc.start})")
             if self._too_deep(body):
-                return await self._refuse(scope, receive, send, 422, "request body is not valid JSON we can read: "
-                                          "it is nested too deeply (keep it under 1,000 levels)")
+                return await refuse(scope, receive, send, 422, "request body is not valid JSON we can read: "
+                                    "it is nested too deeply (keep it under 1,000 levels)")
         replayed = False
 
         async def replay():
@@ -204,9 +220,50 @@ class BodyCheck:
     def _too_large(self) -> str:
         return f"request body is larger than {self.max_bytes} bytes; send fewer articles per request"
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
-        await JSONResponse(status_code=status, content={"detail": detail})(scope, receive, send)
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without port, brackets or a final dot: `[::1]:8000` is `::1`."""
+    if header.startswith("["):
+        header = header[1:header.find("]")]
+    elif header.count(":") == 1:
+        header = header.rsplit(":", 1)[0]
+    return header.rstrip(".").lower()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class HostCheck:
+    """Stops DNS rebinding: a web page elsewhere that makes its own name resolve to 127.0.0.1
+    gets a visitor's browser to send this server requests naming that page's host. So a request
+    that reached a loopback address must name a loopback host; with `allowed` set, every request
+    must name a loopback host or one of `allowed` ('*.example.org' for subdomains, '*' any)."""
+
+    def __init__(self, app: ASGIApp, allowed: list[str]):
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        named = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        host = _host_name(named)
+        if host and not self._passes(host, (scope.get("server") or ("",))[0]):
+            return await refuse(scope, receive, send, 400, f"host {named[:100]!r} is not served here (a guard "
+                                "against DNS rebinding); the operator can allow it with QA_ALLOWED_HOSTS")
+        await self.app(scope, receive, send)
+
+    def _passes(self, host: str, address: str) -> bool:
+        if _is_loopback(host) or "*" in self.allowed or host in self.allowed:
+            return True
+        if any(p.startswith("*.") and host.endswith(p[1:]) for p in self.allowed):
+            return True
+        return not self.allowed and not _is_loopback(address)
 
 
 class SecurityHeaders:
@@ -245,6 +302,35 @@ class SecurityHeaders:
 _ABSOLUTE_PATH = re.compile(r"(?<=[\s'\"`(])/(?:[^\s'\"`():;,]+/)*([^\s'\"`():;,/]+)")
 
 
+class StopWork:
+    """Stops a write between embedding batches, nothing stored (the engine's progress callback
+    is where it looks): when its client has disconnected, when it has run `seconds`, or when
+    the server is stopping. Without it a client that gave up would keep both cores busy."""
+
+    def __init__(self, seconds: float, stopping: threading.Event):
+        self.seconds, self.stopping = seconds, stopping
+        self.deadline = time.monotonic() + seconds
+        self.left, self.cancelled = threading.Event(), threading.Event()
+
+    def check(self, done: int = 0, total: int = 0) -> None:
+        if self.cancelled.is_set() or self.stopping.is_set():
+            problem = "the server is stopping; nothing was stored: send the articles again"
+        elif self.left.is_set():
+            problem = "the client disconnected; nothing was stored"
+        elif time.monotonic() > self.deadline:
+            problem = (f"adding these articles took longer than {self.seconds:g} s (write_timeout); nothing was "
+                       "stored: send fewer articles per request")
+        else:
+            return
+        log.warning("POST /articles stopped after %d of %d passages: %s", done, total, problem)
+        raise WorkStoppedError(problem)
+
+    async def when_disconnected(self, request: Request) -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(0.25)
+        self.left.set()
+
+
 def without_paths(message: str) -> str:
     return _ABSOLUTE_PATH.sub(r"\1", message)
 
@@ -259,6 +345,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             app.state.engine = Engine(settings)
         app.state.engine.index  # load (or build) now, not on the first request
         yield
+        app.state.stopping.set()  # writes still running stop at their next batch
 
     app = FastAPI(
         title="Tanya Berita: question answering over Indonesian news",
@@ -268,8 +355,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.stopping = threading.Event()
     app.add_middleware(BodyCheck, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError):
@@ -303,10 +392,20 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @app.post("/articles", response_model=UpdateReport, summary="Add or replace articles (one or a list)",
               dependencies=[Depends(writer)])
-    def add_articles(body: ArticleIn | Annotated[list[ArticleIn], Field(max_length=MAX_ARTICLES_PER_REQUEST)],
-                     engine: EngineDep):
+    async def add_articles(body: ArticleIn | Annotated[list[ArticleIn], Field(max_length=MAX_ARTICLES_PER_REQUEST)],
+                           request: Request, engine: EngineDep):
         records = [a.model_dump(exclude_none=True) for a in (body if isinstance(body, list) else [body])]
-        return engine.add(read_records(records))
+        articles = await run_in_threadpool(read_records, records)
+        stop = StopWork(engine.settings.write_timeout, app.state.stopping)
+        watcher = asyncio.create_task(stop.when_disconnected(request))
+        try:
+            return await run_in_threadpool(engine.add, articles, stop.check)
+        except asyncio.CancelledError:  # uvicorn's shutdown limit passed: the thread stops at its next batch
+            stop.cancelled.set()  # (and the client hears why, instead of the log getting a traceback)
+            raise WorkStoppedError("the server is stopping; nothing was stored: send the articles again") from None
+        finally:
+            stop.left.set()
+            watcher.cancel()
 
     @app.delete("/articles/{article_id:path}", response_model=UpdateReport, summary="Remove an article",
                 dependencies=[Depends(writer)])

@@ -57,6 +57,10 @@ _MIN_WORDS_FOR_NEAR_DUPLICATE = 8
 # paragraph's set of words; a repeat with a few words changed shares most of them), not among
 # all earlier paragraphs: that keeps a 1,000-paragraph page linear instead of a million
 # comparisons. Each paragraph is compared with at most _MAX_CANDIDATES of them.
+MAX_LINE_CHARS = 10_000
+# Navigation runs and copyright lines are a few hundred characters; a longer line is text, and
+# not scanning it spares a regular expression that would hold the GIL for seconds on a 5 MB line.
+_MENU_MAX_CHARS = 2000
 _PERMUTATIONS, _MAX_CANDIDATES = 64, 16
 # 16 bands of 4 rows: paragraphs whose word sets have Jaccard similarity 0.5 meet in a band
 # with probability 0.64, at 0.7 with 0.98 (given, not computed: datasketch would integrate
@@ -72,13 +76,15 @@ def is_boilerplate(line: str) -> bool:
         return True
     if _PREFIXES.match(stripped) or _VERSION.match(stripped) or _SOURCE_MARKER.match(stripped):
         return True
-    if _COPYRIGHT.search(stripped) and len(stripped.split()) <= 15:
+    if len(stripped) <= _MENU_MAX_CHARS and _COPYRIGHT.search(stripped) and len(stripped.split()) <= 15:
         return True
     return _is_menu(stripped)
 
 
 def _is_menu(line: str) -> bool:
     """Navigation links run together: mostly menu vocabulary, several distinct terms."""
+    if len(line) > _MENU_MAX_CHARS:
+        return False
     found = _MENU_WORDS.findall(line)
     letters = sum(c.isalpha() for c in line)
     covered = sum(len(term.replace(" ", "")) for term in found)
@@ -170,6 +176,24 @@ def drop_repeats(paragraphs: list[str]) -> list[str]:
 def _is_signature(line: str) -> bool:
     """A reporter's name or initials left at the end of a page ("Albi")."""
     return len(line.split()) <= 3 and not re.search(r"[.!?:\"”]$", line)
+
+
+def page_lines(text: str) -> list[str]:
+    """The lines of a page, a line longer than MAX_LINE_CHARS cut after the last sentence end
+    (or else space) before that length. No paragraph of news runs that long; bounding lines
+    bounds every regular expression run on one, each of which holds the GIL (and so every
+    other request) until it ends: on a 5 MB line, a third of a second each."""
+    lines = []
+    for line in text.splitlines():
+        while len(line) > MAX_LINE_CHARS:
+            window = line[:MAX_LINE_CHARS]
+            sentence_end = max(window.rfind(". "), window.rfind("? "), window.rfind("! ")) + 1
+            space = window.rfind(" ") + 1
+            cut = next((c for c in (sentence_end, space) if c > MAX_LINE_CHARS // 2), MAX_LINE_CHARS)
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
 
 
 def clean_lines(lines: list[str]) -> list[str]:

@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.text import Text
 
 from qa.config import load_settings
-from qa.errors import ArticleNotFoundError, InvalidInputError, QAError
+from qa.errors import ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K
 from qa.types import Answer
 
@@ -88,6 +88,7 @@ def _setup(context: typer.Context) -> None:
     logger = logging.getLogger("qa")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # a model library's root handler would print each warning twice
 
 
 def _engine(config: Path | None = None, **flags):
@@ -117,11 +118,13 @@ def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
     corpus_dir: CorpusDir = None, follow_links: FollowLinks = None,
+    fresh: Annotated[bool, typer.Option(
+        "--fresh", help="Embed every article again, copying nothing from the current index.")] = False,
 ):
     """Build the index from articles; the current index is replaced only when done.
 
-    Articles already indexed with the same content are not embedded again, and an interrupted
-    run goes on where it stopped when started again.
+    Articles already indexed intact with the same content are copied, not embedded again
+    (unless --fresh), and an interrupted run goes on where it stopped when started again.
 
     **Examples**
 
@@ -130,7 +133,7 @@ def index(
     * `qa index articles.jsonl more/ --index-dir /srv/qa/index`
     """
     engine, report = _with_progress(
-        "embedding passages", lambda engine, progress: engine.build_index(paths, progress),
+        "embedding passages", lambda engine, progress: engine.build_index(paths, progress, fresh),
         config, model=model, index_dir=index_dir, corpus_dir=corpus_dir, follow_links=follow_links)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
@@ -430,6 +433,33 @@ def evaluate(
 
 
 @app.command()
+def check(config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None):
+    """Verify every stored article, passage and vector against the checksum written with it,
+    and the store's structure; exit 3 and name what is damaged if anything is.
+
+    **Example**
+
+    * `qa check --index-dir /srv/qa/index`
+    """
+    from qa.store import damage_notice
+
+    try:
+        report = _engine(config, model=model, index_dir=index_dir).check()
+    except QAError as exc:
+        raise _fail(exc) from None
+    summary = f"{report.build}: {report.articles} articles, {report.passages} passages"
+    if report.intact:
+        out.print(f"{summary}: all intact", markup=False)
+        return
+    for line in report.problems:
+        err.print(f"store: {printable(line)}", markup=False, soft_wrap=True)
+    for article_id in report.damaged:
+        err.print(f"damaged: {printable(article_id)}", markup=False, soft_wrap=True)
+    problem = damage_notice(report.damaged) if report.damaged else "the store's structure is damaged; rebuild it with `qa index PATH`"
+    raise _fail(CorruptIndexError(f"{summary}: {problem}"))
+
+
+@app.command()
 def recover(config: ConfigFileOption = None, index_dir: IndexDir = None):
     """After the index directory lost its CURRENT file (a bad copy or restore, a cleanup
     script): make the newest complete build live again. Nothing is deleted.
@@ -517,7 +547,8 @@ def serve(
 
     engine = _loaded_engine(config, host=host, port=port, api_key=api_key, model=model, index_dir=index_dir,
                             corpus_dir=corpus_dir)
-    uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port)
+    uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port,
+                timeout_graceful_shutdown=engine.settings.shutdown_timeout)
 
 
 @app.command("mcp")

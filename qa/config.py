@@ -7,10 +7,12 @@ import tomllib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource,
+)
 
 from qa.errors import InvalidInputError
 
@@ -108,8 +110,22 @@ class Settings(BaseSettings):
         description="Key HTTP clients send in the X-API-Key header to add or remove articles. "
         "Without one, HTTP writes are refused.",
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        [], description="Host names the server answers to (comma-separated; '*.example.org' takes its "
+        "subdomains, '*' any). Loopback names (localhost, 127.0.0.1, ::1) always pass. Default: a request "
+        "that reached a loopback address must name a loopback host, which stops DNS rebinding (a web page "
+        "elsewhere resolving its own name to 127.0.0.1); set this when serving on a network.",
+    )
     protect_reads: bool = Field(
         False, description="Also require the API key to ask and to list articles (/health stays open)."
+    )
+    write_timeout: float = Field(
+        600.0, gt=0, description="Seconds an HTTP write (POST /articles) may embed before it stops with 503, "
+        "storing nothing; it also stops when its client disconnects or the server is stopping.",
+    )
+    shutdown_timeout: float = Field(
+        10.0, ge=0, description="Seconds `qa serve` waits for requests in flight after SIGTERM before it "
+        "cancels them (a write stops at its next batch, storing nothing).",
     )
     max_body_bytes: int = Field(
         10_000_000, ge=1_000, description="Largest HTTP request body accepted; larger ones get 413."
@@ -134,6 +150,11 @@ class Settings(BaseSettings):
         if self.protect_reads and not (self.api_key and self.api_key.get_secret_value()):
             raise ValueError("protect_reads needs an api_key")
         return self
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, hosts: Any) -> Any:
+        return [h.strip().lower() for h in hosts.split(",") if h.strip()] if isinstance(hosts, str) else hosts
 
     @field_validator("api_key")
     @classmethod

@@ -56,6 +56,21 @@ class UpdateReport:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class CheckReport:
+    """What `Engine.check` found in the live build."""
+
+    build: str
+    articles: int
+    passages: int
+    damaged: list[str]  # ids of the articles whose stored rows fail their checksums
+    problems: list[str]  # what SQLite's integrity check reports (nothing when sound)
+
+    @property
+    def intact(self) -> bool:
+        return not (self.damaged or self.problems)
+
+
 COMMIT_EVERY = 64  # articles per transaction when adding files: a crash keeps what was committed
 MAX_PAGE = 1000  # articles per page of `Engine.articles`
 
@@ -98,7 +113,7 @@ class Engine:
                     if not Path(self.settings.corpus_dir).is_dir():
                         raise
                     log.info("no index in %s yet: indexing %s", self.settings.index_dir, self.settings.corpus_dir)
-                    self._build([self.settings.corpus_dir])
+                    self._build([self.settings.corpus_dir], None, fresh=False)
             return self._index
 
     def _open_index(self) -> PassageIndex:
@@ -122,11 +137,19 @@ class Engine:
 
     def _embed_and_write(self, write: Callable[[list[Entry]], tuple[list[str], list[str]]],
                          articles: list[Article], commit_every: int,
-                         progress: Callable[[int, int], None] | None) -> tuple[dict[str, int], int]:
+                         progress: Callable[[int, int], None] | None) -> tuple[dict[str, int], int, dict[str, str]]:
         """Split and embed `articles` and `write` them, `commit_every` articles per transaction:
         a crash keeps what was committed. `progress(done, total)` counts passages embedded.
-        Returns the passages written per article id, and the number of passages embedded."""
-        split = [(article, split_article(article)) for article in articles]
+        Returns the passages written per article id, the number of passages embedded, and why
+        each article that could not be split was skipped, by id."""
+        split, failed = [], {}
+        for article in articles:
+            try:
+                split.append((article, split_article(article)))
+            except Exception as exc:  # a flaw one article's text meets must not sink the batch it came in
+                log.debug("article %r could not be split", article.id, exc_info=True)
+                failed[article.id] = (f"{article.id}: skipped, could not be split into passages "
+                                      f"({type(exc).__name__}: {str(exc)[:200]})")
         total = sum(len(passages) for _, passages in split)
         done, written = 0, {}
 
@@ -143,44 +166,47 @@ class Engine:
             ids, _ = write([Entry(a, ps, vectors[bounds[i] : bounds[i + 1]]) for i, (a, ps) in enumerate(chunk)])
             passages = {a.id: len(ps) for a, ps in chunk}
             written.update((i, passages[i]) for i in ids)
-        return written, total
+        return written, total, failed
 
     def build_index(
-        self, paths: list[Path | str], progress: Callable[[int, int], None] | None = None
+        self, paths: list[Path | str], progress: Callable[[int, int], None] | None = None, fresh: bool = False,
     ) -> IndexReport:
         """Read, clean, split and embed the articles under `paths` into a new index that
         replaces the current one when complete. Articles the current index (or an interrupted
-        build) already holds with the same content are copied, not embedded again, and the
-        build commits COMMIT_EVERY articles at a time: run it again after an interruption and
-        it goes on where it stopped. `progress(done, total)` counts passages embedded.
-        Live writes wait (then fail with IndexBusyError) while a build runs."""
+        build) already holds intact with the same content are copied, not embedded again (all
+        are embedded again with `fresh`), and the build commits COMMIT_EVERY articles at a
+        time: run it again after an interruption and it goes on where it stopped.
+        `progress(done, total)` counts passages embedded. Live writes wait (then fail with
+        IndexBusyError) while a build runs."""
         with self._index_lock:
-            return self._build(paths, progress)
+            return self._build(paths, progress, fresh)
 
-    def _build(self, paths, progress=None) -> IndexReport:
+    def _build(self, paths, progress, fresh: bool) -> IndexReport:
         started = time.monotonic()
         read = _read_some(paths, self.settings.follow_links)
         articles = list({a.id: a for a in read.articles}.values())  # the last of a repeated id wins
         directory = Path(self.settings.index_dir)
         manifest = self._manifest()
         with write_lock(directory):
-            with new_build(directory, manifest, resume=True) as store:
+            with new_build(directory, manifest, resume=not fresh) as store:
                 wanted = {a.id: content_hash(a) for a in articles}
-                staged = store.hashes()  # what an interrupted build committed
+                staged = store.hashes()  # what an interrupted build committed, when intact
+                for damaged in store.damaged():
+                    del staged[damaged]
                 store.write(remove=[i for i in staged if i not in wanted])
                 todo = [a for a in articles if staged.get(a.id) != wanted[a.id]]
-                copied = set(self._copy_from_live(store, directory, manifest, todo)) if todo else set()
+                copied = set(self._copy_from_live(store, directory, manifest, todo)) if todo and not fresh else set()
                 todo = [a for a in todo if a.id not in copied]
-                _, embedded = self._embed_and_write(store.write, todo, COMMIT_EVERY, progress)
+                _, embedded, failed = self._embed_and_write(store.write, todo, COMMIT_EVERY, progress)
                 passages = store.counts()[1]
         if self._index is None:
             self._index = self._open_index()
         return IndexReport(
-            articles=len(articles),
+            articles=len(articles) - len(failed),
             passages=passages,
             embedded=embedded,
             reused=len(articles) - len(todo),
-            skipped=read.skipped,
+            skipped=read.skipped + list(failed.values()),
             warnings=read.warnings,
             seconds=time.monotonic() - started,
             directory=str(directory / self._index.refresh().build),
@@ -222,14 +248,15 @@ class Engine:
 
     def _add(self, index: PassageIndex, articles: list[Article], commit_every: int, progress) -> UpdateReport:
         stored = index.store.hashes([a.id for a in articles])
-        same = {a.id for a in articles if stored.get(a.id) == content_hash(a)}
+        same = {a.id for a in articles if stored.get(a.id) == content_hash(a)} - set(index.store.damaged(list(stored)))
         changed = list({a.id: a for a in articles if a.id not in same}.values())
         report = UpdateReport(unchanged=[a.id for a in articles if a.id in same])
         # `write` checks the hashes again, inside its transaction
-        written, _ = self._embed_and_write(index.write, changed, commit_every, progress)
+        written, _, failed = self._embed_and_write(index.write, changed, commit_every, progress)
         report.added = [i for i in written if i not in stored]
         report.replaced = [i for i in written if i in stored]
-        report.unchanged += [a.id for a in changed if a.id not in written]
+        report.unchanged += [a.id for a in changed if a.id not in written and a.id not in failed]
+        report.skipped = list(failed.values())
         report.passages = sum(written.values())
         return report
 
@@ -240,7 +267,7 @@ class Engine:
         read = _read_some(paths, self.settings.follow_links)
         index = self._matching_index(self._writable_index())
         report = self._add(index, read.articles, COMMIT_EVERY, progress)
-        report.skipped, report.warnings = read.skipped, read.warnings
+        report.skipped, report.warnings = read.skipped + report.skipped, read.warnings
         index.refresh()
         return report
 
@@ -395,6 +422,15 @@ class Engine:
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
         }
+
+    def check(self) -> CheckReport:
+        """Verify every stored row of the live build against its checksum, and SQLite's own
+        structure: linear in the index's size (a minute per million passages or so)."""
+        index = self._matching_index()
+        store = index.snapshot().store
+        articles, passages = store.counts()
+        return CheckReport(build=index.snapshot().build, articles=articles, passages=passages,
+                           damaged=store.damaged(), problems=store.integrity())
 
     def recover(self) -> tuple[str, int] | None:
         """After a lost or broken CURRENT file: make the newest complete build live again.

@@ -83,6 +83,14 @@ class WritesDisabledError(QAError):
     http_status = 403
 
 
+class WorkStoppedError(QAError):
+    """A write stopped between batches, nothing stored: its client left, it ran past its time
+    limit, or the server is stopping."""
+
+    exit_code = 1
+    http_status = 503
+
+
 class StorageError(QAError):
     """The disk under the index refused: it is full or mounted read-only. Nothing is damaged,
     and a rebuild would fail the same way."""
@@ -91,19 +99,31 @@ class StorageError(QAError):
     http_status = 503
 
 
-def disk_problem(path) -> StorageError | None:
-    """A StorageError if the file system holding `path` is read-only or full, else None:
-    asked after a failed read or write, so that a full disk is not called a damaged index."""
+def _disk(path) -> os.statvfs_result | None:
+    """The file system statistics of the nearest existing folder holding `path`."""
     folder = Path(path)
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
-        stats = os.statvfs(folder)
+        return os.statvfs(folder)
     except OSError:
         return None
+
+
+def read_only_disk(path) -> bool:
+    stats = _disk(path)
+    return bool(stats and stats.f_flag & os.ST_RDONLY)
+
+
+def disk_problem(path) -> StorageError | None:
+    """A StorageError if the file system holding `path` is read-only or full, else None:
+    asked after a failed read or write, so that a full disk is not called a damaged index."""
+    stats = _disk(path)
+    if stats is None:
+        return None
     if stats.f_flag & os.ST_RDONLY:
-        return StorageError(f"{path} is on a read-only disk, and the index needs to write beside its files "
-                            "(even to read them); nothing was changed: mount it writable or use another --index-dir")
+        return StorageError(f"{path} is on a read-only disk: it can be searched but not changed; nothing was "
+                            "changed: mount it writable or use another --index-dir")
     if stats.f_bavail * stats.f_frsize < 1_000_000:
         return StorageError(f"the disk holding {path} is full; nothing was changed and the last good index is "
                             "kept: free some space and try again")

@@ -6,7 +6,7 @@ Layout of an index directory:
     index/CURRENT              name of the live build (replaced atomically)
     index/write.lock           held by whoever writes (flock: released if the process dies)
     index/build-<time>-<tag>/  manifest.json (model, prefixes, format), store.sqlite (qa.store),
-                               vectors.saved (a graph worth keeping: rows, then the FAISS index)
+                               vectors.saved (a graph worth keeping: rows, the FAISS index, a digest)
     index/.staging/            a full build under way or interrupted (same files)
 
 A full build is written beside the live one, in `index/.staging/`, and switched in by
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -51,13 +52,14 @@ from qa.store import Entry, Store
 from qa.types import ArticleInfo, Facets, Passage
 from qa.vectors import VectorIndex, VectorOptions, read_vector_index, vector_index
 
-FORMAT_VERSION = 3  # 3: one SQLite store holding vectors and BM25 terms; live updates
+FORMAT_VERSION = 4  # 3: one SQLite store holding vectors and BM25 terms; live updates. 4: row checksums
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 LOCK = "write.lock"
 STAGING = ".staging"  # the full build under way (or interrupted)
 SAVED_VECTORS = "vectors.saved"
+DIGEST_BYTES = 16  # the BLAKE2b digest that ends a saved vector index
 LOCK_WAIT_SECONDS = 10.0
 # Deleted passages stay in the vector index, hidden from searches, until they are this share
 # of it: a graph search steps over them, and past this it is rebuilt without them.
@@ -122,25 +124,30 @@ def write_lock(index_dir: Path, wait: float = LOCK_WAIT_SECONDS):
 
 
 def live_build(index_dir: Path) -> str:
-    """The name of the live build (the content of CURRENT). A directory that lost CURRENT but
-    holds builds is not an empty one: that is an error, so nothing indexes over the builds."""
+    """The name of the live build (the content of CURRENT). A directory whose CURRENT is lost,
+    unreadable or names no build, but that holds builds, is not an empty one: that is an error
+    naming them and `qa recover`, so nothing indexes over them."""
     _require_folder(index_dir)
     pointer = index_dir / POINTER
     try:
-        return pointer.read_text().strip()
+        name = pointer.read_text().strip()
+        if name.startswith("build-") and "/" not in name and (index_dir / name).is_dir():
+            return name
+        problem = f"has a {POINTER} file naming no build here ({name[:80]!r})"
     except FileNotFoundError:
-        found = builds(index_dir)
-        if found:
-            raise CorruptIndexError(
-                f"index in {index_dir} has lost its {POINTER} file but holds {len(found)} build(s) "
-                f"({', '.join(b.name for b in found[:3])}{', …' if len(found) > 3 else ''}); nothing was "
-                f"changed: run `qa recover --index-dir {index_dir}` to make the newest complete build live"
-            ) from None
-        raise IndexNotFoundError(
-            f"no index in {index_dir}: build one with `qa index PATH --index-dir {index_dir}`"
-        ) from None
+        problem = f"has lost its {POINTER} file"
     except (OSError, UnicodeDecodeError) as exc:
-        raise CorruptIndexError(f"index in {index_dir} is damaged ({exc}); rebuild it with `qa index`") from None
+        problem = f"has an unreadable {POINTER} file ({exc})"
+    found = builds(index_dir)
+    if found:
+        raise CorruptIndexError(
+            f"index in {index_dir} {problem} but holds {len(found)} build(s) "
+            f"({', '.join(b.name for b in found[:3])}{', …' if len(found) > 3 else ''}); nothing was "
+            f"changed: run `qa recover --index-dir {index_dir}` to make the newest complete build live"
+        ) from None
+    if problem.startswith("has lost"):
+        raise IndexNotFoundError(f"no index in {index_dir}: build one with `qa index PATH --index-dir {index_dir}`")
+    raise CorruptIndexError(f"index in {index_dir} {problem} and no build; rebuild it with `qa index`")
 
 
 def builds(index_dir: Path) -> list[Path]:
@@ -353,15 +360,44 @@ class Snapshot:
         return cls(build.name, store, generation, rows, hidden, vectors, lexical)
 
 
+class _Digesting:
+    """A file being written that keeps a digest of what went into it."""
+
+    def __init__(self, file):
+        self.file, self.digest = file, hashlib.blake2b(digest_size=DIGEST_BYTES)
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+
+def _intact(file, size: int) -> bool:
+    """Whether a saved file's last DIGEST_BYTES are the digest of the rest: a garbled graph
+    handed to FAISS could crash the process or search wrong neighbours, never just fail."""
+    digest, left = hashlib.blake2b(digest_size=DIGEST_BYTES), size - DIGEST_BYTES
+    while left > 0:
+        chunk = file.read(min(left, 1 << 24))
+        if not chunk:
+            return False
+        digest.update(chunk)
+        left -= len(chunk)
+    intact = left == 0 and file.read(DIGEST_BYTES) == digest.digest()
+    file.seek(0)
+    return intact
+
+
 def _save_vectors(build: Path, rows: np.ndarray, vectors: VectorIndex) -> None:
-    """Keep a graph for the next process (atomically: a crash leaves the old file or none)."""
+    """Keep a graph for the next process (atomically: a crash leaves the old file or none),
+    ending with a digest of what it holds."""
     if not vectors.worth_saving:
         return
     temporary = build / f".{SAVED_VECTORS}.{secrets.token_hex(3)}.tmp"
     try:
         with open(temporary, "wb") as file:
-            np.save(file, rows)
-            vectors.save(file)
+            digesting = _Digesting(file)
+            np.save(digesting, rows)
+            vectors.save(digesting)
+            file.write(digesting.digest.digest())
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, build / SAVED_VECTORS)
@@ -375,6 +411,9 @@ def _saved_snapshot(build: Path, store: Store, options: VectorOptions) -> Snapsh
     """The saved graph as a snapshot to start from, if there is a usable one."""
     try:
         with open(build / SAVED_VECTORS, "rb") as file:
+            if not _intact(file, os.fstat(file.fileno()).st_size):
+                log.warning("saved vector index in %s fails its checksum (changed on disk): building it anew", build)
+                return None
             rows = np.load(file)
             vectors = read_vector_index(file, options)
     except FileNotFoundError:

@@ -46,8 +46,14 @@ class Metadata:
     header_lines: set[int] = field(default_factory=set)
 
 
+# A page names its publisher in its header or footer (a dateline, a "Sumber:" line).
+_SOURCE_SCAN_CHARS = 20_000
+
+
 def find_source(text: str) -> str | None:
-    """The publisher the page names, or None."""
+    """The publisher the page names (in its first or last _SOURCE_SCAN_CHARS), or None."""
+    if len(text) > 2 * _SOURCE_SCAN_CHARS:  # a search through megabytes would hold the GIL for seconds
+        text = text[:_SOURCE_SCAN_CHARS] + "\n" + text[-_SOURCE_SCAN_CHARS:]
     found = [(match.start(), name) for pattern, name in PUBLISHERS if (match := pattern.search(text))]
     if found:
         return min(found)[1]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from qa.cleaning import clean_lines
+from qa.cleaning import clean_lines, page_lines
 from qa.dates import parse_date
 from qa.errors import InvalidInputError
 from qa.metadata import body_date, read_header
@@ -180,7 +180,7 @@ def _read_sidecar(file: Path, report: ReadReport) -> dict:
     if not isinstance(values, dict):
         report.warnings.append(f"{sidecar}: ignored, not a JSON object")
         return {}
-    return {k: values[k] for k in METADATA_FIELDS if values.get(k) not in (None, "")}
+    return {k: valid_unicode(values[k]) for k in METADATA_FIELDS if values.get(k) not in (None, "")}
 
 
 def _read_jsonl(file: Path, report: ReadReport) -> list[Page]:
@@ -234,9 +234,20 @@ def checked_id(article_id: str, where: str) -> str:
     raise InvalidInputError(f"{where}: id {article_id[:60]!r} {problem}")
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_unicode(value: object) -> object:
+    """JSON can escape half of a UTF-16 pair ("\\ud800"), which no file, terminal or database
+    can hold: each such half becomes U+FFFD, so one odd record cannot fail a batch's write."""
+    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def page_from_record(record: object, default_id: str, where: str) -> Page:
     """A page from a JSON object with the JSONL fields (`text`; `id`, `title`, `date`, `source`,
     `url` optional). Raises InvalidInputError, naming `where`, when it is not one."""
+    if isinstance(record, dict):
+        record = {k: valid_unicode(v) for k, v in record.items()}
     if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
         raise InvalidInputError(f"{where}: needs a non-empty string field 'text'")
     given = {k: record[k] for k in METADATA_FIELDS if record.get(k) not in (None, "")}
@@ -255,7 +266,7 @@ def read_records(records: list[dict]) -> list[Article]:
     for number, record in enumerate(records):
         where = f"articles[{number}]"
         text = record.get("text") if isinstance(record, dict) else None
-        default_id = "a-" + hashlib.sha256(str(text).encode()).hexdigest()[:16]
+        default_id = "a-" + hashlib.sha256(str(valid_unicode(text)).encode()).hexdigest()[:16]
         page = page_from_record(record, default_id, where)
         if page.id in seen:
             raise InvalidInputError(f"{where}: id {page.id!r} appears twice in the request")
@@ -270,7 +281,7 @@ def read_records(records: list[dict]) -> list[Article]:
 def make_article(page: Page, report: ReadReport, strict: bool = False) -> Article:
     """Clean a page and settle its metadata: given values first, then what the page says.
     A given date that does not parse is left empty with a warning, or raises when `strict`."""
-    lines = page.text.splitlines()
+    lines = page_lines(page.text)
     header = read_header(lines)
     body = "\n".join(clean_lines([ln for i, ln in enumerate(lines) if i not in header.header_lines]))
     date = header.date or body_date(body)

@@ -6,6 +6,12 @@ before it or the state after it, never a half-added article. Each commit raises 
 readers in any process compare it with the one they loaded to know when to refresh.
 Passage rows come from AUTOINCREMENT and are never reused, so the rows added since a reader
 last looked are exactly those above the largest row it knows.
+
+Every article row and passage row carries a checksum of what it holds (text, metadata, vector,
+terms), written with it. SQLite's own checks see a damaged page, not a changed byte inside a
+valid one, so the checksums are what `damaged` (and `qa check`) verifies, what a passage or an
+article is checked against before it is served, and what a rebuild checks before it copies a
+stored article instead of embedding it again.
 """
 
 from __future__ import annotations
@@ -13,15 +19,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexBusyError, disk_problem
+from qa.errors import CorruptIndexError, IndexBusyError, disk_problem, read_only_disk
 from qa.lexical import stems
 from qa.periods import Period
 from qa.types import Article, ArticleInfo, Facets, Passage, SourceCount
@@ -30,21 +38,25 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL, title TEXT, source TEXT, date TEXT, url TEXT, path TEXT,
-    text TEXT NOT NULL, passages INTEGER NOT NULL
+    text TEXT NOT NULL, passages INTEGER NOT NULL, checksum TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS passages (
     row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
     doc_id TEXT NOT NULL REFERENCES articles(id), position INTEGER NOT NULL, start INTEGER NOT NULL,
     "end" INTEGER NOT NULL, text TEXT NOT NULL, period_start TEXT, period_end TEXT,
-    stems TEXT NOT NULL, vector BLOB NOT NULL
+    stems TEXT NOT NULL, vector BLOB NOT NULL, checksum TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(lower(source));
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
+_ARTICLE_COLUMNS = "id, hash, title, source, date, url, text, passages"  # what its checksum covers
 _PASSAGE_COLUMNS = 'id, doc_id, position, start, "end", text, period_start, period_end, stems, vector'
 BUSY_MS = 30_000  # how long a write waits for another process's write to finish
+
+
+log = logging.getLogger(__name__)
 
 
 def _storage_errors(method):
@@ -73,6 +85,31 @@ def content_hash(article: Article) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def checksum(*fields: str | int | bytes | None) -> str:
+    """A digest of a stored row's fields, each typed and length-prefixed (so no two different
+    rows share one by shifting bytes from one field to the next)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for value in fields:
+        if value is None:
+            tag, data = b"n", b""
+        elif isinstance(value, bytes):
+            tag, data = b"b", value
+        elif isinstance(value, str):
+            tag, data = b"s", value.encode("utf-8", "surrogatepass")
+        else:
+            tag, data = b"i", str(value).encode()
+        digest.update(tag + len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+def damage_notice(article_ids: list[str]) -> str:
+    """What to say about articles whose stored rows fail their checksums, and how to recover."""
+    shown = ", ".join(repr(i) for i in article_ids[:5]) + (", …" if len(article_ids) > 5 else "")
+    return (f"{len(article_ids)} article(s) changed on disk since they were stored ({shown}); they are not "
+            "served: restore them from their sources (`qa index PATH` re-reads and re-embeds them, "
+            "`qa add` or POST /articles replaces one)")
+
+
 @dataclass
 class Entry:
     """An article ready to store: its passages and their vectors (one row per passage)."""
@@ -99,6 +136,7 @@ class Store:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._reported: set[str] = set()  # damaged articles already warned about
 
     @classmethod
     def create(cls, path: Path, dimension: int) -> Store:
@@ -109,11 +147,25 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before it returns
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # a commit is on disk before it returns
+        except sqlite3.OperationalError:
+            db.close()
+            if not read_only_disk(self.path):
+                raise
+            db = self._read_only_connection()
         with self._connections_lock:
             self._connections.append(db)
         return db
+
+    def _read_only_connection(self) -> sqlite3.Connection:
+        """A connection to a store on a read-only disk (a backup, a shared volume). WAL needs
+        its -shm file, which nothing can create there; a store whose writer closed it (no
+        -wal file left) is complete in its main file and is opened as immutable."""
+        writer_active = Path(f"{self.path}-wal").exists()
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro{'' if writer_active else '&immutable=1'}"
+        return sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -126,6 +178,12 @@ class Store:
         """Raise sqlite3.DatabaseError unless the file is a store."""
         self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         self._db.execute("SELECT count(*) FROM passages").fetchone()
+
+    @_storage_errors
+    def integrity(self) -> list[str]:
+        """What SQLite's integrity check finds wrong with the file's structure (nothing: [])."""
+        found = [line for (line,) in self._db.execute("PRAGMA integrity_check")]
+        return [] if found == ["ok"] else found
 
     # reading
 
@@ -144,13 +202,9 @@ class Store:
     def hashes(self, ids: list[str] | None = None, schema: str = "main") -> dict[str, str]:
         """The content hash of each article of `ids` that is stored (of every article by
         default); `schema` names an attached store to read instead."""
-        if ids is None:
-            return dict(self._db.execute(f"SELECT id, hash FROM {schema}.articles"))
         found = {}
-        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
-            chunk = ids[start : start + 500]
-            sql = f"SELECT id, hash FROM {schema}.articles WHERE id IN ({', '.join('?' * len(chunk))})"
-            found.update(self._db.execute(sql, chunk).fetchall())
+        for where, args in self._id_chunks(ids, "id"):
+            found.update(self._db.execute(f"SELECT id, hash FROM {schema}.articles {where}", args))
         return found
 
     @_storage_errors
@@ -194,15 +248,67 @@ class Store:
 
     @_storage_errors
     def passages(self, rows: list[int]) -> dict[int, Passage]:
-        """The passages at `rows` that still exist, with their articles' metadata."""
+        """The passages at `rows` that still exist and are intact, with their articles'
+        metadata; those that fail their checksums are left out, with a warning."""
         if not rows:
             return {}
         sql = (
             'SELECT p.row, p.id, p.doc_id, p.position, p.text, p.start, p."end", a.title, a.source, '
-            "a.date, a.url, p.period_start, p.period_end "
-            f"FROM passages p JOIN articles a ON a.id = p.doc_id WHERE p.row IN ({', '.join('?' * len(rows))})"
+            f"a.date, a.url, p.period_start, p.period_end, p.stems, p.vector, p.checksum, a.hash, a.text, "
+            f"a.passages, a.checksum FROM passages p JOIN articles a ON a.id = p.doc_id "
+            f"WHERE p.row IN ({', '.join('?' * len(rows))})"
         )
-        return {r[0]: Passage(*r[1:11], period=Period.parse(*r[11:])) for r in self._db.execute(sql, rows)}
+        found, intact = {}, {}
+        for (row, passage_id, doc_id, position, text, start, end, title, source, date, url, period_start,
+             period_end, terms, vector, passage_sum, digest, article_text, count, article_sum) in self._db.execute(sql, rows):
+            if doc_id not in intact:
+                intact[doc_id] = article_sum == checksum(doc_id, digest, title, source, date, url, article_text, count)
+            if not intact[doc_id] or passage_sum != checksum(
+                    passage_id, doc_id, position, start, end, text, period_start, period_end, terms, vector):
+                intact[doc_id] = False
+                continue
+            found[row] = Passage(passage_id, doc_id, position, text, start, end, title, source, date, url,
+                                 period=Period.parse(period_start, period_end))
+        self._report_damage([i for i, ok in intact.items() if not ok])
+        return {row: p for row, p in found.items() if intact[p.doc_id]}
+
+    def _report_damage(self, article_ids: list[str]) -> None:
+        """Warn once per process about each damaged article met while serving."""
+        new = [i for i in article_ids if i not in self._reported]
+        if new:
+            self._reported.update(new)
+            log.warning("%s: %s", self.path, damage_notice(new))
+
+    @_storage_errors
+    def damaged(self, ids: list[str] | None = None, schema: str = "main") -> list[str]:
+        """The ids of the articles (of `ids`, or all) whose stored rows no longer match their
+        checksums or whose passages are missing: linear in what it reads, one row at a time."""
+        found, counts, bad = set(), {}, set()
+        for where, args in self._id_chunks(ids, "doc_id"):
+            for *values, stored in self._db.execute(
+                    f"SELECT {_PASSAGE_COLUMNS}, checksum FROM {schema}.passages {where}", args):
+                counts[values[1]] = counts.get(values[1], 0) + 1
+                if checksum(*values) != stored:
+                    bad.add(values[1])
+        for where, args in self._id_chunks(ids, "id"):
+            for *values, stored in self._db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS}, checksum FROM {schema}.articles {where}", args):
+                found.add(values[0])
+                if checksum(*values) != stored or counts.get(values[0], 0) != values[7]:
+                    bad.add(values[0])
+        # a passage whose article id was garbled points at no article: its own article is
+        # already counted short above, so only stored articles are reported
+        return sorted(bad & found)
+
+    @staticmethod
+    def _id_chunks(ids: list[str] | None, column: str):
+        """WHERE clauses selecting `ids` (all rows when None), in chunks SQLite accepts."""
+        if ids is None:
+            yield "", ()
+            return
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+            chunk = ids[start : start + 500]
+            yield f"WHERE {column} IN ({', '.join('?' * len(chunk))})", chunk
 
     @_storage_errors
     def articles(self, offset: int, limit: int) -> list[ArticleInfo]:
@@ -224,11 +330,15 @@ class Store:
 
     @_storage_errors
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
-        """One article's listing and its text."""
+        """One article's listing and its text; CorruptIndexError if it fails its checksum."""
         record = self._db.execute(
-            "SELECT id, title, source, date, url, passages, hash, text FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        return (ArticleInfo(*record[:7]), record[7]) if record else None
+            f"SELECT {_ARTICLE_COLUMNS}, checksum FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if record is None:
+            return None
+        article_id, digest, title, source, date, url, text, count, stored = record
+        if checksum(*record[:-1]) != stored:
+            raise CorruptIndexError(f"index store {self.path}: {damage_notice([article_id])}")
+        return ArticleInfo(article_id, title, source, date, url, count, digest), text
 
     # writing
 
@@ -248,6 +358,11 @@ class Store:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            if state["changed"]:
+                # Into the main file now, not at SQLite's next automatic checkpoint: a copy or
+                # backup of the store without its -wal (taken while a server runs) then misses
+                # nothing committed.
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @staticmethod
     def _delete(db: sqlite3.Connection, article_ids: list[str]) -> None:
@@ -264,7 +379,9 @@ class Store:
         with self._transaction() as (db, state):
             stored = self.hashes([e.article.id for e in entries] + list(remove))
             digests = {e.article.id: content_hash(e.article) for e in entries}
-            written = [e for e in entries if stored.get(e.article.id) != digests[e.article.id]]
+            damaged = set(self.damaged([e.article.id for e in entries if e.article.id in stored]))
+            written = [e for e in entries
+                       if e.article.id in damaged or stored.get(e.article.id) != digests[e.article.id]]
             removed = [i for i in dict.fromkeys(remove) if i in stored]
             self._delete(db, [e.article.id for e in written] + removed)
             for entry in written:
@@ -276,7 +393,8 @@ class Store:
     def copy(self, source: Path, articles: list[Article]) -> list[str]:
         """Store `articles` with the passages, vectors and terms the store at `source` (same
         model) holds for the same id and content, in one transaction: what was embedded once is
-        not embedded again. Returns the ids copied; the others are not in `source`."""
+        not embedded again. Returns the ids copied; the others are not in `source`, or not
+        intact there."""
         if not Path(source).is_file():
             return []  # (attaching a missing file would create it)
         db = self._db
@@ -285,13 +403,17 @@ class Store:
             with self._transaction() as (db, state):
                 there = self.hashes([a.id for a in articles], schema="source")
                 copied = [a for a in articles if there.get(a.id) == content_hash(a)]
+                damaged = set(self.damaged([a.id for a in copied], schema="source"))
+                if damaged:
+                    log.warning("%s: %s", source, damage_notice(sorted(damaged)))
+                copied = [a for a in copied if a.id not in damaged]
                 self._delete(db, [a.id for a in copied])
                 for a in copied:
                     db.execute(
-                        "INSERT INTO articles SELECT id, hash, title, source, date, url, ?, text, passages "
-                        "FROM source.articles WHERE id = ?", (a.path, a.id))
+                        "INSERT INTO articles SELECT id, hash, title, source, date, url, ?, text, passages, "
+                        "checksum FROM source.articles WHERE id = ?", (a.path, a.id))
                     db.execute(
-                        f"INSERT INTO passages ({_PASSAGE_COLUMNS}) SELECT {_PASSAGE_COLUMNS} "
+                        f"INSERT INTO passages ({_PASSAGE_COLUMNS}, checksum) SELECT {_PASSAGE_COLUMNS}, checksum "
                         "FROM source.passages WHERE doc_id = ? ORDER BY position", (a.id,))
                 state["changed"] = bool(copied)
         finally:
@@ -302,20 +424,18 @@ class Store:
         a = entry.article
         if entry.vectors.shape != (len(entry.passages), self.dimension):
             raise ValueError(f"article {a.id!r}: {entry.vectors.shape} vectors for {len(entry.passages)} passages")
-        db.execute(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a.id, digest, a.title, a.source, a.date, a.url, a.path, a.text, len(entry.passages)),
-        )
-        db.executemany(
-            f"INSERT INTO passages ({_PASSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (p.id, p.doc_id, p.position, p.start, p.end, p.text,
-                 p.period.start.isoformat() if p.period else None,
-                 p.period.end.isoformat() if p.period else None,
-                 " ".join(stems(p.text)), np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                for p, v in zip(entry.passages, entry.vectors)
-            ],
-        )
+        article = (a.id, digest, a.title, a.source, a.date, a.url, a.text, len(entry.passages))
+        db.execute(f"INSERT INTO articles ({_ARTICLE_COLUMNS}, path, checksum) VALUES ({', '.join('?' * 10)})",
+                   (*article, a.path, checksum(*article)))
+        passages = [
+            (p.id, p.doc_id, p.position, p.start, p.end, p.text,
+             p.period.start.isoformat() if p.period else None,
+             p.period.end.isoformat() if p.period else None,
+             " ".join(stems(p.text)), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+            for p, v in zip(entry.passages, entry.vectors)
+        ]
+        db.executemany(f"INSERT INTO passages ({_PASSAGE_COLUMNS}, checksum) VALUES ({', '.join('?' * 11)})",
+                       [(*values, checksum(*values)) for values in passages])
 
     def close(self) -> None:
         with self._connections_lock:

@@ -42,6 +42,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_up(base: str, process: subprocess.Popen) -> None:
+    """Wait for a server process to answer /health (model loading included)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited: {process.stdout.read()}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail("server did not start")
+
+
 @contextmanager
 def running_server(index_dir: Path, **env: str):
     """`uvicorn server:app` as deployed, over `index_dir` with QA_* `env`, on a loopback port."""
@@ -52,18 +67,7 @@ def running_server(index_dir: Path, **env: str):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited: {process.stdout.read()}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("server did not start")
+    wait_until_up(base, process)
     try:
         yield base
     finally:

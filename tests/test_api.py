@@ -5,7 +5,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from conftest import BATTERY, BATTERY_QUESTION, QUESTION
+from qa import Engine
 from qa.api import create_app
+from qa.config import Settings
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +157,24 @@ def test_openapi_documents_the_key_header(client):
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
     assert {"post", "get"} <= set(schema["paths"]["/articles"])
+
+
+@pytest.mark.parametrize("allowed, host, status", [
+    ("qa.example.org", "qa.example.org", 200),
+    ("qa.example.org", "QA.example.org.:8000", 200),
+    ("qa.example.org", "evil.example", 400),
+    ("*.example.org", "qa.example.org", 200),
+    ("*.example.org", "example.org.evil.example", 400),
+    ("qa.example.org", "localhost:8000", 200),  # loopback names always pass
+    ("qa.example.org", "[::1]:8000", 200),
+    ("", "evil.example", 200),  # default, on an address that is not loopback: any name
+])
+def test_allowed_hosts(engine, monkeypatch, allowed, host, status):
+    monkeypatch.setenv("QA_ALLOWED_HOSTS", allowed)
+    app = create_app(engine=Engine(Settings(_env_file=None, index_dir=engine.settings.index_dir), embedder=engine.embedder))
+    with TestClient(app) as client:
+        response = client.get("/health", headers={"Host": host})
+    assert response.status_code == status
+    if status == 400:
+        assert "is not served here (a guard against DNS rebinding)" in response.json()["detail"]
+

@@ -5,16 +5,19 @@ traceback)."""
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from conftest import BATTERY, QUESTION, ROOT
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT
 from qa import Engine
 from qa.api import MAX_ARTICLES_PER_REQUEST, create_app
+from qa.chunking import split_article
 
 KEY = "kunci"
 WRITE = {"X-API-Key": KEY}
@@ -208,6 +211,20 @@ def test_jsonl_line_missing_text(engine, tmp_path, writable):
     assert writable.get("/articles").json()["total"] == 5  # all or nothing
 
 
+def test_half_a_utf16_pair_in_json_is_stored_as_a_replacement_character(engine, tmp_path, writable):
+    """One such record used to fail the SQLite write of its whole batch (file or request)."""
+    text = BATTERY["text"] + " Kapasitas \udc80 naik."
+    response = writable.post("/articles", content=json.dumps({**BATTERY, "text": text}), headers=WRITE | {
+        "Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json()["added"] == [BATTERY["id"]], response.text
+    assert "Kapasitas \ufffd naik." in writable.get(f"/articles/{BATTERY['id']}").json()["text"]
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({**BATTERY, "id": "a", "text": text}) + "\n" + json.dumps({**BATTERY, "id": "b"}) + "\n")
+    shutil.copytree(engine.settings.index_dir, tmp_path / "cli-index")
+    result = qa("add", path, "--index-dir", tmp_path / "cli-index")
+    assert result.returncode == 0 and "added 2, replaced 0, unchanged 0 articles" in result.stdout, result.stderr
+
+
 def test_dates_that_do_not_parse(client, writable, settings):
     assert status_and_detail(client.get("/ask", params={"q": QUESTION, "date_from": "2024-13-45"}))[0] == 422
     assert status_and_detail(client.post("/ask", json={"q": QUESTION, "date_to": "kemarin"}))[0] == 422
@@ -280,6 +297,8 @@ def _damaged(kind: str, engine, tmp_path):
             wal.unlink()
     elif kind == "lost-pointer":
         (target / "CURRENT").unlink()
+    elif kind == "dangling-pointer":
+        (target / "CURRENT").write_text("build-20250101T000000000000-gone\n")
     elif kind == "other-model":
         manifest = json.loads((build / "manifest.json").read_text())
         (build / "manifest.json").write_text(json.dumps({**manifest, "model": "intfloat/e5-large"}))
@@ -292,6 +311,8 @@ def _damaged(kind: str, engine, tmp_path):
     ("corrupt", 3, "is damaged (file is not a database); rebuild it with `qa index`"),
     ("other-model", 3, "was built with model 'intfloat/e5-large'"),
     ("lost-pointer", 3, "has lost its CURRENT file but holds 1 build(s) (build-"),
+    ("dangling-pointer", 3, "has a CURRENT file naming no build here ('build-20250101T000000000000-gone') but holds "
+                            "1 build(s) (build-"),
     ("file", 2, "is a file, not a folder: name a folder"),
 ])
 def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_path, kind, code, fragment):
@@ -328,7 +349,8 @@ def small_disk(tmp_path):
 
 
 def test_a_full_or_read_only_disk_is_said_so_and_the_index_kept(engine, small_disk, tmp_path):
-    """Both were reported as "damaged, rebuild it", and the rebuild ended in a traceback."""
+    """Both were reported as "damaged, rebuild it", and the rebuild ended in a traceback; a
+    read-only index could not even be searched."""
     index_dir = small_disk / "index"
     shutil.copytree(engine.settings.index_dir, index_dir)
     new = tmp_path / "baru.jsonl"
@@ -348,8 +370,16 @@ def test_a_full_or_read_only_disk_is_said_so_and_the_index_kept(engine, small_di
     assert listed.returncode == 0 and "1-5 of 5 articles" in listed.stderr  # nothing lost
     assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode == 0
     try:
-        for command in (["add", new], ["index", ROOT / "corpus"], ["list"], ["recover"]):
-            assert refused(qa(*command, "--index-dir", index_dir), 6, "is on a read-only disk")
+        for command in (["add", new], ["index", ROOT / "corpus"], ["recover"]):
+            assert refused(qa(*command, "--index-dir", index_dir), 6, "is on a read-only disk: it can be searched "
+                                                                     "but not changed; nothing was changed")
+        # a backup or a shared volume mounted read-only is still served (its -shm cannot be made there)
+        assert not list(index_dir.glob("build-*/store.sqlite-*"))
+        listed = qa("list", "--index-dir", index_dir)
+        assert listed.returncode == 0 and "1-5 of 5 articles" in listed.stderr, listed.stderr
+        asked = qa("ask", QUESTION, "--json", "--index-dir", index_dir)
+        assert asked.returncode == 0 and json.loads(asked.stdout) == engine.ask(QUESTION).to_dict()
+        assert qa("check", "--index-dir", index_dir).returncode == 0
     finally:
         subprocess.run(["mount", "-o", "remount,rw", str(small_disk)])
     assert "1-5 of 5 articles" in qa("list", "--index-dir", index_dir).stderr
@@ -426,3 +456,67 @@ def test_questions_from_standard_input_that_cannot_be_asked(engine, settings):
                              input=f"?!?\n{QUESTION}\n", capture_output=True, text=True, timeout=600)
     assert one_bad.returncode == 2 and one_bad.stdout.count("Q: ") == 1
     assert one_bad.stderr.strip() == "error (line 1): question has no words (letters or digits)"
+
+
+def test_a_loopback_server_refuses_another_host_name_against_dns_rebinding(server):
+    rebound = httpx.get(f"{server}/ask", params={"q": "IKM"}, headers={"Host": "attacker.example:8000"})
+    assert rebound.status_code == 400 and "QA_ALLOWED_HOSTS" in rebound.json()["detail"]
+    assert httpx.get(f"{server}/health", headers={"Host": "localhost"}).status_code == 200
+    assert httpx.get(f"{server}/health").status_code == 200  # 127.0.0.1:PORT
+
+
+def test_check_names_an_article_changed_on_disk_and_a_rebuild_restores_it_from_its_file(
+        engine, settings, tmp_path, corpus_copy):
+    """The stored copy is not trusted forever: a byte changed inside a valid SQLite row."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    intact = qa("check", "--index-dir", index_dir)
+    passages = engine.health()["passages"]
+    assert intact.returncode == 0 and f": 5 articles, {passages} passages: all intact" in intact.stdout
+    store = index_dir / (index_dir / "CURRENT").read_text().strip() / "store.sqlite"
+    db = sqlite3.connect(store)
+    db.execute("UPDATE passages SET text = replace(text, '12,37', '99,99') WHERE doc_id = '000_72e7b393ea3bae9b'")
+    db.commit()
+    db.close()
+    damaged = qa("check", "--index-dir", index_dir)
+    assert damaged.returncode == 3 and "damaged: 000_72e7b393ea3bae9b" in damaged.stderr
+    assert "error: build-" in damaged.stderr and "qa index PATH" in damaged.stderr
+    asked = qa("ask", QUESTION, "--json", "--index-dir", index_dir)
+    assert asked.returncode == 0 and "99,99" not in asked.stdout  # the damaged copy is never served
+    assert "changed on disk" in asked.stderr
+    rebuilt = qa("index", corpus_copy, "--index-dir", index_dir)
+    assert rebuilt.returncode == 0 and "4 articles reused" in rebuilt.stdout  # the damaged one is read again
+    assert qa("check", "--index-dir", index_dir).returncode == 0
+    restored = json.loads(qa("ask", QUESTION, "--json", "--index-dir", index_dir).stdout)
+    assert restored == engine.ask(QUESTION).to_dict()
+    fresh = qa("index", corpus_copy, "--index-dir", index_dir, "--fresh")
+    assert fresh.returncode == 0 and "0 articles reused" in fresh.stdout
+
+
+def test_one_article_that_cannot_be_split_does_not_sink_its_batch(live_engine, tmp_path, monkeypatch):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps({**BATTERY, "id": f"baterai-{n}", "text": BATTERY["text"] + f" ({n})"}) + "\n"
+                            for n in range(3)), encoding="utf-8")
+    real_split = split_article
+
+    def split_with_a_flaw(article):
+        if article.id == "baterai-1":
+            raise IndexError("a flaw only this text meets")
+        return real_split(article)
+
+    monkeypatch.setattr("qa.engine.split_article", split_with_a_flaw)
+    report = live_engine.add_paths([feed])
+    assert report.added == ["baterai-0", "baterai-2"] and report.unchanged == []
+    assert report.skipped == ["baterai-1: skipped, could not be split into passages (IndexError: a flaw only "
+                              "this text meets)"]
+    assert live_engine.ask(BATTERY_QUESTION).results[0].doc_id in ("baterai-0", "baterai-2")
+
+
+def test_a_write_past_its_time_limit_stops_and_stores_nothing(live_engine):
+    live_engine.settings.api_key = SecretStr(KEY)
+    live_engine.settings.write_timeout = 0.001
+    with TestClient(create_app(engine=live_engine)) as client:
+        code, detail = status_and_detail(client.post("/articles", json=BATTERY, headers=WRITE))
+        assert (code, detail) == (503, "adding these articles took longer than 0.001 s (write_timeout); nothing was "
+                                       "stored: send fewer articles per request")
+        assert client.get("/articles").json()["total"] == 5

@@ -1,6 +1,8 @@
 from hypothesis import given, strategies as st
 
-from qa.cleaning import clean_lines, drop_repeats, is_boilerplate, is_near_duplicate, repair_line
+from qa.cleaning import (
+    MAX_LINE_CHARS, clean_lines, drop_repeats, is_boilerplate, is_near_duplicate, page_lines, repair_line,
+)
 
 
 def test_widget_lines_are_boilerplate():
@@ -97,3 +99,13 @@ def test_cleaning_any_lines_keeps_only_repaired_input_lines(lines):
     cleaned = clean_lines(lines)
     assert len(cleaned) <= len(lines)
     assert all(isinstance(line, str) and line.strip() for line in cleaned)
+
+
+def test_a_paragraph_of_megabytes_is_read_as_bounded_lines_cut_at_sentence_ends():
+    sentence = "Produksi IKM naik tajam tahun ini di banyak sentra. "
+    text = "Judul\n" + sentence * 100_000 + "\nPenutup tanpa titik " + "x" * 25_000
+    lines = page_lines(text)
+    assert max(map(len, lines)) <= MAX_LINE_CHARS and "".join(lines) == text.replace("\n", "")
+    body = lines[1:-4]
+    assert all(line.endswith(".") for line in body)  # cut after a sentence, never inside a word
+    assert lines[0] == "Judul" and page_lines("a\nb") == ["a", "b"]

@@ -198,4 +198,3 @@ def test_settings_from_flag_environment_and_config_file(engine, settings, tmp_pa
     assert env_wins.returncode == 3 and "elsewhere" in env_wins.stderr
     flag_wins = qa("list", "--config", config, "--index-dir", settings.index_dir, env=elsewhere)
     assert flag_wins.returncode == 0
-

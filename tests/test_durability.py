@@ -21,6 +21,7 @@ import pytest
 
 from conftest import CORPUS, QUESTION
 from qa import Engine
+from qa.errors import QAError
 from qa.chunking import split_article
 from qa.engine import COMMIT_EVERY
 from qa.reading import read_paths
@@ -154,3 +155,64 @@ def test_kill_9_during_a_full_rebuild_keeps_the_previous_index(engine, crash_sit
     finished = _start("index", editions[0], "--index-dir", index_dir)  # resumes what the kills left
     assert finished.wait(timeout=600) == 0, finished.stderr.read().decode()
     assert _check_whole(index_dir, expected, passages_of) == {a for a in expected if a.startswith("sentra-")}
+
+
+def _spoil(file, action: str, where: float, rng: random.Random) -> None:
+    """Delete `file`, or overwrite 64 bytes of it at `where` (0-1) with random ones."""
+    if action == "delete":
+        file.unlink()
+        return
+    data = bytearray(file.read_bytes())
+    at = int(len(data) * where)
+    data[at : at + 64] = rng.randbytes(min(64, max(len(data) - at, 1)))
+    file.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def full_index(engine, tmp_path_factory):
+    """An index directory as a running server leaves it, with every kind of file there can be:
+    a saved HNSW graph, the store's -wal and -shm, and the last article added live, not built."""
+    directory = tmp_path_factory.mktemp("full") / "index"
+    settings = engine.settings.model_copy(update={"index_dir": directory, "exact_search_below": 1})
+    articles = sorted(CORPUS.glob("*.txt"))
+    Engine(settings, embedder=engine.embedder).build_index(articles[:-1])
+    serving = Engine(settings, embedder=engine.embedder)
+    serving.add_paths(articles[-1:])
+    yield settings  # copied while `serving` holds the store open
+
+
+CASES = [("delete", 0.5)] + [("garble", where) for where in (0.0, 0.1, 0.5, 0.9)]
+
+
+@pytest.mark.parametrize("action, where", CASES)
+def test_each_index_file_deleted_or_garbled_loses_no_article_without_a_clear_error(
+        engine, full_index, tmp_path, action, where):
+    """Each file of an index directory in turn: the index either serves every article as
+    before, or stops with an error that names what happened and how to recover; following
+    that advice brings every article back."""
+    template = full_index.index_dir
+    files = sorted(p.relative_to(template) for p in template.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"CURRENT", "write.lock", "manifest.json", "store.sqlite", "store.sqlite-wal",
+                                       "store.sqlite-shm", "vectors.saved"}
+    expected = engine.ask(QUESTION).to_dict()
+    for number, relative in enumerate(files):
+        index_dir = tmp_path / f"case-{number}"
+        shutil.copytree(template, index_dir)
+        _spoil(index_dir / relative, action, where, random.Random(number))
+        settings = full_index.model_copy(update={"index_dir": index_dir})
+        spoiled = Engine(settings, embedder=engine.embedder)
+        what = f"{action} {relative} at {where}"
+        try:
+            report = spoiled.check()
+            advice = None if report.intact else "qa index"  # `qa check` names the damaged articles
+        except QAError as exc:
+            message = str(exc)
+            assert "Traceback" not in message and ("qa recover" in message or "qa index" in message), (what, message)
+            advice = "qa recover" if "qa recover" in message else "qa index"
+        if advice == "qa recover":
+            Engine(settings, embedder=engine.embedder).recover()
+        elif advice == "qa index":
+            Engine(settings, embedder=engine.embedder).build_index([CORPUS])
+        after = Engine(settings, embedder=engine.embedder)
+        assert after.check().intact and after.articles()[0] == 5, what
+        assert after.ask(QUESTION).to_dict() == expected, what

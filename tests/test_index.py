@@ -330,7 +330,7 @@ def test_a_new_process_reads_the_saved_graph_and_catches_up(tmp_path, monkeypatc
     assert snapshot.lexical.scores(["b1"]).argmax() == len(snapshot.rows) - 1
 
 
-@pytest.mark.parametrize("spoil", ["truncated", "garbage", "other settings"])
+@pytest.mark.parametrize("spoil", ["truncated", "garbage", "a changed vector", "other settings"])
 def test_a_damaged_or_unsuitable_saved_graph_is_built_again(tmp_path, monkeypatch, spoil):
     build(tmp_path, entries(30))
     options = VectorOptions(exact_search_below=1)
@@ -339,6 +339,8 @@ def test_a_damaged_or_unsuitable_saved_graph_is_built_again(tmp_path, monkeypatc
         saved.write_bytes(saved.read_bytes()[:-100])
     elif spoil == "garbage":
         saved.write_bytes(b"not a graph" * 100)
+    elif spoil == "a changed vector":  # 1.0 becomes 0.5: it parses fine, only the digest at the end tells
+        saved.write_bytes(saved.read_bytes().replace(np.float32(1).tobytes(), np.float32(0.5).tobytes(), 1))
     else:
         options = replace(options, hnsw_m=8)
     builds = _count_builds(monkeypatch)

@@ -179,3 +179,16 @@ def test_any_json_is_articles_or_a_clear_refusal(records):
         assert str(exc).startswith("articles[")
     else:
         assert all(a.text.strip() and a.id for a in articles)
+
+
+def test_half_a_utf16_pair_escaped_in_json_becomes_a_replacement_character(tmp_path):
+    """JSON may hold "\\ud800" alone; no file, terminal or SQLite text can, and one such record
+    used to fail the write of its whole batch."""
+    (tmp_path / "feed.jsonl").write_text(
+        '{"id": "a", "text": "Produksi naik \\ud800 tahun ini.", "title": "Judul \\udcff"}\n'
+        '{"id": "b", "text": "Ekspor tumbuh \\ud83d\\ude00 pesat."}\n', encoding="utf-8")
+    a, b = read_paths([tmp_path]).articles
+    assert (a.text, a.title) == ("Produksi naik \ufffd tahun ini.", "Judul \ufffd")
+    assert b.text == "Ekspor tumbuh \U0001F600 pesat."  # a whole pair is one character, kept
+    (record,) = read_records([{"text": "Harga \udc80 naik."}])
+    assert record.text == "Harga \ufffd naik." and record.id.startswith("a-")

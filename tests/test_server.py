@@ -1,8 +1,20 @@
 """The HTTP server as deployed: a real uvicorn process on a loopback port."""
 
-import httpx
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 
-from conftest import QUESTION
+import httpx
+import pytest
+
+from conftest import BATTERY, QUESTION, free_port, running_server, wait_until_up
+from qa import Engine
+
+KEY = "kunci"
 
 
 def test_real_server_answers(server, engine):
@@ -12,3 +24,48 @@ def test_real_server_answers(server, engine):
     posted = httpx.post(f"{server}/ask", json={"q": QUESTION, "k": 51}, timeout=60)
     assert posted.status_code == 422 and "k:" in posted.json()["detail"]
     assert httpx.get(f"{server}/health", timeout=10).json()["passages"] == len(engine.index.snapshot())
+
+
+def _big_batch(n: int) -> list[dict]:
+    """Articles enough to keep both cores embedding for several seconds."""
+    return [{**BATTERY, "id": f"besar-{i}", "text": " ".join([BATTERY["text"]] * 6) + f" Nomor {i}."}
+            for i in range(n)]
+
+
+def test_a_write_whose_client_gave_up_stops_and_stores_nothing(engine, tmp_path):
+    index_dir = tmp_path / "index"
+    shutil.copytree(engine.settings.index_dir, index_dir)
+    with running_server(index_dir, QA_API_KEY=KEY) as base:
+        with pytest.raises(httpx.TimeoutException):  # the client gives up after 2 s
+            httpx.post(f"{base}/articles", json=_big_batch(300), headers={"X-API-Key": KEY}, timeout=2)
+        # The passage model runs one write at a time: this one starts once the abandoned one
+        # has stopped (or, had it gone on, finished and stored its 300 articles).
+        small = httpx.post(f"{base}/articles", json=BATTERY, headers={"X-API-Key": KEY}, timeout=300)
+        assert small.status_code == 200 and small.json()["added"] == [BATTERY["id"]]
+        assert httpx.get(f"{base}/articles", params={"limit": 1}, timeout=10).json()["total"] == 6
+    assert Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir).articles()[0] == 6
+
+
+def test_sigterm_stops_qa_serve_within_its_limit_during_a_write(engine, tmp_path):
+    index_dir = tmp_path / "index"
+    shutil.copytree(engine.settings.index_dir, index_dir)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--index-dir", str(index_dir)],
+        env={**os.environ, "QA_API_KEY": KEY, "QA_SHUTDOWN_TIMEOUT": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process)
+        writing = threading.Thread(target=lambda: httpx.post(
+            f"{base}/articles", json=_big_batch(300), headers={"X-API-Key": KEY}, timeout=300), daemon=True)
+        writing.start()
+        time.sleep(3)  # well into embedding
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)  # without a limit, it waited for the whole write
+        log = process.stdout.read()
+        assert "timeout graceful shutdown exceeded" in log and '"POST /articles HTTP/1.1" 503' in log, log
+        assert "Traceback" not in log, log
+    finally:
+        process.kill()
+    assert Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir).articles()[0] == 5

@@ -1,9 +1,11 @@
+import sqlite3
 import threading
 
 import numpy as np
 import pytest
 
 from qa.lexical import stems
+from qa.errors import CorruptIndexError
 from qa.store import Entry, Store, content_hash
 from qa.types import Article, Passage
 
@@ -106,4 +108,58 @@ def test_copy_takes_passages_and_vectors_of_the_same_content_from_another_store(
     assert copied.stems == [stems(p.text) for p in same.passages]
     assert [p.position for p in store.passages(list(map(int, copied.rows))).values()] == [0, 1, 2]
     assert store.copy(tmp_path / "missing.sqlite", [moved]) == [] and not (tmp_path / "missing.sqlite").exists()
+    other.close()
+
+
+def garble(store, sql, *args):
+    """Change stored bytes behind the store's back, as a bad disk or a careless hand would."""
+    db = sqlite3.connect(store.path)
+    db.execute(sql, args)
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("change", [
+    "UPDATE articles SET text = 'teks berita palsu' WHERE id = 'b'",
+    "UPDATE articles SET source = 'lain' WHERE id = 'b'",
+    "UPDATE passages SET text = 'teks lain' WHERE id = 'b:1'",
+    "UPDATE passages SET vector = zeroblob(16) WHERE id = 'b:0'",
+    "UPDATE passages SET stems = 'x' WHERE id = 'b:0'",
+    "DELETE FROM passages WHERE id = 'b:1'",
+])
+def test_a_changed_byte_inside_a_valid_row_is_found_by_its_checksum(store, change):
+    store.write([entry("a"), entry("b")])
+    assert store.damaged() == [] and store.integrity() == []
+    garble(store, change)
+    assert store.integrity() == []  # SQLite sees nothing wrong
+    assert store.damaged() == ["b"] and store.damaged(["a"]) == []
+
+
+def test_damaged_rows_are_not_served(store, caplog):
+    store.write([entry("a"), entry("b")])
+    garble(store, "UPDATE passages SET text = 'disisipkan' WHERE id = 'b:0'")
+    rows = [int(r) for r in store.row_ids()]
+    served = store.passages(rows)
+    assert sorted(p.doc_id for p in served.values()) == ["a", "a"]  # no passage of b, not even the intact one
+    assert "1 article(s) changed on disk" in caplog.text and "'b'" in caplog.text
+    assert store.article("a")[1] == "teks berita"
+    garble(store, "UPDATE articles SET title = 'palsu' WHERE id = 'a'")
+    with pytest.raises(CorruptIndexError, match="'a'.*qa index PATH"):
+        store.article("a")
+
+
+def test_writing_the_same_content_again_repairs_a_damaged_article(store):
+    store.write([entry("a")])
+    garble(store, "UPDATE passages SET text = 'disisipkan' WHERE id = 'a:0'")
+    assert store.write([entry("a")]) == (["a"], [])  # same content hash, but the stored copy is damaged
+    assert store.damaged() == [] and [p.text for p in store.passages(list(map(int, store.row_ids()))).values()] == [
+        "teks berita 0", "teks berita 1"]
+
+
+def test_copy_leaves_damaged_articles_to_be_embedded_again(store, tmp_path, caplog):
+    other = Store.create(tmp_path / "other.sqlite", DIM)
+    other.write([entry("a"), entry("b")])
+    garble(other, "UPDATE articles SET text = 'teks berita!' WHERE id = 'a'")
+    assert store.copy(other.path, [entry("a").article, entry("b").article]) == ["b"]
+    assert "'a'" in caplog.text and store.damaged() == []
     other.close()
