@@ -86,10 +86,43 @@ def load_questions(path: Path) -> list[Item]:
     return items
 
 
-def _detokenize(tokens: list[str]) -> str:
-    text = " ".join(tokens)
-    text = re.sub(r" ([.,;:!?)%])", r"\1", text)
-    return re.sub(r"\( ", "(", text)
+def detokenize(tokens: list[str]) -> tuple[str, list[int]]:
+    """Text from FacQA's tokens (punctuation re-attached), and where each token starts in it."""
+    text, starts = "", []
+    for token in tokens:
+        if text and token[:1] not in ".,;:!?)%" and not text.endswith("("):
+            text += " "
+        starts.append(len(text))
+        text += token
+    return text, starts
+
+
+@dataclass
+class FacQARow:
+    """One FacQA question with its passage and the answer's place in it."""
+
+    question: str
+    passage: str
+    answer: str  # "" when the row marks none
+    answer_start: int  # character offset of the answer in `passage`; -1 when none
+
+
+def facqa_rows(directory: Path, split: str) -> list[FacQARow]:
+    """The rows of FacQA's `split` file (train or valid) in `directory`."""
+    path = Path(directory) / f"{split}.csv"
+    if not path.is_file():
+        raise InvalidInputError(f"FacQA file {path} not found")
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            tokens = ast.literal_eval(row["passage"])
+            passage, starts = detokenize(tokens)
+            inside = [i for i, label in enumerate(ast.literal_eval(row["seq_label"])) if label != "O"]
+            first, last = (inside[0], inside[-1]) if inside else (0, -1)
+            answer = passage[starts[first] : starts[last] + len(tokens[last])] if inside else ""
+            rows.append(FacQARow(detokenize(ast.literal_eval(row["question"]))[0], passage, answer,
+                                 starts[first] if inside else -1))
+    return rows
 
 
 def facqa(directory: Path, split: str, corpus_out: Path) -> list[Item]:
@@ -98,21 +131,10 @@ def facqa(directory: Path, split: str, corpus_out: Path) -> list[Item]:
     passages: dict[str, int] = {}
     items = []
     for name in ("train", "valid"):
-        path = directory / f"{name}.csv"
-        if not path.is_file():
-            raise InvalidInputError(f"FacQA file {path} not found")
-        with open(path, encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                tokens = ast.literal_eval(row["passage"])
-                text = _detokenize(tokens)
-                passages.setdefault(text, len(passages))
-                if name == split:
-                    labels = ast.literal_eval(row["seq_label"])
-                    answer = _detokenize([t for t, label in zip(tokens, labels) if label != "O"])
-                    items.append(Item(
-                        _detokenize(ast.literal_eval(row["question"])),
-                        articles=[f"facqa-{passages[text]}"], answer=answer or None,
-                    ))
+        for row in facqa_rows(directory, name):
+            passages.setdefault(row.passage, len(passages))
+            if name == split:
+                items.append(Item(row.question, articles=[f"facqa-{passages[row.passage]}"], answer=row.answer or None))
     with open(corpus_out, "w", encoding="utf-8") as handle:
         for text, number in passages.items():
             handle.write(json.dumps({"id": f"facqa-{number}", "text": text}, ensure_ascii=False) + "\n")

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import BATTERY, BATTERY_QUESTION, QUESTION
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT
 
 
 def qa(*args, env=None, cwd=None, stdin=None):
@@ -198,3 +198,15 @@ def test_settings_from_flag_environment_and_config_file(engine, settings, tmp_pa
     assert env_wins.returncode == 3 and "elsewhere" in env_wins.stderr
     flag_wins = qa("list", "--config", config, "--index-dir", settings.index_dir, env=elsewhere)
     assert flag_wins.returncode == 0
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "facqa").is_dir(), reason="../shared/data/facqa not present")
+def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
+    trained = qa("train-reader", "--facqa", ROOT.parent / "shared" / "data" / "facqa", "--epochs", "1",
+                 "--limit", "16", "--out", tmp_path / "reader")
+    assert trained.returncode == 0, trained.stderr
+    assert "FacQA valid (gold passage): 311 questions, F1 " in trained.stdout
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in (tmp_path / "reader").iterdir()}
+    assert (tmp_path / "reader" / "adapter_model.safetensors").stat().st_size < 20_000_000
+    missing = qa("train-reader", "--facqa", tmp_path / "nowhere")
+    assert missing.returncode == 2 and missing.stderr.startswith("error: FacQA file")
