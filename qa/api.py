@@ -341,6 +341,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.stopping.clear()  # (an app object may be started again, as tests do)
         if app.state.engine is None:
             app.state.engine = Engine(settings)
         app.state.engine.index  # load (or build) now, not on the first request
