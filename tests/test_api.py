@@ -178,3 +178,14 @@ def test_allowed_hosts(engine, monkeypatch, allowed, host, status):
     if status == 400:
         assert "is not served here (a guard against DNS rebinding)" in response.json()["detail"]
 
+
+
+def test_an_app_started_again_takes_writes_again(live_engine):
+    """Its shutdown tells writes in flight to stop; starting it again must not keep refusing."""
+    live_engine.settings.api_key = SecretStr("kunci")
+    app = create_app(engine=live_engine)
+    with TestClient(app):
+        pass
+    with TestClient(app) as client:
+        response = client.post("/articles", json=BATTERY, headers={"X-API-Key": "kunci"})
+    assert response.status_code == 200 and response.json()["added"] == [BATTERY["id"]], response.text
