@@ -252,21 +252,24 @@ class Store:
         metadata; those that fail their checksums are left out, with a warning."""
         if not rows:
             return {}
-        sql = (
-            'SELECT p.row, p.id, p.doc_id, p.position, p.text, p.start, p."end", a.title, a.source, '
-            f"a.date, a.url, p.period_start, p.period_end, p.stems, p.vector, p.checksum, a.hash, a.text, "
-            f"a.passages, a.checksum FROM passages p JOIN articles a ON a.id = p.doc_id "
-            f"WHERE p.row IN ({', '.join('?' * len(rows))})"
-        )
-        found, intact = {}, {}
-        for (row, passage_id, doc_id, position, text, start, end, title, source, date, url, period_start,
-             period_end, terms, vector, passage_sum, digest, article_text, count, article_sum) in self._db.execute(sql, rows):
-            if doc_id not in intact:
-                intact[doc_id] = article_sum == checksum(doc_id, digest, title, source, date, url, article_text, count)
-            if not intact[doc_id] or passage_sum != checksum(
-                    passage_id, doc_id, position, start, end, text, period_start, period_end, terms, vector):
+        sql = (f"SELECT row, {_PASSAGE_COLUMNS}, checksum FROM passages "
+               f"WHERE row IN ({', '.join('?' * len(rows))})")
+        records = self._db.execute(sql, rows).fetchall()
+        doc_ids = sorted({r[2] for r in records})
+        articles = {}  # each article read and verified once, however many of its passages are here
+        for where, args in self._id_chunks(doc_ids, "id"):
+            for *values, stored in self._db.execute(
+                    f"SELECT {_ARTICLE_COLUMNS}, checksum FROM articles {where}", args):
+                articles[values[0]] = values if checksum(*values) == stored else None
+        found, intact = {}, {i: articles[i] is not None for i in articles}
+        for row, *values, stored in records:
+            passage_id, doc_id, position, start, end, text, period_start, period_end = values[:8]
+            if doc_id not in articles:
+                continue  # deleted since its passages were read: gone, not damaged
+            if not intact[doc_id] or checksum(*values) != stored:
                 intact[doc_id] = False
                 continue
+            _, _, title, source, date, url, _, _ = articles[doc_id]
             found[row] = Passage(passage_id, doc_id, position, text, start, end, title, source, date, url,
                                  period=Period.parse(period_start, period_end))
         self._report_damage([i for i, ok in intact.items() if not ok])
