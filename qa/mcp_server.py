@@ -48,7 +48,8 @@ class CitedPassage(BaseModel):
 
     rank: int = Field(description="1 is the best match.")
     text: str = Field(description="The passage, as printed in the article.")
-    answer_words: str | None = Field(description="The words in `text` that answer, if found.")
+    answer_words: str | None = Field(description="The words in `text` that the reader found as its answer.")
+    answer_confidence: float | None = Field(description="How likely `answer_words` answer the question (0-1).")
     cite_as: str = Field(description="Source and date as a citation names them: 'kumparan (15 November 2024)'.")
     source: str | None = Field(description="Publisher, e.g. kumparan.")
     published: str | None = Field(description="Publication date, YYYY-MM-DD.")
@@ -60,10 +61,17 @@ class CitedPassage(BaseModel):
 
 class SearchResults(BaseModel):
     question: str
-    found_answer: bool = Field(description="False when the articles seem not to hold the answer.")
-    answer_words: str | None = Field(description="The words that answer, from the best passage.")
+    found_answer: bool = Field(
+        description="True when the answer below is right 9 times in 10; false when the articles seem not to hold it.")
+    answer_words: str | None = Field(description="The words that answer (None when found_answer is false).")
+    confidence: float = Field(description="How likely the best answer found is right (0-1).")
     cited_answer: str | None = Field(
-        description="The best passage's answering sentence, attributed: 'Menurut kumparan (15 November 2024), ...'.")
+        description="The answering sentence, attributed: 'Menurut kumparan (15 November 2024), ...' "
+        "(None when found_answer is false).")
+    other_period: str | None = Field(
+        description="When the articles answer only for another period than the one asked: what was found "
+        "and for when, e.g. 'latest found: 2024, not 2025: 12,37 juta tenaga kerja'. Say it is not for the "
+        "period asked.")
     passages: list[CitedPassage]
 
 
@@ -81,11 +89,14 @@ def search_results(answer: Answer) -> SearchResults:
     return SearchResults(
         question=answer.question,
         found_answer=short.confident,
-        answer_words=short.text,
-        cited_answer=short.cited,
+        answer_words=short.text if short.confident else None,
+        confidence=short.confidence,
+        cited_answer=short.cited if short.confident else None,
+        other_period=f"{short.note}: {short.text}" if short.note and short.text else None,
         passages=[
             CitedPassage(
                 rank=r.rank, text=r.text, answer_words=r.text[slice(*r.answer)] if r.answer else None,
+                answer_confidence=r.answer_confidence,
                 cite_as=r.citation, source=r.source, published=r.date,
                 about_period=r.period["label"] if r.period else None, title=r.title, url=r.url,
                 article_id=r.doc_id,

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from qa.answers import answer_type, keywords
+from qa.answers import answer_type, figures, keywords
 from qa.errors import InvalidInputError
 from qa.lexical import stems
 from qa.periods import AskedPeriod, question_period, time_spans
@@ -74,9 +74,11 @@ class QueryPlan:
     question: str
     stems: list[str]  # BM25 terms
     content_stems: list[str]  # the stems without the question's time words: what the answer sits beside
+    untimed: str  # the question without its time words: what the reader reads (the period is the ranking's job)
     words: set[str]  # the question's words to highlight
     kind: str  # the kind of answer asked for (qa.answers.answer_type)
     asked: AskedPeriod
+    figures: list[re.Pattern]  # figures the question quotes ("10.514 sentra"): a passage with them is the one meant
 
     @classmethod
     def of(cls, question: str, today: dt.date | None = None) -> QueryPlan:
@@ -88,7 +90,15 @@ class QueryPlan:
             question=question,
             stems=stems(question),
             content_stems=stems(untimed),
+            untimed=" ".join(untimed.split()) or question,
             words=keywords(question),
             kind=answer_type(question),
             asked=asked,
+            figures=[_figure_pattern(question[start:end]) for start, end in figures(question)],
         )
+
+
+def _figure_pattern(figure: str) -> re.Pattern:
+    """The number of a quoted figure, matched whole: "4,52" in "4,52 juta", not in "14,52"."""
+    number = re.search(r"\d+(?:[.,]\d+)*", figure).group()
+    return re.compile(rf"(?<![\d.,]){re.escape(number)}(?![\d]|[.,]\d)")

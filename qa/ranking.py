@@ -9,7 +9,9 @@ The score of a candidate is a weighted sum (weights in `Weights`, chosen by meas
   recency         0..1, how recent the passage's period is among the candidates, when the
                   question names no period (the latest data first);
   coverage        share of the question's words in the passage's best sentence;
-  answer          1 if that sentence holds a span of the kind asked for (a figure, a name...).
+  answer          1 if that sentence holds a span of the kind asked for (a figure, a name...);
+  figure          share of the figures the question quotes ("10.514 sentra") that the passage
+                  holds: a quoted figure names the passage meant, whatever its period.
 The last two need the passage text, so they rerank the best `RERANK_DEPTH` candidates only;
 without them (a plain baseline) answers are looked for in the results shown alone.
 """
@@ -39,12 +41,14 @@ class Weights:
     recency: float = 0.0
     coverage: float = 0.0
     answer: float = 0.0
+    figure: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Weights:
         return cls(
             dense=settings.weight_dense, lexical=settings.weight_lexical, period=settings.weight_period,
             recency=settings.weight_recency, coverage=settings.weight_coverage, answer=settings.weight_answer,
+            figure=settings.weight_figure,
         )
 
 
@@ -91,6 +95,9 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
         )
     else:
         score += weights.recency * _recency(candidates)
+    if plan.figures and weights.figure:
+        score += weights.figure * np.array(
+            [sum(bool(f.search(c.passage.text)) for f in plan.figures) / len(plan.figures) for c in candidates])
     for candidate, value in zip(candidates, score):
         candidate.score = float(value)
     ordered = sorted(candidates, key=lambda c: -c.score)

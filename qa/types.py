@@ -100,7 +100,8 @@ class Result:
     passage_id: str
     highlights: list[list[int]] = field(default_factory=list)
     period: dict | None = None
-    answer: list[int] | None = None  # [start, end) of the answer span in `text`
+    answer: list[int] | None = None  # [start, end) of the reader's answer span in `text`
+    answer_confidence: float | None = None  # how likely that span answers (0-1)
     citation: str = ""
     article_span: list[int] = field(default_factory=list)  # [start, end) in the article's text
     also_in: list[Source] = field(default_factory=list)
@@ -108,17 +109,25 @@ class Result:
 
 @dataclass
 class ShortAnswer:
-    """The words that answer, from the best result. `confident` is false when the corpus seems
-    not to hold the answer; `text` is then None rather than a guess. `cited` is the sentence
-    that answers, attributed: "Menurut kumparan (15 November 2024), …" (None when not confident)."""
+    """The words that answer, from the best results.
+
+    `confidence` (0-1) is how likely the answer is right; `confident` is true when it reaches
+    the threshold at which 9 answers in 10 are right. When not confident, `text` is None rather
+    than a guess, except when the answer found speaks of another period than the one asked:
+    then `text` is the latest found, `period` says when it is from and `note` says so.
+    `kind` is "span" (a name, figure, date or place) or "sentence" (why/how questions).
+    `cited` is the sentence that answers, attributed: "Menurut kumparan (15 November 2024), …"."""
 
     text: str | None
     confident: bool
+    confidence: float = 0.0
+    kind: str = "span"
     passage_id: str | None = None
     source: str | None = None
     date: str | None = None
     period: str | None = None
     cited: str | None = None
+    note: str | None = None
 
 
 @dataclass

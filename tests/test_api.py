@@ -22,9 +22,12 @@ def test_get_ask(client, engine):
     body = response.json()
     assert body == engine.ask(QUESTION, 3).to_dict()
     assert set(body["results"][0]) == {"rank", "score", "text", "title", "source", "date", "url", "doc_id",
-                                       "passage_id", "highlights", "period", "answer", "citation", "article_span",
-                                       "also_in"}
+                                       "passage_id", "highlights", "period", "answer", "answer_confidence", "citation",
+                                       "article_span", "also_in"}
+    assert set(body["answer"]) == {"text", "confident", "confidence", "kind", "passage_id", "source", "date",
+                                   "period", "cited", "note"}
     assert body["answer"]["text"] == "12,37 juta tenaga kerja" and body["answer"]["confident"]
+    assert body["answer"]["kind"] == "span" and 0.5 < body["answer"]["confidence"] <= 1
     assert body["results"][0]["citation"] == "kumparan (15 November 2024)"
     for result in body["results"]:  # the passage, where it says it is in its article
         start, end = result["article_span"]

@@ -60,16 +60,19 @@ def test_bad_setting_is_one_line(settings):
     assert result.stderr.startswith("error: bad setting (batch_size:") and result.stderr.count("\n") == 1
 
 
-def test_eval_prints_the_three_rankings(tmp_path):
+def test_eval_prints_the_rankings_and_both_kinds_of_answers(tmp_path):
     from conftest import ROOT
 
     result = qa("eval", cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("benchmarks/questions.jsonl: 52 questions over ")
+    assert result.stdout.startswith("benchmarks/questions.jsonl: 66 questions over ")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert [row.split(" | ")[0] for row in rows] == ["| ranking", "| hybrid (settings)", "| bm25", "| dense"]
+    names = [row.split(" | ")[0][2:] for row in rows]
+    assert names[0] == "ranking" and names[-2:] == ["bm25", "dense"]
+    assert {"hybrid, trained answers", "hybrid, rules answers",
+            "hybrid, trained answers: held-out questions (never tuned on)"} <= set(names)
     hybrid_hit1 = float(rows[1].split(" | ")[2])
-    assert hybrid_hit1 >= 0.95
+    assert hybrid_hit1 >= 0.94
 
 
 def test_eval_bad_input_is_one_line(tmp_path):

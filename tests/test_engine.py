@@ -27,7 +27,7 @@ def test_stage_timings_cover_every_step_of_a_question(engine):
     timings: dict[str, float] = {}
     plain = engine.ask(QUESTION)
     timed = engine.ask(QUESTION, timings=timings)
-    assert set(timings) == {"snapshot", "embed", "dense", "lexical", "passages", "rank", "results"}
+    assert set(timings) == {"snapshot", "embed", "dense", "lexical", "passages", "rank", "results", "read", "answer"}
     assert all(t >= 0 for t in timings.values()) and timings["embed"] > 0
     assert timed.to_dict() == plain.to_dict()  # timing changes nothing
 
@@ -71,6 +71,20 @@ def test_the_period_asked_decides_which_figure_comes_first(engine, question, exp
 def test_short_answers(engine, question, answer):
     short = engine.ask(question).answer
     assert short.confident and short.text == answer
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("berapa persen dari total unit usaha IKM yang 4,19 juta unit?", "4,19 juta unit usaha"),
+    ("IKM terbaru mencapai 4,4 juta unit usaha?", "4,4 juta unit usaha"),
+    ("sentra IKM 10.514 tersebar di mana?", "10.514 sentra IKM"),
+])
+def test_a_figure_quoted_in_the_question_puts_the_passage_holding_it_first(engine, question, figure):
+    assert figure in engine.ask(question).results[0].text
+
+
+def test_without_the_figure_bonus_recency_would_win(engine):
+    plain = Engine(engine.settings, embedder=engine.embedder, weight_figure=0.0, reader="rules")
+    assert "4,19 juta unit" not in plain.ask("berapa persen dari total unit usaha IKM yang 4,19 juta unit?").results[0].text
 
 
 @pytest.mark.parametrize("question", ["harga emas hari ini", "siapa presiden Amerika Serikat?"])
@@ -300,3 +314,43 @@ def test_a_rebuild_over_a_damaged_index_embeds_everything(live_engine, corpus_co
     report = live_engine.build_index([corpus_copy])
     assert (report.reused, report.embedded) == (0, report.passages)
     assert live_engine.ask(QUESTION).results[0].doc_id == KUMPARAN_ID
+
+
+# The trained reader (QA_READER=trained), over the session's index.
+
+
+@pytest.fixture(scope="module")
+def reading_engine(engine):
+    return Engine(engine.settings, embedder=engine.embedder, reader="trained")
+
+
+def test_the_trained_reader_answers_with_a_calibrated_confidence(reading_engine):
+    short = reading_engine.ask("siapa Direktur Jenderal IKMA Kemenperin?").answer
+    assert short.confident and short.text == "Reni Yanita" and short.kind == "span"
+    assert reading_engine.calibration.threshold <= short.confidence <= 1
+    assert short.cited.startswith("Menurut ") and "Reni Yanita" in short.cited
+
+
+@pytest.mark.parametrize("question", ["harga emas hari ini", "siapa presiden Amerika Serikat?",
+                                      "berapa kurs dolar terhadap rupiah?", "what is the weather in Bandung tomorrow?"])
+def test_the_trained_reader_leaves_unanswerable_questions_unanswered(reading_engine, question):
+    answer = reading_engine.ask(question)
+    assert not answer.answer.confident and answer.answer.text is None and answer.answer.cited is None
+    assert answer.answer.confidence < reading_engine.calibration.threshold
+    assert all(not r.answer or r.text[slice(*r.answer)] not in [r.text[s:e] for s, e in r.highlights]
+               for r in answer.results)  # an answer that is not confident is not shown as one
+
+
+def test_an_english_question_gets_the_answer_span(reading_engine):
+    answer = reading_engine.ask("where was the Gebyar IKMA exhibition held?")
+    first = next(r for r in answer.results if r.passage_id == answer.answer.passage_id)
+    assert "Mal Kota Kasablanka" in first.text[slice(*first.answer)]
+
+
+def test_questions_asked_together_get_the_answers_they_get_alone(reading_engine):
+    questions = ["siapa Direktur Jenderal IKMA Kemenperin?", "harga emas hari ini", "kapan Gebyar IKMA 2024 dilaksanakan?"]
+    together = reading_engine.ask_many(questions, top_k=3)
+    alone = [reading_engine.ask(q, top_k=3) for q in questions]
+    for a, b in zip(together, alone):
+        assert (a.answer.text, a.answer.passage_id) == (b.answer.text, b.answer.passage_id)
+        assert a.answer.confidence == pytest.approx(b.answer.confidence, abs=1e-3)

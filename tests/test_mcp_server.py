@@ -3,10 +3,12 @@
 import asyncio
 import sys
 
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from conftest import QUESTION, ROOT
+from qa.mcp_server import search_results
 
 
 def session(index_dir, steps):
@@ -44,7 +46,8 @@ def test_a_chatbot_finds_the_tools_searches_cites_and_reads(settings, engine):
     expected = engine.ask(QUESTION, 3)
     found = search.structured_content
     assert not search.is_error and found["found_answer"]
-    assert found["answer_words"] == "12,37 juta tenaga kerja"
+    assert found["answer_words"] == "12,37 juta tenaga kerja" and found["confidence"] > 0.5
+    assert found["other_period"] is None
     assert found["cited_answer"] == expected.answer.cited and found["cited_answer"].startswith(
         "Menurut kumparan (15 November 2024), ")
     assert [p["text"] for p in found["passages"]] == [r.text for r in expected.results]
@@ -73,3 +76,10 @@ def test_bad_calls_are_tool_errors_the_model_can_read(settings, engine):
     assert bad_date.is_error and "published_from" in bad_date.content[0].text
     assert missing.is_error and "no article with id 'tidak-ada'" in missing.content[0].text
     assert not fine.is_error and fine.structured_content["found_answer"]
+
+
+@pytest.mark.parametrize("question", ["harga emas hari ini", QUESTION])
+def test_found_answer_agrees_with_the_answer_words(engine, question):
+    found = search_results(engine.ask(question))
+    assert found.found_answer == (found.answer_words is not None) == (found.cited_answer is not None)
+    assert found.found_answer == (question == QUESTION)

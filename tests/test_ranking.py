@@ -36,6 +36,21 @@ def test_without_a_period_recent_passages_go_first():
     assert rank(plan, candidates, Weights(dense=1), 2)[0].row == 0
 
 
+def test_a_quoted_figure_outranks_recency():
+    plan = QueryPlan.of("siapa yang menyebut 4,4 juta unit usaha IKM?", TODAY)
+    candidates = [_candidate(0, "IKM mencapai 4,52 juta unit", dense=0.82, year=2024),
+                  _candidate(1, "IKM mencapai 4,4 juta unit usaha", dense=0.80, year=2022),
+                  _candidate(2, "IKM mencapai 14,4 juta unit usaha", dense=0.81, year=2023)]  # "4,4" inside a number
+    assert rank(plan, candidates, Weights(dense=1, recency=0.25), 3)[0].row == 0
+    assert rank(plan, candidates, Weights(dense=1, recency=0.25, figure=3), 3)[0].row == 1
+
+
+def test_a_question_without_figures_quotes_none():
+    assert QueryPlan.of("berapa tenaga kerja IKM tahun 2024?", TODAY).figures == []  # a year is not a figure
+    assert [f.pattern for f in QueryPlan.of("sentra IKM 10.514 di mana?", TODAY).figures] == [
+        r"(?<![\d.,])10\.514(?![\d]|[.,]\d)"]
+
+
 def test_a_sentence_with_the_asked_kind_of_answer_is_preferred():
     plan = QueryPlan.of("berapa tenaga kerja IKM?", TODAY)
     candidates = [_candidate(0, "Tenaga kerja IKM penting.", dense=0.81),

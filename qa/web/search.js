@@ -59,13 +59,24 @@ function articleLink(id, title, searchParams, span) {
   return el("a", { href: `/article?${target}` }, title || "(artikel tanpa judul)");
 }
 
+function percent(confidence) {
+  return `${Math.round(confidence * 100)}%`;
+}
+
 function renderAnswer(answer) {
   const box = document.getElementById("answer");
+  const short = answer.answer;
   box.replaceChildren();
-  if (answer.answer.confident) {
+  if (short.confident) {
     box.append(
-      el("p", { class: "answer-words" }, "Jawaban: ", el("strong", {}, answer.answer.text)),
-      el("p", { class: "cited" }, answer.answer.cited));
+      el("p", { class: "answer-words" }, "Jawaban: ", el("strong", {}, short.text),
+        el("span", { class: "confidence" }, ` (keyakinan ${percent(short.confidence)})`)),
+      el("p", { class: "cited" }, short.cited));
+  } else if (short.text) {
+    box.append(
+      el("p", {}, `Tidak ada jawaban untuk periode yang ditanyakan. Data terbaru yang ditemukan (${short.period}): `,
+        el("strong", {}, short.text)),
+      el("p", { class: "cited" }, short.cited));
   } else if (answer.results.length) {
     box.append(el("p", {}, "Berita yang terindeks tampaknya tidak menjawab pertanyaan ini dengan pasti. " +
       "Berikut bagian yang paling dekat."));

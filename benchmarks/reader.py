@@ -1,0 +1,86 @@
+"""What the trained reader costs a question, in process, on this CPU.
+
+Over an index of the default corpus, every question of benchmarks/questions.jsonl is asked
+with the trained reader and with the rules' answers (the baseline: the same ranking, no model
+for the answer), alternating, in one process; then the same questions are read in batches of
+reader.MAX_BATCH, as `Engine.ask_many`, `qa ask` on piped questions and a busy server read them.
+Target (issue 16): the reader adds at most 50 ms p50 per question on 2 cores.
+
+    python benchmarks/reader.py [--rounds 3] [--passages 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from embedding import cpu_line  # noqa: E402
+
+from qa import Engine, Settings  # noqa: E402
+from qa.evaluation import load_questions  # noqa: E402
+from qa.reader import MAX_BATCH, WINDOW_TOKENS  # noqa: E402
+
+
+def p50_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="times each question is asked per way")
+    parser.add_argument("--passages", type=int, default=Settings().reader_passages, help="results the reader reads")
+    args = parser.parse_args()
+    questions = [item.question for item in load_questions(ROOT / "benchmarks" / "questions.jsonl")]
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = Engine(index_dir=Path(tmp) / "index", reader_passages=args.passages)
+        trained.build_index([ROOT / "corpus"])
+        rules = Engine(trained.settings, trained.embedder, reader="rules")
+        for engine in (trained, rules):  # load, compile and warm both
+            engine.ask(questions[0])
+        timings: dict[str, list[float]] = {"rules": [], "trained": []}
+        for _ in range(args.rounds):
+            for question in questions:
+                for name, engine in (("rules", rules), ("trained", trained)):
+                    started = time.perf_counter()
+                    engine.ask(question)
+                    timings[name].append(time.perf_counter() - started)
+        batched = []
+        for _ in range(args.rounds):
+            for start in range(0, len(questions), MAX_BATCH):
+                chunk = questions[start : start + MAX_BATCH]
+                started = time.perf_counter()
+                trained.ask_many(chunk)
+                batched.append((time.perf_counter() - started) / len(chunk))
+        rules_batched = []
+        for _ in range(args.rounds):
+            for start in range(0, len(questions), MAX_BATCH):
+                chunk = questions[start : start + MAX_BATCH]
+                started = time.perf_counter()
+                rules.ask_many(chunk)
+                rules_batched.append((time.perf_counter() - started) / len(chunk))
+    cpu, _ = cpu_line()
+    base, together = p50_ms(timings["rules"]), p50_ms(batched)
+    print(f"CPU: {cpu}")
+    print(f"{len(questions)} questions x {args.rounds} rounds; the reader reads the best {args.passages} results, "
+          f"a window of at most {WINDOW_TOKENS} tokens of each\n")
+    print("| answers | ms p50 per question | ms p90 | added by the reader (p50) | × rules |")
+    print("|---|---:|---:|---:|---:|")
+    rows = [("rules (baseline)", timings["rules"], base), ("trained reader, one question at a time", timings["trained"], base)]
+    for name, seconds, baseline in rows:
+        ms = p50_ms(seconds)
+        p90 = sorted(seconds)[int(0.9 * len(seconds))] * 1000
+        print(f"| {name} | {ms:.1f} | {p90:.1f} | {ms - baseline:+.1f} | {ms / baseline:.2f} |")
+    rules_together = p50_ms(rules_batched)
+    print(f"| trained reader, {MAX_BATCH} questions per batch (per question) | {together:.1f} | - | "
+          f"{together - rules_together:+.1f} | {together / rules_together:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

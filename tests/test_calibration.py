@@ -1,0 +1,19 @@
+import numpy as np
+
+from qa.calibration import fit_logistic, threshold_for
+
+
+def test_the_logistic_fit_recovers_a_known_curve():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(0, 3, 5000)
+    right = (rng.random(5000) < 1 / (1 + np.exp(-(0.8 * scores - 1.0)))).astype(float)
+    slope, intercept = fit_logistic(scores[:, None], right)
+    assert abs(slope - 0.8) < 0.1 and abs(intercept + 1.0) < 0.15
+
+
+def test_the_threshold_is_the_lowest_at_which_nine_in_ten_are_right():
+    confidences = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    right = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], dtype=float)
+    assert threshold_for(confidences, right) == 0.2  # 9 of the 10 answers at or above it are right
+    assert threshold_for(confidences, right, precision=0.95) == 0.3
+    assert threshold_for(np.array([0.9, 0.8]), np.array([0.0, 0.0])) == 1.0

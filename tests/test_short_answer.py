@@ -1,0 +1,117 @@
+"""Shaping the short answer: word boundaries, kinds, confidence and the period rule."""
+
+import pytest
+
+from qa.periods import Period
+from qa.query import QueryPlan
+from qa.reader import Span
+from qa.short_answer import (
+    SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, readings, short_answer, words_span,
+)
+from qa.types import Passage
+
+TEXT = ("Kemenperin mencatat jumlah IKM mencapai 4,52 juta unit per Oktober 2024. "
+        "Wamenperin Faisol Riza mengatakan IKM telah menyerap 12,37 juta tenaga kerja.")
+SURE = Calibration((1.0, 0, 0, 0, 0, 0, 0, 0), 0.0, 0.5)  # confidence = sigmoid(margin)
+
+
+def passage(text=TEXT, date="2024-11-15", period=Period.year(2024)):
+    return Passage(id="p:0", doc_id="p", position=0, text=text, start=0, end=len(text), source="kumparan",
+                   date=date, period=period)
+
+
+def span_of(words: str, margin: float = 5.0, text: str = TEXT) -> Span:
+    start = text.index(words)
+    return Span(start, start + len(words), margin, 0.9)
+
+
+@pytest.mark.parametrize("cut, whole", [
+    ("IKM de", "IKM dengan"),  # half a word is widened to the whole word
+    ("2,37 juta tenaga ker", "12,37 juta tenaga kerja"),
+    (" Faisol Riza.", "Faisol Riza"),  # spaces and a full stop at the edges go
+])
+def test_spans_start_and_end_on_word_boundaries(cut, whole):
+    text = "IKM dengan 12,37 juta tenaga kerja, kata Faisol Riza."
+    start = text.index(cut)
+    assert text[slice(*words_span(text, start, start + len(cut)))] == whole
+
+
+def test_punctuation_at_the_edges_goes_but_a_closing_bracket_of_the_span_stays():
+    text = "Industri Kecil dan Menengah (IKM), kata dia."
+    assert text[slice(*words_span(text, 0, text.index(",") + 1))] == "Industri Kecil dan Menengah (IKM)"
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("mengapa pengembangan IKM tidak bisa berjalan sendiri?", SENTENCE),
+    ("apa tujuan business matching bagi IKM?", SENTENCE),
+    ("why is collaboration important?", SENTENCE),
+    ("how does the program work?", SENTENCE),
+    ("how many workers did IKM employ?", SPAN),
+    ("berapa tenaga kerja IKM 2024?", SPAN),
+    ("siapa Dirjen IKMA?", SPAN),
+])
+def test_why_and_how_questions_get_sentences(question, kind):
+    assert answer_kind(question) == kind
+
+
+@pytest.mark.parametrize("words, question, ok", [
+    ("yang", "siapa Dirjen IKMA?", False),  # a lone function word
+    ("Oktober", "siapa presiden Indonesia?", False),  # a month for "who"
+    ("Reni Yanita", "siapa Dirjen IKMA?", True),
+    ("Kemenperin", "berapa tenaga kerja IKM?", False),  # no figure for "how many"
+    ("12,37 juta tenaga kerja", "berapa tenaga kerja IKM?", True),
+    ("lima ribu orang", "berapa tenaga kerja IKM?", True),
+    ("12-17 November 2024", "kapan Gebyar IKMA dilaksanakan?", True),
+    ("Jakarta", "kapan Gebyar IKMA dilaksanakan?", False),
+])
+def test_a_confident_answer_must_be_of_the_kind_asked(words, question, ok):
+    assert acceptable(words, QueryPlan.of(question).kind) is ok
+
+
+def test_the_most_confident_reading_answers_with_its_citation():
+    plan = QueryPlan.of("berapa tenaga kerja IKM 2024?")
+    found = readings(plan, [passage()], [[span_of("12,37 juta tenaga kerja", 4.0), span_of("4,52 juta unit", 1.0)]], SURE)
+    short = short_answer(plan, [passage()], found, SURE)
+    assert short.confident and short.text == "12,37 juta tenaga kerja" and short.kind == SPAN
+    assert short.confidence == pytest.approx(0.982, abs=1e-3)
+    assert short.cited.startswith("Menurut kumparan (15 November 2024), Wamenperin Faisol Riza")
+    assert [r.words for r in best_by_result(found, 1)] == ["12,37 juta tenaga kerja"]
+
+
+def test_below_the_threshold_there_is_no_answer_and_no_citation():
+    plan = QueryPlan.of("berapa tenaga kerja IKM 2024?")
+    found = readings(plan, [passage()], [[span_of("12,37 juta tenaga kerja", -2.0)]], SURE)
+    short = short_answer(plan, [passage()], found, SURE)
+    assert not short.confident and short.text is None and short.cited is None
+    assert short.confidence == pytest.approx(0.119, abs=1e-3) and short.passage_id == "p:0"
+
+
+def test_a_figure_of_another_period_is_given_as_the_latest_found_not_as_the_answer():
+    plan = QueryPlan.of("berapa tenaga kerja IKM tahun 2025?")
+    found = readings(plan, [passage()], [[span_of("12,37 juta tenaga kerja", 6.0)]], SURE)
+    short = short_answer(plan, [passage()], found, SURE)
+    assert not short.confident
+    assert short.text == "12,37 juta tenaga kerja" and short.period == "2024" and "2025" in short.note
+
+
+def test_a_why_question_is_answered_with_the_sentence():
+    text = ("Kemenperin mendorong kolaborasi. Pengembangan IKM tidak bisa berjalan sendiri karena butuh dukungan "
+            "banyak pihak. Pameran digelar di Jakarta.")
+    plan = QueryPlan.of("mengapa pengembangan IKM tidak bisa berjalan sendiri?")
+    found = readings(plan, [passage(text)], [[span_of("butuh dukungan banyak pihak", 5.0, text)]], SURE)
+    short = short_answer(plan, [passage(text)], found, SURE)
+    assert short.kind == SENTENCE and short.text.startswith("Pengembangan IKM") and short.text.endswith("pihak.")
+
+
+def test_passages_that_agree_count_for_each_other():
+    plan = QueryPlan.of("siapa Wamenperin?")
+    other = passage("Wamenperin Faisol Riza membuka pameran.")
+    found = readings(plan, [passage(), other], [[span_of("Faisol Riza")], [Span(11, 22, 5.0, 0.9)]], SURE)
+    assert [r.agreeing for r in found] == [1, 1]
+
+
+def test_the_committed_calibration_loads_and_rises_with_the_margin():
+    calibration = Calibration.load()
+    low, high = ([m, -1.0, 0, 0, 3, 1.0, 1.0, 0.0] for m in (0.0, 10.0))
+    assert 0 < calibration.confidence(low) < calibration.confidence(high) < 1
+    assert 0.3 < calibration.threshold < 1
