@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     questions = [item.question for item in load_questions(ROOT / "benchmarks" / "questions.jsonl")]
     with tempfile.TemporaryDirectory() as tmp:
-        trained = Engine(index_dir=Path(tmp) / "index", reader_passages=args.passages)
+        trained = Engine(index_dir=Path(tmp) / "index", reader="trained", reader_passages=args.passages)
         trained.build_index([ROOT / "corpus"])
         rules = Engine(trained.settings, trained.embedder, reader="rules")
         for engine in (trained, rules):  # load, compile and warm both
