@@ -32,6 +32,18 @@ def p50_ms(seconds: list[float]) -> float:
     return statistics.median(seconds) * 1000
 
 
+def per_question_in_batches(engine: Engine, questions: list[str], rounds: int) -> list[float]:
+    """Seconds per question when `questions` are asked MAX_BATCH at a time (`ask_many`)."""
+    seconds = []
+    for _ in range(rounds):
+        for start in range(0, len(questions), MAX_BATCH):
+            chunk = questions[start : start + MAX_BATCH]
+            started = time.perf_counter()
+            engine.ask_many(chunk)
+            seconds.append((time.perf_counter() - started) / len(chunk))
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="times each question is asked per way")
@@ -51,20 +63,7 @@ def main() -> None:
                     started = time.perf_counter()
                     engine.ask(question)
                     timings[name].append(time.perf_counter() - started)
-        batched = []
-        for _ in range(args.rounds):
-            for start in range(0, len(questions), MAX_BATCH):
-                chunk = questions[start : start + MAX_BATCH]
-                started = time.perf_counter()
-                trained.ask_many(chunk)
-                batched.append((time.perf_counter() - started) / len(chunk))
-        rules_batched = []
-        for _ in range(args.rounds):
-            for start in range(0, len(questions), MAX_BATCH):
-                chunk = questions[start : start + MAX_BATCH]
-                started = time.perf_counter()
-                rules.ask_many(chunk)
-                rules_batched.append((time.perf_counter() - started) / len(chunk))
+        batched, rules_batched = (per_question_in_batches(engine, questions, args.rounds) for engine in (trained, rules))
     cpu, _ = cpu_line()
     base, together = p50_ms(timings["rules"]), p50_ms(batched)
     print(f"CPU: {cpu}")
