@@ -510,7 +510,7 @@ def train_reader(
 ):
     """Train the answer reader (LoRA adapter and span head on the bundled e5 encoder) on
     FacQA train, and print its scores on FacQA valid given the gold passage; then, for the
-    committed reader, fit its confidence curve and threshold on held-in questions. About 45
+    committed reader, fit its confidence curve and threshold on held-in questions. About 55
     minutes on 2 CPU cores; fixed seed.
 
     **Example**
