@@ -27,7 +27,7 @@ from qa.lexical import STOP_WORDS, stems
 from qa.periods import Period, passage_period, time_spans
 from qa.query import QueryPlan
 from qa.reader import Span
-from qa.reader_training import ADAPTER_DIR
+from qa.reader_training import ADAPTER_DIR, answer_words
 from qa.types import Passage, ShortAnswer
 
 SPAN, SENTENCE = "span", "sentence"
@@ -155,11 +155,16 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             ))
     passages_giving: dict[str, set[int]] = {}
     for r in found:
-        passages_giving.setdefault(_normalized(r.words), set()).add(r.rank)
+        passages_giving.setdefault(_same_words(r.words), set()).add(r.rank)
     for r in found:
-        r.agreeing = len(passages_giving[_normalized(r.words)]) - 1
+        r.agreeing = len(passages_giving[_same_words(r.words)]) - 1
         r.confidence = calibration.confidence(r.features)
     return found
+
+
+def _same_words(words: str) -> str:
+    """Words as an answer is compared: lowercase, no punctuation (as token F1 scores them)."""
+    return " ".join(answer_words(words))
 
 
 def best_by_result(found: list[Reading], results: int) -> list[Reading | None]:
@@ -169,10 +174,6 @@ def best_by_result(found: list[Reading], results: int) -> list[Reading | None]:
         if r.rank < results and (best[r.rank] is None or r.confidence > best[r.rank].confidence):
             best[r.rank] = r
     return best
-
-
-def _normalized(words: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", "", words.lower()).split())
 
 
 def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
