@@ -6,7 +6,7 @@ for the answer), alternating, in one process; then the same questions are read i
 reader.MAX_BATCH, as `Engine.ask_many`, `qa ask` on piped questions and a busy server read them.
 Target (issue 16): the reader adds at most 50 ms p50 per question on 2 cores.
 
-    python benchmarks/reader.py [--rounds 3] [--passages 3]
+    python benchmarks/reader.py [--rounds 3] [--passages 2]
 """
 
 from __future__ import annotations

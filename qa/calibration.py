@@ -91,8 +91,8 @@ def calibrate(facqa_dir: Path, out: Path = CALIBRATION_FILE, settings: Settings 
         "features": list(FEATURES), "weights": [float(v) for v in w[:-1]], "intercept": float(w[-1]),
         "threshold": threshold,
         "held_in": {
-            "questions": len(held_in),
-            "coverage": float(confident.sum() / len(held_in)),
+            "questions": len(chosen),
+            "coverage": float(confident.mean()),
             "precision_when_confident": float(chosen_right[confident].mean()) if confident.any() else 0.0,
             "left_unanswered_without_their_passages": float(np.mean(np.array(unanswerable) < threshold)),
         },

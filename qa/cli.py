@@ -273,8 +273,8 @@ def _render(answer: Answer, styled: bool) -> None:
     where = " · ".join(printable(x) for x in (short.source, short.date) if x)
     if short.confident:
         print_(Text(f"A: {printable(short.text)}" + (f"  ({where})" if where else ""), style="bold green" if styled else ""))
-    elif short.text:  # found, but for another period than the one asked
-        print_(Text(f"A: (not for the period asked; {printable(short.note or '')}) {printable(short.text)}"
+    elif short.text:  # found, but not known to be of the period asked
+        print_(Text(f"A: ({printable(short.note or '')}) {printable(short.text)}"
                     + (f"  ({where})" if where else ""),
                     style="bold yellow" if styled else ""))
     elif answer.results:
@@ -510,7 +510,7 @@ def train_reader(
 ):
     """Train the answer reader (LoRA adapter and span head on the bundled e5 encoder) on
     FacQA train, and print its scores on FacQA valid given the gold passage; then, for the
-    committed reader, fit its confidence curve and threshold on held-in questions. About 55
+    committed reader, fit its confidence curve and threshold on held-in questions. About 45
     minutes on 2 CPU cores; fixed seed.
 
     **Example**

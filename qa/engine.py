@@ -21,7 +21,7 @@ from qa.embedding import Embedder, load_embedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError, QAError
 from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, recover, same_model, write_lock
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
-from qa.short_answer import Calibration, best_by_result, readings, short_answer
+from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer
 from qa.ranking import Candidate, Weights, rank
 from qa.reader import Reader, Span
 from qa.reading import ReadReport, read_paths
@@ -372,13 +372,20 @@ class Engine:
             short = self._rules_answer(ranked, results)
         else:
             calibration = self.calibration
-            found = readings(plan, [c.passage for c in ranked], spans, calibration)
-            short = short_answer(plan, [c.passage for c in ranked], found, calibration)
-            for result, best in zip(results, best_by_result(found, len(results))):
+            passages = [c.passage for c in ranked]
+            found = readings(plan, passages, spans, calibration)
+            short = short_answer(plan, passages, found, calibration)
+            best_readings = best_by_result(found, len(results))
+            for result, best in zip(results, best_readings):
                 confident = bool(best and best.acceptable and best.confidence >= calibration.threshold)
                 result.answer = list(best.span) if best else None
                 result.answer_confidence = round(best.confidence, 4) if best else None
                 result.highlights = highlight(plan.words, result.text, best.span if confident else None)
+            first = first_by_reading(plan, passages, best_readings)
+            if first:  # the reader is clearly surer of another read result's answer: it goes first
+                results.insert(0, results.pop(first))
+                for number, result in enumerate(results, 1):
+                    result.rank = number
         stages.done("answer")
         return Answer(question=plan.question, answer=short, results=results)
 

@@ -30,6 +30,7 @@ from qa.short_answer import readings
 from qa.types import Passage
 
 DEPTH = 10
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
 NAN = float("nan")
 # question tags also scored apart (from the same run): English questions, and the questions
 # written after the reader was built and never used to tune anything
@@ -225,7 +226,11 @@ def _guess(answer) -> str:
 
 
 def is_right(guess: str, expected: str) -> bool:
-    """An answer is right when it holds the expected words or its token F1 with them is >= RIGHT_F1."""
+    """An answer is right when it holds the expected words or its token F1 with them is >=
+    RIGHT_F1, and it gives every number the expected answer gives: "21 sentra IKM" shares two
+    words of three with "89 sentra IKM" and is still wrong."""
+    if not set(_NUMBERS.findall(expected)) <= set(_NUMBERS.findall(guess)):
+        return False
     return token_f1(guess, expected) >= RIGHT_F1 or bool(normalize(expected)) and normalize(expected) in normalize(guess)
 
 

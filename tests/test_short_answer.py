@@ -6,7 +6,8 @@ from qa.periods import Period
 from qa.query import QueryPlan
 from qa.reader import Span
 from qa.short_answer import (
-    SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, readings, short_answer, words_span,
+    SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading, readings, short_answer,
+    words_span,
 )
 from qa.types import Passage
 
@@ -61,6 +62,9 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("Kemenperin", "berapa tenaga kerja IKM?", False),  # no figure for "how many"
     ("12,37 juta tenaga kerja", "berapa tenaga kerja IKM?", True),
     ("lima ribu orang", "berapa tenaga kerja IKM?", True),
+    ("30/05/2023", "berapa jumlah unit IKM?", False),  # a date is not a figure
+    ("Oktober 2024", "berapa jumlah unit IKM?", False),
+    ("4,52 juta unit per Oktober 2024", "berapa jumlah unit IKM?", True),
     ("12-17 November 2024", "kapan Gebyar IKMA dilaksanakan?", True),
     ("Jakarta", "kapan Gebyar IKMA dilaksanakan?", False),
 ])
@@ -94,6 +98,18 @@ def test_a_figure_of_another_period_is_given_as_the_latest_found_not_as_the_answ
     assert short.text == "12,37 juta tenaga kerja" and short.period == "2024" and "2025" in short.note
 
 
+def test_an_undated_passage_cannot_answer_a_question_about_a_period():
+    text = "Jumlah penganggur mencapai 830.000 orang."
+    undated = passage(text, date=None, period=None)
+    plan = QueryPlan.of("berapa jumlah penganggur tahun 2024?")
+    found = readings(plan, [undated], [[span_of("830.000 orang", 6.0, text)]], SURE)
+    short = short_answer(plan, [undated], found, SURE)
+    assert not short.confident and short.text == "830.000 orang" and "2024" in short.note
+    plan = QueryPlan.of("berapa jumlah penganggur?")  # no period asked: the passage answers
+    assert short_answer(plan, [undated], readings(plan, [undated], [[span_of("830.000 orang", 6.0, text)]], SURE),
+                        SURE).confident
+
+
 def test_a_why_question_is_answered_with_the_sentence():
     text = ("Kemenperin mendorong kolaborasi. Pengembangan IKM tidak bisa berjalan sendiri karena butuh dukungan "
             "banyak pihak. Pameran digelar di Jakarta.")
@@ -101,6 +117,49 @@ def test_a_why_question_is_answered_with_the_sentence():
     found = readings(plan, [passage(text)], [[span_of("butuh dukungan banyak pihak", 5.0, text)]], SURE)
     short = short_answer(plan, [passage(text)], found, SURE)
     assert short.kind == SENTENCE and short.text.startswith("Pengembangan IKM") and short.text.endswith("pihak.")
+
+
+def test_a_span_ends_with_the_sentence_it_starts_in():
+    text = "IKM menyerap 12,39 juta tenaga kerja. Ini setara dengan 66,25 persen."
+    found = readings(QueryPlan.of("berapa tenaga kerja IKM?"), [passage(text)], [[span_of(text[13:55], text=text)]], SURE)
+    assert found[0].words == "12,39 juta tenaga kerja" and text[slice(*found[0].sentence)].endswith("kerja.")
+
+
+@pytest.mark.parametrize("question, read, answer", [
+    ("berapa sentra IKM yang dibina?", "89", "89 sentra IKM"),  # the figure with what it counts
+    ("berapa IKM yang dibina?", "89", "89"),  # "sentra" is not what was asked
+    ("berapa IKM yang dibina?", "89 sentra IKM", "89 sentra IKM"),
+    ("siapa yang membina sentra IKM?", "89", "89"),  # not a "how many" question
+])
+def test_a_figure_keeps_the_words_after_it_that_the_question_counts(question, read, answer):
+    text = "Kemenperin membina 89 sentra IKM pada 2023."
+    found = readings(QueryPlan.of(question), [passage(text)], [[span_of(read, text=text)]], SURE)
+    assert found[0].words == answer
+
+
+def test_a_why_answer_that_restates_the_question_goes_on_to_the_next_sentence():
+    text = ("IKM didorong mengembangkan produk yang lebih inovatif dan berkualitas tinggi. Tujuannya agar produknya "
+            "mampu bersaing di pasar global. Pameran digelar di Jakarta.")
+    plan = QueryPlan.of("mengapa IKM didorong mengembangkan produk inovatif?")
+    found = readings(plan, [passage(text)], [[span_of("berkualitas tinggi", 5.0, text)]], SURE)
+    short = short_answer(plan, [passage(text)], found, SURE)
+    assert short.text.startswith("IKM didorong") and short.text.endswith("pasar global.")
+
+
+def test_a_result_whose_answer_the_reader_is_much_surer_of_goes_first():
+    other = passage("Wamenperin Faisol Riza membuka pameran.")
+    plan = QueryPlan.of("siapa Wamenperin?")
+    found = readings(plan, [passage(), other], [[span_of("Kemenperin", 0.0)], [Span(11, 22, 5.0, 0.9)]], SURE)
+    assert first_by_reading(plan, [passage(), other], best_by_result(found, 2)) == 1
+    close = readings(plan, [passage(), other], [[span_of("Faisol Riza", 4.9)], [Span(11, 22, 5.0, 0.9)]], SURE)
+    assert first_by_reading(plan, [passage(), other], best_by_result(close, 2)) == 0  # not by enough
+
+
+def test_a_result_of_another_period_is_not_put_first_by_the_reader():
+    old = passage("Pada 2022 IKM menyerap 12,39 juta tenaga kerja.", date="2023-05-30", period=Period.year(2022))
+    plan = QueryPlan.of("berapa tenaga kerja IKM 2024?")
+    found = readings(plan, [passage(), old], [[span_of("4,52 juta unit", 0.0)], [Span(23, 46, 6.0, 0.9)]], SURE)
+    assert first_by_reading(plan, [passage(), old], best_by_result(found, 2)) == 0
 
 
 def test_passages_that_agree_count_for_each_other():

@@ -74,7 +74,8 @@ function renderAnswer(answer) {
       el("p", { class: "cited" }, short.cited));
   } else if (short.text) {
     box.append(
-      el("p", {}, `Tidak ada jawaban untuk periode yang ditanyakan. Data terbaru yang ditemukan (${short.period}): `,
+      el("p", {}, "Tidak ada jawaban untuk periode yang ditanyakan. " + (short.period
+        ? `Data terbaru yang ditemukan (${short.period}): ` : "Ditemukan di berita tanpa tanggal: "),
         el("strong", {}, short.text)),
       el("p", { class: "cited" }, short.cited));
   } else if (answer.results.length) {
