@@ -23,7 +23,7 @@ from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, re
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer
 from qa.ranking import Candidate, Weights, rank
-from qa.reader import Reader, Span
+from qa.reader import Reader, Span, shared_reader
 from qa.reading import ReadReport, read_paths
 from qa.store import Entry, Store, content_hash
 from qa.types import Answer, Article, ArticleInfo, Facets, Passage, Result, ShortAnswer, Source
@@ -108,10 +108,11 @@ class Engine:
 
     @property
     def reader(self) -> Reader:
-        """The trained answer reader, loaded (and exported, the first time) on first use."""
+        """The trained answer reader, loaded (and exported, the first time) on first use,
+        shared with the process's other engines."""
         with self._reader_lock:
             if self._reader is None:
-                self._reader = Reader(self.settings)
+                self._reader = shared_reader(self.settings)
             return self._reader
 
     @property

@@ -143,6 +143,20 @@ def _export(base: Path, out: Path) -> None:
         raise ModelError(f"the reader's OpenVINO export disagrees with torch (logits differ by {gap:.3f})")
 
 
+_SHARED: dict[Path, Reader] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_reader(settings: Settings) -> Reader:
+    """The process's one reader for this export: it is read-only, safe across threads, and
+    holds the whole model (about 400 MB), so every engine in a process shares it."""
+    directory = export_dir(settings)
+    with _SHARED_LOCK:
+        if directory not in _SHARED:
+            _SHARED[directory] = Reader(settings)
+        return _SHARED[directory]
+
+
 @dataclass
 class _Window:
     question: int  # which question

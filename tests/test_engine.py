@@ -354,6 +354,11 @@ def test_an_english_question_gets_the_answer_span(engine):
     assert "Mal Kota Kasablanka" in first.text[slice(*first.answer)]
 
 
+def test_engines_in_one_process_share_one_reader(engine):
+    other = Engine(engine.settings, embedder=engine.embedder, reader_passages=1)
+    assert other.reader is engine.reader  # the model is about 400 MB: one copy per process
+
+
 def test_questions_asked_together_get_the_answers_they_get_alone(engine):
     questions = ["siapa Direktur Jenderal IKMA Kemenperin?", "harga emas hari ini", "kapan Gebyar IKMA 2024 dilaksanakan?"]
     together = engine.ask_many(questions, top_k=3)
