@@ -179,10 +179,9 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             start, end = words_span(passage.text, span.start, span.end)
             if start >= end:
                 continue
-            sentence = sentence_of(passage.text, (start, end))
-            if end > (first := sentence_of(passage.text, (start, start + 1)))[1]:  # a fact is told in one sentence
-                sentence = first
-                start, end = words_span(passage.text, start, first[1])
+            sentence = sentence_of(passage.text, (start, start + 1))
+            if end > sentence[1]:  # a fact is told in one sentence: the span ends with the one it starts in
+                start, end = words_span(passage.text, start, sentence[1])
             if plan.kind == QUANTITY and _is_figure(passage.text[start:end].split()[-1]):
                 end = with_counted_words(passage.text, end, asked)
             words = passage.text[start:end]
