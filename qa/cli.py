@@ -572,8 +572,8 @@ def runtime(
     as_json: Annotated[bool, typer.Option("--json", help="Print the choice as JSON.")] = False,
     config: ConfigFileOption = None, model: ModelOption = None,
 ):
-    """How the embedding model runs on this CPU, and why: number format, streams and threads
-    for passages and for questions, with the timings they were chosen by.
+    """How the embedding model and the answer reader run on this CPU, and why: number format,
+    streams and threads for passages and for questions, with the timings they were chosen by.
 
     **Examples**
 
@@ -581,7 +581,7 @@ def runtime(
 
     * `qa runtime --measure` (after a busy moment, or a hardware change the CPU's identity misses)
 
-    * `QA_EMBEDDING_PRECISION=fp32 qa runtime` (what a forced format gives)
+    * `QA_EMBEDDING_PRECISION=fp32 QA_READER_PRECISION=fp32 qa runtime` (what a forced format gives)
     """
     try:
         described = _engine(config, model=model).runtime(measure_again=measure)
@@ -590,6 +590,13 @@ def runtime(
     if as_json:
         _print_json(described)
         return
+    _print_runtime(described)
+    if "reader" in described:
+        out.print("\nthe answer reader:", markup=False)
+        _print_runtime(described["reader"])
+
+
+def _print_runtime(described: dict) -> None:
     for name in ("backend", "precision", "cpu"):
         if name in described:
             out.print(f"{name}: {described[name]}", markup=False)
@@ -607,6 +614,7 @@ def runtime(
             unit = "passages/s" if m["work"] == "passages" else "ms"
             sys.stdout.write(f"{m['work']}\t{m['plan']['precision']}\t{m['plan']['streams']}\t{m['plan']['threads']}\t"
                              f"{m['speed']} {unit}\t{m['cosine_mean']}\t{m['cosine_min']}\t{m['faithful']}\n")
+        sys.stdout.flush()
 
 
 @app.command()

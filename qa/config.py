@@ -30,6 +30,10 @@ def _default_cache_dir() -> Path:
     return Path(base) / "qa-berita" / "models"
 
 
+# The number formats a model can be run in (see qa.runtime_choice); "auto" measures.
+Precision = Literal["auto", "fp32", "bf16", "fp16", "int8-weights", "int8"]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="QA_", env_file=".env", env_ignore_empty=True, extra="ignore"
@@ -54,7 +58,7 @@ class Settings(BaseSettings):
         description="How the model runs: 'openvino' (exported once, fastest on CPU) or 'torch' "
         "(sentence-transformers as it comes).",
     )
-    embedding_precision: Literal["auto", "fp32", "bf16", "fp16", "int8-weights", "int8"] = Field(
+    embedding_precision: Precision = Field(
         "auto",
         description="Number format of the model's arithmetic. 'auto': with OpenVINO, the fastest "
         "format that stays within cosine 0.999 of fp32, measured on this CPU at first use (and "
@@ -105,6 +109,12 @@ class Settings(BaseSettings):
         "trained",
         description="What finds the short answer: 'trained', the reader trained on FacQA (qa train-reader; see "
         "README, Answer reader), or 'rules', the hand-written answer-type rules (faster, less often right).",
+    )
+    reader_precision: Precision = Field(
+        "auto",
+        description="Number format of the trained reader's arithmetic (OpenVINO): 'auto', the fastest format "
+        "whose logits stay within cosine 0.999 of fp32, measured on this CPU at first use; or force one, as "
+        "embedding_precision.",
     )
     reader_passages: int = Field(
         2, ge=1, le=10, description="Best results the trained reader reads for the short answer (each ~25 ms on 2 AVX2 cores).",

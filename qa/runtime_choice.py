@@ -16,7 +16,9 @@ sample through a compiled model, so the same mechanism serves any model the prod
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -29,6 +31,8 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.model_cache import cached_dir
+
 log = logging.getLogger(__name__)
 
 # Faithfulness floors, as cosine to the fp32 outputs on the sample: a faster candidate below
@@ -40,6 +44,8 @@ MIN_MEAN_COSINE, MIN_COSINE = 0.999, 0.995
 # a shared machine wander by a few percent, and a tie is no reason to give up exactness.
 MIN_GAIN = 1.05
 CHOICES_DIR = "runtime"  # inside the model's export directory, one file per CPU identity
+VARIANTS_DIR = "variants"  # compressed copies of the export (int8), made when first timed
+SAMPLE_FILE = Path(__file__).parent / "data" / "runtime_sample.json"
 
 REFERENCE = "fp32"
 
@@ -92,6 +98,11 @@ class CpuIdentity:
     @property
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def sample() -> dict[str, list[str]]:
+    """The fixed passages and questions every runtime candidate is timed and checked on."""
+    return json.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
 
 
 def usable_cores() -> int:
@@ -200,8 +211,48 @@ class RuntimeChoice:
         return summary
 
 
+class ModelVariants:
+    """A model's OpenVINO export and its compressed copies: `variants(candidate)` is the model a
+    candidate runs. A copy is made once, on first need, and kept beside the export
+    (VARIANTS_DIR); full int8 is calibrated on the `calibration()` inputs (real text)."""
+
+    def __init__(self, core, directory: Path, model_file: str, calibration: Callable[[], list[dict]]):
+        self._core, self._directory, self._file, self._calibration = core, Path(directory), model_file, calibration
+        self.model = core.read_model(self._directory / model_file)
+        self._variants: dict[str, object] = {}  # read once: every compile of a variant starts here
+
+    def __call__(self, candidate: Candidate):
+        if not candidate.variant:
+            return self.model
+        if candidate.variant not in self._variants:
+            target = self._directory / VARIANTS_DIR / candidate.variant
+            cached_dir(target, self._file, lambda staging: self._compress(candidate.variant, staging))
+            self._variants[candidate.variant] = self._core.read_model(target / self._file)
+        return self._variants[candidate.variant]
+
+    def _compress(self, variant: str, out: Path) -> None:
+        import nncf
+        import openvino as ov
+
+        log.info("making the %s variant of %s (once)", variant, self._directory.name)
+        nncf.set_log_level(logging.ERROR)
+        # NNCF draws its own progress bars; the notice above is what a user needs to see
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            if variant == "int8-weights":
+                compressed = nncf.compress_weights(self.model.clone(), mode=nncf.CompressWeightsMode.INT8_ASYM)
+            else:  # full int8: activations calibrated on real text
+                calibration = self._calibration()
+                compressed = nncf.quantize(self.model.clone(), nncf.Dataset(calibration),
+                                           model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration))
+        ov.save_model(compressed, out / self._file, compress_to_fp16=False)
+
+
 class Trial(Protocol):
-    """Runs the fixed sample through a compiled model, as the product will run it."""
+    """Runs the fixed sample through a compiled model, as the product will run it. `works`:
+    the kinds of work the model does ("passages" batches, lone "questions"); a model that only
+    answers lone requests measures "questions" alone and runs batches with the same plan."""
+
+    works: tuple[str, ...]
 
     def passages(self, compiled, streams: int) -> tuple[float, np.ndarray]:
         """Seconds for the sample's passage batches (after a warm-up), and their outputs."""
@@ -241,11 +292,13 @@ class Chooser:
     """Measures and records the runtime choice for one model directory.
 
     `models(candidate)` gives the OpenVINO model of a candidate (made on first need); `trial`
-    runs the sample through it; `cpu` is this CPU unless a test says otherwise."""
+    runs the sample through it; `cpu` is this CPU unless a test says otherwise; `setting` names
+    the setting that forces a precision."""
 
     def __init__(self, core, directory: Path, models: Callable[[Candidate], object], trial: Trial,
-                 cpu: CpuIdentity | None = None):
+                 cpu: CpuIdentity | None = None, setting: str = "embedding_precision"):
         self.core, self.directory, self.models, self.trial = core, Path(directory), models, trial
+        self.setting = setting  # the setting that forces a choice, for the reason
         self.cpu = cpu or CpuIdentity.current(core)
 
     @property
@@ -297,9 +350,13 @@ class Chooser:
         return choice if choice.cpu == self.cpu else None
 
     def _forced(self, precision: str) -> RuntimeChoice:
-        passages, questions = default_plans(precision, self.cpu.cores, self._throughput_streams(precision))
+        cores = self.cpu.cores
+        if "passages" in self.trial.works:
+            passages, questions = default_plans(precision, cores, self._throughput_streams(precision))
+        else:
+            passages = questions = Plan(precision, 1, cores)
         native = precision in {c.precision for c in native_candidates(self.cpu)}
-        reason = f"forced by the setting embedding_precision={precision}"
+        reason = f"forced by the setting {self.setting}={precision}"
         if not native:
             reason += " (not native on this CPU: OpenVINO may run it in fp32, or slowly)"
         return RuntimeChoice(passages, questions, reason, self.cpu, chosen_at=_now())
@@ -321,25 +378,34 @@ class Chooser:
         if candidates[0].precision != REFERENCE:
             raise ValueError("the first candidate must be the fp32 reference")
         cores, reference = self.cpu.cores, {}
-        default_p, default_q = default_plans(REFERENCE, cores, self._throughput_streams(REFERENCE))
-        # OpenVINO's throughput streams or one stream; every core, half, or one for a question.
-        # The defaults come first, so another plan needs a clear gain (MIN_GAIN) to win.
-        streams_p = [replace(default_p, streams=s) for s in dict.fromkeys([default_p.streams, 1])]
-        threads_q = [replace(default_q, threads=t) for t in thread_options(cores)]
-        plans_p = [self._time_passages(plan, reference) for plan in streams_p]
-        plans_q = [self._time_questions(plan, reference) for plan in threads_q]
-        passages, questions = [pick(plans_p)], [pick(plans_q)]
+        batches = "passages" in self.trial.works
+        # One stream on every core, half of them or one for a lone question; OpenVINO's throughput
+        # streams or one stream for passage batches. The defaults come first, so another plan
+        # needs a clear gain (MIN_GAIN) to win.
+        default_q = Plan(REFERENCE, 1, cores)
+        plans_q = [self._time_questions(replace(default_q, threads=t), reference) for t in thread_options(cores)]
+        plans_p = []
+        if batches:
+            default_p, _ = default_plans(REFERENCE, cores, self._throughput_streams(REFERENCE))
+            plans_p = [self._time_passages(replace(default_p, streams=s), reference)
+                       for s in dict.fromkeys([default_p.streams, 1])]
+        questions, passages = [pick(plans_q)], [pick(plans_p)] if batches else []
         for candidate in candidates[1:]:
             try:
                 self.models(candidate)  # a compressed variant is made here, once
             except (OSError, ImportError) as exc:  # no room, a read-only cache, no NNCF
                 log.warning("runtime candidate %s left out: %s", candidate.precision, exc)
                 continue
-            passages.append(self._time_passages(replace(passages[0].plan, precision=candidate.precision), reference))
+            if batches:
+                passages.append(self._time_passages(replace(passages[0].plan, precision=candidate.precision), reference))
             questions.append(self._time_questions(replace(questions[0].plan, precision=candidate.precision), reference))
-        chosen_p, chosen_q = pick(passages), pick(questions)
-        reason = (f"measured on this CPU: passages {_describe(chosen_p, passages)}; "
-                  f"questions {_describe(chosen_q, questions)}")
+        chosen_q = pick(questions)
+        reason = f"questions {_describe(chosen_q, questions)}"
+        chosen_p = chosen_q
+        if batches:
+            chosen_p = pick(passages)
+            reason = f"passages {_describe(chosen_p, passages)}; {reason}"
+        reason = f"measured on this CPU: {reason}"
         log.info("runtime choice: %s", reason)
         measurements = plans_p + plans_q + passages[1:] + questions[1:]
         return RuntimeChoice(chosen_p.plan, chosen_q.plan, reason, self.cpu, measurements,

@@ -171,12 +171,17 @@ def test_runtime_says_what_was_chosen_and_why(engine):
     choice = engine.embedder.choice
     assert f"passages: {choice.passages.precision}, {choice.passages.streams} stream(s)" in shown.stdout
     assert f"why: {choice.reason}" in shown.stdout and "cosine min" in shown.stdout
+    reading = engine.reader.choice
+    assert "the answer reader:\n" in shown.stdout and f"why: {reading.reason}" in shown.stdout
     assert sum(line.startswith(("passages\t", "questions\t")) for line in shown.stdout.splitlines()) == len(
-        choice.measurements)
+        choice.measurements) + len(reading.measurements)
     as_json = json.loads(qa("runtime", "--json").stdout)
     assert as_json["cpu_key"] == choice.cpu.key and as_json["measurements"][0]["faithful"] is True
-    forced = json.loads(qa("runtime", "--json", env={"QA_EMBEDDING_PRECISION": "fp32"}).stdout)
+    assert as_json["reader"]["questions"]["precision"] == reading.questions.precision
+    forced = json.loads(qa("runtime", "--json", env={"QA_EMBEDDING_PRECISION": "fp32",
+                                                     "QA_READER_PRECISION": "int8-weights"}).stdout)
     assert forced["passages"]["precision"] == "fp32" and forced["reason"].startswith("forced by the setting")
+    assert forced["reader"]["reason"] == "forced by the setting reader_precision=int8-weights"
     bad = qa("runtime", env={"QA_EMBEDDING_PRECISION": "int4"})
     assert bad.returncode == 2 and bad.stderr.startswith("error: bad setting (embedding_precision:")
 

