@@ -1,23 +1,31 @@
-"""Load test: a real `qa serve` (uvicorn) process and N concurrent clients on loopback asking
-FacQA questions for a fixed time, while a writer adds articles through POST /articles.
+"""Load test: a real `qa serve` (uvicorn) process asked FacQA questions on loopback for a fixed
+time, while a writer adds articles through POST /articles.
 
-For each run it reports requests/s, latency p50/p95/p99, errors (any non-200 answer or failed
-request), and the writes done. The baseline is the 1-client run of the same server: the
-`p99 / 1-client p50` column is how much waiting the concurrency adds.
-Target (issue 4), on 2 cores with FacQA indexed: 16 clients, 0 errors, p99 under 250 ms.
+First the engine's ceiling: the questions per second of the engine in a process of its own
+pinned to one core, asking one question after another, times the cores; the same questions,
+in the same run. Then closed-loop runs (N clients, each asking again as soon as it is answered)
+and open-loop runs (questions arriving at random, Poisson, at a share of the ceiling, however
+slowly they are answered). Each run reports throughput as a share of the ceiling, latency
+p50/p95/p99 and p99/p50, errors (any answer but 200 and 503, or a failed request), 503s (the
+server shedding load, with Retry-After), the writes done, their p50 and their lag (from the
+write's answer until /health shows an index generation past the one before it: searchable),
+and /health's p99 during the run.
+Targets (issue 17), on 2 cores with FacQA indexed: 16 clients, 0 errors, >= 0.7 x ceiling,
+p99 <= 3 x p50; open loop at 80%: p99 <= 250 ms; 64 clients and open loop at 150%: only 503s,
+p99 of the served ones <= 1 s, /health p99 <= 50 ms.
 
-    python benchmarks/load.py [--facqa ../shared/data/facqa] [--clients 1,4,16] [--seconds 20]
-                              [--write-every 1.0] [--index-dir DIR]
+    python benchmarks/load.py [--facqa ../shared/data/facqa] [--clients 1,16,64] [--rates 0.5,0.8,1.5]
+                              [--seconds 20] [--write-every 1.0] [--index-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +38,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from embedding import cpu_line  # noqa: E402
+
 from qa import Engine  # noqa: E402
 from qa.evaluation import facqa  # noqa: E402
 from qa.reading import read_paths  # noqa: E402
@@ -40,14 +50,17 @@ RUN = time.strftime("%Y%m%d%H%M%S")
 
 @dataclass
 class Run:
-    clients: int
+    load: str  # "16 clients", "open 80%"
     writer: bool
     seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of the questions answered (200)
     errors: list[str] = field(default_factory=list)
+    shed: int = 0  # 503s with Retry-After
     writes: int = 0
     write_errors: list[str] = field(default_factory=list)
     write_ms: list[float] = field(default_factory=list)
+    write_lag_ms: list[float] = field(default_factory=list)
+    health_ms: list[float] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,16 +74,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path, port: int) -> subprocess.Popen:
+def start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    """`qa serve` on `port`, its log (one access line per request) into the file `log`."""
     env = {**os.environ, "QA_API_KEY": KEY, "QA_CORPUS_DIR": "/nonexistent"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--index-dir", str(index_dir), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    with open(log, "wb") as written:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "qa", "serve", "--index-dir", str(index_dir), "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=written,
+        )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"server exited: {server.stderr.read().decode()}")
+            raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
                 return server
@@ -80,17 +95,43 @@ def start_server(index_dir: Path, port: int) -> subprocess.Popen:
     raise SystemExit("server did not start within 300 s")
 
 
+async def ask(http: httpx.AsyncClient, question: str, run: Run) -> None:
+    started = time.perf_counter()
+    try:
+        response = await http.get("/ask", params={"q": question, "k": 5})
+    except httpx.HTTPError as exc:
+        run.errors.append(repr(exc))
+        return
+    if response.status_code == 200:
+        run.latencies.append((time.perf_counter() - started) * 1000)
+    elif response.status_code == 503 and "retry-after" in response.headers:
+        run.shed += 1
+    else:
+        run.errors.append(f"{response.status_code} {response.text[:100]}")
+
+
 async def client(http: httpx.AsyncClient, questions: list[str], stop: float, run: Run, rng: random.Random):
     while time.monotonic() < stop:
-        question = rng.choice(questions)
+        await ask(http, rng.choice(questions), run)
+
+
+async def arrivals(http: httpx.AsyncClient, questions: list[str], rate: float, stop: float, run: Run,
+                   rng: random.Random):
+    """Questions arriving at random (Poisson, `rate` a second), each answered on its own."""
+    asked = []
+    while (now := time.monotonic()) < stop:
+        asked.append(asyncio.create_task(ask(http, rng.choice(questions), run)))
+        await asyncio.sleep(max(0.0, rng.expovariate(rate) - (time.monotonic() - now)))
+    await asyncio.gather(*asked)
+
+
+async def health(http: httpx.AsyncClient, stop: float, run: Run):
+    while time.monotonic() < stop:
         started = time.perf_counter()
-        try:
-            response = await http.get("/ask", params={"q": question, "k": 5})
-            if response.status_code != 200:
-                run.errors.append(f"{response.status_code} {response.text[:100]}")
-        except httpx.HTTPError as exc:
-            run.errors.append(repr(exc))
-        run.latencies.append((time.perf_counter() - started) * 1000)
+        response = await http.get("/health")
+        if response.status_code == 200:
+            run.health_ms.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.2)
 
 
 async def writer(http: httpx.AsyncClient, articles: list[dict], every: float, stop: float, run: Run, offset: int):
@@ -100,28 +141,42 @@ async def writer(http: httpx.AsyncClient, articles: list[dict], every: float, st
         article = articles[(offset + n) % len(articles)]
         tag = f"{RUN}-{offset + n}"  # new in every run, so each write adds an article
         record = {**article, "id": f"load-{tag}", "text": article["text"] + f"\n\nPembaruan {tag}."}
-        started = time.perf_counter()
         try:
+            before = (await http.get("/health")).json()["generation"]
+            started = time.perf_counter()
             response = await http.post("/articles", json=record, headers={"X-API-Key": KEY})
             if response.status_code != 200 or not response.json()["added"]:
                 run.write_errors.append(f"{response.status_code} {response.text[:100]}")
             else:
                 run.writes += 1
+                answered = time.perf_counter()
+                run.write_ms.append((answered - started) * 1000)
+                # searchable once the server's index is past the generation before the write
+                while (await http.get("/health")).json()["generation"] <= before:
+                    if time.perf_counter() - answered > 10:
+                        run.write_errors.append(f"{record['id']} not searchable 10 s after its write")
+                        break
+                    await asyncio.sleep(0.02)
+                run.write_lag_ms.append((time.perf_counter() - answered) * 1000)
         except httpx.HTTPError as exc:
             run.write_errors.append(repr(exc))
-        run.write_ms.append((time.perf_counter() - started) * 1000)
         n += 1
 
 
-async def load(base: str, questions: list[str], articles: list[dict], clients: int, seconds: float,
-               write_every: float | None, offset: int) -> Run:
-    run = Run(clients=clients, writer=write_every is not None)
-    limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
+async def load(base: str, questions: list[str], articles: list[dict], name: str, seconds: float,
+               write_every: float | None, offset: int, clients: int = 0, rate: float = 0.0) -> Run:
+    """`clients` asking in a closed loop, or questions arriving at `rate` a second."""
+    run = Run(load=name, writer=write_every is not None)
+    connections = clients + 4 if clients else 1000
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         await http.get("/ask", params={"q": questions[0]})  # warm the connection and the model
         stop = time.monotonic() + seconds
         started = time.perf_counter()
         tasks = [client(http, questions, stop, run, random.Random(i)) for i in range(clients)]
+        if rate:
+            tasks.append(arrivals(http, questions, rate, stop, run, random.Random(rate)))
+        tasks.append(health(http, stop, run))
         if write_every:
             tasks.append(writer(http, articles, write_every, stop, run, offset))
         await asyncio.gather(*tasks)
@@ -129,20 +184,40 @@ async def load(base: str, questions: list[str], articles: list[dict], clients: i
     return run
 
 
-def table(runs: list[Run]) -> str:
-    baseline = statistics.median(runs[0].latencies)
+def ceiling(index_dir: Path, questions: list[str], seconds: float) -> float:
+    """Questions a second of the engine in a process pinned to one core, times the cores."""
+    code = (
+        "import os, sys, time, json\n"
+        "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from qa import Engine\n"
+        f"engine = Engine(index_dir={str(index_dir)!r}, corpus_dir='/nonexistent')\n"
+        "questions = json.load(sys.stdin)\n"
+        "for q in questions[:5]: engine.ask(q, 5)\n"
+        "started, n = time.perf_counter(), 0\n"
+        f"while time.perf_counter() - started < {seconds}:\n"
+        "    engine.ask(questions[n % len(questions)], 5); n += 1\n"
+        "print(n / (time.perf_counter() - started))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(questions), capture_output=True, text=True,
+                          check=True)
+    return float(done.stdout.strip().splitlines()[-1]) * len(os.sched_getaffinity(0))
+
+
+def table(runs: list[Run], ceiling_qps: float) -> str:
     rows = [
-        "| clients | writer | requests | req/s | p50 ms | p95 ms | p99 ms | p99 / 1-client p50 | errors | "
-        "writes ok | write errors | write p50 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| load | writer | answered | req/s | × ceiling | p50 ms | p95 ms | p99 ms | p99 / p50 | errors | 503s | "
+        "writes ok | write errors | write p50 ms | write lag p99 ms | /health p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
-        p99 = percentile(r.latencies, 99)
+        p50, p99 = percentile(r.latencies, 50), percentile(r.latencies, 99)
         rows.append(
-            f"| {r.clients} | {'yes' if r.writer else 'no'} | {len(r.latencies)} | {len(r.latencies) / r.seconds:.1f} "
-            f"| {percentile(r.latencies, 50):.0f} | {percentile(r.latencies, 95):.0f} | {p99:.0f} "
-            f"| {p99 / baseline:.2f} | {len(r.errors)} | {r.writes} | {len(r.write_errors)} "
-            f"| {percentile(r.write_ms, 50):.0f} |"
+            f"| {r.load} | {'yes' if r.writer else 'no'} | {len(r.latencies)} | {len(r.latencies) / r.seconds:.1f} "
+            f"| {len(r.latencies) / r.seconds / ceiling_qps:.2f} | {p50:.0f} | {percentile(r.latencies, 95):.0f} "
+            f"| {p99:.0f} | {p99 / p50:.1f} | {len(r.errors)} | {r.shed} | {r.writes} | {len(r.write_errors)} "
+            f"| {percentile(r.write_ms, 50):.0f} | {percentile(r.write_lag_ms, 99):.0f} "
+            f"| {percentile(r.health_ms, 99):.0f} |"
         )
     return "\n".join(rows)
 
@@ -150,7 +225,8 @@ def table(runs: list[Run]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--facqa", type=Path, default=ROOT.parent / "shared" / "data" / "facqa")
-    parser.add_argument("--clients", default="1,4,16", help="comma-separated client counts")
+    parser.add_argument("--clients", default="1,16,64", help="comma-separated client counts (closed loop)")
+    parser.add_argument("--rates", default="0.5,0.8,1.5", help="open-loop arrival rates, as shares of the ceiling")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--write-every", type=float, default=1.0, help="seconds between writes (0: no writer)")
     parser.add_argument("--index-dir", type=Path, help="index to serve (default: FacQA, built in a temp folder)")
@@ -169,25 +245,29 @@ def main() -> None:
             {"text": a.text, "title": a.title, "source": a.source, "date": a.date}
             for a in read_paths([ROOT / "corpus"]).articles
         ]
+        print("the engine's ceiling: one core, in process ...", file=sys.stderr)
+        ceiling_qps = ceiling(index_dir, random.Random(0).sample(questions, 200), args.seconds)
         port = free_port()
-        server = start_server(index_dir, port)
+        server = start_server(index_dir, port, Path(tmp) / "server.log")
+        loads = [(f"{c} clients", {"clients": c}) for c in map(int, filter(None, args.clients.split(",")))]
+        loads += [(f"open {float(r):.0%}", {"rate": float(r) * ceiling_qps}) for r in filter(None, args.rates.split(","))]
         try:
-            runs, offset = [], 0
-            for clients in [int(c) for c in args.clients.split(",")]:
-                print(f"{clients} clients for {args.seconds:.0f}s ...", file=sys.stderr)
-                run = asyncio.run(load(f"http://127.0.0.1:{port}", questions, articles, clients, args.seconds,
-                                       args.write_every or None, offset))
-                offset += 1000
-                runs.append(run)
+            runs = []
+            for offset, (name, shape) in enumerate(loads):
+                print(f"{name} for {args.seconds:.0f}s ...", file=sys.stderr)
+                runs.append(asyncio.run(load(f"http://127.0.0.1:{port}", questions, articles, name, args.seconds,
+                                             args.write_every or None, offset * 1000, **shape)))
             for run in runs:
                 for error in (run.errors + run.write_errors)[:3]:
-                    print(f"  error ({run.clients} clients): {error}", file=sys.stderr)
+                    print(f"  error ({run.load}): {error}", file=sys.stderr)
         finally:
             server.terminate()
             server.wait(timeout=30)
     print(f"FacQA passages indexed; questions from FacQA; writer: one default-corpus article every "
-          f"{args.write_every}s; {os.cpu_count()} CPU cores\n")
-    print(table(runs))
+          f"{args.write_every}s; {cpu_line()[0]}")
+    print(f"ceiling: {ceiling_qps:.1f} questions/s ({ceiling_qps / len(os.sched_getaffinity(0)):.1f} on one core, "
+          f"in process, times {len(os.sched_getaffinity(0))} cores)\n")
+    print(table(runs, ceiling_qps))
 
 
 if __name__ == "__main__":

@@ -23,9 +23,10 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query as Param, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,8 +36,10 @@ from qa.engine import MAX_PAGE, Engine, UpdateReport
 from qa.errors import (
     AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,
 )
+from qa.observability import Admission, Metrics, Observed, access_log
 from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
 from qa.reading import MAX_ID_CHARS, read_records, valid_unicode
+from qa.runtime_choice import usable_cores
 from qa.types import Answer, ArticleInfo, Facets
 
 log = logging.getLogger(__name__)
@@ -331,6 +334,17 @@ class StopWork:
         self.left.set()
 
 
+def _log_access_lines() -> None:
+    """Access lines go to stderr as they are (each carries its own time), unless the
+    application that runs the app has set up logging itself (then they go where it says)."""
+    if access_log.level == logging.NOTSET:
+        access_log.setLevel(logging.INFO)
+    if not access_log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+
+
 def without_paths(message: str) -> str:
     return _ABSOLUTE_PATH.sub(r"\1", message)
 
@@ -357,9 +371,16 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.engine = engine
     app.state.stopping = threading.Event()
+    metrics = Metrics(lambda: app.state.engine.index_facts())
+    # the last added runs first: every request is logged and counted, even one refused early
     app.add_middleware(BodyCheck, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Admission, metrics=metrics,
+                       concurrent=settings.max_concurrent_requests or usable_cores(),
+                       waiting=settings.max_waiting_requests, timeout=settings.queue_timeout)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
+    app.add_middleware(Observed, metrics=metrics, log_format=settings.access_log, log_questions=settings.log_questions)
+    _log_access_lines()
 
     @app.exception_handler(QAError)
     async def qa_error(request: Request, exc: QAError):
@@ -450,6 +471,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @app.get("/health", summary="Model and index facts")
     def health(engine: EngineDep):
         return engine.health()
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    def prometheus_metrics():
+        return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

@@ -643,7 +643,8 @@ def serve(
     engine = _loaded_engine(config, host=host, port=port, api_key=api_key, model=model, index_dir=index_dir,
                             corpus_dir=corpus_dir)
     uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port,
-                timeout_graceful_shutdown=engine.settings.shutdown_timeout)
+                timeout_graceful_shutdown=engine.settings.shutdown_timeout,
+                access_log=False)  # the app writes its own (with request ids; questions optional)
 
 
 @app.command("mcp")

@@ -150,6 +150,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         10_000_000, ge=1_000, description="Largest HTTP request body accepted; larger ones get 413."
     )
+    max_concurrent_requests: int = Field(
+        0, ge=0, description="Reads (questions, article lists, facets) the server answers at once; 0: one per "
+        "CPU core this process may use. More wait their turn.",
+    )
+    max_waiting_requests: int = Field(
+        64, ge=0, description="Reads that may wait for a turn; past that a read gets 503 with Retry-After at once.",
+    )
+    queue_timeout: float = Field(
+        5.0, gt=0, description="Seconds a read may wait for its turn before it gets 503 with Retry-After.",
+    )
+    access_log: Literal["text", "json", "off"] = Field(
+        "text", description="One line per HTTP request (time, client, method, path, status, ms, request id): "
+        "'text', 'json' or 'off'.",
+    )
+    log_questions: bool = Field(
+        True, description="Write the question text (q=) into the access log; false writes [hidden] instead.",
+    )
 
     @classmethod
     def settings_customise_sources(

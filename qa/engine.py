@@ -483,21 +483,27 @@ class Engine:
 
     def health(self) -> dict:
         """Model and index facts for monitoring."""
-        index = self._matching_index()
-        snapshot = index.snapshot()
-        articles, passages = index.store.counts()
+        facts = self.index_facts()
         return {
             "status": "ok",
             "model": self.embedder.model_id,
             "dimension": self.embedder.dimension,
-            "articles": articles,
-            "passages": passages,
-            "generation": snapshot.generation,
-            "built_at": index.manifest.built_at,
+            "articles": facts["articles"],
+            "passages": facts["passages"],
+            "generation": facts["generation"],
+            "built_at": facts["built_at"],
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
             "reader": self.settings.reader,  # what finds the short answer
         }
+
+    def index_facts(self) -> dict:
+        """The live index's article and passage counts, generation and build time (no model
+        needed: /metrics reads them at every scrape)."""
+        index = self._matching_index()
+        articles, passages = index.store.counts()
+        return {"articles": articles, "passages": passages, "generation": index.snapshot().generation,
+                "built_at": index.manifest.built_at}
 
     def check(self) -> CheckReport:
         """Verify every stored row of the live build against its checksum, and SQLite's own

@@ -1,0 +1,184 @@
+"""What a running server shows its operator, and how it sheds load.
+
+- **A request id** on every response (`X-Request-ID`): the client's own, if it sent a sane one,
+  or a new one; the access log carries it, so a complaint can be matched to its line.
+- **An access log**: one line per request, as text or JSON, with the time, client, method,
+  path, status and milliseconds; the question text (`q=`) can be kept out of it.
+- **Prometheus metrics** (`/metrics`): requests (writes among them) and errors by route, method
+  and status, latency histograms, reads in flight and waiting, rejected reads, and the index's
+  generation, articles and passages.
+- **Admission**: at most `max_concurrent_requests` reads are answered at once; up to
+  `max_waiting_requests` more wait their turn, for at most `queue_timeout` seconds. Past that a
+  read gets 503 with `Retry-After` at once, instead of every request waiting without limit
+  behind the others. /health, /metrics, the page and its files are never held back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import time
+import uuid
+from urllib.parse import parse_qsl, urlencode
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+access_log = logging.getLogger("qa.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")  # a client's id is echoed only if it is this
+# Reads that queue for a turn: the routes that run the model or search the index.
+ADMITTED = ("/ask", "/articles", "/facets")
+RETRY_AFTER_SECONDS = 1
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+HIDDEN = "[hidden]"  # stands for a question in the access log when questions are kept out
+
+
+class Metrics:
+    """The server's Prometheus metrics, in a registry of its own (two apps in one process, as
+    in tests, do not share counts). `index_facts()` is read at each scrape."""
+
+    def __init__(self, index_facts=None):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("qa_requests", "HTTP requests answered, by route, method and status.",
+                                ["route", "method", "status"], registry=self.registry)
+        self.latency = Histogram("qa_request_seconds", "Seconds from a request's arrival to its answer, by route.",
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.in_flight = Gauge("qa_requests_in_flight", "Reads being answered now.", registry=self.registry)
+        self.waiting = Gauge("qa_queue_depth", "Reads waiting for their turn.", registry=self.registry)
+        self.rejected = Counter("qa_rejected", "Reads answered 503 without being run, by reason "
+                                "(queue_full, waited_too_long).", ["reason"], registry=self.registry)
+        if index_facts is not None:
+            self.registry.register(_IndexCollector(index_facts))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _IndexCollector:
+    """The index's generation, articles and passages, read when Prometheus scrapes."""
+
+    def __init__(self, facts):
+        self._facts = facts
+
+    def collect(self):
+        facts = self._facts()
+        for name, help_text in (("generation", "Commits the index has had (raised by every write)."),
+                                ("articles", "Articles in the index."), ("passages", "Passages in the index.")):
+            metric = GaugeMetricFamily(f"qa_index_{name}", help_text)
+            metric.add_metric([], facts[name])
+            yield metric
+
+    def describe(self):
+        return []
+
+
+class Observed:
+    """ASGI middleware: the request id, the access-log line and the request metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_format: str, log_questions: bool):
+        self.app, self.metrics, self.log_format, self.log_questions = app, metrics, log_format, log_questions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        given = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
+        request_id = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex.encode()
+        status = 500  # what the client gets if the app fails before it answers
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), (REQUEST_ID_HEADER, request_id)]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route(scope)
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.latency.labels(route).observe(seconds)
+            if self.log_format != "off":
+                self._log(scope, status, seconds, request_id.decode())
+
+    def _log(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+        query = scope.get("query_string", b"").decode("latin-1")
+        if query and not self.log_questions:
+            query = urlencode([(k, HIDDEN if k == "q" else v) for k, v in parse_qsl(query, keep_blank_values=True)])
+        client = (scope.get("client") or ("-",))[0]
+        fields = {
+            "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+            "request_id": request_id, "client": client, "method": scope["method"], "path": scope["path"],
+            "query": query, "status": status, "ms": round(seconds * 1000, 1),
+        }
+        if self.log_format == "json":
+            access_log.info(json.dumps(fields, ensure_ascii=False))
+        else:
+            target = scope["path"] + (f"?{query}" if query else "")
+            access_log.info('%s %s "%s %s" %d %.1f ms id=%s', fields["time"], client, scope["method"], target,
+                            status, fields["ms"], request_id)
+
+
+def _route(scope: Scope) -> str:
+    """The route's template ("/articles/{article_id:path}"), not the path a client sent: one
+    label per route, however many article ids are asked for."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class Admission:
+    """ASGI middleware: reads (ADMITTED routes) take turns, `concurrent` at a time; at most
+    `waiting` wait, each at most `timeout` seconds; the others get 503 with Retry-After."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, concurrent: int, waiting: int, timeout: float):
+        self.app, self.metrics = app, metrics
+        self.concurrent, self.max_waiting, self.timeout = concurrent, waiting, timeout
+        self._turns: asyncio.Semaphore | None = None  # made in the server's event loop
+        self._waiting = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(ADMITTED) or scope["method"] not in ("GET", "POST"):
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST" and scope["path"] != "/ask":  # writes have their own limits
+            return await self.app(scope, receive, send)
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self.concurrent)
+        if self._turns.locked() and self._waiting >= self.max_waiting:
+            self.metrics.rejected.labels("queue_full").inc()
+            return await busy(scope, receive, send, f"the server is busy ({self._waiting} requests are waiting); "
+                              f"retry in {RETRY_AFTER_SECONDS} s")
+        self._waiting += 1
+        self.metrics.waiting.inc()
+        try:
+            async with asyncio.timeout(self.timeout):  # a turn given as time runs out is handed on
+                await self._turns.acquire()
+        except TimeoutError:
+            self.metrics.rejected.labels("waited_too_long").inc()
+            return await busy(scope, receive, send, f"the server is busy (no turn within {self.timeout:g} s, "
+                              f"queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
+        finally:
+            self._waiting -= 1
+            self.metrics.waiting.dec()
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.metrics.in_flight.dec()
+            self._turns.release()
+
+
+async def busy(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+    """503 with Retry-After, in the app's error format."""
+    from fastapi.responses import JSONResponse
+
+    response = JSONResponse(status_code=503, content={"detail": detail},
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    await response(scope, receive, send)

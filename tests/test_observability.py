@@ -1,0 +1,135 @@
+"""What an operator sees of the server (request ids, the access log, /metrics) and how it sheds
+load (503 with Retry-After), through the real app over the session's engine, and through the
+admission middleware around a handler that waits until told to finish."""
+
+import asyncio
+import json
+import logging
+import re
+from urllib.parse import quote_plus
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import QUESTION
+from qa import Engine
+from qa.api import create_app
+from qa.observability import HIDDEN, RETRY_AFTER_SECONDS, Admission, Metrics
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    with TestClient(create_app(engine=engine)) as client:
+        yield client
+
+
+def test_every_response_carries_a_request_id(client):
+    first, second = client.get("/health"), client.get("/ask", params={"q": QUESTION})
+    assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert client.get("/health", headers={"X-Request-ID": "trace-42.a"}).headers["x-request-id"] == "trace-42.a"
+    for odd in ("x" * 65, "a b", "<script>"):  # not echoed: a new one instead
+        assert re.fullmatch(r"[0-9a-f]{32}", client.get("/health", headers={"X-Request-ID": odd}).headers["x-request-id"])
+    assert client.get("/no-such-page").headers["x-request-id"]  # errors too
+
+
+def test_the_access_log_has_one_line_per_request(client, caplog):
+    with caplog.at_level(logging.INFO, logger="qa.access"):
+        response = client.get("/ask", params={"q": QUESTION, "k": 3}, headers={"X-Request-ID": "log-test-1"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "qa.access"]
+    assert len(lines) == 1
+    assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00 testclient \"GET /ask\?q=.+&k=3\" 200 [\d.]+ ms id=log-test-1$",
+                    lines[0])
+    assert response.status_code == 200
+
+
+def test_the_access_log_in_json_and_without_questions(engine, caplog):
+    quiet = Engine(engine.settings.model_copy(update={"access_log": "json", "log_questions": False}), engine.embedder)
+    with TestClient(create_app(engine=quiet)) as client, caplog.at_level(logging.INFO, logger="qa.access"):
+        client.get("/ask", params={"q": QUESTION, "k": 2})
+    line = json.loads([r.getMessage() for r in caplog.records if r.name == "qa.access"][0])
+    assert line["method"] == "GET" and line["path"] == "/ask" and line["status"] == 200 and line["ms"] > 0
+    assert QUESTION.split()[0] not in json.dumps(line) and line["query"] == f"q={quote_plus(HIDDEN)}&k=2"
+    assert set(line) == {"time", "request_id", "client", "method", "path", "query", "status", "ms"}
+
+
+def test_metrics_count_requests_by_route_and_show_the_index(client, engine):
+    client.get("/ask", params={"q": QUESTION})
+    client.get("/ask", params={"q": ""})  # 422
+    client.get("/articles/no-such-article")  # 404, counted under its route, not its path
+    text = client.get("/metrics").text
+    assert re.search(r'qa_requests_total\{method="GET",route="/ask",status="200"\} [1-9]', text)
+    assert re.search(r'qa_requests_total\{method="GET",route="/ask",status="422"\} [1-9]', text)
+    assert re.search(r'qa_requests_total\{method="GET",route="/articles/\{article_id:path\}",status="404"\} 1', text)
+    assert 'qa_request_seconds_bucket{le="0.5",route="/ask"}' in text
+    facts = engine.index_facts()
+    assert f"qa_index_passages {float(facts['passages'])}" in text
+    assert f"qa_index_generation {float(facts['generation'])}" in text
+    assert "qa_queue_depth 0.0" in text and "qa_requests_in_flight" in text
+
+
+class Held:
+    """An ASGI app whose /ask answers only when `release` is set; anything else at once."""
+
+    def __init__(self):
+        self.release = asyncio.Event()
+        self.started = 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["path"] == "/ask":
+            self.started += 1
+            await self.release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def while_one_read_runs(app, held: Held, then):
+    """`then(client)`, with one /ask running (held) meanwhile; returns what `then` returned and
+    the held read's response, once released."""
+
+    async def test():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+            running = asyncio.create_task(client.get("/ask"))
+            while held.started < 1:
+                await asyncio.sleep(0.01)
+            meanwhile = await then(client)
+            held.release.set()
+            return meanwhile, await running
+
+    return asyncio.run(test())
+
+
+def test_a_full_queue_gets_503_with_retry_after_at_once_and_health_still_answers():
+    held, metrics = Held(), Metrics()
+    app = Admission(held, metrics, concurrent=1, waiting=1, timeout=30)
+
+    async def then(client):
+        waiting = asyncio.create_task(client.get("/ask"))
+        await asyncio.sleep(0.05)
+        refused = await asyncio.wait_for(client.get("/ask"), 1)  # at once, not after the others
+        health = await asyncio.wait_for(client.get("/health"), 1)
+        held.release.set()
+        return refused, health, await waiting
+
+    (refused, health, waiting), running = while_one_read_runs(app, held, then)
+    assert refused.status_code == 503 and refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+    assert "busy" in refused.json()["detail"]
+    assert health.status_code == running.status_code == waiting.status_code == 200
+    assert metrics.rejected.labels("queue_full")._value.get() == 1
+
+
+def test_a_read_that_waits_past_queue_timeout_gets_503():
+    held, metrics = Held(), Metrics()
+    app = Admission(held, metrics, concurrent=1, waiting=10, timeout=0.2)
+
+    async def then(client):
+        return await asyncio.wait_for(client.get("/ask"), 2)
+
+    late, running = while_one_read_runs(app, held, then)
+    assert late.status_code == 503 and "queue_timeout" in late.json()["detail"]
+    assert running.status_code == 200
+    _, after = while_one_read_runs(app, held, lambda client: asyncio.sleep(0))  # released: answers at once
+    assert after.status_code == 200  # the turns were handed back
+    assert metrics.rejected.labels("waited_too_long")._value.get() == 1
+    assert metrics.waiting._value.get() == 0 and metrics.in_flight._value.get() == 0
