@@ -42,12 +42,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(base: str, process: subprocess.Popen) -> None:
-    """Wait for a server process to answer /health (model loading included)."""
+def wait_until_up(base: str, process: subprocess.Popen, log: Path | None = None) -> None:
+    """Wait for a server process to answer /health (model loading included); `log`: the file
+    its output goes to, if not a pipe."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited: {process.stdout.read()}")
+            pytest.fail(f"server exited: {log.read_text() if log else process.stdout.read()}")
         try:
             if httpx.get(f"{base}/health", timeout=2).status_code == 200:
                 return
@@ -59,15 +60,19 @@ def wait_until_up(base: str, process: subprocess.Popen) -> None:
 
 @contextmanager
 def running_server(index_dir: Path, **env: str):
-    """`uvicorn server:app` as deployed, over `index_dir` with QA_* `env`, on a loopback port."""
+    """`uvicorn server:app` as deployed, over `index_dir` with QA_* `env`, on a loopback port.
+    Its output (an access line per request) goes to a file: a pipe nobody reads would fill up
+    and stop the server."""
     port = free_port()
     env = {**os.environ, "QA_INDEX_DIR": str(index_dir), **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    log = Path(index_dir).parent / f"server-{port}.log"
+    with open(log, "w") as written:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "server:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env=env, stdout=written, stderr=subprocess.STDOUT, text=True,
+        )
     base = f"http://127.0.0.1:{port}"
-    wait_until_up(base, process)
+    wait_until_up(base, process, log)
     try:
         yield base
     finally:

@@ -69,3 +69,43 @@ def test_sigterm_stops_qa_serve_within_its_limit_during_a_write(engine, tmp_path
     finally:
         process.kill()
     assert Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir).articles()[0] == 5
+
+
+def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
+    """SIGTERM while questions are being answered (and more are waiting their turn): each one
+    the server took gets its answer, then it exits within its limit, cleanly."""
+    index_dir, log = tmp_path / "index", tmp_path / "server.log"
+    shutil.copytree(engine.settings.index_dir, index_dir)
+    port = free_port()
+    with open(log, "w") as written:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qa", "serve", "--port", str(port), "--index-dir", str(index_dir)],
+            env={**os.environ, "QA_SHUTDOWN_TIMEOUT": "20", "QA_MAX_CONCURRENT_REQUESTS": "1"},
+            stdout=written, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    outcomes: list[object] = []
+
+    def ask():
+        try:
+            outcomes.append(httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60).status_code)
+        except httpx.ConnectError:
+            outcomes.append("not taken")  # came after the server stopped listening: allowed
+        except httpx.HTTPError as exc:  # taken, then dropped: not allowed
+            outcomes.append(repr(exc))
+
+    try:
+        wait_until_up(base, process, log)
+        httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60)  # the reader loaded
+        asking = [threading.Thread(target=ask) for _ in range(8)]
+        for thread in asking:
+            thread.start()
+        time.sleep(0.3)  # all connected; one answered at a time, so most still wait
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
+        for thread in asking:
+            thread.join(timeout=60)
+    finally:
+        process.kill()
+    assert len(outcomes) == 8 and set(outcomes) <= {200, "not taken"} and outcomes.count(200) >= 4, outcomes
+    written = log.read_text()
+    assert "Traceback" not in written and "Application shutdown complete" in written, written
