@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("qa.access")
@@ -145,9 +146,7 @@ class Admission:
         self._waiting = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(ADMITTED) or scope["method"] not in ("GET", "POST"):
-            return await self.app(scope, receive, send)
-        if scope["method"] == "POST" and scope["path"] != "/ask":  # writes have their own limits
+        if not _is_read(scope):
             return await self.app(scope, receive, send)
         if self._turns is None:
             self._turns = asyncio.Semaphore(self.concurrent)
@@ -160,13 +159,16 @@ class Admission:
         try:
             async with asyncio.timeout(self.timeout):  # a turn given as time runs out is handed on
                 await self._turns.acquire()
+            admitted = True
         except TimeoutError:
-            self.metrics.rejected.labels("waited_too_long").inc()
-            return await busy(scope, receive, send, f"the server is busy (no turn within {self.timeout:g} s, "
-                              f"queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
+            admitted = False
         finally:
             self._waiting -= 1
             self.metrics.waiting.dec()
+        if not admitted:
+            self.metrics.rejected.labels("waited_too_long").inc()
+            return await busy(scope, receive, send, f"the server is busy (no turn within {self.timeout:g} s, "
+                              f"queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
         self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send)
@@ -175,10 +177,16 @@ class Admission:
             self._turns.release()
 
 
+def _is_read(scope: Scope) -> bool:
+    """A request that queues: a GET of an ADMITTED route, or a question POSTed (writes have
+    their own limits)."""
+    if scope["type"] != "http" or not scope["path"].startswith(ADMITTED):
+        return False
+    return scope["method"] == "GET" or (scope["method"] == "POST" and scope["path"] == "/ask")
+
+
 async def busy(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
     """503 with Retry-After, in the app's error format."""
-    from fastapi.responses import JSONResponse
-
     response = JSONResponse(status_code=503, content={"detail": detail},
                             headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     await response(scope, receive, send)

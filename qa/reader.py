@@ -248,7 +248,8 @@ class Reader:
         order = sorted(range(len(windows)), key=lambda n: len(windows[n].ids))
         for first in range(0, len(order), WINDOWS_PER_CALL):
             chunk = order[first : first + WINDOWS_PER_CALL]
-            start_logits, end_logits = self.logits(**self.feed([windows[n] for n in chunk]))
+            feed = self.feed([windows[n] for n in chunk])
+            start_logits, end_logits = self.logits(feed["input_ids"], feed["attention_mask"])
             for row, n in enumerate(chunk):
                 starts[n], ends[n] = start_logits[row], end_logits[row]
         return starts, ends
@@ -261,12 +262,12 @@ class Reader:
         for row, window in enumerate(windows):
             ids[row, : len(window.ids)] = window.ids
             mask[row, : len(window.ids)] = 1
-        return {"ids": ids, "mask": mask}
+        return {"input_ids": ids, "attention_mask": mask}
 
     def logits(self, ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The model's start and end logits for token `ids` under attention `mask`."""
         with self._lock:
-            output = self._request.infer(_inputs(ids, mask))
+            output = self._request.infer({"input_ids": ids, "attention_mask": mask})
             return output[0].copy(), output[1].copy()
 
 
@@ -281,10 +282,11 @@ class ReadingTrial:
 
     @cached_property
     def feeds(self) -> list[dict[str, np.ndarray]]:
-        passages = sample()["passages"]
-        return [_inputs(**self._reader.feed(self._reader._windows(0, question, [
-                    passages[n % len(passages)], passages[(n + 1) % len(passages)]])))
-                for n, question in enumerate(sample()["questions"])]
+        texts = sample()
+        passages = texts["passages"]
+        return [self._reader.feed(self._reader._windows(0, question, [
+                    passages[n % len(passages)], passages[(n + 1) % len(passages)]]))
+                for n, question in enumerate(texts["questions"])]
 
     def questions(self, compiled) -> tuple[float, np.ndarray]:
         """Median seconds per question, and each question's start and end logits (padded
@@ -304,10 +306,6 @@ class ReadingTrial:
 
     def question_model(self, model):
         return model
-
-
-def _inputs(ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-    return {"input_ids": ids, "attention_mask": mask}
 
 
 def best_window(text: str, offsets: list[tuple[int, int]], room: int, question_stems: set[str]) -> int:
