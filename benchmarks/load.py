@@ -15,16 +15,18 @@ p99 <= 3 x p50; open loop at 80%: p99 <= 250 ms; 64 clients and open loop at 150
 p99 of the served ones <= 1 s, /health p99 <= 50 ms.
 
     python benchmarks/load.py [--facqa ../shared/data/facqa] [--clients 1,16,64] [--rates 0.5,0.8,1.5]
-                              [--seconds 20] [--write-every 1.0] [--index-dir DIR]
+                              [--seconds 20] [--write-every 1.0] [--workers 1,2] [--index-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -52,6 +54,7 @@ RUN = time.strftime("%Y%m%d%H%M%S")
 class Run:
     load: str  # "16 clients", "open 80%"
     writer: bool
+    workers: int = 1
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # of the questions answered (200)
     errors: list[str] = field(default_factory=list)
@@ -74,13 +77,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
-    """`qa serve` on `port`, its log (one access line per request) into the file `log`."""
+def start_server(index_dir: Path, port: int, workers: int, log: Path) -> subprocess.Popen:
+    """`qa serve --workers N` on `port`, its log (one access line per request) into the file `log`."""
     env = {**os.environ, "QA_API_KEY": KEY, "QA_CORPUS_DIR": "/nonexistent"}
     with open(log, "wb") as written:
         server = subprocess.Popen(
-            [sys.executable, "-m", "qa", "serve", "--index-dir", str(index_dir), "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=written,
+            [sys.executable, "-m", "qa", "serve", "--index-dir", str(index_dir), "--port", str(port),
+             "--workers", str(workers)],
+            env=env, stdout=subprocess.DEVNULL, stderr=written, start_new_session=True,
         )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -204,16 +208,49 @@ def ceiling(index_dir: Path, questions: list[str], seconds: float) -> float:
     return float(done.stdout.strip().splitlines()[-1]) * len(os.sched_getaffinity(0))
 
 
+def memory(root: int) -> dict[str, list[float]]:
+    """Resident MB of a server's processes, by role: the one `qa serve` started as, its workers
+    (children that answer), and the embedding processes of writes (children at a lower priority)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    roles: dict[str, list[float]] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_text()
+        except OSError:
+            continue
+        rss = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+        if pid == root:
+            role = "qa serve"
+        elif "resource_tracker" in command:
+            role = "multiprocessing's resource tracker"
+        elif os.getpriority(os.PRIO_PROCESS, pid) > os.getpriority(os.PRIO_PROCESS, root):
+            role = "embedding process (writes)"
+        else:
+            role = "worker"
+        roles.setdefault(role, []).append(rss)
+    return roles
+
+
 def table(runs: list[Run], ceiling_qps: float) -> str:
     rows = [
-        "| load | writer | answered | req/s | × ceiling | p50 ms | p95 ms | p99 ms | p99 / p50 | errors | 503s | "
+        "| workers | load | writer | answered | req/s | × ceiling | p50 ms | p95 ms | p99 ms | p99 / p50 | errors | 503s | "
         "writes ok | write errors | write p50 ms | write lag p99 ms | /health p99 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         p50, p99 = percentile(r.latencies, 50), percentile(r.latencies, 99)
         rows.append(
-            f"| {r.load} | {'yes' if r.writer else 'no'} | {len(r.latencies)} | {len(r.latencies) / r.seconds:.1f} "
+            f"| {r.workers} | {r.load} | {'yes' if r.writer else 'no'} | {len(r.latencies)} | {len(r.latencies) / r.seconds:.1f} "
             f"| {len(r.latencies) / r.seconds / ceiling_qps:.2f} | {p50:.0f} | {percentile(r.latencies, 95):.0f} "
             f"| {p99:.0f} | {p99 / p50:.1f} | {len(r.errors)} | {r.shed} | {r.writes} | {len(r.write_errors)} "
             f"| {percentile(r.write_ms, 50):.0f} | {percentile(r.write_lag_ms, 99):.0f} "
@@ -229,6 +266,7 @@ def main() -> None:
     parser.add_argument("--rates", default="0.5,0.8,1.5", help="open-loop arrival rates, as shares of the ceiling")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each run")
     parser.add_argument("--write-every", type=float, default=1.0, help="seconds between writes (0: no writer)")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts of `qa serve`, one server each")
     parser.add_argument("--index-dir", type=Path, help="index to serve (default: FacQA, built in a temp folder)")
     args = parser.parse_args()
 
@@ -247,27 +285,38 @@ def main() -> None:
         ]
         print("the engine's ceiling: one core, in process ...", file=sys.stderr)
         ceiling_qps = ceiling(index_dir, random.Random(0).sample(questions, 200), args.seconds)
-        port = free_port()
-        server = start_server(index_dir, port, Path(tmp) / "server.log")
         loads = [(f"{c} clients", {"clients": c}) for c in map(int, filter(None, args.clients.split(",")))]
         loads += [(f"open {float(r):.0%}", {"rate": float(r) * ceiling_qps}) for r in filter(None, args.rates.split(","))]
-        try:
-            runs = []
-            for offset, (name, shape) in enumerate(loads):
-                print(f"{name} for {args.seconds:.0f}s ...", file=sys.stderr)
-                runs.append(asyncio.run(load(f"http://127.0.0.1:{port}", questions, articles, name, args.seconds,
-                                             args.write_every or None, offset * 1000, **shape)))
-            for run in runs:
-                for error in (run.errors + run.write_errors)[:3]:
-                    print(f"  error ({run.load}): {error}", file=sys.stderr)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        runs, memories = [], {}
+        for workers in map(int, args.workers.split(",")):
+            port = free_port()
+            server = start_server(index_dir, port, workers, Path(tmp) / f"server-{workers}.log")
+            try:
+                for offset, (name, shape) in enumerate(loads):
+                    print(f"{workers} worker(s), {name} for {args.seconds:.0f}s ...", file=sys.stderr)
+                    run = asyncio.run(load(f"http://127.0.0.1:{port}", questions, articles, name, args.seconds,
+                                           args.write_every or None, workers * 100_000 + offset * 1000, **shape))
+                    run.workers = workers
+                    runs.append(run)
+                memories[workers] = memory(server.pid)
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(server.pid, signal.SIGKILL)  # anything of it still there
+        for run in runs:
+            for error in (run.errors + run.write_errors)[:3]:
+                print(f"  error ({run.workers} worker(s), {run.load}): {error}", file=sys.stderr)
     print(f"FacQA passages indexed; questions from FacQA; writer: one default-corpus article every "
           f"{args.write_every}s; {cpu_line()[0]}")
     print(f"ceiling: {ceiling_qps:.1f} questions/s ({ceiling_qps / len(os.sched_getaffinity(0)):.1f} on one core, "
           f"in process, times {len(os.sched_getaffinity(0))} cores)\n")
     print(table(runs, ceiling_qps))
+    print("\nresident memory after the runs, MB (one value per process):\n")
+    print("| workers | process | MB |\n|---:|---|---|")
+    for workers, roles in memories.items():
+        for role, sizes in roles.items():
+            print(f"| {workers} | {role} | {', '.join(f'{mb:.0f}' for mb in sorted(sizes))} |")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import datetime as dt
 import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -32,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.config import Settings, load_settings
+from qa.embedding_process import EmbeddingProcess
 from qa.engine import MAX_PAGE, Engine, UpdateReport
 from qa.errors import (
     AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,
@@ -349,6 +351,15 @@ def without_paths(message: str) -> str:
     return _ABSOLUTE_PATH.sub(r"\1", message)
 
 
+def serving_engine(settings: Settings) -> Engine:
+    """The engine a server runs: loaded, and (setting `write_process`) embedding the articles
+    of writes in a lower-priority process of its own."""
+    engine = Engine(settings).load()
+    if settings.write_process:
+        engine.passage_embedder = EmbeddingProcess(settings, engine.embedder.dimension)
+    return engine
+
+
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """The app; it builds its Engine at start-up (loading or building the index) unless given one."""
     settings = engine.settings if engine else (settings or load_settings())
@@ -356,11 +367,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.stopping.clear()  # (an app object may be started again, as tests do)
-        if app.state.engine is None:
-            app.state.engine = Engine(settings)
-        app.state.engine.index  # load (or build) now, not on the first request
+        if app.state.engine is None:  # the index and models now, not at the first request
+            app.state.engine = await run_in_threadpool(serving_engine, settings)
         yield
         app.state.stopping.set()  # writes still running stop at their next batch
+        metrics.close()
 
     app = FastAPI(
         title="Tanya Berita: question answering over Indonesian news",
@@ -470,7 +481,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @app.get("/health", summary="Model and index facts")
     def health(engine: EngineDep):
-        return engine.health()
+        return {**engine.health(), "process": os.getpid()}  # which worker answered (qa serve --workers)
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     def prometheus_metrics():

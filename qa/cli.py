@@ -547,6 +547,28 @@ def train_reader(
 
 
 @app.command()
+def backup(
+    target: Annotated[Path, typer.Argument(help="A new folder for the copy (or an empty one).", show_default=False)],
+    config: ConfigFileOption = None, index_dir: IndexDir = None,
+):
+    """Copy the index into a new folder, consistently while it is in use (writes wait for it).
+    The copy is an index directory: serve it as it is, or restore it by backing it up again
+    into a fresh folder.
+
+    **Examples**
+
+    * `qa backup /backups/qa-2026-12-01 --index-dir /srv/qa/index`
+
+    * restore: `qa backup /srv/qa/index-restored --index-dir /backups/qa-2026-12-01`
+    """
+    try:
+        build, articles, passages = _engine(config, index_dir=index_dir).backup(target)
+    except QAError as exc:
+        raise _fail(exc) from None
+    out.print(f"backed up {build} ({articles} articles, {passages} passages) to {target}", markup=False, soft_wrap=True)
+
+
+@app.command()
 def recover(config: ConfigFileOption = None, index_dir: IndexDir = None):
     """After the index directory lost its CURRENT file (a bad copy or restore, a cleanup
     script): make the newest complete build live again. Nothing is deleted.
@@ -625,6 +647,8 @@ def serve(
     api_key: Annotated[Optional[str], typer.Option(
         help="Key that HTTP writes need (prefer $QA_API_KEY: flags show in `ps`) [default: none, writes refused].",
         rich_help_panel=SETTINGS)] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        help="Worker processes answering questions [default: one per CPU core].", rich_help_panel=SETTINGS)] = None,
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
     corpus_dir: CorpusDir = None,
 ):
@@ -634,17 +658,22 @@ def serve(
 
     * `qa serve`
 
-    * `QA_API_KEY=secret qa serve --host 0.0.0.0 --port 8080`
+    * `QA_API_KEY=secret qa serve --host 0.0.0.0 --port 8080 --workers 4`
     """
     import uvicorn
 
-    from qa.api import create_app
+    from qa.api import create_app, serving_engine
+    from qa.workers import serve as serve_workers, uvicorn_options, worker_count
 
-    engine = _loaded_engine(config, host=host, port=port, api_key=api_key, model=model, index_dir=index_dir,
-                            corpus_dir=corpus_dir)
-    uvicorn.run(create_app(engine=engine), host=engine.settings.host, port=engine.settings.port,
-                timeout_graceful_shutdown=engine.settings.shutdown_timeout,
-                access_log=False)  # the app writes its own (with request ids; questions optional)
+    try:
+        settings = load_settings(config, host=host, port=port, api_key=api_key, workers=workers, model=model,
+                                 index_dir=index_dir, corpus_dir=corpus_dir)
+        if worker_count(settings) > 1:
+            return serve_workers(settings)
+        engine = serving_engine(settings)  # a damaged index: one error line now, not at the first question
+    except QAError as exc:
+        raise _fail(exc) from None
+    uvicorn.run(create_app(engine=engine), **uvicorn_options(settings))
 
 
 @app.command("mcp")

@@ -150,6 +150,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         10_000_000, ge=1_000, description="Largest HTTP request body accepted; larger ones get 413."
     )
+    workers: int = Field(
+        0, ge=0, le=256, description="Worker processes of `qa serve`, each answering questions over the same "
+        "index; 0: one per CPU core the server may use, as many as free memory holds (1.5 GB each).",
+    )
+    pin_workers: bool = Field(
+        True, description="Keep each `qa serve` worker to its own share of the cores (its model then runs as "
+        "many threads as that share has, measured for it).",
+    )
+    write_process: bool = Field(
+        True, description="The server embeds the articles of HTTP writes in a process of its own at a lower CPU "
+        "priority (started at the first write), so questions do not wait behind them; false: in the "
+        "serving process (less memory).",
+    )
     max_concurrent_requests: int = Field(
         0, ge=0, description="Reads (questions, article lists, facets) the server answers at once; 0: one per "
         "CPU core this process may use. More wait their turn.",

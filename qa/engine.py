@@ -18,8 +18,11 @@ from qa.chunking import split_article
 from qa.citations import citation, cited_sentence
 from qa.config import Settings
 from qa.embedding import Embedder, load_embedder
+from qa.embedding_process import EmbeddingProcess
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError, NoArticlesError, QAError
-from qa.index import STORE, Manifest, PassageIndex, new_build, read_manifest, recover, same_model, write_lock
+from qa.index import (
+    STORE, Manifest, PassageIndex, backup, new_build, read_manifest, recover, same_model, write_lock,
+)
 from qa.query import DEFAULT_TOP_K, Query, QueryPlan
 from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer
 from qa.ranking import Candidate, Weights, rank
@@ -89,6 +92,9 @@ class Engine:
 
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None, **overrides):
         """`embedder`: a loaded model to share with another Engine (over another index, say)."""
+        # What embeds the passages of articles being written, when not `embedder` (a server's
+        # lower-priority process: qa.embedding_process).
+        self.passage_embedder: EmbeddingProcess | None = None
         # validated again, so an override is checked and converted like any setting
         self.settings = Settings(**{**settings.model_dump(), **overrides}) if settings else Settings(**overrides)
         self._embedder = embedder
@@ -97,6 +103,7 @@ class Engine:
         self._reader_lock = threading.Lock()
         self._index: PassageIndex | None = None
         self._index_lock = threading.Lock()
+        self._facts: dict | None = None  # index_facts() of the latest snapshot
 
     @property
     def embedder(self) -> Embedder:
@@ -129,6 +136,15 @@ class Engine:
                     log.info("no index in %s yet: indexing %s", self.settings.index_dir, self.settings.corpus_dir)
                     self._build([self.settings.corpus_dir], None, fresh=False)
             return self._index
+
+    def load(self) -> Engine:
+        """Load the index (building it from the corpus folder if there is none) and the models
+        now, not at the first question: what a server does before it takes requests."""
+        self.index
+        self.embedder
+        if self.settings.reader == "trained":
+            self.reader
+        return self
 
     def _open_index(self) -> PassageIndex:
         return PassageIndex(self.settings.index_dir, VectorOptions.from_settings(self.settings))
@@ -175,7 +191,8 @@ class Engine:
         commit_every = max(commit_every, 1)
         for start in range(0, len(split), commit_every):
             chunk = split[start : start + commit_every]
-            vectors = self.embedder.embed_passages([p.text for _, ps in chunk for p in ps], step if progress else None)
+            texts = [p.text for _, ps in chunk for p in ps]
+            vectors = (self.passage_embedder or self.embedder).embed_passages(texts, step if progress else None)
             bounds = np.cumsum([0] + [len(ps) for _, ps in chunk])
             ids, _ = write([Entry(a, ps, vectors[bounds[i] : bounds[i + 1]]) for i, (a, ps) in enumerate(chunk)])
             passages = {a.id: len(ps) for a, ps in chunk}
@@ -499,11 +516,16 @@ class Engine:
 
     def index_facts(self) -> dict:
         """The live index's article and passage counts, generation and build time (no model
-        needed: /metrics reads them at every scrape)."""
+        needed: /metrics reads them at every scrape). Counted once per snapshot: counting is
+        linear in the index, and /health must answer fast."""
         index = self._matching_index()
-        articles, passages = index.store.counts()
-        return {"articles": articles, "passages": passages, "generation": index.snapshot().generation,
-                "built_at": index.manifest.built_at}
+        snapshot = index.snapshot()
+        known = self._facts
+        if known is None or (known["build"], known["generation"]) != (snapshot.build, snapshot.generation):
+            articles, passages = snapshot.store.counts()
+            known = self._facts = {"articles": articles, "passages": passages, "generation": snapshot.generation,
+                                   "built_at": index.manifest.built_at, "build": snapshot.build}
+        return {name: value for name, value in known.items() if name != "build"}
 
     def check(self) -> CheckReport:
         """Verify every stored row of the live build against its checksum, and SQLite's own
@@ -522,6 +544,12 @@ class Engine:
             if recovered:
                 self._index = None  # opened afresh on next use
             return recovered
+
+    def backup(self, target: Path | str) -> tuple[str, int, int]:
+        """Copy the live index into the new folder `target`, consistently while the index is in
+        use (writes wait); returns the build's name, articles and passages. To restore, back the
+        backup up into a fresh folder (or serve it where it is)."""
+        return backup(Path(self.settings.index_dir), Path(target))
 
     def runtime(self, measure_again: bool = False) -> dict:
         """How the embedding model runs on this CPU and why, with the timings behind the choice,

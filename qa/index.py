@@ -45,7 +45,7 @@ import numpy as np
 
 from qa.errors import (
     CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, InvalidInputError, QAError,
-    disk_problem,
+    StorageError, disk_problem,
 )
 from qa.lexical import LexicalIndex
 from qa.store import Entry, Store
@@ -194,6 +194,46 @@ def recover(index_dir: Path) -> tuple[str, int] | None:
         return build.name, articles
     raise CorruptIndexError(f"no complete build to recover in {index_dir} ({'; '.join(problems) or 'none found'}); "
                             f"rebuild it with `qa index PATH --index-dir {index_dir}`")
+
+
+def backup(index_dir: Path, target: Path) -> tuple[str, int, int]:
+    """Copy the live build of `index_dir` into `target`, a new folder (or an empty one), as an
+    index directory of its own; returns the build's name and its article and passage counts.
+
+    The copy is consistent: writes wait for it (the write lock; they fail after
+    LOCK_WAIT_SECONDS), and the store is copied by SQLite's backup API, not as a file that may
+    be mid-commit. It is written beside `target` and renamed into place when complete, so an
+    interrupted backup leaves no half index under that name. Restoring is the same copy the
+    other way: `backup(the_backup, fresh_dir)`."""
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InvalidInputError(f"{target} already exists and is not an empty folder; name a new one "
+                                "(a backup never writes over anything)")
+    partial = target.parent / f".{target.name}.partial-{secrets.token_hex(3)}"
+    with write_lock(index_dir):
+        build, manifest = read_manifest(index_dir)
+        source = _checked_store(index_dir, build, manifest)
+        try:
+            (partial / build.name).mkdir(parents=True)
+            shutil.copy2(build / MANIFEST, partial / build.name / MANIFEST)
+            if (build / SAVED_VECTORS).is_file():  # a graph saves the next start rebuilding it
+                shutil.copy2(build / SAVED_VECTORS, partial / build.name / SAVED_VECTORS)
+            with sqlite3.connect(partial / build.name / STORE) as copy:
+                source.backup_to(copy)
+            articles, passages = source.counts()
+            for written in (partial / build.name / STORE, partial / build.name, partial):
+                _fsync(written)
+            _set_live(partial, build.name)
+            if target.exists():  # an empty folder: rename replaces it
+                target.rmdir()
+            os.rename(partial, target)
+            _fsync(target.parent)
+        except (OSError, sqlite3.Error) as exc:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise disk_problem(target.parent) or StorageError(f"backup to {target} failed ({exc})") from exc
+        finally:
+            source.close()
+    return build.name, articles, passages
 
 
 def _damaged(index_dir: Path, build: Path, exc: BaseException) -> QAError:

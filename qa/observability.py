@@ -19,12 +19,13 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import os
 import re
 import time
 import uuid
 from urllib.parse import parse_qsl, urlencode
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,28 +38,42 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")  # a client's id is echoed only
 ADMITTED = ("/ask", "/articles", "/facets")
 RETRY_AFTER_SECONDS = 1
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it when imported
 HIDDEN = "[hidden]"  # stands for a question in the access log when questions are kept out
 
 
 class Metrics:
     """The server's Prometheus metrics, in a registry of its own (two apps in one process, as
-    in tests, do not share counts). `index_facts()` is read at each scrape."""
+    in tests, do not share counts). `index_facts()` is read at each scrape. Under `qa serve`
+    with several workers (prometheus-client's multiprocess folder set), each worker's counts go
+    to files there and a scrape, whichever worker answers it, sums them."""
 
     def __init__(self, index_facts=None):
         self.registry = CollectorRegistry()
+        self.shared = MULTIPROCESS_VARIABLE in os.environ
+        own = None if self.shared else self.registry  # shared: counted in files, read by the collector
         self.requests = Counter("qa_requests", "HTTP requests answered, by route, method and status.",
-                                ["route", "method", "status"], registry=self.registry)
+                                ["route", "method", "status"], registry=own)
         self.latency = Histogram("qa_request_seconds", "Seconds from a request's arrival to its answer, by route.",
-                                 ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.in_flight = Gauge("qa_requests_in_flight", "Reads being answered now.", registry=self.registry)
-        self.waiting = Gauge("qa_queue_depth", "Reads waiting for their turn.", registry=self.registry)
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=own)
+        self.in_flight = Gauge("qa_requests_in_flight", "Reads being answered now.", registry=own,
+                               multiprocess_mode="livesum")
+        self.waiting = Gauge("qa_queue_depth", "Reads waiting for their turn.", registry=own,
+                             multiprocess_mode="livesum")
         self.rejected = Counter("qa_rejected", "Reads answered 503 without being run, by reason "
-                                "(queue_full, waited_too_long).", ["reason"], registry=self.registry)
+                                "(queue_full, waited_too_long).", ["reason"], registry=own)
+        if self.shared:
+            multiprocess.MultiProcessCollector(self.registry)
         if index_facts is not None:
             self.registry.register(_IndexCollector(index_facts))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def close(self) -> None:
+        """At a worker's exit: its gauges leave the sums (its counters stay counted)."""
+        if self.shared:
+            multiprocess.mark_process_dead(os.getpid())
 
 
 class _IndexCollector:

@@ -440,6 +440,11 @@ class Store:
         db.executemany(f"INSERT INTO passages ({_PASSAGE_COLUMNS}, checksum) VALUES ({', '.join('?' * 11)})",
                        [(*values, checksum(*values)) for values in passages])
 
+    def backup_to(self, copy: sqlite3.Connection) -> None:
+        """Copy the whole store into the database `copy`, as one consistent state (SQLite's
+        backup API: a commit under way is either all in the copy or not at all)."""
+        self._db.backup(copy)
+
     def close(self) -> None:
         with self._connections_lock:
             for db in self._connections:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -78,6 +79,28 @@ def running_server(index_dir: Path, **env: str):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def start_qa_serve(index_dir: Path, log: Path, *flags: str, **env: str) -> tuple[subprocess.Popen, str]:
+    """`qa serve` over `index_dir` with `flags` and QA_* `env` on a loopback port, its output
+    into the file `log`; returns the process, up, and its address."""
+    port = free_port()
+    with open(log, "w") as written:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qa", "serve", "--port", str(port), "--index-dir", str(index_dir), *flags],
+            env={**os.environ, "QA_CORPUS_DIR": "/nonexistent", **env}, stdout=written, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True)  # its own process group: a test's kill reaches its workers
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base, process, log)
+    return process, base
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL a server started by `start_qa_serve` and its workers, if still there."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture(scope="session")

@@ -218,3 +218,14 @@ def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
     assert (tmp_path / "reader" / "adapter_model.safetensors").stat().st_size < 20_000_000
     missing = qa("train-reader", "--facqa", tmp_path / "nowhere")
     assert missing.returncode == 2 and missing.stderr.startswith("error: FacQA file")
+
+
+def test_backup_then_restore_and_answer_from_the_restored_copy(engine, tmp_path):
+    backed = qa("backup", tmp_path / "backup", "--index-dir", engine.settings.index_dir)
+    assert backed.returncode == 0 and backed.stdout.startswith("backed up build-"), backed.stderr
+    restored = qa("backup", tmp_path / "restored", "--index-dir", tmp_path / "backup")
+    assert restored.returncode == 0, restored.stderr
+    answer = qa("ask", QUESTION, "--format", "json", "--index-dir", tmp_path / "restored")
+    assert json.loads(answer.stdout) == engine.ask(QUESTION).to_dict()
+    again = qa("backup", tmp_path / "restored", "--index-dir", tmp_path / "backup")
+    assert again.returncode == 2 and again.stderr.count("\n") == 1 and "never writes over" in again.stderr

@@ -15,11 +15,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+
+import httpx
 
 import pytest
 
-from conftest import CORPUS, QUESTION
+from conftest import CORPUS, QUESTION, kill_group, start_qa_serve
 from qa import Engine
 from qa.errors import QAError
 from qa.chunking import split_article
@@ -216,3 +219,49 @@ def test_each_index_file_deleted_or_garbled_loses_no_article_without_a_clear_err
         after = Engine(settings, embedder=engine.embedder)
         assert after.check().intact and after.articles()[0] == 5, what
         assert after.ask(QUESTION).to_dict() == expected, what
+
+
+def test_kill_9_of_a_worker_during_http_writes_loses_no_acknowledged_article(engine, crash_site, tmp_path):
+    """`qa serve --workers 2` taking writes of every article, by turns in two editions, while one
+    worker is SIGKILLed mid-write: every write the server acknowledged is stored, whole, none
+    doubled; the server replaces the worker and goes on answering."""
+    index_dir, editions, expected, passages_of = crash_site
+    records = [[json.loads(line) for line in path.read_text().splitlines()] for path in editions]
+    process, base = start_qa_serve(index_dir, tmp_path / "server.log", "--workers", "2", QA_API_KEY="kunci")
+    acknowledged, failures, writing = set(), [], threading.Event()
+    client = httpx.Client(base_url=base, headers={"X-API-Key": "kunci"}, timeout=120)  # one connection: one worker
+
+    def write_rounds(rounds: int):
+        for round_ in range(rounds):
+            for start in range(0, ARTICLES, 16):
+                batch = records[round_ % 2][start : start + 16]
+                writing.set()
+                try:
+                    response = client.post("/articles", json=batch)
+                except httpx.HTTPError as exc:  # its worker died under it: not acknowledged
+                    failures.append(repr(exc))
+                    continue
+                if response.status_code == 200:
+                    acknowledged.update(a["id"] for a in batch)
+                else:
+                    failures.append(response.text)
+
+    try:
+        victim = client.get("/health").json()["process"]  # the worker that holds the writer's connection
+        writer = threading.Thread(target=write_rounds, args=(2,))
+        writer.start()
+        writing.wait(timeout=60)
+        time.sleep(random.Random(7).uniform(1.0, 3.0))
+        os.kill(victim, signal.SIGKILL)
+        writer.join(timeout=600)
+        assert not writer.is_alive()
+        assert failures, "the kill cut a write"
+        stored = _check_whole(index_dir, expected, passages_of)
+        assert acknowledged <= stored, f"acknowledged but lost: {sorted(acknowledged - stored)[:5]}"
+        assert acknowledged, failures
+        answering = {httpx.get(f"{base}/health", timeout=30).json()["process"] for _ in range(40)}
+        assert victim not in answering and len(answering) == 2  # replaced
+        assert httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60).json()["results"]
+    finally:
+        client.close()
+        kill_group(process)

@@ -5,10 +5,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError
+from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError, InvalidInputError
 import qa.index
 from qa.index import (
-    MAX_HIDDEN, POINTER, SAVED_VECTORS, Manifest, PassageIndex, builds, new_build, read_manifest, recover, write_lock,
+    MAX_HIDDEN, POINTER, SAVED_VECTORS, Manifest, PassageIndex, backup, builds, new_build, read_manifest, recover,
+    write_lock,
 )
 from qa.store import Entry
 from qa.types import Article, Passage
@@ -348,3 +349,34 @@ def test_a_damaged_or_unsuitable_saved_graph_is_built_again(tmp_path, monkeypatc
     assert builds == [1] and len(snapshot) == 30 and snapshot.dense(unit(1), 1, None)[0][1] == pytest.approx(1.0)
     builds.clear()
     assert len(PassageIndex(tmp_path, options).snapshot()) == 30 and builds == []  # saved again, good now
+
+
+def test_a_backup_restored_into_a_fresh_folder_searches_as_the_original(tmp_path):
+    live, copy, restored = tmp_path / "live", tmp_path / "backup", tmp_path / "restored"
+    build(live, entries(3))
+    index = open_index(live)
+    index.write(entries(2, tag="b"), remove=["a0"])  # a live change since the build: in the copy too
+    name, articles, passages = backup(live, copy)
+    assert (name, articles, passages) == (index.snapshot().build, 4, 4)
+    assert backup(copy, restored)[1:] == (4, 4)
+    again = open_index(restored)
+    assert again.manifest == index.manifest
+    assert sorted(a.id for a in again.articles(0, 10)[1]) == ["a1", "a2", "b0", "b1"]
+    (row, _), = again.snapshot().dense(unit(0), 1, None)
+    assert again.passages(again.snapshot(), [row])[row].doc_id == "b0"
+    index.write(remove=["a1"])  # the backup is a copy, not a view
+    assert again.articles(0, 10)[0] == 4
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial copy left
+
+
+def test_a_backup_never_writes_over_anything(tmp_path):
+    build(tmp_path / "live", entries(2))
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("keep me")
+    with pytest.raises(InvalidInputError, match="not an empty folder"):
+        backup(tmp_path / "live", tmp_path / "taken")
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "keep me"
+    (tmp_path / "empty").mkdir()
+    assert backup(tmp_path / "live", tmp_path / "empty")[1] == 2
+    with pytest.raises(IndexNotFoundError):
+        backup(tmp_path / "nothing-here", tmp_path / "copy")

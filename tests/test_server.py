@@ -1,17 +1,14 @@
 """The HTTP server as deployed: a real uvicorn process on a loopback port."""
 
-import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from conftest import BATTERY, QUESTION, free_port, running_server, wait_until_up
+from conftest import BATTERY, QUESTION, kill_group, running_server, start_qa_serve
 from qa import Engine
 
 KEY = "kunci"
@@ -47,27 +44,21 @@ def test_a_write_whose_client_gave_up_stops_and_stores_nothing(engine, tmp_path)
 
 
 def test_sigterm_stops_qa_serve_within_its_limit_during_a_write(engine, tmp_path):
-    index_dir = tmp_path / "index"
+    index_dir, log = tmp_path / "index", tmp_path / "server.log"
     shutil.copytree(engine.settings.index_dir, index_dir)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--index-dir", str(index_dir)],
-        env={**os.environ, "QA_API_KEY": KEY, "QA_SHUTDOWN_TIMEOUT": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_qa_serve(index_dir, log, QA_API_KEY=KEY, QA_SHUTDOWN_TIMEOUT="1")
     try:
-        wait_until_up(base, process)
         writing = threading.Thread(target=lambda: httpx.post(
             f"{base}/articles", json=_big_batch(300), headers={"X-API-Key": KEY}, timeout=300), daemon=True)
         writing.start()
         time.sleep(3)  # well into embedding
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)  # without a limit, it waited for the whole write
-        log = process.stdout.read()
-        assert "timeout graceful shutdown exceeded" in log and '"POST /articles" 503' in log, log
-        assert "Traceback" not in log, log
+        written = log.read_text()
+        assert "timeout graceful shutdown exceeded" in written and '"POST /articles" 503' in written, written
+        assert "Traceback" not in written, written
     finally:
-        process.kill()
+        kill_group(process)
     assert Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir).articles()[0] == 5
 
 
@@ -76,13 +67,7 @@ def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
     the server took gets its answer, then it exits within its limit, cleanly."""
     index_dir, log = tmp_path / "index", tmp_path / "server.log"
     shutil.copytree(engine.settings.index_dir, index_dir)
-    port = free_port()
-    with open(log, "w") as written:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "qa", "serve", "--port", str(port), "--index-dir", str(index_dir)],
-            env={**os.environ, "QA_SHUTDOWN_TIMEOUT": "20", "QA_MAX_CONCURRENT_REQUESTS": "1"},
-            stdout=written, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    process, base = start_qa_serve(index_dir, log, QA_SHUTDOWN_TIMEOUT="20", QA_MAX_CONCURRENT_REQUESTS="1")
     outcomes: list[object] = []
 
     def ask():
@@ -94,18 +79,16 @@ def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
             outcomes.append(repr(exc))
 
     try:
-        wait_until_up(base, process, log)
-        httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60)  # the reader loaded
         asking = [threading.Thread(target=ask) for _ in range(8)]
         for thread in asking:
             thread.start()
-        time.sleep(0.3)  # all connected; one answered at a time, so most still wait
+        time.sleep(0.3)  # all connected; one answered at a time per worker, so most still wait
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
         for thread in asking:
             thread.join(timeout=60)
     finally:
-        process.kill()
+        kill_group(process)
     assert len(outcomes) == 8 and set(outcomes) <= {200, "not taken"} and outcomes.count(200) >= 4, outcomes
     written = log.read_text()
     assert "Traceback" not in written and "Application shutdown complete" in written, written

@@ -1,0 +1,156 @@
+"""`qa serve` on every core: several worker processes over one index directory.
+
+Each worker is a whole server (uvicorn's own worker processes, sharing one listening socket)
+with its own Engine over the same index on disk; a write made through any of them is committed
+to the index's store and every other worker sees it at its next request, as any process does
+(`qa.index`). Against one process with a thread per core, separate processes keep one
+request's Python work (tokenizing, ranking, shaping results: it holds the GIL) from holding
+up the others.
+
+Start-up, in order:
+1. one short-lived process prepares what the workers share: the index (built from the corpus
+   folder if there is none) and the models' exports and runtime choices, so N workers do not
+   do it N times at once;
+2. the workers start. Each takes a numbered slot (a file lock: a worker that dies and is
+   replaced frees its slot for its replacement) and, with `pin_workers`, keeps to its share of
+   the cores, so that the runtime choice (`qa.runtime_choice`) measures threads for the cores
+   it really has rather than every worker running as many threads as the machine has cores.
+
+Prometheus counts of all workers are summed at each scrape (prometheus-client's multiprocess
+mode, through files in a private runtime folder).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from qa.config import Settings
+from qa.observability import MULTIPROCESS_VARIABLE
+from qa.runtime_choice import usable_cores
+
+log = logging.getLogger(__name__)
+
+RUNTIME_VARIABLE = "QA_SERVE_RUNTIME"  # the runtime folder of the `qa serve` that started a worker
+CORES_VARIABLE = "QA_SERVE_CORES"  # the cores a worker had before it kept to its share
+SETTINGS_FILE = "settings.json"
+SLOTS = "slots"
+# A worker with the default models and a FacQA-sized index holds about 0.8 GB, its embedding
+# process for writes about 0.65 GB (benchmarks/load.py prints both).
+WORKER_MEMORY = 3 << 29  # 1.5 GiB
+_slot_handle = None  # the open lock file of this worker's slot, held for the process's life
+
+
+def worker_count(settings: Settings) -> int:
+    """The `workers` setting; by default one per core, as many as the free memory holds."""
+    if settings.workers:
+        return settings.workers
+    return max(1, min(usable_cores(), _available_memory() // WORKER_MEMORY))
+
+
+def _available_memory() -> int:
+    """Bytes of memory free for new processes (Linux's MemAvailable); unknown: no limit."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 62
+
+
+def core_share(slot: int, workers: int, cores: list[int]) -> list[int]:
+    """The cores of worker `slot` of `workers`: every workers-th core from its own, so shares
+    differ by one core at most; past one worker per core, workers share cores by turns."""
+    return cores[slot::workers] or [cores[slot % len(cores)]]
+
+
+def serve(settings: Settings) -> None:
+    """Run the server with `worker_count(settings)` worker processes (blocks until stopped)."""
+    import uvicorn
+
+    workers = worker_count(settings)
+    runtime = Path(tempfile.mkdtemp(prefix="qa-serve-"))
+    try:
+        settings_file = runtime / SETTINGS_FILE
+        settings_file.touch(mode=0o600)  # it holds the API key
+        settings_file.write_text(json.dumps(_settings_values(settings)))
+        (runtime / SLOTS).mkdir()
+        (runtime / "metrics").mkdir()
+        os.environ[RUNTIME_VARIABLE] = str(runtime)
+        os.environ[MULTIPROCESS_VARIABLE] = str(runtime / "metrics")
+        log.info("preparing the index and models for %d workers", workers)
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            pool.submit(prepare, settings, workers).result()  # a QAError comes back as itself
+        uvicorn.run("qa.workers:worker_app", factory=True, workers=workers, **uvicorn_options(settings))
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def uvicorn_options(settings: Settings) -> dict:
+    return dict(host=settings.host, port=settings.port, timeout_graceful_shutdown=settings.shutdown_timeout,
+                access_log=False)  # the app writes its own (with request ids; questions optional)
+
+
+def _settings_values(settings: Settings) -> dict:
+    values = settings.model_dump(mode="json")
+    if settings.api_key is not None:
+        values["api_key"] = settings.api_key.get_secret_value()  # (dumped as stars otherwise)
+    return values
+
+
+def prepare(settings: Settings, workers: int) -> None:
+    """Load (or build) the index and load the models once, on the first worker's share of the
+    cores: exports and runtime choices are then on disk for every worker to read."""
+    from qa.engine import Engine
+
+    if settings.pin_workers and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, core_share(0, workers, sorted(os.sched_getaffinity(0))))
+    Engine(settings).load()
+
+
+def unpin() -> None:
+    """Undo `pin_workers` in a child of a worker (its embedding process for writes)."""
+    cores = os.environ.get(CORES_VARIABLE)
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, [int(c) for c in cores.split(",")])
+
+
+def worker_app():
+    """The app of one worker (uvicorn calls this in each worker process)."""
+    from qa.api import create_app
+
+    runtime = Path(os.environ[RUNTIME_VARIABLE])
+    settings = Settings(**json.loads((runtime / SETTINGS_FILE).read_text()))
+    workers = worker_count(settings)
+    slot = _take_slot(runtime / SLOTS, workers)
+    if settings.pin_workers and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.environ[CORES_VARIABLE] = ",".join(map(str, cores))  # for unpin()
+        share = core_share(slot, workers, cores)
+        os.sched_setaffinity(0, share)
+        log.info("worker %d (pid %d) on cores %s", slot, os.getpid(), ",".join(map(str, share)))
+    return create_app(settings=settings)
+
+
+def _take_slot(folder: Path, workers: int) -> int:
+    """The first free slot number; a slot stays taken while its worker lives (the kernel frees
+    a dead worker's lock, so its replacement takes its slot)."""
+    global _slot_handle
+    for slot in range(workers):
+        handle = open(folder / f"{slot}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _slot_handle = handle
+        return slot
+    return os.getpid() % workers  # (more workers than slots: uvicorn never starts them)

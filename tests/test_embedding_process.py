@@ -1,0 +1,63 @@
+"""The lower-priority process that embeds a server's writes: the same vectors as the model in
+process, a lower priority, and a clear error (nothing half-done) when it dies."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from qa.embedding_process import NICENESS, EmbeddingProcess
+from qa.errors import WorkStoppedError
+
+TEXTS = ["Kementerian Perindustrian meresmikan pabrik baterai di Batang.",
+         "Nilai investasi mencapai Rp 18 triliun.",
+         "Sentra IKM di Kudus menyerap 4.321 tenaga kerja pada 2025, naik dari tahun sebelumnya."] * 5
+
+
+@pytest.fixture(scope="module")
+def process(engine):
+    embedding = EmbeddingProcess(engine.settings.model_copy(update={"batch_size": 4}), engine.embedder.dimension)
+    yield embedding
+    embedding.close()
+
+
+def test_it_gives_the_vectors_of_the_model_in_process_in_batches(process, engine):
+    steps = []
+    vectors = process.embed_passages(TEXTS, steps.append)
+    expected = engine.embedder.embed_passages(TEXTS)
+    assert vectors.shape == expected.shape
+    assert np.min(np.sum(vectors * expected, axis=1)) > 0.999  # unit vectors: cosine
+    assert steps == [4, 4, 4, 3]
+    assert process.embed_passages([]).shape == (0, engine.embedder.dimension)
+
+
+def test_it_runs_at_a_lower_priority(process):
+    process.embed_passages(TEXTS[:1])
+    assert os.getpriority(os.PRIO_PROCESS, process.pid) == os.getpriority(os.PRIO_PROCESS, 0) + NICENESS
+
+
+def test_a_process_killed_during_a_write_fails_it_clearly_and_the_next_write_starts_another(process):
+    process.embed_passages(TEXTS[:1])
+    first = process.pid
+
+    batches = []
+
+    def kill_after_two_batches(n):
+        batches.append(n)
+        if len(batches) == 2:
+            os.kill(first, signal.SIGKILL)
+
+    with pytest.raises(WorkStoppedError, match="stopped .*exit code -9.*nothing was stored"):
+        process.embed_passages(TEXTS * 10, kill_after_two_batches)
+    assert process.embed_passages(TEXTS[:2]).shape[0] == 2
+    assert process.pid != first
+
+
+def test_a_stop_between_batches_leaves_the_process_ready(process):
+    def stop(n):  # what a write's StopWork does when its client has gone
+        raise WorkStoppedError("the client disconnected; nothing was stored")
+
+    with pytest.raises(WorkStoppedError, match="disconnected"):
+        process.embed_passages(TEXTS, stop)
+    assert process.embed_passages(TEXTS[:3]).shape[0] == 3

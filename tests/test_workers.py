@@ -1,0 +1,64 @@
+"""`qa serve --workers 2` as deployed: two worker processes over one index, each serving a
+write the moment it is acknowledged, metrics summed over both, a clean stop."""
+
+import re
+import shutil
+import signal
+
+import httpx
+import pytest
+
+from conftest import BATTERY, BATTERY_QUESTION, kill_group, start_qa_serve
+from qa.workers import core_share
+
+KEY = "kunci"
+
+
+@pytest.mark.parametrize("slot, workers, cores, share", [
+    (0, 2, [0, 1], [0]), (1, 2, [0, 1], [1]),
+    (0, 2, [0, 1, 2, 3], [0, 2]), (1, 3, [0, 1, 2, 3], [1]), (0, 3, [0, 1, 2, 3], [0, 3]),
+    (2, 4, [0, 1], [0]), (3, 4, [0, 1], [1]),  # more workers than cores: shared by turns
+    (0, 1, [4, 5, 6], [4, 5, 6]),
+])
+def test_core_share(slot, workers, cores, share):
+    assert core_share(slot, workers, cores) == share
+
+
+def _answering_processes(base: str, requests: int = 40) -> dict[int, list[dict]]:
+    """/health over a new connection each time (so the kernel hands them to either worker),
+    grouped by the worker process that answered."""
+    seen: dict[int, list[dict]] = {}
+    for _ in range(requests):
+        health = httpx.get(f"{base}/health", timeout=30).json()
+        seen.setdefault(health["process"], []).append(health)
+    return seen
+
+
+def test_two_workers_serve_a_write_at_once_and_sum_their_metrics(engine, tmp_path):
+    index_dir, log = tmp_path / "index", tmp_path / "server.log"
+    shutil.copytree(engine.settings.index_dir, index_dir)
+    process, base = start_qa_serve(index_dir, log, "--workers", "2", QA_API_KEY=KEY)
+    try:
+        before = _answering_processes(base)
+        assert len(before) == 2, "both workers answer"
+        added = httpx.post(f"{base}/articles", json=BATTERY, headers={"X-API-Key": KEY}, timeout=300)
+        assert added.status_code == 200 and added.json()["added"] == [BATTERY["id"]]
+        after = _answering_processes(base)  # every answer after the write, from either worker, has it
+        assert len(after) == 2 and all(h["articles"] == 6 for answers in after.values() for h in answers), after
+        asked = 0
+        for _ in range(10):
+            answer = httpx.get(f"{base}/ask", params={"q": BATTERY_QUESTION, "k": 1}, timeout=60).json()
+            assert answer["results"][0]["doc_id"] == BATTERY["id"]
+            asked += 1
+        metrics = httpx.get(f"{base}/metrics", timeout=30).text  # whichever worker answers: the sum
+        assert re.search(rf'qa_requests_total\{{method="GET",route="/ask",status="200"\}} {asked}\.0', metrics)
+        health = re.search(r'qa_requests_total\{method="GET",route="/health",status="200"\} (\d+)', metrics)
+        assert int(health[1]) >= 80  # (and the start's wait for it), answered by both workers
+        assert 'qa_requests_total{method="POST",route="/articles",status="200"} 1.0' in metrics
+        assert "qa_index_articles 6.0" in metrics
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
+    finally:
+        kill_group(process)
+    written = log.read_text()
+    assert written.count("Application shutdown complete") == 2 and "Traceback" not in written, written
