@@ -1,15 +1,15 @@
-"""Load test: a real `qa serve` (uvicorn) process asked FacQA questions on loopback for a fixed
-time, while a writer adds articles through POST /articles.
+"""Load test: a real `qa serve` (uvicorn), once with each worker count, asked FacQA questions on
+loopback for a fixed time, while a writer adds articles through POST /articles.
 
 First the engine's ceiling: the questions per second of the engine in a process of its own
 pinned to one core, asking one question after another, times the cores; the same questions,
-in the same run. Then closed-loop runs (N clients, each asking again as soon as it is answered)
-and open-loop runs (questions arriving at random, Poisson, at a share of the ceiling, however
+in the same run. Then closed-loop runs (N clients, each asking again as soon as it is answered,
+or after the Retry-After of a 503) and open-loop runs (questions arriving at random, Poisson, at a share of the ceiling, however
 slowly they are answered). Each run reports throughput as a share of the ceiling, latency
 p50/p95/p99 and p99/p50, errors (any answer but 200 and 503, or a failed request), 503s (the
 server shedding load, with Retry-After), the writes done, their p50 and their lag (from the
 write's answer until /health shows an index generation past the one before it: searchable),
-and /health's p99 during the run.
+and /health's p99 during the run; then the resident memory of the server's processes.
 Targets (issue 17), on 2 cores with FacQA indexed: 16 clients, 0 errors, >= 0.7 x ceiling,
 p99 <= 3 x p50; open loop at 80%: p99 <= 250 ms; 64 clients and open loop at 150%: only 503s,
 p99 of the served ones <= 1 s, /health p99 <= 50 ms.
@@ -99,24 +99,29 @@ def start_server(index_dir: Path, port: int, workers: int, log: Path) -> subproc
     raise SystemExit("server did not start within 300 s")
 
 
-async def ask(http: httpx.AsyncClient, question: str, run: Run) -> None:
+async def ask(http: httpx.AsyncClient, question: str, run: Run) -> float:
+    """Ask once; returns the seconds the server asked to wait before retrying (0 if none)."""
     started = time.perf_counter()
     try:
         response = await http.get("/ask", params={"q": question, "k": 5})
     except httpx.HTTPError as exc:
         run.errors.append(repr(exc))
-        return
+        return 0.0
     if response.status_code == 200:
         run.latencies.append((time.perf_counter() - started) * 1000)
     elif response.status_code == 503 and "retry-after" in response.headers:
         run.shed += 1
+        return float(response.headers["retry-after"])
     else:
         run.errors.append(f"{response.status_code} {response.text[:100]}")
+    return 0.0
 
 
 async def client(http: httpx.AsyncClient, questions: list[str], stop: float, run: Run, rng: random.Random):
+    """A closed-loop client: asks again as soon as it is answered, or after the Retry-After a
+    busy server gave it (as well-behaved clients do)."""
     while time.monotonic() < stop:
-        await ask(http, rng.choice(questions), run)
+        await asyncio.sleep(await ask(http, rng.choice(questions), run))
 
 
 async def arrivals(http: httpx.AsyncClient, questions: list[str], rate: float, stop: float, run: Run,

@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     )
     workers: int = Field(
         0, ge=0, le=256, description="Worker processes of `qa serve`, each answering questions over the same "
-        "index; 0: one per CPU core the server may use, as many as free memory holds (1.5 GB each).",
+        "index; 0: one per CPU core the server may use, as many as free memory holds (2.5 GB each).",
     )
     pin_workers: bool = Field(
         True, description="Keep each `qa serve` worker to its own share of the cores (its model then runs as "
@@ -171,7 +171,9 @@ class Settings(BaseSettings):
         64, ge=0, description="Reads that may wait for a turn; past that a read gets 503 with Retry-After at once.",
     )
     queue_timeout: float = Field(
-        5.0, gt=0, description="Seconds a read may wait for its turn before it gets 503 with Retry-After.",
+        1.0, gt=0, description="Seconds within which a read is to be answered. One that the reads ahead of it "
+        "would keep longer (at the time reads have been taking) gets 503 with Retry-After at once; one whose "
+        "turn comes too late gets it then.",
     )
     access_log: Literal["text", "json", "off"] = Field(
         "text", description="One line per HTTP request (time, client, method, path, status, ms, request id): "

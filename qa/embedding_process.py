@@ -1,7 +1,7 @@
 """Passages embedded in a process of their own at a lower CPU priority: what a server's writes
 use. Embedding an article keeps every core busy for seconds, and its Python work holds the GIL;
 done in the process that answers questions, every question asked meanwhile waits behind it.
-In a child process at `nice` +10, the questions come first and the write takes the cores they
+In a child process at `nice` +5, the questions come first and the write takes the cores they
 leave.
 
 The child starts at the first write and lives as long as its parent. The parent sends it the
@@ -25,7 +25,9 @@ from qa.errors import ModelError, WorkStoppedError
 
 log = logging.getLogger(__name__)
 
-NICENESS = 10  # below the serving processes (0): the scheduler gives them the cores first
+# Below the serving processes (0): the scheduler gives them the cores first. At +10 a write got
+# a tenth of a busy machine and took 20 s (benchmarks/load.py, 16 clients); +5 gives it about a quarter.
+NICENESS = 5
 
 
 class EmbeddingProcess:

@@ -8,9 +8,9 @@
   and status, latency histograms, reads in flight and waiting, rejected reads, and the index's
   generation, articles and passages.
 - **Admission**: at most `max_concurrent_requests` reads are answered at once; up to
-  `max_waiting_requests` more wait their turn, for at most `queue_timeout` seconds. Past that a
-  read gets 503 with `Retry-After` at once, instead of every request waiting without limit
-  behind the others. /health, /metrics, the page and its files are never held back.
+  `max_waiting_requests` more wait their turn, each to be answered within `queue_timeout`
+  seconds. A read that cannot be gets 503 with `Retry-After` at once, instead of every request
+  waiting without limit behind the others. /health, /metrics, the page and its files are never held back.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")  # a client's id is echoed only
 # Reads that queue for a turn: the routes that run the model or search the index.
 ADMITTED = ("/ask", "/articles", "/facets")
 RETRY_AFTER_SECONDS = 1
+READ_TIME_WEIGHT = 0.1  # of the latest read in the moving average of read times (about the last 10)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it when imported
 HIDDEN = "[hidden]"  # stands for a question in the access log when questions are kept out
@@ -60,8 +61,8 @@ class Metrics:
                                multiprocess_mode="livesum")
         self.waiting = Gauge("qa_queue_depth", "Reads waiting for their turn.", registry=own,
                              multiprocess_mode="livesum")
-        self.rejected = Counter("qa_rejected", "Reads answered 503 without being run, by reason "
-                                "(queue_full, waited_too_long).", ["reason"], registry=own)
+        self.rejected = Counter("qa_rejected", "Reads answered 503 without being run, by reason (queue_full, "
+                                "wait_foreseen: too long a wait ahead, waited_too_long).", ["reason"], registry=own)
         if self.shared:
             multiprocess.MultiProcessCollector(self.registry)
         if index_facts is not None:
@@ -151,28 +152,38 @@ def _route(scope: Scope) -> str:
 
 
 class Admission:
-    """ASGI middleware: reads (ADMITTED routes) take turns, `concurrent` at a time; at most
-    `waiting` wait, each at most `timeout` seconds; the others get 503 with Retry-After."""
+    """ASGI middleware: reads (ADMITTED routes) take turns, `concurrent` at a time, and each is
+    to be answered within `timeout` seconds of its arrival. At most `waiting` wait. A read that
+    the reads ahead of it would keep past its time (at the time reads have been taking lately)
+    gets 503 with Retry-After at once, rather than after waiting in vain; one whose turn comes
+    too late to be answered in time gets it then."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, concurrent: int, waiting: int, timeout: float):
         self.app, self.metrics = app, metrics
         self.concurrent, self.max_waiting, self.timeout = concurrent, waiting, timeout
         self._turns: asyncio.Semaphore | None = None  # made in the server's event loop
         self._waiting = 0
+        self._read_seconds = 0.0  # a moving average of the time a read holds its turn
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_read(scope):
             return await self.app(scope, receive, send)
         if self._turns is None:
             self._turns = asyncio.Semaphore(self.concurrent)
-        if self._turns.locked() and self._waiting >= self.max_waiting:
-            self.metrics.rejected.labels("queue_full").inc()
-            return await busy(scope, receive, send, f"the server is busy ({self._waiting} requests are waiting); "
-                              f"retry in {RETRY_AFTER_SECONDS} s")
+        if self._turns.locked():
+            if self._waiting >= self.max_waiting:
+                self.metrics.rejected.labels("queue_full").inc()
+                return await busy(scope, receive, send, f"the server is busy ({self._waiting} requests are "
+                                  f"waiting); retry in {RETRY_AFTER_SECONDS} s")
+            answered_in = ((self._waiting + 1) / self.concurrent + 1) * self._read_seconds
+            if answered_in > self.timeout:
+                self.metrics.rejected.labels("wait_foreseen").inc()
+                return await busy(scope, receive, send, f"the server is busy (an answer is about {answered_in:.1f} s "
+                                  f"away, over queue_timeout {self.timeout:g} s); retry in {RETRY_AFTER_SECONDS} s")
         self._waiting += 1
         self.metrics.waiting.inc()
-        try:
-            async with asyncio.timeout(self.timeout):  # a turn given as time runs out is handed on
+        try:  # a turn given as time runs out is handed on
+            async with asyncio.timeout(max(0.0, self.timeout - self._read_seconds)):
                 await self._turns.acquire()
             admitted = True
         except TimeoutError:
@@ -182,14 +193,17 @@ class Admission:
             self.metrics.waiting.dec()
         if not admitted:
             self.metrics.rejected.labels("waited_too_long").inc()
-            return await busy(scope, receive, send, f"the server is busy (no turn within {self.timeout:g} s, "
-                              f"queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
+            return await busy(scope, receive, send, f"the server is busy (no turn in time to answer within "
+                              f"{self.timeout:g} s, queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
         self.metrics.in_flight.inc()
+        started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
             self.metrics.in_flight.dec()
             self._turns.release()
+            took = time.perf_counter() - started
+            self._read_seconds += (READ_TIME_WEIGHT if self._read_seconds else 1.0) * (took - self._read_seconds)
 
 
 def _is_read(scope: Scope) -> bool:

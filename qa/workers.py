@@ -27,10 +27,14 @@ import json
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from qa.config import Settings
 from qa.observability import MULTIPROCESS_VARIABLE
@@ -42,9 +46,10 @@ RUNTIME_VARIABLE = "QA_SERVE_RUNTIME"  # the runtime folder of the `qa serve` th
 CORES_VARIABLE = "QA_SERVE_CORES"  # the cores a worker had before it kept to its share
 SETTINGS_FILE = "settings.json"
 SLOTS = "slots"
-# A worker with the default models and a FacQA-sized index holds about 0.8 GB, its embedding
-# process for writes about 0.65 GB (benchmarks/load.py prints both).
-WORKER_MEMORY = 3 << 29  # 1.5 GiB
+# A worker with the default models, after a run of questions, holds about 1.75 GB (three
+# compiled question models and the reader), its embedding process for writes about 0.7 GB
+# (benchmarks/load.py prints both).
+WORKER_MEMORY = 5 << 29  # 2.5 GiB
 _slot_handle = None  # the open lock file of this worker's slot, held for the process's life
 
 
@@ -74,9 +79,8 @@ def core_share(slot: int, workers: int, cores: list[int]) -> list[int]:
 
 def serve(settings: Settings) -> None:
     """Run the server with `worker_count(settings)` worker processes (blocks until stopped)."""
-    import uvicorn
-
     workers = worker_count(settings)
+    settings = settings.model_copy(update={"workers": workers})  # as counted now, not by each worker later
     runtime = Path(tempfile.mkdtemp(prefix="qa-serve-"))
     try:
         settings_file = runtime / SETTINGS_FILE
@@ -86,12 +90,23 @@ def serve(settings: Settings) -> None:
         (runtime / "metrics").mkdir()
         os.environ[RUNTIME_VARIABLE] = str(runtime)
         os.environ[MULTIPROCESS_VARIABLE] = str(runtime / "metrics")
-        log.info("preparing the index and models for %d workers", workers)
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             pool.submit(prepare, settings, workers).result()  # a QAError comes back as itself
-        uvicorn.run("qa.workers:worker_app", factory=True, workers=workers, **uvicorn_options(settings))
+        config = TcpConfig("qa.workers:worker_app", factory=True, workers=workers, **uvicorn_options(settings))
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+class TcpConfig(uvicorn.Config):
+    """uvicorn's Config, binding the socket its workers share as a TCP socket."""
+
+    def bind_socket(self) -> socket.socket:
+        # uvicorn binds the socket it hands its workers with protocol 0, so asyncio never sets
+        # TCP_NODELAY on the connections they accept, and every answer on a kept-alive
+        # connection waits ~40 ms for the client's delayed ACK (uvicorn issue #3149).
+        bound = super().bind_socket()
+        return socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
 
 
 def uvicorn_options(settings: Settings) -> dict:

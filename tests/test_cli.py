@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT, free_port
 
 
 def qa(*args, env=None, cwd=None, stdin=None):
@@ -229,3 +229,10 @@ def test_backup_then_restore_and_answer_from_the_restored_copy(engine, tmp_path)
     assert json.loads(answer.stdout) == engine.ask(QUESTION).to_dict()
     again = qa("backup", tmp_path / "restored", "--index-dir", tmp_path / "backup")
     assert again.returncode == 2 and again.stderr.count("\n") == 1 and "never writes over" in again.stderr
+
+
+def test_serve_with_workers_over_no_index_is_one_error_line(tmp_path):
+    done = qa("serve", "--workers", "2", "--port", free_port(), "--index-dir", tmp_path / "none",
+              env={"QA_CORPUS_DIR": str(tmp_path / "no-corpus")})
+    assert done.returncode == 3 and done.stderr.startswith("error: no index in"), done.stderr
+    assert done.stderr.count("\n") == 1

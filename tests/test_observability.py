@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from urllib.parse import quote_plus
 
 import httpx
@@ -133,3 +134,33 @@ def test_a_read_that_waits_past_queue_timeout_gets_503():
     assert after.status_code == 200  # the turns were handed back
     assert metrics.rejected.labels("waited_too_long")._value.get() == 1
     assert metrics.waiting._value.get() == 0 and metrics.in_flight._value.get() == 0
+
+
+def test_a_read_whose_wait_would_run_past_queue_timeout_gets_503_at_once():
+    """Reads have taken 0.3 s; with one answered and one waiting, a third would be answered in
+    about 0.9 s, past the 0.75 s limit: it is told at once, and the one waiting is answered."""
+    metrics = Metrics()
+
+    async def slow(scope, receive, send):
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = Admission(slow, metrics, concurrent=1, waiting=10, timeout=0.75)
+
+    async def test():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+            await client.get("/ask")  # the time reads take
+            running = asyncio.create_task(client.get("/ask"))
+            await asyncio.sleep(0.05)
+            waiting = asyncio.create_task(client.get("/ask"))
+            await asyncio.sleep(0.05)
+            started = time.perf_counter()
+            refused = await client.get("/ask")
+            return refused, time.perf_counter() - started, await running, await waiting
+
+    refused, seconds, running, waiting = asyncio.run(test())
+    assert refused.status_code == 503 and seconds < 0.1 and refused.headers["retry-after"]
+    assert "0.9 s away" in refused.json()["detail"]
+    assert running.status_code == waiting.status_code == 200
+    assert metrics.rejected.labels("wait_foreseen")._value.get() == 1

@@ -67,7 +67,8 @@ def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
     the server took gets its answer, then it exits within its limit, cleanly."""
     index_dir, log = tmp_path / "index", tmp_path / "server.log"
     shutil.copytree(engine.settings.index_dir, index_dir)
-    process, base = start_qa_serve(index_dir, log, QA_SHUTDOWN_TIMEOUT="20", QA_MAX_CONCURRENT_REQUESTS="1")
+    process, base = start_qa_serve(index_dir, log, QA_SHUTDOWN_TIMEOUT="20", QA_MAX_CONCURRENT_REQUESTS="1",
+                                   QA_QUEUE_TIMEOUT="30")  # all eight may wait their turn
     outcomes: list[object] = []
 
     def ask():

@@ -143,6 +143,27 @@ def test_keyboard_alone_opens_the_full_article(page):
     wait_for_status(page, "bagian berita")  # back at the same search
 
 
+def test_a_busy_server_is_asked_again_after_the_wait_it_gives(page):
+    """A 503 with Retry-After (a server shedding load) is not shown as an error: the page asks
+    again after the wait. The first question's fetch is answered 503 here, as a busy server does."""
+    page.execute_script("""
+        const realFetch = window.fetch;
+        window.busyAnswers = 0;
+        window.fetch = (path, options) => {
+            if (String(path).startsWith("/ask") && window.busyAnswers === 0) {
+                window.busyAnswers += 1;
+                return Promise.resolve(new Response(JSON.stringify({detail: "the server is busy; retry in 1 s"}),
+                    {status: 503, headers: {"Retry-After": "1", "Content-Type": "application/json"}}));
+            }
+            return realFetch(path, options);
+        };
+    """)
+    ask(page, QUESTION)
+    assert "bagian berita" in wait_for_status(page, "bagian berita")
+    assert page.execute_script("return window.busyAnswers") == 1
+    assert "12,37 juta tenaga kerja" in page.find_element(By.ID, "answer").text
+
+
 def test_errors_and_missing_articles_are_explained(page, server):
     page.get(f"{server}/?q=ikm&date_from=2024-99-01")
     status = wait_for_status(page, "tidak dapat dipakai")

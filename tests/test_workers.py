@@ -4,12 +4,13 @@ write the moment it is acknowledged, metrics summed over both, a clean stop."""
 import re
 import shutil
 import signal
+import socket
 
 import httpx
 import pytest
 
-from conftest import BATTERY, BATTERY_QUESTION, kill_group, start_qa_serve
-from qa.workers import core_share
+from conftest import BATTERY, BATTERY_QUESTION, free_port, kill_group, start_qa_serve
+from qa.workers import TcpConfig, core_share
 
 KEY = "kunci"
 
@@ -22,6 +23,18 @@ KEY = "kunci"
 ])
 def test_core_share(slot, workers, cores, share):
     assert core_share(slot, workers, cores) == share
+
+
+def test_the_shared_socket_is_tcp_so_answers_are_not_held_back_by_nagle():
+    """asyncio sets TCP_NODELAY only on accepted sockets whose protocol is TCP; uvicorn's own
+    shared socket has protocol 0, and each kept-alive answer then waited ~40 ms."""
+    listening = TcpConfig("qa.workers:worker_app", host="127.0.0.1", port=free_port()).bind_socket()
+    with listening:
+        listening.listen()
+        with socket.create_connection(listening.getsockname()):
+            accepted, _ = listening.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP
 
 
 def _answering_processes(base: str, requests: int = 40) -> dict[int, list[dict]]:

@@ -12,16 +12,25 @@ class ApiError extends Error {
   }
 }
 
+const BUSY_RETRIES = 3; // a busy server (503 with Retry-After) is asked again this many times
+
 // GET an API path as JSON; a failure becomes an ApiError with a message a person can read.
+// A busy server's 503 is retried after the wait it asks for, so a passing rush shows as a
+// slower answer, not an error.
 async function api(path) {
   const headers = { Accept: "application/json" };
   const key = sessionStorage.getItem(KEY_STORE);
   if (key) headers["X-API-Key"] = key;
   let response;
-  try {
-    response = await fetch(path, { headers });
-  } catch (networkError) {
-    throw new ApiError(0, "Server tidak dapat dihubungi. Periksa koneksi, lalu coba lagi.");
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(path, { headers });
+    } catch (networkError) {
+      throw new ApiError(0, "Server tidak dapat dihubungi. Periksa koneksi, lalu coba lagi.");
+    }
+    const wait = Number(response.headers.get("Retry-After"));
+    if (response.status !== 503 || !(wait > 0) || attempt === BUSY_RETRIES) break;
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
   let body = null;
   try {
