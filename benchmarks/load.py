@@ -213,9 +213,11 @@ def ceiling(index_dir: Path, questions: list[str], seconds: float) -> float:
     return float(done.stdout.strip().splitlines()[-1]) * len(os.sched_getaffinity(0))
 
 
-def memory(root: int) -> dict[str, list[float]]:
+def memory(root: int) -> dict[str, list[tuple[float, float]]]:
     """Resident MB of a server's processes, by role: the one `qa serve` started as, its workers
-    (children that answer), and the embedding processes of writes (children at a lower priority)."""
+    (children that answer), and the embedding processes of writes (children at a lower priority).
+    Each as (RSS, PSS): PSS counts pages shared between processes (model files mapped from the
+    cache, libraries) once in all, split among them, so the PSS of all processes adds up."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -229,11 +231,12 @@ def memory(root: int) -> dict[str, list[float]]:
         pid = todo.pop()
         todo += children.get(pid, [])
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
             command = Path(f"/proc/{pid}/cmdline").read_text()
         except OSError:
             continue
-        rss = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+        rss, pss = (int(next(line.split()[1] for line in rollup if line.startswith(f"{name}:"))) / 1024
+                    for name in ("Rss", "Pss"))
         if pid == root:
             role = "qa serve"
         elif "resource_tracker" in command:
@@ -242,7 +245,7 @@ def memory(root: int) -> dict[str, list[float]]:
             role = "embedding process (writes)"
         else:
             role = "worker"
-        roles.setdefault(role, []).append(rss)
+        roles.setdefault(role, []).append((rss, pss))
     return roles
 
 
@@ -317,11 +320,13 @@ def main() -> None:
     print(f"ceiling: {ceiling_qps:.1f} questions/s ({ceiling_qps / len(os.sched_getaffinity(0)):.1f} on one core, "
           f"in process, times {len(os.sched_getaffinity(0))} cores)\n")
     print(table(runs, ceiling_qps))
-    print("\nresident memory after the runs, MB (one value per process):\n")
-    print("| workers | process | MB |\n|---:|---|---|")
+    print("\nresident memory after the runs, MB, one value per process (PSS: shared pages split among the "
+          "processes sharing them):\n")
+    print("| workers | process | RSS | PSS |\n|---:|---|---|---|")
     for workers, roles in memories.items():
         for role, sizes in roles.items():
-            print(f"| {workers} | {role} | {', '.join(f'{mb:.0f}' for mb in sorted(sizes))} |")
+            rss, pss = zip(*sorted(sizes))
+            print(f"| {workers} | {role} | {', '.join(f'{mb:.0f}' for mb in rss)} | {', '.join(f'{mb:.0f}' for mb in pss)} |")
 
 
 if __name__ == "__main__":

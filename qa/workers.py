@@ -40,8 +40,6 @@ from qa.config import Settings
 from qa.observability import MULTIPROCESS_VARIABLE
 from qa.runtime_choice import usable_cores
 
-log = logging.getLogger(__name__)
-
 RUNTIME_VARIABLE = "QA_SERVE_RUNTIME"  # the runtime folder of the `qa serve` that started a worker
 CORES_VARIABLE = "QA_SERVE_CORES"  # the cores a worker had before it kept to its share
 SETTINGS_FILE = "settings.json"
@@ -151,7 +149,9 @@ def worker_app():
         os.environ[CORES_VARIABLE] = ",".join(map(str, cores))  # for unpin()
         share = core_share(slot, workers, cores)
         os.sched_setaffinity(0, share)
-        log.info("worker %d (pid %d) on cores %s", slot, os.getpid(), ",".join(map(str, share)))
+        # (in uvicorn's log: the one a worker process has set up)
+        logging.getLogger("uvicorn.error").info("worker %d (process %d) on core(s) %s", slot, os.getpid(),
+                                                ",".join(map(str, share)))
     return create_app(settings=settings)
 
 
