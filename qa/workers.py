@@ -124,8 +124,7 @@ def prepare(settings: Settings, workers: int) -> None:
     cores: exports and runtime choices are then on disk for every worker to read."""
     from qa.engine import Engine
 
-    if settings.pin_workers and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, core_share(0, workers, sorted(os.sched_getaffinity(0))))
+    _keep_to_share(settings, 0, workers)
     Engine(settings).load()
 
 
@@ -144,15 +143,23 @@ def worker_app():
     settings = Settings(**json.loads((runtime / SETTINGS_FILE).read_text()))
     workers = worker_count(settings)
     slot = _take_slot(runtime / SLOTS, workers)
-    if settings.pin_workers and hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))
-        os.environ[CORES_VARIABLE] = ",".join(map(str, cores))  # for unpin()
-        share = core_share(slot, workers, cores)
-        os.sched_setaffinity(0, share)
-        # (in uvicorn's log: the one a worker process has set up)
+    share = _keep_to_share(settings, slot, workers)
+    if share:  # (in uvicorn's log: the one a worker process has set up)
         logging.getLogger("uvicorn.error").info("worker %d (process %d) on core(s) %s", slot, os.getpid(),
                                                 ",".join(map(str, share)))
     return create_app(settings=settings)
+
+
+def _keep_to_share(settings: Settings, slot: int, workers: int) -> list[int] | None:
+    """With `pin_workers`, keep this process to the cores of worker `slot` (remembering all of
+    them for `unpin()`); returns that share, or None where nothing was pinned."""
+    if not (settings.pin_workers and hasattr(os, "sched_setaffinity")):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    os.environ[CORES_VARIABLE] = ",".join(map(str, cores))
+    share = core_share(slot, workers, cores)
+    os.sched_setaffinity(0, share)
+    return share
 
 
 def _take_slot(folder: Path, workers: int) -> int:
