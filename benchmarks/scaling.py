@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from qa import Engine, Settings  # noqa: E402
 from qa.chunking import split_article  # noqa: E402
 from qa.evaluation import facqa  # noqa: E402
-from qa.index import PassageIndex  # noqa: E402
+from qa.backends.local import LocalBackend  # noqa: E402
 from qa.reading import read_paths  # noqa: E402
 from qa.store import Entry  # noqa: E402
 from qa.types import Article  # noqa: E402
@@ -249,7 +249,7 @@ def one_size(work: Path, n: int, engine_up_to: int, sweep_from: int) -> dict:
         index.refresh()
         row[column] = time.perf_counter() - started
     started = time.perf_counter()
-    PassageIndex(settings.index_dir, options).snapshot()
+    LocalBackend(settings).snapshot()
     row["reopen s"] = time.perf_counter() - started
     if n >= sweep_from:
         row["sweep"] = sweep(vector_index(vectors, approximate), vectors, queries)

@@ -40,7 +40,7 @@ class Cache:
     """Each question's candidates with their answer spans, found once."""
 
     def __init__(self, engine: Engine, evaluation: Evaluation):
-        everything = Weights(dense=1, lexical=1)
+        everything = Weights.only(dense=1, lexical=1)
         self.questions = []
         for item, relevant in zip(evaluation.items, evaluation.relevant):
             plan = QueryPlan.of(item.question)
@@ -74,7 +74,7 @@ def main() -> None:
         engine.build_index([Path(tmp) / "facqa.jsonl"])
         cache = Cache(engine, Evaluation(engine, train))
 
-        weights = Weights(dense=1.0)
+        weights = Weights.only(dense=1.0)
         best = cache.mrr(weights)
         print(f"start {weights}: MRR@10 {best[0]:.4f} hit@1 {best[1]:.4f}")
         for round_ in range(args.rounds):
@@ -89,14 +89,14 @@ def main() -> None:
 
         valid = Evaluation(engine, facqa(args.facqa, "valid", Path(tmp) / "unused.jsonl"))
         print("FacQA valid:")
-        print(markdown([valid.run("chosen", weights), valid.run("bm25", Weights(dense=0, lexical=1)),
-                        valid.run("dense", Weights(dense=1))]))
+        print(markdown([valid.run("chosen", weights), valid.run("bm25", Weights.only(dense=0, lexical=1)),
+                        valid.run("dense", Weights.only(dense=1))]))
 
         engine.build_index([ROOT / "corpus"])
         own = Evaluation(engine, load_questions(ROOT / "benchmarks" / "questions.jsonl"))
         print("\nOwn question set:")
-        print(markdown([own.run("chosen", weights), own.run("bm25", Weights(dense=0, lexical=1)),
-                        own.run("dense", Weights(dense=1))]))
+        print(markdown([own.run("chosen", weights), own.run("bm25", Weights.only(dense=0, lexical=1)),
+                        own.run("dense", Weights.only(dense=1))]))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.config import Settings, load_settings
-from qa.embedding_process import EmbeddingProcess
+from qa.embedding.process import EmbeddingProcess
 from qa.engine import MAX_PAGE, Engine, UpdateReport
 from qa.errors import (
     AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,

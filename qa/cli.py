@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.text import Text
 
 from qa.config import load_settings
-from qa.errors import ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
+from qa.errors import REBUILD_HINT, ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K
 from qa.types import Answer
 
@@ -493,7 +493,7 @@ def check(config: ConfigFileOption = None, model: ModelOption = None, index_dir:
         err.print(f"store: {printable(line)}", markup=False, soft_wrap=True)
     for article_id in report.damaged:
         err.print(f"damaged: {printable(article_id)}", markup=False, soft_wrap=True)
-    problem = damage_notice(report.damaged) if report.damaged else "the store's structure is damaged; rebuild it with `qa index PATH`"
+    problem = damage_notice(report.damaged) if report.damaged else f"the store's structure is damaged; {REBUILD_HINT}"
     raise _fail(CorruptIndexError(f"{summary}: {problem}"))
 
 

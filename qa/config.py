@@ -66,6 +66,30 @@ class Settings(BaseSettings):
         "weights) or 'int8' (weights and activations; OpenVINO only).",
     )
     index_dir: Path = Field(Path("index"), description="Where the index is saved and loaded.")
+    backend: Literal["local", "milvus"] = Field(
+        "local", description="Where the index lives: 'local' (index_dir: SQLite, FAISS and BM25 on this machine) "
+        "or 'milvus' (milvus_uri; needs `pip install 'qa-berita[cluster]'`). See docs/scaling.md.",
+    )
+    milvus_uri: str = Field(
+        "", description="With backend=milvus: a file path runs Milvus Lite embedded in this process (one "
+        "process at a time); 'http://host:19530' is a Milvus server or cluster. Default: milvus.db in index_dir.",
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="With backend=milvus: the token a Milvus server asks for ('user:password' or an API key).",
+    )
+    milvus_collection: str = Field(
+        "qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$",
+        description="With backend=milvus: the prefix of the collections and aliases the index uses, so that "
+        "several indexes share one Milvus.",
+    )
+    milvus_hnsw_ef_search: int = Field(
+        0, ge=0, le=4096, description="With backend=milvus: HNSW candidates per search above exact_search_below "
+        "passages; 0: the same as the local backend's, by size.",
+    )
+    ray_address: str | None = Field(
+        None, description="`qa index --ray`: the Ray cluster to embed on ('ray://head:10001' or 'auto'); "
+        "unset: a local Ray started for the run.",
+    )
     follow_links: bool = Field(
         False, description="Read files that symbolic links in a corpus folder point to outside that folder "
         "(by default such links are reported and skipped).",
@@ -274,3 +298,9 @@ class ConfigFile(TomlConfigSettingsSource):
             if isinstance(values.get(name), str):
                 values[name] = str(file_path.parent / Path(values[name]).expanduser())
         return values
+
+
+def default_of(name: str):
+    """The default of setting `name`: what classes that carry some settings start from, so that
+    each default is written once, here."""
+    return Settings.model_fields[name].default

@@ -128,3 +128,12 @@ def disk_problem(path) -> StorageError | None:
         return StorageError(f"the disk holding {path} is full; nothing was changed and the last good index is "
                             "kept: free some space and try again")
     return None
+
+
+REBUILD_HINT = "rebuild it with `qa index PATH`"  # what every damaged or mismatched index tells the user to do
+
+
+def damaged_index(where, why) -> QAError:
+    """What a failure to read the index at `where` means: a full or read-only disk, or a damaged
+    index (the one message for the latter, with how to rebuild)."""
+    return disk_problem(where) or CorruptIndexError(f"index in {where} is damaged ({why}); {REBUILD_HINT}")

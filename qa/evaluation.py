@@ -35,7 +35,7 @@ NAN = float("nan")
 # question tags also scored apart (from the same run): English questions, and the questions
 # written after the reader was built and never used to tune anything
 SUBSETS = {"en": "English questions", "held-out": "held-out questions (never tuned on)"}
-PLAIN = {"bm25": Weights(dense=0.0, lexical=1.0), "dense": Weights(dense=1.0, lexical=0.0)}
+PLAIN = {"bm25": Weights.only(dense=0.0, lexical=1.0), "dense": Weights.only(dense=1.0, lexical=0.0)}
 
 
 @dataclass
@@ -141,8 +141,7 @@ class Evaluation:
     def __init__(self, engine: Engine, items: list[Item]):
         self.engine = engine
         self.items = items
-        snapshot = engine.index.snapshot()
-        passages = list(engine.index.passages(snapshot, snapshot.rows.tolist()).values())
+        passages = list(engine.index.passages())
         texts = {p.id: normalize(p.text) for p in passages}
         by_article: dict[str, set[str]] = {}
         for p in passages:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qa.answers import Found, find_answer
-from qa.config import Settings
+from qa.config import Settings, default_of
 from qa.periods import Period
 from qa.query import QueryPlan
 from qa.types import Passage
@@ -35,26 +35,27 @@ SAME_TEXT = 0.8  # word-set overlap (Jaccard) above which two passages are one t
 
 @dataclass(frozen=True)
 class Weights:
-    dense: float = 1.0
-    lexical: float = 0.0
-    period: float = 0.0
-    recency: float = 0.0
-    coverage: float = 0.0
-    answer: float = 0.0
-    figure: float = 0.0
+    dense: float = default_of("weight_dense")
+    lexical: float = default_of("weight_lexical")
+    period: float = default_of("weight_period")
+    recency: float = default_of("weight_recency")
+    coverage: float = default_of("weight_coverage")
+    answer: float = default_of("weight_answer")
+    figure: float = default_of("weight_figure")
+
+    @classmethod
+    def only(cls, **weights: float) -> Weights:
+        """These weights and no others (every other one 0): a plain ranking to compare with."""
+        return cls(**{name: weights.get(name, 0.0) for name in cls.__dataclass_fields__})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Weights:
-        return cls(
-            dense=settings.weight_dense, lexical=settings.weight_lexical, period=settings.weight_period,
-            recency=settings.weight_recency, coverage=settings.weight_coverage, answer=settings.weight_answer,
-            figure=settings.weight_figure,
-        )
+        return cls(**{name: getattr(settings, f"weight_{name}") for name in cls.__dataclass_fields__})
 
 
 @dataclass
 class Candidate:
-    row: int
+    key: int | str  # where the backend keeps the passage (qa.backends.base.Hit)
     dense: float
     lexical: float
     passage: Passage

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from qa.errors import CorruptIndexError, IndexBusyError, disk_problem, read_only_disk
+from qa.errors import CorruptIndexError, IndexBusyError, damaged_index, read_only_disk
 from qa.lexical import stems
 from qa.periods import Period
 from qa.types import Article, ArticleInfo, Facets, Passage, SourceCount
@@ -70,11 +70,9 @@ def _storage_errors(method):
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise IndexBusyError(f"index store {self.path} is busy ({exc}); try again later") from exc
-            raise disk_problem(self.path) or CorruptIndexError(
-                f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
+            raise damaged_index(self.path, exc) from exc
         except sqlite3.DatabaseError as exc:
-            raise disk_problem(self.path) or CorruptIndexError(
-                f"index store {self.path} is damaged ({exc}); rebuild it with `qa index`") from exc
+            raise damaged_index(self.path, exc) from exc
 
     return checked
 

@@ -27,7 +27,7 @@ from typing import BinaryIO
 import faiss
 import numpy as np
 
-from qa.config import Settings
+from qa.config import Settings, default_of
 
 EXACT_FILTER_BELOW = 20_000  # filtered searches over fewer allowed positions are exact
 # HNSW efSearch by size: the smallest that reached recall@10 >= 0.98 in benchmarks/scaling.py
@@ -39,13 +39,13 @@ AUTO_EF_SEARCH = ((300_000, 512), (float("inf"), 2048))
 class VectorOptions:
     """How vector indexes are made; `Settings` carries the same fields."""
 
-    exact_search_below: int = 20_000
-    approximate_index: str = "hnsw"  # above exact_search_below: "hnsw" or "ivf"
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 0  # 0: by size, AUTO_EF_SEARCH
-    ivf_lists: int = 0  # 0: about 4 × √n
-    ivf_probe: int = 256
+    exact_search_below: int = default_of("exact_search_below")
+    approximate_index: str = default_of("approximate_index")  # above exact_search_below: "hnsw" or "ivf"
+    hnsw_m: int = default_of("hnsw_m")
+    hnsw_ef_construction: int = default_of("hnsw_ef_construction")
+    hnsw_ef_search: int = default_of("hnsw_ef_search")  # 0: by size, AUTO_EF_SEARCH
+    ivf_lists: int = default_of("ivf_lists")  # 0: about 4 × √n
+    ivf_probe: int = default_of("ivf_probe")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VectorOptions:

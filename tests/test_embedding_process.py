@@ -7,7 +7,7 @@ import signal
 import numpy as np
 import pytest
 
-from qa.embedding_process import NICENESS, EmbeddingProcess
+from qa.embedding.process import NICENESS, EmbeddingProcess
 from qa.errors import WorkStoppedError
 
 TEXTS = ["Kementerian Perindustrian meresmikan pabrik baterai di Batang.",

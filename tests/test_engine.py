@@ -198,7 +198,7 @@ def test_a_rebuild_embeds_only_what_changed_and_answers_the_same(live_engine, co
 def test_an_interrupted_rebuild_goes_on_where_it_stopped(live_engine, corpus_copy, monkeypatch):
     for file in corpus_copy.iterdir():  # new content: nothing to copy from the live index
         file.write_text(file.read_text(encoding="utf-8") + "\nDiperbarui.\n", encoding="utf-8")
-    monkeypatch.setattr("qa.engine.COMMIT_EVERY", 2)
+    monkeypatch.setattr("qa.indexing.COMMIT_EVERY", 2)
 
     def interrupt_in_the_second_transaction(done, total):
         if done > first_two:

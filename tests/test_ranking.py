@@ -11,29 +11,29 @@ TODAY = dt.date(2026, 11, 22)
 def _candidate(row, text, dense=0.8, lexical=1.0, year=None, source="site"):
     passage = Passage(id=f"d{row}:0", doc_id=f"d{row}", position=0, text=text, start=0, end=len(text),
                       source=source, period=Period.year(year) if year else None)
-    return Candidate(row=row, dense=dense, lexical=lexical, passage=passage)
+    return Candidate(key=row, dense=dense, lexical=lexical, passage=passage)
 
 
 def test_dense_and_lexical_are_fused_as_z_scores():
     plan = QueryPlan.of("tenaga kerja IKM", TODAY)
     candidates = [_candidate(0, "a", dense=0.90, lexical=1.0), _candidate(1, "b", dense=0.80, lexical=9.0),
                   _candidate(2, "c", dense=0.85, lexical=8.0)]
-    assert [c.row for c in rank(plan, candidates, Weights(dense=1), 3)] == [0, 2, 1]
-    assert [c.row for c in rank(plan, candidates, Weights(dense=0, lexical=1), 3)] == [1, 2, 0]
-    assert [c.row for c in rank(plan, candidates, Weights(dense=1, lexical=1), 3)][0] == 2
+    assert [c.key for c in rank(plan, candidates, Weights.only(dense=1), 3)] == [0, 2, 1]
+    assert [c.key for c in rank(plan, candidates, Weights.only(dense=0, lexical=1), 3)] == [1, 2, 0]
+    assert [c.key for c in rank(plan, candidates, Weights.only(dense=1, lexical=1), 3)][0] == 2
 
 
 def test_the_period_asked_lifts_passages_about_it():
     plan = QueryPlan.of("tenaga kerja IKM 2022", TODAY)
     candidates = [_candidate(0, "IKM 2024", dense=0.9, year=2024), _candidate(1, "IKM 2022", dense=0.8, year=2022)]
-    assert rank(plan, candidates, Weights(dense=1, period=3), 2)[0].row == 1
+    assert rank(plan, candidates, Weights.only(dense=1, period=3), 2)[0].key == 1
 
 
 def test_without_a_period_recent_passages_go_first():
     plan = QueryPlan.of("tenaga kerja IKM", TODAY)
     candidates = [_candidate(0, "IKM lama", dense=0.81, year=2022), _candidate(1, "IKM baru", dense=0.80, year=2024)]
-    assert rank(plan, candidates, Weights(dense=1, recency=3), 2)[0].row == 1
-    assert rank(plan, candidates, Weights(dense=1), 2)[0].row == 0
+    assert rank(plan, candidates, Weights.only(dense=1, recency=3), 2)[0].key == 1
+    assert rank(plan, candidates, Weights.only(dense=1), 2)[0].key == 0
 
 
 def test_a_quoted_figure_outranks_recency():
@@ -41,8 +41,8 @@ def test_a_quoted_figure_outranks_recency():
     candidates = [_candidate(0, "IKM mencapai 4,52 juta unit", dense=0.82, year=2024),
                   _candidate(1, "IKM mencapai 4,4 juta unit usaha", dense=0.80, year=2022),
                   _candidate(2, "IKM mencapai 14,4 juta unit usaha", dense=0.81, year=2023)]  # "4,4" inside a number
-    assert rank(plan, candidates, Weights(dense=1, recency=0.25), 3)[0].row == 0
-    assert rank(plan, candidates, Weights(dense=1, recency=0.25, figure=3), 3)[0].row == 1
+    assert rank(plan, candidates, Weights.only(dense=1, recency=0.25), 3)[0].key == 0
+    assert rank(plan, candidates, Weights.only(dense=1, recency=0.25, figure=3), 3)[0].key == 1
 
 
 def test_a_question_without_figures_quotes_none():
@@ -55,7 +55,7 @@ def test_a_sentence_with_the_asked_kind_of_answer_is_preferred():
     plan = QueryPlan.of("berapa tenaga kerja IKM?", TODAY)
     candidates = [_candidate(0, "Tenaga kerja IKM penting.", dense=0.81),
                   _candidate(1, "IKM menyerap 12,37 juta tenaga kerja.", dense=0.80)]
-    assert rank(plan, candidates, Weights(dense=1, answer=3), 2)[0].row == 1
+    assert rank(plan, candidates, Weights.only(dense=1, answer=3), 2)[0].key == 1
 
 
 def test_near_duplicates_are_grouped_under_the_first():

@@ -6,7 +6,7 @@ import pytest
 
 from qa import Settings
 from qa.embedding import load_embedder
-from qa.embedding_openvino import QUESTION_LENGTHS
+from qa.embedding.openvino_backend import QUESTION_LENGTHS
 from qa.runtime_choice import (
     CANDIDATES, Chooser, CpuIdentity, Measurement, Plan, RuntimeChoice, native_candidates, pick, sample,
     thread_options,

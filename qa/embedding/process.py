@@ -21,6 +21,7 @@ from multiprocessing import get_context
 import numpy as np
 
 from qa.config import Settings
+from qa.embedding.base import PassageEmbedder
 from qa.errors import ModelError, WorkStoppedError
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 NICENESS = 5
 
 
-class EmbeddingProcess:
+class EmbeddingProcess(PassageEmbedder):
     """`embed_passages` as an Embedder's, run in a lower-priority child process."""
 
     def __init__(self, settings: Settings, dimension: int):

@@ -1,19 +1,9 @@
-"""Passages and questions to vectors, with the prefixes the chosen model expects.
-
-`load_embedder(settings)` picks the backend named by `QA_EMBEDDING_BACKEND`:
-
-- ``openvino`` (default, `qa.embedding_openvino`): the model exported to OpenVINO once and run
-  in the number format, streams and threads measured fastest on this CPU among those within
-  cosine 0.999 of fp32 (`qa.runtime_choice`; `benchmarks/embedding.py` compares them);
-- ``torch`` (`qa.embedding_torch`): sentence-transformers as it comes, the fp32 reference.
-
-Both run any sentence-transformers model (`QA_MODEL`); `QA_EMBEDDING_PRECISION` forces a format.
-"""
+"""What every embedding backend is: `Embedder`, and the model and prefixes it runs."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -35,7 +25,28 @@ def model_source(settings: Settings) -> tuple[str, str]:
     return settings.model, settings.model
 
 
-class Embedder:
+class PassageEmbedder:
+    """What embeds the passages of articles being written: the model itself (`Embedder`), a
+    lower-priority process (`qa.embedding.process`) or a Ray cluster (`qa.embedding.ray_pool`)."""
+
+    dimension: int
+
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Vectors for `texts` (in their order); `progress(n)` is called after each batch of n."""
+        raise NotImplementedError
+
+    def embed_chunks(self, chunks: Iterable[Sequence[str]],
+                     progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+        """The vectors of each chunk of texts, chunk after chunk (a chunk is one commit of a
+        build): an embedder spread over machines keeps them all busy across chunks."""
+        for texts in chunks:
+            yield self.embed_passages(texts, progress)
+
+    def close(self) -> None:
+        """Let go of processes and connections."""
+
+
+class Embedder(PassageEmbedder):
     """Turns texts into L2-normalised float32 vectors. A backend sets the attributes below and
     implements `_encode` (one batch, for questions) and `_encode_batches` (many, for passages)."""
 
@@ -99,18 +110,6 @@ class Embedder:
     def _encode_batches(self, batches: list[list[str]]) -> Iterator[np.ndarray]:
         """Vectors of each batch of prefixed texts, in order, as fast as possible in total."""
         raise NotImplementedError
-
-
-def load_embedder(settings: Settings, measure_again: bool = False) -> Embedder:
-    """The embedder of the backend `settings.embedding_backend`; `measure_again`: OpenVINO
-    chooses its runtime anew instead of taking the choice recorded for this CPU."""
-    if settings.embedding_backend == "openvino":
-        from qa.embedding_openvino import OpenVINOEmbedder
-
-        return OpenVINOEmbedder(settings, measure_again)
-    from qa.embedding_torch import TorchEmbedder
-
-    return TorchEmbedder(settings)
 
 
 def _prefixes(settings: Settings, prompts: dict[str, str], source: str) -> tuple[str, str]:

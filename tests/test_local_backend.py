@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from qa.errors import CorruptIndexError, IndexMismatchError, IndexNotFoundError, InvalidInputError
-import qa.index
-from qa.index import (
-    MAX_HIDDEN, POINTER, SAVED_VECTORS, Manifest, PassageIndex, backup, builds, new_build, read_manifest, recover,
-    write_lock,
-)
+import qa.snapshot
+from qa.backends.base import Filters, Manifest
+from qa.backends.local import LocalBackend
+from qa.builds import POINTER, SAVED_VECTORS, backup, builds, new_build, read_manifest, recover, write_lock
+from qa.config import Settings
+from qa.snapshot import MAX_HIDDEN
 from qa.store import Entry
 from qa.types import Article, Passage
-from qa.vectors import VectorOptions
 
 DIM = 8
 MANIFEST = Manifest(model="m", dimension=DIM, query_prefix="q: ", passage_prefix="p: ",
@@ -37,8 +37,8 @@ def build(path, items):
         store.write(items)
 
 
-def open_index(path):
-    return PassageIndex(path)
+def open_index(path, **settings):
+    return LocalBackend(Settings(index_dir=path, **settings)).open()
 
 
 def unit(i):
@@ -52,7 +52,7 @@ def test_build_load_search_roundtrip(tmp_path):
     assert len(snapshot) == 3
     (row, score), _ = snapshot.dense(unit(1), 2, None)
     assert score == pytest.approx(1.0)
-    passage = index.passages(snapshot, [row])[row]
+    passage = snapshot.store.passages([row])[row]
     assert (passage.id, passage.doc_id, passage.source, passage.date) == ("a1:0", "a1", "KETIK", None)
     assert snapshot.lexical.scores(["a1"]).argmax() == 1
 
@@ -64,8 +64,9 @@ def test_filters_by_date_range_and_source(tmp_path):
     query = np.ones(DIM, dtype=np.float32)
 
     def docs(**filters):
-        allowed = index.matching(snapshot, filters.get("date_from"), filters.get("date_to"), filters.get("sources", []))
-        return [index.passages(snapshot, [r])[r].doc_id for r, _ in snapshot.dense(query, 5, allowed)]
+        allowed = index.matching(snapshot, Filters(filters.get("date_from"), filters.get("date_to"),
+                                                    tuple(filters.get("sources", ()))))
+        return [snapshot.store.passages([r])[r].doc_id for r, _ in snapshot.dense(query, 5, allowed)]
 
     assert docs(date_from="2023-01-01") == ["a0"]
     assert docs(date_to="2023-01-01") == ["a2"]
@@ -80,13 +81,13 @@ def test_writes_show_in_the_next_snapshot_and_old_snapshots_stay_whole(tmp_path)
     index.write(entries(2, tag="b"), remove=["a0"])
     after = index.snapshot()
     assert len(before) == 3 and len(after) == 4
-    ids = {p.doc_id for p in index.passages(after, [int(r) for r in after.rows]).values()}
+    ids = {p.doc_id for p in after.store.passages([int(r) for r in after.rows]).values()}
     assert ids == {"a1", "a2", "b0", "b1"}
     # b0's vector is unit 0: it is now the nearest to unit 0, where a0 used to be
     (row, _), = after.dense(unit(0), 1, None)
-    assert index.passages(after, [row])[row].doc_id == "b0"
+    assert after.store.passages([row])[row].doc_id == "b0"
     (old_row, _), = before.dense(unit(0), 1, None)  # the old snapshot still searches; a0 is gone
-    assert index.passages(before, [old_row]) == {}
+    assert before.store.passages([old_row]) == {}
 
 
 def test_a_second_reader_process_sees_writes_through_the_store(tmp_path):
@@ -107,7 +108,7 @@ def test_a_full_rebuild_is_picked_up_by_open_readers_and_writers(tmp_path):
     snapshot = index.snapshot()
     assert len(snapshot) == 3
     # a search still on the old snapshot reads the old build's passages, not the new build's rows
-    assert {p.doc_id for p in index.passages(old, [int(r) for r in old.rows]).values()} == {"one0", "one1"}
+    assert {p.doc_id for p in old.store.passages([int(r) for r in old.rows]).values()} == {"one0", "one1"}
     index.write(entries(1, tag="three"))  # goes into the new build, not the deleted one
     assert len(open_index(tmp_path).snapshot()) == 4
     assert len(list(tmp_path.glob("build-*"))) == 1
@@ -222,7 +223,7 @@ def test_failed_build_leaves_the_last_good_index_live(tmp_path):
         build(tmp_path, bad)
     index = open_index(tmp_path)
     snapshot = index.snapshot()
-    assert {p.doc_id for p in index.passages(snapshot, [int(r) for r in snapshot.rows]).values()} == {
+    assert {p.doc_id for p in snapshot.store.passages([int(r) for r in snapshot.rows]).values()} == {
         "good0", "good1", "good2"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
 
@@ -243,7 +244,7 @@ def test_an_interrupted_resumable_build_is_resumed_by_the_next_one_with_the_same
     assert len(open_index(tmp_path).snapshot()) == 3  # the live build is untouched
     assert resumable_build(tmp_path, entries(3, tag="new")) == {"new0", "new1"}
     snapshot = open_index(tmp_path).snapshot()
-    assert sorted(p.doc_id for p in PassageIndex.passages(snapshot, list(map(int, snapshot.rows))).values()) == [
+    assert sorted(p.doc_id for p in snapshot.store.passages(list(map(int, snapshot.rows))).values()) == [
         "new0", "new1", "new2"]
 
 
@@ -281,14 +282,14 @@ def test_copied_index_directory_still_loads(tmp_path):
 
 def test_additions_extend_the_graph_and_deletions_rebuild_it(tmp_path):
     build(tmp_path, entries(6, tag="a"))
-    index = PassageIndex(tmp_path, VectorOptions(exact_search_below=1))
+    index = open_index(tmp_path, exact_search_below=1)
     first = index.snapshot()
     assert first.vectors.kind.startswith("hnsw")
     index.write(entries(2, tag="b"))
     added = index.refresh()
     assert len(first) == 6 and len(added) == 8
     (row, score), *_ = added.dense(unit(1), 8, None)
-    assert score == pytest.approx(1.0) and index.passages(added, [row])[row].doc_id in {"a1", "b1"}
+    assert score == pytest.approx(1.0) and added.store.passages([row])[row].doc_id in {"a1", "b1"}
     index.write(remove=["a1", "b1"])
     after = index.refresh()
     assert len(after) == 6 and all(score < 0.5 for _, score in after.dense(unit(1), 6, None))
@@ -296,13 +297,13 @@ def test_additions_extend_the_graph_and_deletions_rebuild_it(tmp_path):
 
 def test_deleted_passages_are_hidden_until_many_then_the_graph_is_rebuilt(tmp_path):
     build(tmp_path, entries(40))
-    index = PassageIndex(tmp_path, VectorOptions(exact_search_below=1))
+    index = open_index(tmp_path, exact_search_below=1)
     first = index.snapshot()
     index.write(remove=["a1"])
     hiding = index.refresh()
     assert hiding.vectors is first.vectors and len(hiding) == 39 and len(hiding.hidden) == 1
     rows = [row for row, _ in hiding.dense(unit(1), 39, None)]
-    assert len(rows) == 39 and "a1" not in {p.doc_id for p in index.passages(hiding, rows).values()}
+    assert len(rows) == 39 and "a1" not in {p.doc_id for p in hiding.store.passages(rows).values()}
     assert hiding.lexical.scores(["a1"]).max() == 0
     index.write(remove=[f"a{i}" for i in range(2, 2 + int(MAX_HIDDEN * 40))])
     rebuilt = index.refresh()
@@ -312,19 +313,18 @@ def test_deleted_passages_are_hidden_until_many_then_the_graph_is_rebuilt(tmp_pa
 
 def _count_builds(monkeypatch) -> list:
     """Calls of `vector_index` (the real one) from now on."""
-    calls, real = [], qa.index.vector_index
-    monkeypatch.setattr(qa.index, "vector_index", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls, real = [], qa.snapshot.vector_index
+    monkeypatch.setattr(qa.snapshot, "vector_index", lambda *a, **k: calls.append(1) or real(*a, **k))
     return calls
 
 
 def test_a_new_process_reads_the_saved_graph_and_catches_up(tmp_path, monkeypatch):
     build(tmp_path, entries(30))
-    options = VectorOptions(exact_search_below=1)
-    writer = PassageIndex(tmp_path, options)  # builds the graph and saves it
+    writer = open_index(tmp_path, exact_search_below=1)  # builds the graph and saves it
     assert (tmp_path / writer.snapshot().build / SAVED_VECTORS).is_file()
     writer.write(entries(2, tag="b"), remove=["a1"])
     builds = _count_builds(monkeypatch)
-    snapshot = PassageIndex(tmp_path, options).snapshot()
+    snapshot = open_index(tmp_path, exact_search_below=1).snapshot()
     assert builds == [] and len(snapshot) == 31 and len(snapshot.hidden) == 1
     fresh = {(row, round(score, 5)) for row, score in writer.refresh().dense(unit(1), 31, None)}
     assert {(row, round(score, 5)) for row, score in snapshot.dense(unit(1), 31, None)} == fresh
@@ -334,8 +334,8 @@ def test_a_new_process_reads_the_saved_graph_and_catches_up(tmp_path, monkeypatc
 @pytest.mark.parametrize("spoil", ["truncated", "garbage", "a changed vector", "other settings"])
 def test_a_damaged_or_unsuitable_saved_graph_is_built_again(tmp_path, monkeypatch, spoil):
     build(tmp_path, entries(30))
-    options = VectorOptions(exact_search_below=1)
-    saved = tmp_path / PassageIndex(tmp_path, options).snapshot().build / SAVED_VECTORS
+    options = {"exact_search_below": 1}
+    saved = tmp_path / open_index(tmp_path, **options).snapshot().build / SAVED_VECTORS
     if spoil == "truncated":
         saved.write_bytes(saved.read_bytes()[:-100])
     elif spoil == "garbage":
@@ -343,12 +343,12 @@ def test_a_damaged_or_unsuitable_saved_graph_is_built_again(tmp_path, monkeypatc
     elif spoil == "a changed vector":  # 1.0 becomes 0.5: it parses fine, only the digest at the end tells
         saved.write_bytes(saved.read_bytes().replace(np.float32(1).tobytes(), np.float32(0.5).tobytes(), 1))
     else:
-        options = replace(options, hnsw_m=8)
+        options["hnsw_m"] = 8
     builds = _count_builds(monkeypatch)
-    snapshot = PassageIndex(tmp_path, options).snapshot()
+    snapshot = open_index(tmp_path, **options).snapshot()
     assert builds == [1] and len(snapshot) == 30 and snapshot.dense(unit(1), 1, None)[0][1] == pytest.approx(1.0)
     builds.clear()
-    assert len(PassageIndex(tmp_path, options).snapshot()) == 30 and builds == []  # saved again, good now
+    assert len(open_index(tmp_path, **options).snapshot()) == 30 and builds == []  # saved again, good now
 
 
 def test_a_backup_restored_into_a_fresh_folder_searches_as_the_original(tmp_path):
@@ -363,7 +363,7 @@ def test_a_backup_restored_into_a_fresh_folder_searches_as_the_original(tmp_path
     assert again.manifest == index.manifest
     assert sorted(a.id for a in again.articles(0, 10)[1]) == ["a1", "a2", "b0", "b1"]
     (row, _), = again.snapshot().dense(unit(0), 1, None)
-    assert again.passages(again.snapshot(), [row])[row].doc_id == "b0"
+    assert again.snapshot().store.passages([row])[row].doc_id == "b0"
     index.write(remove=["a1"])  # the backup is a copy, not a view
     assert again.articles(0, 10)[0] == 4
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial copy left

