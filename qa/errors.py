@@ -99,6 +99,14 @@ class StorageError(QAError):
     http_status = 503
 
 
+class BackendUnavailableError(QAError):
+    """The index's backend cannot be reached or used: a wrong Milvus URI, a server that does not
+    answer, a refused token, or the `cluster` extra not installed."""
+
+    exit_code = 7
+    http_status = 503
+
+
 def _disk(path) -> os.statvfs_result | None:
     """The file system statistics of the nearest existing folder holding `path`."""
     folder = Path(path)

@@ -36,7 +36,9 @@ from pathlib import Path
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from qa.backends.milvus import embedded
 from qa.config import Settings
+from qa.errors import InvalidInputError
 from qa.observability import MULTIPROCESS_VARIABLE
 from qa.runtime_choice import usable_cores
 
@@ -52,7 +54,13 @@ _slot_handle = None  # the open lock file of this worker's slot, held for the pr
 
 
 def worker_count(settings: Settings) -> int:
-    """The `workers` setting; by default one per core, as many as the free memory holds."""
+    """The `workers` setting; by default one per core, as many as the free memory holds. Milvus
+    Lite runs inside the process that opens its file, and only one may: one worker."""
+    if embedded(settings):
+        if settings.workers > 1:
+            raise InvalidInputError("Milvus Lite (QA_MILVUS_URI a file) serves one process: use --workers 1, or a "
+                                    "Milvus server (QA_MILVUS_URI=http://…) for more workers")
+        return 1
     if settings.workers:
         return settings.workers
     return max(1, min(usable_cores(), _available_memory() // WORKER_MEMORY))

@@ -308,7 +308,7 @@ def _damaged(kind: str, engine, tmp_path):
 @pytest.mark.parametrize("kind, code, fragment", [
     ("missing", 3, "no index in"),
     ("empty", 3, "no index in"),
-    ("corrupt", 3, "is damaged (file is not a database); rebuild it with `qa index`"),
+    ("corrupt", 3, "is damaged (file is not a database); rebuild it with `qa index PATH`"),
     ("other-model", 3, "was built with model 'intfloat/e5-large'"),
     ("lost-pointer", 3, "has lost its CURRENT file but holds 1 build(s) (build-"),
     ("dangling-pointer", 3, "has a CURRENT file naming no build here ('build-20250101T000000000000-gone') but holds "
