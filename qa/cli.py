@@ -120,6 +120,13 @@ def index(
     corpus_dir: CorpusDir = None, follow_links: FollowLinks = None,
     fresh: Annotated[bool, typer.Option(
         "--fresh", help="Embed every article again, copying nothing from the current index.")] = False,
+    ray: Annotated[bool, typer.Option(
+        "--ray", help="Embed on Ray: the cluster at --ray-address (or QA_RAY_ADDRESS), else a Ray started "
+        "on this machine for the run.")] = False,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="The Ray cluster to embed on ('auto', 'ray://head:10001'); implies --ray.")] = None,
+    ray_workers: Annotated[int | None, typer.Option(
+        "--ray-workers", min=0, help="Ray actors embedding at once, each loading the model once; 0: one per node.")] = None,
 ):
     """Build the index from articles; the current index is replaced only when done.
 
@@ -131,10 +138,25 @@ def index(
     * `qa index corpus/`
 
     * `qa index articles.jsonl more/ --index-dir /srv/qa/index`
+
+    * `qa index archive/ --ray-address ray://head:10001` (embedding on a Ray cluster)
     """
+
+    def build(engine, progress):
+        if ray or engine.settings.ray_address:
+            from qa.embedding.ray_pool import RayEmbedder
+
+            engine.passage_embedder = RayEmbedder(engine.settings, engine.embedder.dimension,
+                                                  engine.settings.ray_address, engine.settings.ray_workers)
+        try:
+            return engine.build_index(paths, progress, fresh)
+        finally:
+            if engine.passage_embedder is not None:
+                engine.passage_embedder.close()
+
     engine, report = _with_progress(
-        "embedding passages", lambda engine, progress: engine.build_index(paths, progress, fresh),
-        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir, follow_links=follow_links)
+        "embedding passages", build, config, model=model, index_dir=index_dir, corpus_dir=corpus_dir,
+        follow_links=follow_links, ray_address=ray_address, ray_workers=ray_workers)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "

@@ -87,8 +87,12 @@ class Settings(BaseSettings):
         "passages; 0: the same as the local backend's, by size.",
     )
     ray_address: str | None = Field(
-        None, description="`qa index --ray`: the Ray cluster to embed on ('ray://head:10001' or 'auto'); "
-        "unset: a local Ray started for the run.",
+        None, description="The Ray cluster `qa index` embeds on ('ray://head:10001', 'auto'); unset: no Ray, "
+        "or with `qa index --ray` a Ray started on this machine for the run.",
+    )
+    ray_workers: int = Field(
+        0, ge=0, le=4096, description="`qa index --ray`: actors embedding at once, each loading the model once and "
+        "keeping to its share of its node's cores; 0: one per node, using all of its cores.",
     )
     follow_links: bool = Field(
         False, description="Read files that symbolic links in a corpus folder point to outside that folder "

