@@ -1,9 +1,9 @@
 """`qa serve` on every core: several worker processes over one index directory.
 
 Each worker is a whole server (uvicorn's own worker processes, sharing one listening socket)
-with its own Engine over the same index on disk; a write made through any of them is committed
-to the index's store and every other worker sees it at its next request, as any process does
-(`qa.index`). Against one process with a thread per core, separate processes keep one
+with its own Engine over the same index; a write made through any of them is committed to the
+index (the local store, or a Milvus server) and every other worker sees it at its next request,
+as any process does. Against one process with a thread per core, separate processes keep one
 request's Python work (tokenizing, ranking, shaping results: it holds the GIL) from holding
 up the others.
 
@@ -150,7 +150,7 @@ def worker_app():
     runtime = Path(os.environ[RUNTIME_VARIABLE])
     settings = Settings(**json.loads((runtime / SETTINGS_FILE).read_text()))
     workers = worker_count(settings)
-    slot = _take_slot(runtime / SLOTS, workers)
+    slot = take_slot(runtime / SLOTS, workers)
     share = _keep_to_share(settings, slot, workers)
     if share:  # (in uvicorn's log: the one a worker process has set up)
         logging.getLogger("uvicorn.error").info("worker %d (process %d) on core(s) %s", slot, os.getpid(),
@@ -170,9 +170,9 @@ def _keep_to_share(settings: Settings, slot: int, workers: int) -> list[int] | N
     return share
 
 
-def _take_slot(folder: Path, workers: int) -> int:
-    """The first free slot number; a slot stays taken while its worker lives (the kernel frees
-    a dead worker's lock, so its replacement takes its slot)."""
+def take_slot(folder: Path, workers: int) -> int:
+    """The first free slot number among `workers` in `folder`; a slot stays taken while its
+    process lives (the kernel frees a dead process's lock, so its replacement takes its slot)."""
     global _slot_handle
     for slot in range(workers):
         handle = open(folder / f"{slot}.lock", "w")

@@ -504,7 +504,7 @@ def test_one_article_that_cannot_be_split_does_not_sink_its_batch(live_engine, t
             raise IndexError("a flaw only this text meets")
         return real_split(article)
 
-    monkeypatch.setattr("qa.engine.split_article", split_with_a_flaw)
+    monkeypatch.setattr("qa.indexing.split_article", split_with_a_flaw)
     report = live_engine.add_paths([feed])
     assert report.added == ["baterai-0", "baterai-2"] and report.unchanged == []
     assert report.skipped == ["baterai-1: skipped, could not be split into passages (IndexError: a flaw only "

@@ -9,14 +9,14 @@ import textwrap
 import httpx
 import pytest
 
-from qa.backends import open_backend
+from qa.backends import Filters, open_backend
 from qa.config import Settings
 from qa.errors import BackendUnavailableError, IndexBusyError, InvalidInputError
 from qa.store import content_hash
 from qa.workers import worker_count
 
 from conftest import CORPUS, QUESTION, ROOT, kill_group, start_qa_serve
-from test_backends import MANIFEST, article, entry
+from test_backends import MANIFEST, article, entry, unit
 
 pytest.importorskip("pymilvus", reason="the Milvus backend needs the cluster extra: pip install -e '.[cluster]'")
 
@@ -151,3 +151,14 @@ def test_the_cli_and_the_server_run_on_milvus_as_on_the_local_index(tmp_path):
         assert httpx.get(f"{base}/facets", timeout=30).json()["sources"]
     finally:
         kill_group(process)
+
+
+def test_a_live_index_that_grows_past_exact_search_gets_a_graph(tmp_path):
+    backend = milvus(tmp_path, exact_search_below=5)
+    backend.create(MANIFEST)
+    backend.write([entry(article(i)) for i in range(3)])
+    assert backend._exact(backend._live_collection())
+    backend.write([entry(article(i)) for i in range(3, 7)])
+    assert not backend._exact(backend._live_collection())
+    assert [h.passage.doc_id for h in backend.search(None, lambda: unit(2), 1, Filters())] == ["a2"]
+    backend.close()

@@ -294,12 +294,20 @@ class MilvusBackend(Backend):
         with self._write_lock:
             return _write(self, *self._collections(), entries, remove, self.manifest.dimension)
 
-    def _bump(self) -> None:
+    def _changed(self) -> None:
+        """After a write to the live build: raise its generation, and give it an HNSW graph in
+        place of exact search once it has grown past `exact_search_below` passages."""
         collection = self._live_collection()
         properties = self._call("describe the index", "describe_collection", collection).get("properties", {})
         generation = int(properties.get(GENERATION_PROPERTY, 0)) + 1
         self._call("record a change", "alter_collection_properties", collection,
                    properties={GENERATION_PROPERTY: str(generation)})
+        if self._count(collection, "") >= self.settings.exact_search_below and self._exact(collection):
+            _use_hnsw(self, collection)
+
+    def _exact(self, collection: str) -> bool:
+        described = self._call("describe the vector index", "describe_index", collection, "vector")
+        return described.get("index_type") == "FLAT"
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -589,8 +597,7 @@ class MilvusBuild(Build):
         """Choose the vector index for the build's size, then make it the live build: the
         aliases switch, and the build they pointed at is dropped."""
         b = self.backend
-        size = self.passages()
-        if size >= b.settings.exact_search_below:
+        if self.passages() >= b.settings.exact_search_below and b._exact(self.passages_name):
             _use_hnsw(b, self.passages_name)
         b._call("mark a build complete", "alter_collection_properties", self.passages_name,
                 properties={STATE_PROPERTY: "live"})
@@ -654,9 +661,8 @@ def _write(b: MilvusBackend, passages: str, articles: str, entries: list[Entry],
     for group in _batches(written, 64):
         _insert(b, passages, [row for e in group for row in _passage_rows(e)])
         _insert(b, articles, [row for e in group for row in _article_rows(e)])
-    if written or removed:
-        if passages == b._alias("passages"):
-            b._bump()
+    if (written or removed) and passages == b._alias("passages"):
+        b._changed()
     return [e.article.id for e in written], removed
 
 

