@@ -31,6 +31,7 @@ import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -73,6 +74,8 @@ TEXT_LENGTH = 65_535
 IN_BATCH = 500  # ids per `in [...]` expression
 INSERT_BATCH = 1_000  # rows per insert call
 CONNECT_SECONDS = 10.0
+LIVE_SECONDS = 1.0  # how long this process trusts what it last learnt of the live build
+SIZE_SECONDS = 60.0  # how long a passage count chooses efSearch (it changes by size class: 300k)
 # Stems such as "12,37" and "4.500" are one token to the project; Milvus's analyzer splits on
 # punctuation, so each stem is written as one word: "_" "," "." become "_u" "_c" "_d".
 _ESCAPES = str.maketrans({"_": "_u", ",": "_c", ".": "_d"})
@@ -134,6 +137,8 @@ class MilvusBackend(Backend):
         self._client_lock = threading.Lock()
         self._write_lock = threading.Lock()  # one write at a time in this process (no transactions)
         self._loaded: set[str] = set()  # collections loaded by this process
+        self._live: tuple[float, str | None] | None = None  # (when asked, the live collection)
+        self._size: tuple[float, int] | None = None  # (when counted, passages): for HNSW's efSearch
         self._manifest: tuple[str, Manifest] | None = None  # (collection, its manifest)
         self._listing: tuple[tuple[str, int], list[str]] | None = None  # article ids in order, by generation
 
@@ -181,12 +186,19 @@ class MilvusBackend(Backend):
     def _alias(self, kind: str) -> str:
         return f"{self.prefix}_{kind}"
 
-    def _live_collection(self) -> str | None:
-        """The passages collection the alias points at, or None when there is no index."""
-        alias = self._alias("passages")
-        if alias not in self._call("find the index", "list_aliases").get("aliases", []):
-            return None
-        return self._call("find the index", "describe_alias", alias)["collection_name"]
+    def _live_collection(self, fresh: bool = False) -> str | None:
+        """The passages collection the alias points at, or None when there is no index. Asked
+        of Milvus at most every LIVE_SECONDS (two calls of the few a question costs) unless
+        `fresh`: searches go through the alias, so only the model check can lag a rebuild."""
+        now = time.monotonic()
+        if fresh or self._live is None or now - self._live[0] > LIVE_SECONDS:
+            alias = self._alias("passages")
+            if alias not in self._call("find the index", "list_aliases").get("aliases", []):
+                collection = None
+            else:
+                collection = self._call("find the index", "describe_alias", alias)["collection_name"]
+            self._live = (now, collection)
+        return self._live[1]
 
     # --- the live build -----------------------------------------------------------------------
 
@@ -218,7 +230,7 @@ class MilvusBackend(Backend):
 
     def create(self, manifest: Manifest) -> None:
         with self._write_lock:
-            if self._live_collection() is None:
+            if self._live_collection(fresh=True) is None:
                 build = self._new_build(manifest)
                 build.finish()
 
@@ -238,7 +250,7 @@ class MilvusBackend(Backend):
 
     def _staging(self) -> list[str]:
         """Passages collections of builds that are not live (interrupted ones), newest first."""
-        live = self._live_collection()
+        live = self._live_collection(fresh=True)
         names = self._call("list collections", "list_collections")
         return sorted((n for n in names if n.startswith(self._alias("passages") + "_") and n != live), reverse=True)
 
@@ -297,7 +309,7 @@ class MilvusBackend(Backend):
     def _changed(self) -> None:
         """After a write to the live build: raise its generation, and give it an HNSW graph in
         place of exact search once it has grown past `exact_search_below` passages."""
-        collection = self._live_collection()
+        collection = self._live_collection(fresh=True)
         properties = self._call("describe the index", "describe_collection", collection).get("properties", {})
         generation = int(properties.get(GENERATION_PROPERTY, 0)) + 1
         self._call("record a change", "alter_collection_properties", collection,
@@ -316,19 +328,24 @@ class MilvusBackend(Backend):
         passages, _ = self._collections()
         expression = filter_expression(filters)
         stages("snapshot")
+        # Each side's search brings its passages' fields along: a question costs two searches, plus
+        # one read for the vectors of passages only BM25 found and one BM25 search restricted to
+        # the passages only the vectors found (their other score).
         lexical: dict[str, float] = {}
+        found: dict[str, Passage] = {}
         query_text = stem_text(stems) if stems else ""
         if query_text:
-            lexical = self._bm25(passages, query_text, depth, expression)
+            lexical = self._bm25(passages, query_text, depth, expression, found)
         stages("lexical")
         question = vector() if vector else None
         stages("embed")
         dense: dict[str, float] = {}
         if question is not None:
-            found = self._call("search", "search", passages, data=[question.tolist()], anns_field="vector",
-                               limit=depth, filter=expression, output_fields=[],
-                               search_params={"metric_type": "IP", "params": {"ef": self._ef(depth)}})
-            dense = {hit["key"]: float(hit["distance"]) for hit in found[0]}
+            hits = self._call("search", "search", passages, data=[question.tolist()], anns_field="vector",
+                              limit=depth, filter=expression, output_fields=PASSAGE_FIELDS,
+                              search_params={"metric_type": "IP", "params": {"ef": self._ef(depth)}})[0]
+            dense = {hit["key"]: float(hit["distance"]) for hit in hits}
+            found.update((hit["key"], _passage({**hit["entity"], "key": hit["key"]})) for hit in hits)
             new = [key for key in lexical if key not in dense]
             if new:
                 rows = self._call("read vectors", "query", passages, ids=new, output_fields=["vector"])
@@ -339,23 +356,30 @@ class MilvusBackend(Backend):
                 lexical.update(self._bm25(passages, query_text, len(batch), _in("key", batch)))
         stages("dense")
         keys = list(dict.fromkeys([*dense, *lexical]))
-        found = self._passages_by_key(passages, keys)
         stages("passages")
         return [Hit(key, dense.get(key, 0.0), lexical.get(key, 0.0), found[key]) for key in keys if key in found]
 
-    def _bm25(self, collection: str, text: str, limit: int, expression: str) -> dict[str, float]:
-        found = self._call("search words", "search", collection, data=[text], anns_field="sparse", limit=limit,
-                           filter=expression, output_fields=[], search_params={"metric_type": "BM25"})
+    def _bm25(self, collection: str, text: str, limit: int, expression: str,
+              passages: dict[str, Passage] | None = None) -> dict[str, float]:
+        """BM25 scores of the `limit` best passages; with `passages`, their fields go there."""
+        hits = self._call("search words", "search", collection, data=[text], anns_field="sparse", limit=limit,
+                          filter=expression, output_fields=PASSAGE_FIELDS if passages is not None else [],
+                          search_params={"metric_type": "BM25"})[0]
+        if passages is not None:
+            passages.update((hit["key"], _passage({**hit["entity"], "key": hit["key"]})) for hit in hits)
         # Milvus scores tf·(k1+1)/(tf+k1·…), the local backend (bm25s, Lucene) tf/(tf+k1·…): the same
         # ranking, scaled; dividing makes the two backends' scores equal. (Milvus Lite reports the
         # score negated, a server positive: the magnitude is the score.)
-        return {hit["key"]: abs(float(hit["distance"])) / (K1 + 1)
-                for hit in found[0] if hit["distance"]}
+        return {hit["key"]: abs(float(hit["distance"])) / (K1 + 1) for hit in hits if hit["distance"]}
 
     def _ef(self, depth: int) -> int:
-        size = self.facts().passages
+        """HNSW's efSearch: the setting, or by size as the local backend chooses (the size
+        counted at most every SIZE_SECONDS)."""
+        now = time.monotonic()
+        if self._size is None or now - self._size[0] > SIZE_SECONDS:
+            self._size = (now, self._count(self._alias("passages"), ""))
         ef = self.settings.milvus_hnsw_ef_search or self.settings.hnsw_ef_search or next(
-            ef for below, ef in AUTO_EF_SEARCH if size < below)
+            ef for below, ef in AUTO_EF_SEARCH if self._size[1] < below)
         return max(ef, depth)
 
     def _passages_by_key(self, collection: str, keys: list[str]) -> dict[str, Passage]:
@@ -601,11 +625,12 @@ class MilvusBuild(Build):
             _use_hnsw(b, self.passages_name)
         b._call("mark a build complete", "alter_collection_properties", self.passages_name,
                 properties={STATE_PROPERTY: "live"})
-        replaced = b._live_collection()
+        replaced = b._live_collection(fresh=True)
         for kind, name in (("articles", self.articles_name), ("passages", self.passages_name)):
             alias = b._alias(kind)
             method = "alter_alias" if replaced else "create_alias"
             b._call("switch to the new build", method, name, alias)
+        b._live = None  # what this process knew of the live build is past
         if replaced and replaced != self.passages_name:
             b._drop_build(replaced.rsplit("_", 1)[-1])
 
