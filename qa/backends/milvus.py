@@ -621,6 +621,8 @@ class MilvusBuild(Build):
         """Choose the vector index for the build's size, then make it the live build: the
         aliases switch, and the build they pointed at is dropped."""
         b = self.backend
+        for name in (self.passages_name, self.articles_name):  # sealed and indexed, not searched row by row
+            b._call("flush a build", "flush", name)
         if self.passages() >= b.settings.exact_search_below and b._exact(self.passages_name):
             _use_hnsw(b, self.passages_name)
         b._call("mark a build complete", "alter_collection_properties", self.passages_name,
