@@ -11,12 +11,13 @@ run, each ratio against its baseline measured in the same process.
 3. Ray: passages per second embedding FacQA's passages in this process, and through a local
    Ray with 1 and 2 workers.
 
-    python benchmarks/backends.py [--sizes 10000,100000] [--skip quality,speed,ray]
+    python benchmarks/backends.py [--sizes 10000,100000] [--questions 200] [--skip quality,speed,ray]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -33,9 +34,11 @@ from scaling import ROOT, percentile, prepare, synthetic, table  # noqa: E402
 
 from qa import Engine, Settings  # noqa: E402
 from qa.backends import Filters, Manifest, open_backend  # noqa: E402
+from qa.chunking import split_article  # noqa: E402
 from qa.embedding.base import PassageEmbedder  # noqa: E402
 from qa.evaluation import Evaluation, facqa, load_questions  # noqa: E402
 from qa.lexical import stems  # noqa: E402
+from qa.reading import read_paths  # noqa: E402
 from qa.store import Entry  # noqa: E402
 from qa.types import Article, Passage  # noqa: E402
 
@@ -115,7 +118,7 @@ def speed(work: Path, n: int, texts: list[str], questions: list[str], queries: n
             exact = {f"p{i}" for i in np.argpartition(-(vectors @ query), 10)[:10]}
             recall.append(len(exact & {h.passage.doc_id for h in search(None, query, 10)}) / 10)
         filtered_t = []
-        for words, query in zip(question_stems[:50], queries[:50]):
+        for words, query in zip(question_stems[:50], queries[:50]):  # (all of them when fewer)
             t = time.perf_counter()
             backend.search(words, lambda: query, DEPTH, Filters(date_from="2024-01-01", sources=("bench",)))
             filtered_t.append(time.perf_counter() - t)
@@ -156,6 +159,7 @@ def main() -> None:
     parser.add_argument("--facqa", type=Path, default=ROOT.parent / "shared" / "data" / "facqa")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--ray-workers", default="1,2")
+    parser.add_argument("--questions", type=int, default=200, help="questions per size (Milvus Lite searches are slow)")
     parser.add_argument("--skip", default="", help="comma-separated: quality, speed, ray")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -172,24 +176,25 @@ def main() -> None:
             print("quality, local vs Milvus Lite (same passages, same vectors):")
             print(table(quality(work, args.facqa), ["set", "backend", "questions", "hit@1", "MRR@10", "answer F1",
                                                      "s/question"]) + "\n", flush=True)
-        if skip >= {"speed", "ray"}:
-            return
-        prepare(work, args.facqa)
-        import json
-
-        shared = json.loads((work / "texts.json").read_text())
         if "speed" not in skip:
-            rows = []
+            prepare(work, args.facqa)
+            shared = json.loads((work / "texts.json").read_text())
+            questions, queries = shared["questions"][: args.questions], np.load(work / "questions.npy")[: args.questions]
+            print(f"retrieval alone (BM25 + {DEPTH} nearest, both scores, passages read), {len(questions)} FacQA "
+                  f"questions, warm (filtered: {min(50, len(questions))} of them, a date and a source filter):")
+            columns = ["passages", "backend", "build s", "p50 ms", "p99 ms", "filtered p50 ms", "recall@10",
+                       "p50 x local"]
+            print(table([], columns), flush=True)
             for n in map(int, args.sizes.split(",")):
-                rows += speed(work, n, shared["texts"], shared["questions"], np.load(work / "questions.npy"))
-                print(f"done {n}", file=sys.stderr, flush=True)
-            print(f"retrieval alone (BM25 + {DEPTH} nearest, both scores, passages read), "
-                  f"{len(shared['questions'])} FacQA questions, warm:")
-            print(table(rows, ["passages", "backend", "build s", "p50 ms", "p99 ms", "filtered p50 ms", "recall@10",
-                               "p50 x local"]) + "\n", flush=True)
+                rows = speed(work, n, shared["texts"], questions, queries)
+                print("\n".join(table(rows, columns).splitlines()[2:]), flush=True)
+            print()
         if "ray" not in skip:
-            print(f"embedding {len(shared['texts'])} passages (FacQA + corpus/):")
-            print(table(ray_throughput(shared["texts"], [int(w) for w in args.ray_workers.split(",")]),
+            facqa(args.facqa, "valid", work / "facqa.jsonl")
+            texts = [p.text for a in read_paths([ROOT / "corpus", work / "facqa.jsonl"]).articles
+                     for p in split_article(a)]
+            print(f"embedding {len(texts)} passages (FacQA + corpus/):")
+            print(table(ray_throughput(texts, [int(w) for w in args.ray_workers.split(",")]),
                         ["embedding", "workers", "passages/s", "x one process", "start s"]))
 
 
