@@ -58,7 +58,7 @@ from qa.store import Entry  # noqa: E402
 from qa.types import Article  # noqa: E402
 from qa.vectors import FaissHNSW, VectorOptions, read_vector_index, vector_index  # noqa: E402
 
-STAGES = ("snapshot", "lexical", "embed", "dense", "passages", "rank", "results")
+STAGES = ("snapshot", "lexical", "embed", "dense", "passages", "rank", "answer")
 QUESTIONS = 200
 
 

@@ -8,7 +8,6 @@ outright when no key is configured.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
 import json
 import logging
@@ -20,15 +19,17 @@ import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Query as Param, Request, Security
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from starlette.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,27 +40,85 @@ from qa.errors import (
     AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,
 )
 from qa.observability import Admission, Metrics, Observed, access_log
-from qa.query import DEFAULT_TOP_K, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K
+from qa.observability import REQUEST_ID_HEADER
+from qa.query import DEFAULT_TOP_K, MAX_OFFSET, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K, SORTS
 from qa.reading import MAX_ID_CHARS, read_records, valid_unicode
 from qa.runtime_choice import usable_cores
-from qa.types import Answer, ArticleInfo, Facets
+from qa.types import Answer, ArticleInfo, Corpus, Facets
 
 log = logging.getLogger(__name__)
 QUESTION_DOC = "The question, in Indonesian or English."
-TOP_K_DOC = f"How many passages to return ({MIN_TOP_K}-{MAX_TOP_K})."
-SOURCE_DOC = "Only articles from these publishers (case-insensitive); repeat for several."
+TOP_K_DOC = f"How many results (articles) to return ({MIN_TOP_K}-{MAX_TOP_K})."
+OFFSET_DOC = "How many results to skip: the next page starts at offset + top_k (see `total`)."
+SORT_DOC = "'relevance': best answer first; 'newest': newest article first."
+DATE_FROM_DOC = "Only articles published on or after this date (YYYY-MM-DD)."
+DATE_TO_DOC = "Only articles published on or before this date (YYYY-MM-DD)."
+SOURCES_DOC = "Only articles from these publishers (any case; GET /corpus lists them); repeat for several."
+DEPRECATED_DOC = "Deprecated alias of `{}`, accepted until the next release."
 WEB_PAGE = Path(__file__).parent / "web"  # the search page: plain HTML, CSS and JS, no build step
 MAX_ARTICLES_PER_REQUEST = 1000
+Sort = Literal[SORTS]
 
 
 class AskRequest(BaseModel):
+    """A question and its options. The old names q, k and source are still read (deprecated)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description=QUESTION_DOC)
-    k: int = Field(DEFAULT_TOP_K, ge=MIN_TOP_K, le=MAX_TOP_K, description=TOP_K_DOC)
-    date_from: dt.date | None = Field(None, description="Only articles published on or after this date.")
-    date_to: dt.date | None = Field(None, description="Only articles published on or before this date.")
-    source: list[str] = Field(default_factory=list, description=SOURCE_DOC)
+    question: str = Field(..., min_length=1, max_length=MAX_QUESTION_CHARS, description=QUESTION_DOC,
+                          validation_alias=AliasChoices("question", "q"))
+    top_k: int = Field(DEFAULT_TOP_K, ge=MIN_TOP_K, le=MAX_TOP_K, description=TOP_K_DOC,
+                       validation_alias=AliasChoices("top_k", "k"))
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description=OFFSET_DOC)
+    sort: Sort = Field(SORTS[0], description=SORT_DOC)
+    date_from: str | None = Field(None, max_length=100, description=DATE_FROM_DOC)
+    date_to: str | None = Field(None, max_length=100, description=DATE_TO_DOC)
+    sources: list[str] = Field(default_factory=list, description=SOURCES_DOC,
+                               validation_alias=AliasChoices("sources", "source"))
+
+
+class ErrorBody(BaseModel):
+    """Every error's body: one sentence saying what is wrong and, where it helps, what is valid."""
+
+    detail: str = Field(description="What went wrong, e.g. 'top_k: Input should be less than or equal to 50'.")
+
+
+# What each status code means, as the OpenAPI document lists it for the routes that return it.
+ERRORS = {
+    400: "The Host header names a host this server does not serve, or the body is not UTF-8.",
+    401: "The X-API-Key header is missing or wrong.",
+    403: "This server takes no writes: it was started without an API key.",
+    404: "No article with that id.",
+    413: "The request body is larger than max_body_bytes.",
+    415: "The body is not JSON (send Content-Type: application/json).",
+    422: "A parameter or the body is not valid (an unknown source names the valid ones).",
+    503: "The index is missing, damaged or busy, or the server is busy (then with Retry-After) or stopping.",
+}
+
+
+def errors(*codes: int) -> dict:
+    """The `responses` of a route that can answer these error codes (and 400 and 503, as every
+    route can: the host check, and an index that is missing or busy). Written out as JSON, also
+    for a route whose own answers are text (/metrics)."""
+    return {code: {"description": ERRORS[code],
+                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+            for code in sorted({400, 503, *codes})}
+
+
+class Health(BaseModel):
+    status: str
+    model: str
+    dimension: int
+    articles: int
+    passages: int
+    generation: int
+    built_at: str
+    backend: str
+    index_dir: str = Field(description="The index directory's name (no server paths in responses).")
+    embedding: dict = Field(description="How the embedding model runs on this CPU and why.")
+    reader: str = Field(description="What finds the short answer: 'trained' or 'rules'.")
+    corpus: Corpus
+    process: int = Field(description="The worker process that answered (qa serve --workers).")
 
 
 class ArticleIn(BaseModel):
@@ -95,7 +154,7 @@ class ArticleText(ArticleInfo):
     text: str
 
 
-GET_PARAMETERS = {"q", "k", "date_from", "date_to", "source"}
+GET_PARAMETERS = {"question", "top_k", "offset", "sort", "date_from", "date_to", "sources", "q", "k", "source"}
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's api_key setting.")
 
 
@@ -302,6 +361,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def _with_error_body(schema: dict) -> dict:
+    """The OpenAPI document with ErrorBody among its schemas, where every error response points."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ErrorBody.model_json_schema()
+    return schema
+
+
 # An absolute path in a message (the index store's, say) tells a client about the server's disk;
 # responses name the last part only.
 _ABSOLUTE_PATH = re.compile(r"(?<=[\s'\"`(])/(?:[^\s'\"`():;,]+/)*([^\s'\"`():;,/]+)")
@@ -373,13 +438,23 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         app.state.stopping.set()  # writes still running stop at their next batch
         metrics.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI whose /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN
         title="Tanya Berita: question answering over Indonesian news",
-        description="Ask in Indonesian or English; get ranked passages with source, date and the "
-        "words that answer. Add and remove articles while it runs (writes need the API key).",
-        version="0.2.0",
+        description="Ask in Indonesian or English; get ranked articles with the passages that answer, their "
+        "source and date, and the words that answer. Add and remove articles while it runs (writes need the "
+        "API key). Errors are `{\"detail\": \"<sentence>\"}`.",
+        version="0.3.0",
         lifespan=lifespan,
+        openapi_tags=[
+            {"name": "search", "description": "Questions and their answers."},
+            {"name": "corpus", "description": "What the index holds."},
+            {"name": "articles", "description": "Read, add and remove articles."},
+            {"name": "operations", "description": "Health and metrics for operators."},
+        ],
+        generate_unique_id_function=lambda route: route.name,  # operationIds as the functions are named
+        separate_input_output_schemas=False,
     )
+    app.openapi = lambda: _with_error_body(FastAPI.openapi(app))
     app.state.engine = engine
     app.state.stopping = threading.Event()
     metrics = Metrics(lambda: app.state.engine.index_facts())
@@ -390,6 +465,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                        waiting=settings.max_waiting_requests, timeout=settings.queue_timeout)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["X-API-Key", "Content-Type", REQUEST_ID_HEADER.decode()],
+                           expose_headers=[REQUEST_ID_HEADER.decode(), "Retry-After"], max_age=600)
     app.add_middleware(Observed, metrics=metrics, log_format=settings.access_log, log_questions=settings.log_questions)
     _log_access_lines()
 
@@ -401,30 +480,49 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     async def invalid_request(request: Request, exc: RequestValidationError):
         return JSONResponse(status_code=422, content={"detail": _readable(exc)})
 
-    @app.get("/ask", response_model=Answer, summary="Ask a question (query string)",
-             dependencies=[Depends(reader)])
-    def ask_get(
+    # Reads need the key only where the server protects them: the OpenAPI document says so only then.
+    read_guard = [Depends(reader)] if settings.protect_reads else []
+    read_errors = (401,) if settings.protect_reads else ()
+
+    @app.get("/ask", response_model=Answer, summary="Ask a question (query string)", tags=["search"],
+             dependencies=read_guard, responses=errors(422, *read_errors))
+    def ask(
         request: Request,
         engine: EngineDep,
-        q: Annotated[str, Param(min_length=1, max_length=MAX_QUESTION_CHARS, description=QUESTION_DOC)],
-        k: Annotated[int, Param(ge=MIN_TOP_K, le=MAX_TOP_K, description=TOP_K_DOC)] = DEFAULT_TOP_K,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
-        source: Annotated[list[str], Param(description=SOURCE_DOC)] = [],
+        question: Annotated[str | None, Param(min_length=1, max_length=MAX_QUESTION_CHARS,
+                                              description=QUESTION_DOC + " Required.")] = None,
+        top_k: Annotated[int, Param(ge=MIN_TOP_K, le=MAX_TOP_K, description=TOP_K_DOC)] = DEFAULT_TOP_K,
+        offset: Annotated[int, Param(ge=0, le=MAX_OFFSET, description=OFFSET_DOC)] = 0,
+        sort: Annotated[Sort, Param(description=SORT_DOC)] = SORTS[0],
+        date_from: Annotated[str | None, Param(max_length=100, description=DATE_FROM_DOC)] = None,
+        date_to: Annotated[str | None, Param(max_length=100, description=DATE_TO_DOC)] = None,
+        sources: Annotated[list[str], Param(description=SOURCES_DOC)] = [],
+        q: Annotated[str | None, Param(max_length=MAX_QUESTION_CHARS, deprecated=True,
+                                       description=DEPRECATED_DOC.format("question"))] = None,
+        k: Annotated[int | None, Param(ge=MIN_TOP_K, le=MAX_TOP_K, deprecated=True,
+                                       description=DEPRECATED_DOC.format("top_k"))] = None,
+        source: Annotated[list[str], Param(deprecated=True, description=DEPRECATED_DOC.format("sources"))] = [],
     ):
         unknown = sorted(set(request.query_params) - GET_PARAMETERS)
         if unknown:
             raise InvalidInputError(
                 f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(GET_PARAMETERS))}"
             )
-        return engine.ask(q, k, date_from, date_to, source).to_dict()
+        if question is None and q is None:
+            raise InvalidInputError("question: Field required (ask with ?question=...)")
+        top_k = k if k is not None and "top_k" not in request.query_params else top_k
+        return engine.ask(question or q, top_k, date_from, date_to, sources + source,
+                          offset=offset, sort=sort).to_dict()
 
-    @app.post("/ask", response_model=Answer, summary="Ask a question (JSON body)", dependencies=[Depends(reader)])
-    def ask_post(body: AskRequest, engine: EngineDep):
-        return engine.ask(body.q, body.k, body.date_from, body.date_to, body.source).to_dict()
+    @app.post("/ask", response_model=Answer, summary="Ask a question (JSON body)", tags=["search"],
+              dependencies=read_guard, responses=errors(413, 415, 422, *read_errors))
+    def ask_with_body(body: AskRequest, engine: EngineDep):
+        return engine.ask(body.question, body.top_k, body.date_from, body.date_to, body.sources,
+                          offset=body.offset, sort=body.sort).to_dict()
 
-    @app.post("/articles", response_model=UpdateReport, summary="Add or replace articles (one or a list)",
-              dependencies=[Depends(writer)])
+    @app.post("/articles", response_model=UpdateReport, status_code=201, tags=["articles"],
+              summary="Add or replace articles (one or a list)", dependencies=[Depends(writer)],
+              responses=errors(401, 403, 413, 415, 422))
     async def add_articles(body: ArticleIn | Annotated[list[ArticleIn], Field(max_length=MAX_ARTICLES_PER_REQUEST)],
                            request: Request, engine: EngineDep):
         records = [a.model_dump(exclude_none=True) for a in (body if isinstance(body, list) else [body])]
@@ -441,7 +539,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             watcher.cancel()
 
     @app.delete("/articles/{article_id:path}", response_model=UpdateReport, summary="Remove an article",
-                dependencies=[Depends(writer)])
+                tags=["articles"], dependencies=[Depends(writer)], responses=errors(401, 403, 404, 422))
     def remove_article(article_id: str, engine: EngineDep):
         report = engine.remove([article_id])
         if not report.removed:
@@ -449,7 +547,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return report
 
     @app.get("/articles", response_model=ArticlePage, summary="List indexed articles (paged, by id)",
-             dependencies=[Depends(reader)])
+             tags=["articles"], dependencies=read_guard, responses=errors(422, *read_errors))
     def list_articles(
         engine: EngineDep,
         offset: Annotated[int, Param(ge=0, le=2**62)] = 0,
@@ -459,13 +557,18 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return ArticlePage(total=total, offset=offset, limit=limit, articles=articles)
 
     @app.get("/articles/{article_id:path}", response_model=ArticleText, summary="One article with its text",
-             dependencies=[Depends(reader)])
+             tags=["articles"], dependencies=read_guard, responses=errors(404, 422, *read_errors))
     def get_article(article_id: str, engine: EngineDep):
         info, text = engine.article(article_id)
         return ArticleText(**vars(info), text=text)
 
-    @app.get("/facets", response_model=Facets, summary="Publishers and publication dates (for filters)",
-             dependencies=[Depends(reader)])
+    @app.get("/corpus", response_model=Corpus, summary="What the index holds: publishers, dates, counts",
+             tags=["corpus"], dependencies=read_guard, responses=errors(*read_errors))
+    def corpus(engine: EngineDep):
+        return engine.corpus()
+
+    @app.get("/facets", response_model=Facets, summary="Publishers and publication dates (use /corpus)",
+             tags=["corpus"], dependencies=read_guard, responses=errors(*read_errors), deprecated=True)
     def facets(engine: EngineDep):
         return engine.facets()
 
@@ -479,11 +582,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     app.mount("/static", StaticFiles(directory=WEB_PAGE), name="static")
 
-    @app.get("/health", summary="Model and index facts")
+    @app.get("/health", response_model=Health, summary="Model and index facts", tags=["operations"],
+             responses=errors())
     def health(engine: EngineDep):
         return {**engine.health(), "process": os.getpid()}  # which worker answered (qa serve --workers)
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse, tags=["operations"],
+             responses=errors())
     def prometheus_metrics():
         return PlainTextResponse(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         Path("corpus"),
         description="Articles indexed automatically when the index directory is empty.",
     )
+    corpus_name: str | None = Field(
+        None, max_length=100, description="The corpus's name, the web page's heading (default: Tanya Berita).")
+    corpus_description: str | None = Field(
+        None, max_length=300,
+        description="One line on what the corpus holds, for the web page and the MCP server's instructions "
+        "(default: written from its publishers, dates and counts).",
+    )
     exact_search_below: int = Field(
         20_000, ge=0,
         description="Passages below which vector search is exact (at 20k about 4 ms a question); above, "
@@ -163,6 +170,10 @@ class Settings(BaseSettings):
         "subdomains, '*' any). Loopback names (localhost, 127.0.0.1, ::1) always pass. Default: a request "
         "that reached a loopback address must name a loopback host, which stops DNS rebinding (a web page "
         "elsewhere resolving its own name to 127.0.0.1); set this when serving on a network.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        [], description="Web origins whose pages may call the API from a browser (comma-separated, e.g. "
+        "'https://chat.example.org'; '*' any): a chatbot widget on another site. Default: none (CORS off).",
     )
     protect_reads: bool = Field(
         False, description="Also require the API key to ask and to list articles (/health stays open)."
@@ -231,7 +242,7 @@ class Settings(BaseSettings):
             raise ValueError("protect_reads needs an api_key")
         return self
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, hosts: Any) -> Any:
         return [h.strip().lower() for h in hosts.split(",") if h.strip()] if isinstance(hosts, str) else hosts

@@ -11,22 +11,23 @@ import logging
 import threading
 from pathlib import Path
 
-from qa.backends import Backend, CheckReport, Manifest, open_backend
+from qa.backends import Backend, CheckReport, IndexFacts, Manifest, open_backend
+from qa.corpus import corpus_of, sources_hint
 from qa.config import Settings
 from qa.embedding import Embedder, load_embedder
 from qa.embedding.base import PassageEmbedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError
-from qa.indexing import COMMIT_EVERY, Indexer, IndexReport, Progress, UpdateReport
-from qa.query import DEFAULT_TOP_K, Query, QueryPlan
+from qa.indexing import Indexer, IndexReport, Progress, UpdateReport
+from qa.query import DEFAULT_TOP_K, SORTS, Query, QueryPlan
 from qa.ranking import Candidate, Weights, rank
 from qa.reader import Reader, Span, shared_reader
-from qa.results import read_answer, results_of, rules_answer
+from qa.results import by_article, ordered, page, read_answer, rules_answer, rules_marks, shown_passages
 from qa.retrieval import Retriever
 from qa.short_answer import Calibration
 from qa.timing import Stages
-from qa.types import Answer, Article, ArticleInfo, Facets, Result
+from qa.types import Answer, Article, ArticleInfo, Corpus, Facets
 
-__all__ = ["COMMIT_EVERY", "MAX_PAGE", "CheckReport", "Engine", "IndexReport", "UpdateReport"]
+__all__ = ["MAX_PAGE", "CheckReport", "Engine", "IndexReport", "UpdateReport"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Engine:
         self._reader_lock = threading.Lock()
         self._index_lock = threading.Lock()  # one full build at a time; the first use waits for it
         self._index_ready = False
+        self._corpus: tuple[IndexFacts, Corpus] | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -179,6 +181,16 @@ class Engine:
         """The publishers and the publication dates in the index, for search filters."""
         return self.index.facets()
 
+    def corpus(self) -> Corpus:
+        """What the index holds: its name and description (settings), counts, publishers and
+        dates; worked out again only after a change (a source filter checks it every question)."""
+        facts = self.index.facts()
+        known = self._corpus
+        if known is None or known[0] != facts:
+            known = self._corpus = (facts, corpus_of(self.index.facets(), facts, self.settings.corpus_name,
+                                                     self.settings.corpus_description))
+        return known[1]
+
     def article(self, article_id: str) -> tuple[ArticleInfo, str]:
         """One article's listing and its cleaned text."""
         found = self.index.article(article_id)
@@ -195,18 +207,22 @@ class Engine:
         sources: list[str] | None = None,
         weights: Weights | None = None,
         timings: dict[str, float] | None = None,
+        offset: int = 0,
+        sort: str = SORTS[0],
     ) -> Answer:
-        """The `top_k` passages that best answer `question`, best first, and the words that answer.
+        """The short answer to `question`, and `top_k` articles from `offset` of those that best
+        answer it, each with its best passages: best first (`sort="relevance"`) or newest first
+        (`sort="newest"`). `total` in the Answer counts the articles found.
 
-        `date_from`/`date_to` (ISO dates, inclusive) and `sources` (publisher names, any case)
-        restrict which articles are searched. `weights` replaces the fusion weights from the
-        settings (`qa eval` uses it to measure plain dense and plain BM25 rankings).
-        `timings`, if given, receives the seconds spent in each stage (qa.timing)."""
+        `date_from`/`date_to` (ISO dates, inclusive) and `sources` (publisher names, any case,
+        from those the index holds) restrict which articles are searched. `weights` replaces
+        the fusion weights from the settings (`qa eval` uses it to measure plain dense and plain
+        BM25 rankings). `timings`, if given, receives the seconds spent in each stage (qa.timing)."""
         stages = Stages(timings)
-        query = Query(question, top_k, date_from, date_to, sources or [])
-        plan, ranked, results = self._search(query, weights, stages)
+        query = self._query(question, top_k, date_from, date_to, sources, offset, sort)
+        plan, ranked = self._search(query, weights, stages)
         spans = self.reader.read_later(plan.untimed, self._to_read(ranked)).result() if self._reads else None
-        return self._answer(plan, ranked, results, spans, stages)
+        return self._answer(query, plan, ranked, spans, stages)
 
     def ask_many(
         self,
@@ -216,14 +232,27 @@ class Engine:
         date_to: str | dt.date | None = None,
         sources: list[str] | None = None,
         weights: Weights | None = None,
+        offset: int = 0,
+        sort: str = SORTS[0],
     ) -> list[Answer]:
         """`ask` for each of `questions` (same options for all), their passages read together in
         one batch: the reader's model is most of a question's cost, and a batch shares it."""
-        queries = [Query(question, top_k, date_from, date_to, sources or []) for question in questions]
+        queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
-        spans = (self.reader.read([(plan.untimed, self._to_read(ranked)) for plan, ranked, _ in searched])
+        spans = (self.reader.read([(plan.untimed, self._to_read(ranked)) for plan, ranked in searched])
                  if self._reads else [None] * len(searched))
-        return [self._answer(*found, read, Stages(None)) for found, read in zip(searched, spans)]
+        return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, spans)]
+
+    def _query(self, question, top_k, date_from, date_to, sources, offset, sort) -> Query:
+        """The question and its options, checked; a publisher the index does not hold is named
+        as such, with those it does (a filter on it would silently find nothing)."""
+        query = Query(question, top_k, date_from, date_to, sources or [], offset, sort)
+        if query.sources:
+            held = {s.source.lower(): s.source for s in self.corpus().sources}
+            unknown = [s for s in query.sources if s.lower() not in held]
+            if unknown:
+                raise InvalidInputError(f"unknown source(s): {', '.join(unknown)}; {sources_hint(list(held.values()))}")
+        return query
 
     @property
     def _reads(self) -> bool:
@@ -237,23 +266,26 @@ class Engine:
         return Retriever(self._matching_index(), self.embedder, self.settings.candidates).candidates(
             query, plan, weights, stages)
 
-    def _search(self, query: Query, weights: Weights | None, stages: Stages) -> tuple[QueryPlan, list[Candidate], list[Result]]:
+    def _search(self, query: Query, weights: Weights | None, stages: Stages) -> tuple[QueryPlan, list[Candidate]]:
         plan = QueryPlan.of(query.question)
         weights = weights or Weights.from_settings(self.settings)
-        ranked = rank(plan, self.candidates(query, plan, weights, stages), weights, query.top_k)
+        ranked = rank(plan, self.candidates(query, plan, weights, stages), weights)
         stages.done("rank")
-        results = results_of(ranked, plan)
-        stages.done("results")
-        return plan, ranked, results
+        return plan, ranked
 
-    def _answer(self, plan: QueryPlan, ranked: list[Candidate], results: list[Result],
-                spans: list[list[Span]] | None, stages: Stages) -> Answer:
-        """The answer from the reader's `spans` in the best results (None: by the rules)."""
+    def _answer(self, query: Query, plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]] | None,
+                stages: Stages) -> Answer:
+        """The short answer from the reader's `spans` in the best passages (None: by the rules),
+        and the page of results asked for."""
         stages.done("read")
         if spans is None:
-            answer = rules_answer(plan, ranked, results, self.settings.min_coverage)
+            short, marks = rules_answer(plan, ranked, self.settings.min_coverage), {}
         else:
-            answer = read_answer(plan, ranked, results, spans, self.calibration)
+            short, ranked, marks = read_answer(plan, ranked, spans, self.calibration)
+        groups = ordered(by_article(ranked), query.sort)
+        if spans is None:
+            marks = rules_marks(plan, shown_passages(query, groups))
+        answer = page(query, plan, short, groups, marks)
         stages.done("answer")
         return answer
 
@@ -277,6 +309,7 @@ class Engine:
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
             "reader": self.settings.reader,  # what finds the short answer
+            "corpus": self.corpus(),
         }
 
     def index_facts(self) -> dict:

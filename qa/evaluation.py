@@ -173,7 +173,7 @@ class Evaluation:
                 asked()
             found = [
                 n for n, r in enumerate(answer.results, 1)
-                if r.passage_id in relevant or any(o.passage_id in relevant for o in r.also_in)
+                if r.passage_id in relevant or any(o.passage_id in relevant for o in [*r.also_in, *r.more])
             ]
             outcomes.append(_Asked(item, found[0] if found else None, _guess(answer), answer.answer.confident, ms))
         return outcomes
@@ -218,9 +218,9 @@ def _guess(answer) -> str:
     span (which the result of `answer.passage_id` shows)."""
     if answer.answer.text:
         return answer.answer.text
-    for result in answer.results:
-        if result.passage_id == answer.answer.passage_id and result.answer:
-            return result.text[slice(*result.answer)]
+    for shown in (p for result in answer.results for p in (result, *result.more)):
+        if shown.passage_id == answer.answer.passage_id and shown.answer:
+            return shown.text[slice(*shown.answer)]
     return ""
 
 

@@ -35,7 +35,7 @@ access_log = logging.getLogger("qa.access")
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")  # a client's id is echoed only if it is this
 # Reads that queue for a turn: the routes that run the model or search the index.
-ADMITTED = ("/ask", "/articles", "/facets")
+ADMITTED = ("/ask", "/articles", "/facets", "/corpus")
 RETRY_AFTER_SECONDS = 1
 READ_TIME_WEIGHT = 0.1  # of the latest read in the moving average of read times (about the last 10)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

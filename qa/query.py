@@ -15,6 +15,8 @@ MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL, escapes, undecodable bytes
 _WORD = re.compile(r"[^\W_]")
 MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
+MAX_OFFSET = 1000  # results are paged within the candidates found, far fewer than this
+SORTS = ("relevance", "newest")  # results' order: best answer first, or newest article first
 # Chat spellings written out for the reader, which learned from edited text ("brp tenaga kerja
 # yg diserap" is read as "berapa tenaga kerja yang diserap"): common Indonesian abbreviations.
 CHAT_SPELLINGS = {
@@ -52,6 +54,8 @@ class Query:
     date_from: str | None = None
     date_to: str | None = None
     sources: list[str] = field(default_factory=list)
+    offset: int = 0
+    sort: str = SORTS[0]
 
     def __post_init__(self):
         if not isinstance(self.question, str) or not self.question.strip():
@@ -69,6 +73,10 @@ class Query:
             raise InvalidInputError(f"top_k must be a whole number, got {self.top_k!r}")
         if not MIN_TOP_K <= self.top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be between {MIN_TOP_K} and {MAX_TOP_K}, got {self.top_k}")
+        if isinstance(self.offset, bool) or not isinstance(self.offset, int) or not 0 <= self.offset <= MAX_OFFSET:
+            raise InvalidInputError(f"offset must be a whole number from 0 to {MAX_OFFSET}, got {self.offset!r}")
+        if self.sort not in SORTS:
+            raise InvalidInputError(f"sort must be one of {', '.join(SORTS)}, got {self.sort!r}")
         self.date_from = _iso_date("date_from", self.date_from)
         self.date_to = _iso_date("date_to", self.date_to)
         if self.date_from and self.date_to and self.date_from > self.date_to:

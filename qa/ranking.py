@@ -77,9 +77,10 @@ def _recency(candidates: list[Candidate]) -> np.ndarray:
     return np.nan_to_num((ends - known.min()) / (known.max() - known.min()), nan=0.0)
 
 
-def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: int) -> list[Candidate]:
-    """The best `limit` of `candidates`, best first, scored; near-duplicates folded into the
-    first of them. Answers are looked for in candidates whose `found` is not yet set."""
+def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: int | None = None) -> list[Candidate]:
+    """The best `limit` of `candidates` (None: all), best first, scored; near-duplicates folded
+    into the first of them. Answers are looked for (`answer_in`) in the best RERANK_DEPTH
+    candidates whose `found` is not yet set."""
     if not candidates:
         return []
     score = (
@@ -104,17 +105,15 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     ordered = sorted(candidates, key=lambda c: -c.score)
     depth = RERANK_DEPTH if weights.coverage or weights.answer else 0
     for candidate in ordered[:depth]:
-        if found := _find_answer(plan, candidate):
+        if found := answer_in(plan, candidate):
             candidate.score += weights.coverage * found.coverage
             candidate.score += weights.answer * (found.span is not None)
     head = sorted(ordered[:depth], key=lambda c: -c.score)
-    kept = group_duplicates(head + ordered[depth:], limit)
-    for candidate in kept:  # the answer span of every result shown
-        _find_answer(plan, candidate)
-    return kept
+    return group_duplicates(head + ordered[depth:], limit)
 
 
-def _find_answer(plan: QueryPlan, candidate: Candidate) -> Found | None:
+def answer_in(plan: QueryPlan, candidate: Candidate) -> Found | None:
+    """The answer-type rules' answer in a candidate's passage, found once."""
     if candidate.found is None:
         candidate.found = find_answer(plan.content_stems, plan.kind, plan.words, candidate.passage.text)
     return candidate.found
@@ -124,9 +123,9 @@ def _word_set(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"\w+", text.lower()))
 
 
-def group_duplicates(ordered: list[Candidate], limit: int) -> list[Candidate]:
+def group_duplicates(ordered: list[Candidate], limit: int | None = None) -> list[Candidate]:
     """Keep the first of each group of near-identical passages (the same press release on two
-    sites), up to `limit` of them; the others go into its `duplicates`."""
+    sites), up to `limit` of them (None: all); the others go into its `duplicates`."""
     kept: list[tuple[Candidate, frozenset[str]]] = []
     for candidate in ordered:
         if len(kept) == limit:

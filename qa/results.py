@@ -1,29 +1,118 @@
-"""Ranked candidates → what every interface returns: `Result`s with highlights, citations and
-the passages printed elsewhere too, and the `Answer` with its short answer (from the trained
-reader's spans, or by the answer-type rules)."""
+"""Ranked candidates → what every interface returns: the short answer (from the trained
+reader's spans, or by the answer-type rules), then one `Result` per article, in the order
+asked for, one page of them, with highlights, citations, the article's other matching
+passages and the passages printed elsewhere too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from qa.answers import highlight
 from qa.citations import citation, cited_sentence
-from qa.query import QueryPlan
-from qa.ranking import Candidate
+from qa.query import Query, QueryPlan
+from qa.ranking import Candidate, answer_in
 from qa.reader import Span
 from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer
-from qa.types import Answer, Passage, Result, ShortAnswer, Source
+from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
+
+MORE_PER_ARTICLE = 2  # other matching passages a result holds besides its best one
 
 
-def results_of(ranked: list[Candidate], plan: QueryPlan) -> list[Result]:
-    """One result per ranked candidate, numbered from 1."""
-    return [_result(number, candidate, plan) for number, candidate in enumerate(ranked, 1)]
+@dataclass(frozen=True)
+class Marked:
+    """The answer span found in one passage, how sure of it, and whether it is shown as the answer."""
+
+    span: tuple[int, int] | None
+    confidence: float | None
+    confident: bool
 
 
-def _result(number: int, candidate: Candidate, plan: QueryPlan) -> Result:
-    passage = candidate.passage
-    span = candidate.found.span if candidate.found else None
+def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]],
+                calibration: Calibration) -> tuple[ShortAnswer, list[Candidate], dict[str, Marked]]:
+    """The short answer from the reader's `spans` in the first passages of `ranked`; `ranked`
+    again, with a passage whose answer the reader is clearly surer of moved first; and each
+    read passage's best reading."""
+    passages = [c.passage for c in ranked]
+    found = readings(plan, passages, spans, calibration)
+    short = short_answer(plan, passages, found, calibration)
+    best = best_by_result(found, len(spans))
+    marks = {
+        c.passage.id: Marked(b.span, round(b.confidence, 4), b.acceptable and b.confidence >= calibration.threshold)
+        for c, b in zip(ranked, best) if b
+    }
+    first = first_by_reading(plan, passages, best)
+    if first:
+        ranked = [ranked[first], *ranked[:first], *ranked[first + 1:]]
+    return short, ranked, marks
+
+
+def rules_answer(plan: QueryPlan, ranked: list[Candidate], min_coverage: float) -> ShortAnswer:
+    """With reader=rules: the rules' answer span in the best passage, if its sentence holds at
+    least `min_coverage` of the question."""
+    found = answer_in(plan, ranked[0]) if ranked else None
+    if found is None or found.span is None:
+        return ShortAnswer(text=None, confident=False)
+    passage = ranked[0].passage
+    confident = found.coverage >= min_coverage
+    return ShortAnswer(
+        text=passage.text[found.span[0] : found.span[1]] if confident else None,
+        confident=confident,
+        confidence=1.0 if confident else 0.0,
+        passage_id=passage.id,
+        source=passage.source,
+        date=passage.date,
+        period=passage.period.label if passage.period else None,
+        cited=cited_sentence(passage.source, passage.date, passage.text[slice(*found.sentence)]) if confident else None,
+    )
+
+
+def rules_marks(plan: QueryPlan, candidates: list[Candidate]) -> dict[str, Marked]:
+    """With reader=rules: the rules' answer span in each of `candidates` (those shown)."""
+    marks = {}
+    for candidate in candidates:
+        found = answer_in(plan, candidate)
+        if found and found.span:
+            marks[candidate.passage.id] = Marked(found.span, None, True)
+    return marks
+
+
+def by_article(ranked: list[Candidate]) -> list[list[Candidate]]:
+    """The ranked passages grouped by article, each article where its best passage ranks."""
+    groups: dict[str, list[Candidate]] = {}
+    for candidate in ranked:
+        groups.setdefault(candidate.passage.doc_id, []).append(candidate)
+    return list(groups.values())
+
+
+def ordered(groups: list[list[Candidate]], sort: str) -> list[list[Candidate]]:
+    """"relevance": as ranked; "newest": by publication date, newest first (undated last),
+    equal dates as ranked."""
+    if sort == "newest":
+        return sorted(groups, key=lambda group: group[0].passage.date or "", reverse=True)  # (a stable sort)
+    return groups
+
+
+def page(query: Query, plan: QueryPlan, short: ShortAnswer, groups: list[list[Candidate]],
+         marks: dict[str, Marked]) -> Answer:
+    """The Answer: `short`, and one Result per group from the query's offset, `top_k` of them."""
+    shown = groups[query.offset : query.offset + query.top_k]
+    results = [_result(query.offset + number, group, plan, marks) for number, group in enumerate(shown, 1)]
+    return Answer(question=plan.question, answer=short, results=results, total=len(groups),
+                  offset=query.offset, sort=query.sort)
+
+
+def shown_passages(query: Query, groups: list[list[Candidate]]) -> list[Candidate]:
+    """The candidates a page shows: each article's best passage and up to MORE_PER_ARTICLE others."""
+    return [c for group in groups[query.offset : query.offset + query.top_k] for c in group[: 1 + MORE_PER_ARTICLE]]
+
+
+def _result(number: int, group: list[Candidate], plan: QueryPlan, marks: dict[str, Marked]) -> Result:
+    best = group[0]
+    passage = best.passage
+    mark = marks.get(passage.id)
     return Result(
         rank=number,
-        score=round(candidate.score, 4),
+        score=round(best.score, 4),
         text=passage.text,
         title=passage.title,
         source=passage.source,
@@ -31,54 +120,32 @@ def _result(number: int, candidate: Candidate, plan: QueryPlan) -> Result:
         url=passage.url,
         doc_id=passage.doc_id,
         passage_id=passage.id,
-        highlights=highlight(plan.words, passage.text, span),
+        highlights=_highlights(plan, passage, mark),
         period=passage.period.to_dict() if passage.period else None,
-        answer=list(span) if span else None,
+        answer=list(mark.span) if mark and mark.span else None,
+        answer_confidence=mark.confidence if mark else None,
         citation=citation(passage.source, passage.date),
         article_span=[passage.start, passage.end],
-        also_in=[_source(d.passage) for d in candidate.duplicates],
+        also_in=[_source(d.passage) for d in best.duplicates],
+        more=[_snippet(c, plan, marks.get(c.passage.id)) for c in group[1 : 1 + MORE_PER_ARTICLE]],
     )
 
 
-def read_answer(plan: QueryPlan, ranked: list[Candidate], results: list[Result], spans: list[list[Span]],
-                calibration: Calibration) -> Answer:
-    """The answer from the reader's `spans` in the best results: each result gets its best
-    reading, and one the reader is clearly surer of goes first."""
-    passages = [c.passage for c in ranked]
-    found = readings(plan, passages, spans, calibration)
-    short = short_answer(plan, passages, found, calibration)
-    best_readings = best_by_result(found, len(results))
-    for result, best in zip(results, best_readings):
-        confident = bool(best and best.acceptable and best.confidence >= calibration.threshold)
-        result.answer = list(best.span) if best else None
-        result.answer_confidence = round(best.confidence, 4) if best else None
-        result.highlights = highlight(plan.words, result.text, best.span if confident else None)
-    first = first_by_reading(plan, passages, best_readings)
-    if first:
-        results.insert(0, results.pop(first))
-        for number, result in enumerate(results, 1):
-            result.rank = number
-    return Answer(question=plan.question, answer=short, results=results)
-
-
-def rules_answer(plan: QueryPlan, ranked: list[Candidate], results: list[Result], min_coverage: float) -> Answer:
-    """With reader=rules: the rules' answer span in the best result, if its sentence holds at
-    least `min_coverage` of the question."""
-    if not ranked or not ranked[0].found or ranked[0].found.span is None:
-        return Answer(question=plan.question, answer=ShortAnswer(text=None, confident=False), results=results)
-    best, found, result = ranked[0], ranked[0].found, results[0]
-    confident = found.coverage >= min_coverage
-    short = ShortAnswer(
-        text=result.text[found.span[0] : found.span[1]] if confident else None,
-        confident=confident,
-        confidence=1.0 if confident else 0.0,
-        passage_id=result.passage_id,
-        source=result.source,
-        date=result.date,
-        period=best.passage.period.label if best.passage.period else None,
-        cited=cited_sentence(result.source, result.date, result.text[slice(*found.sentence)]) if confident else None,
+def _snippet(candidate: Candidate, plan: QueryPlan, mark: Marked | None) -> Snippet:
+    passage = candidate.passage
+    return Snippet(
+        passage_id=passage.id,
+        text=passage.text,
+        score=round(candidate.score, 4),
+        highlights=_highlights(plan, passage, mark),
+        answer=list(mark.span) if mark and mark.span else None,
+        answer_confidence=mark.confidence if mark else None,
+        article_span=[passage.start, passage.end],
     )
-    return Answer(question=plan.question, answer=short, results=results)
+
+
+def _highlights(plan: QueryPlan, passage: Passage, mark: Marked | None) -> list[list[int]]:
+    return highlight(plan.words, passage.text, mark.span if mark and mark.confident else None)
 
 
 def _source(passage: Passage) -> Source:

@@ -11,8 +11,9 @@ class Stages:
     A question's stages: snapshot (the latest index, filters), lexical (BM25, while the model
     embeds the question), embed (waiting for the question's vector after BM25 is done), dense
     (vector search, both scores for every candidate), passages (read from the store), rank
-    (fusion, answers, duplicates), results (highlighting, serializable results), read (the
-    trained reader on the best passages) and answer (the short answer from its spans)."""
+    (fusion, answers, duplicates), read (the trained reader on the best passages) and answer
+    (the short answer from its spans, and the page of results: grouped by article, ordered,
+    highlighted)."""
 
     def __init__(self, timings: dict[str, float] | None):
         self.timings, self.last = timings, time.perf_counter()

@@ -51,6 +51,24 @@ class Facets:
 
 
 @dataclass
+class Corpus:
+    """What the index holds, as the web page, `/corpus`, `/health`, the MCP server and `qa
+    corpus` describe it: a name and a one-line description (from the settings), a summary
+    written from the counts, the articles and passages, the publishers (most articles first) and the range
+    of publication dates."""
+
+    name: str | None  # the corpus_name setting
+    description: str | None  # the corpus_description setting
+    summary: str  # written from the counts: "1,005 news articles from detik, kompas and 3 more publishers, ..."
+    articles: int
+    passages: int
+    sources: list[SourceCount]
+    first_date: str | None
+    last_date: str | None
+    undated: int
+
+
+@dataclass
 class Passage:
     """A piece of an article: `article.text[start:end] == text`."""
 
@@ -80,8 +98,23 @@ class Source:
 
 
 @dataclass
+class Snippet:
+    """Another passage of a result's article that matched the question (a card holds its best
+    passage and these). `highlights`, `answer` and `answer_confidence` as in `Result`."""
+
+    passage_id: str
+    text: str
+    score: float
+    highlights: list[list[int]] = field(default_factory=list)
+    answer: list[int] | None = None
+    answer_confidence: float | None = None
+    article_span: list[int] = field(default_factory=list)
+
+
+@dataclass
 class Result:
-    """One ranked passage as returned by the CLI, HTTP and Python interfaces.
+    """One ranked article as returned by every interface: its best passage for the question,
+    and under `more` its other passages that matched (best first).
 
     `highlights` are [start, end) character spans of `text`: the question's words and the
     answer. `period` is the time the passage speaks of ({"start", "end", "label"}).
@@ -105,6 +138,7 @@ class Result:
     citation: str = ""
     article_span: list[int] = field(default_factory=list)  # [start, end) in the article's text
     also_in: list[Source] = field(default_factory=list)
+    more: list[Snippet] = field(default_factory=list)
 
 
 @dataclass
@@ -132,11 +166,15 @@ class ShortAnswer:
 
 @dataclass
 class Answer:
-    """A question, its short answer and its ranked results."""
+    """A question, its short answer and one page of its ranked results: `total` articles were
+    found, and `results` are those from `offset` on, in `sort` order ("relevance" or "newest")."""
 
     question: str
     answer: ShortAnswer
     results: list[Result]
+    total: int = 0
+    offset: int = 0
+    sort: str = "relevance"
 
     def to_dict(self) -> dict:
         """The JSON body of the HTTP response, and of `qa ask --json`."""

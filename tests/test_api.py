@@ -17,13 +17,14 @@ def client(engine):
 
 
 def test_get_ask(client, engine):
-    response = client.get("/ask", params={"q": QUESTION, "k": 3})
+    response = client.get("/ask", params={"question": QUESTION, "top_k": 3})
     assert response.status_code == 200
     body = response.json()
     assert body == engine.ask(QUESTION, 3).to_dict()
+    assert set(body) == {"question", "answer", "results", "total", "offset", "sort"}
     assert set(body["results"][0]) == {"rank", "score", "text", "title", "source", "date", "url", "doc_id",
                                        "passage_id", "highlights", "period", "answer", "answer_confidence", "citation",
-                                       "article_span", "also_in"}
+                                       "article_span", "also_in", "more"}
     assert set(body["answer"]) == {"text", "confident", "confidence", "kind", "passage_id", "source", "date",
                                    "period", "cited", "note"}
     assert body["answer"]["text"] == "12,37 juta tenaga kerja" and body["answer"]["confident"]
@@ -38,15 +39,67 @@ def test_get_ask(client, engine):
 
 
 def test_post_ask_with_filters(client):
-    response = client.post("/ask", json={"q": QUESTION, "k": 50, "source": ["kumparan"],
+    response = client.post("/ask", json={"question": QUESTION, "top_k": 50, "sources": ["kumparan"],
                                          "date_from": "2024-01-01"})
     assert response.status_code == 200
     assert {r["source"] for r in response.json()["results"]} == {"kumparan"}
 
 
 def test_get_with_repeated_source(client):
-    response = client.get("/ask", params=[("q", QUESTION), ("k", "50"), ("source", "KETIK"), ("source", "Republika")])
+    response = client.get("/ask", params=[("question", QUESTION), ("top_k", "50"), ("sources", "KETIK"),
+                                          ("sources", "Republika")])
     assert {r["source"] for r in response.json()["results"]} == {"KETIK", "Republika"}
+
+
+def test_the_old_option_names_still_work(client):
+    """q, k and source are deprecated aliases of question, top_k and sources for one release."""
+    new = client.get("/ask", params={"question": QUESTION, "top_k": 2, "sources": "KETIK"}).json()
+    assert client.get("/ask", params={"q": QUESTION, "k": 2, "source": "KETIK"}).json() == new
+    assert client.post("/ask", json={"q": QUESTION, "k": 2, "source": ["KETIK"]}).json() == new
+    deprecated = {p["name"] for p in client.get("/openapi.json").json()["paths"]["/ask"]["get"]["parameters"]
+                  if p.get("deprecated")}
+    assert deprecated == {"q", "k", "source"}
+
+
+def test_results_are_articles_paged_and_sorted(client):
+    first = client.get("/ask", params={"question": QUESTION, "top_k": 2}).json()
+    second = client.get("/ask", params={"question": QUESTION, "top_k": 2, "offset": 2}).json()
+    assert first["total"] == second["total"] == 5 and second["offset"] == 2
+    ids = [r["doc_id"] for r in first["results"] + second["results"]]
+    assert len(set(ids)) == 4, "each article once, and the second page goes on from the first"
+    assert [r["rank"] for r in second["results"]] == [3, 4]
+    for result in first["results"]:  # the article's other matching passages come with it
+        assert all(m["passage_id"].startswith(result["doc_id"] + ":") for m in result["more"])
+    newest = client.get("/ask", params={"question": QUESTION, "top_k": 5, "sort": "newest"}).json()
+    dates = [r["date"] for r in newest["results"]]
+    assert dates == sorted(dates, reverse=True) and newest["sort"] == "newest"
+    assert newest["answer"] == first["answer"], "the order of the results does not change the answer"
+
+
+def test_an_unknown_source_or_a_bad_date_says_what_is_valid(client):
+    response = client.get("/ask", params={"question": QUESTION, "sources": "kompas"})
+    assert response.status_code == 422
+    assert response.json() == {"detail": "unknown source(s): kompas; the sources are: KETIK, kumparan, marketeers, "
+                                         "Republika"}
+    response = client.post("/ask", json={"question": QUESTION, "date_from": "15-11-2024"})
+    assert response.status_code == 422
+    assert response.json() == {"detail": "date_from must be a date like 2024-11-15, got '15-11-2024'"}
+
+
+def test_corpus_describes_what_is_indexed(client, engine):
+    corpus = client.get("/corpus").json()
+    assert (corpus["articles"], corpus["passages"]) == (5, len(engine.index.snapshot()))
+    assert corpus["name"] is None and corpus["description"] is None
+    assert corpus["summary"] == ("5 news articles from KETIK, kumparan, marketeers and 1 more publisher, "
+                                 "published 2022-08-10 to 2024-11-15")
+    assert client.get("/health").json()["corpus"] == corpus
+
+
+def test_a_named_corpus(engine):
+    named = Engine(engine.settings, engine.embedder, corpus_name="Arsip IKM", corpus_description="Berita IKM.")
+    with TestClient(create_app(engine=named)) as client:
+        corpus = client.get("/corpus").json()
+    assert (corpus["name"], corpus["description"]) == ("Arsip IKM", "Berita IKM.")
 
 
 def test_security_headers(client):
@@ -105,10 +158,10 @@ def writable(live_engine):
 
 def test_posted_articles_are_answered_at_once_and_reposting_is_a_no_op(writable):
     added = writable.post("/articles", json=BATTERY, headers=WRITE)
-    assert added.status_code == 200
+    assert added.status_code == 201
     assert added.json() | {"passages": 0} == {"added": ["baterai-batang"], "replaced": [], "unchanged": [],
                                               "removed": [], "passages": 0, "skipped": [], "warnings": []}
-    answer = writable.get("/ask", params={"q": BATTERY_QUESTION}).json()
+    answer = writable.get("/ask", params={"question": BATTERY_QUESTION}).json()
     assert answer["answer"]["text"] == "Rp 18 triliun" and answer["results"][0]["source"] == "antara"
     again = writable.post("/articles", json=[BATTERY], headers=WRITE).json()
     assert again["unchanged"] == ["baterai-batang"] and again["passages"] == 0
@@ -138,7 +191,7 @@ def test_writes_need_the_key_and_reads_stay_open(writable):
     assert writable.post("/articles", json=BATTERY, headers={"X-API-Key": KEY + "x"}).status_code == 401
     assert writable.delete("/articles/baterai-batang", headers={"X-API-Key": ""}).status_code == 401
     assert writable.get("/articles").json()["total"] == 5
-    assert writable.get("/ask", params={"q": QUESTION}).status_code == 200
+    assert writable.get("/ask", params={"question": QUESTION}).status_code == 200
 
 
 def test_without_a_configured_key_writes_are_refused(client):
@@ -150,9 +203,10 @@ def test_without_a_configured_key_writes_are_refused(client):
 def test_protected_reads_need_the_key_but_health_does_not(live_engine):
     live_engine.settings.api_key, live_engine.settings.protect_reads = SecretStr(KEY), True
     with TestClient(create_app(engine=live_engine)) as client:
-        assert client.get("/ask", params={"q": QUESTION}).status_code == 401
+        assert client.get("/ask", params={"question": QUESTION}).status_code == 401
         assert client.get("/articles").status_code == 401
-        assert client.get("/ask", params={"q": QUESTION}, headers=WRITE).status_code == 200
+        assert client.get("/corpus").status_code == 401
+        assert client.get("/ask", params={"question": QUESTION}, headers=WRITE).status_code == 200
         assert client.get("/health").status_code == 200
 
 
@@ -160,6 +214,41 @@ def test_openapi_documents_the_key_header(client):
     schema = client.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
     assert {"post", "get"} <= set(schema["paths"]["/articles"])
+
+
+def test_openapi_tells_the_truth(client, live_engine):
+    """Readable operationIds and tags; the key only on writes (reads are open by default); every
+    error documented with the body it really has; 201 for creation."""
+    schema = client.get("/openapi.json").json()
+    operations = {(method, path): op for path, ops in schema["paths"].items() for method, op in ops.items()}
+    assert {op["operationId"] for op in operations.values()} >= {
+        "ask", "ask_with_body", "add_articles", "remove_article", "list_articles", "get_article", "corpus", "health"}
+    assert all(op.get("tags") for op in operations.values())
+    secured = {key for key, op in operations.items() if op.get("security")}
+    assert secured == {("post", "/articles"), ("delete", "/articles/{article_id}")}
+    for key, op in operations.items():
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, key
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert "201" in operations[("post", "/articles")]["responses"]
+    live_engine.settings.api_key, live_engine.settings.protect_reads = SecretStr(KEY), True
+    protected = create_app(engine=live_engine).openapi()
+    assert protected["paths"]["/ask"]["get"]["security"] and "401" in protected["paths"]["/ask"]["get"]["responses"]
+
+
+def test_cors_is_off_unless_origins_are_set(client, engine):
+    preflight = {"Origin": "https://chat.example.org", "Access-Control-Request-Method": "GET"}
+    assert "access-control-allow-origin" not in client.options("/ask", headers=preflight).headers
+    widget = Engine(engine.settings, engine.embedder, cors_origins="https://chat.example.org")
+    with TestClient(create_app(engine=widget)) as cors:
+        allowed = cors.options("/ask", headers=preflight)
+        assert allowed.headers["access-control-allow-origin"] == "https://chat.example.org"
+        answer = cors.get("/ask", params={"question": QUESTION}, headers={"Origin": "https://chat.example.org"})
+        assert answer.headers["access-control-allow-origin"] == "https://chat.example.org"
+        assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+        other = cors.get("/health", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
 
 
 @pytest.mark.parametrize("allowed, host, status", [
@@ -191,4 +280,4 @@ def test_an_app_started_again_takes_writes_again(live_engine):
         pass
     with TestClient(app) as client:
         response = client.post("/articles", json=BATTERY, headers={"X-API-Key": "kunci"})
-    assert response.status_code == 200 and response.json()["added"] == [BATTERY["id"]], response.text
+    assert response.status_code == 201 and response.json()["added"] == [BATTERY["id"]], response.text

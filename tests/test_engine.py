@@ -27,7 +27,7 @@ def test_stage_timings_cover_every_step_of_a_question(engine):
     timings: dict[str, float] = {}
     plain = engine.ask(QUESTION)
     timed = engine.ask(QUESTION, timings=timings)
-    assert set(timings) == {"snapshot", "embed", "dense", "lexical", "passages", "rank", "results", "read", "answer"}
+    assert set(timings) == {"snapshot", "embed", "dense", "lexical", "passages", "rank", "read", "answer"}
     assert all(t >= 0 for t in timings.values()) and timings["embed"] > 0
     assert timed.to_dict() == plain.to_dict()  # timing changes nothing
 

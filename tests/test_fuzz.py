@@ -1,8 +1,13 @@
 """Schema fuzzing of the HTTP API: schemathesis generates requests from the OpenAPI schema,
-valid and invalid, for every operation, writes included (with the key); none may get a 5xx.
-A bounded slice runs in CI; HYPOTHESIS_PROFILE=deep runs many more examples."""
+valid and invalid, for every operation, writes included (with the key). None may get a 5xx,
+and every response must be one the schema documents: its status code, its content type and
+its body against the schema of that status. A bounded slice runs in CI;
+HYPOTHESIS_PROFILE=deep runs many more examples."""
 
 import schemathesis
+from schemathesis.checks import (
+    content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance,
+)
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
 
@@ -19,9 +24,11 @@ schema.app = APP
 
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_request_gets_a_server_error(case, live_engine):
+def test_every_response_is_documented_and_none_is_a_server_error(case, live_engine):
     live_engine.settings.api_key = SecretStr(KEY)
     APP.state.engine = live_engine  # a private copy of the index: the fuzzer adds and removes articles
     response = case.call(headers={"X-API-Key": KEY})
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}")
+    case.validate_response(response, checks=[not_a_server_error, status_code_conformance, content_type_conformance,
+                                             response_schema_conformance], headers={"X-API-Key": KEY})
