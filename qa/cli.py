@@ -273,6 +273,34 @@ def list_articles(
     err.print(f"{shown} of {total} articles", markup=False)
 
 
+@app.command("corpus")
+def describe_corpus(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the GET /corpus body.")] = False,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None,
+):
+    """What the index holds: articles, passages, publication dates and the publishers (with
+    their article counts) that `qa ask --sources` may name.
+
+    **Example**
+
+    * `qa corpus --json | jq -r '.sources[].source'`
+    """
+    try:
+        corpus = _engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir).corpus()
+    except QAError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        _print_json(asdict(corpus))
+        return
+    for line in filter(None, [corpus.name, corpus.description, corpus.summary]):
+        out.print(printable(line), markup=False, soft_wrap=True)
+    if corpus.undated:
+        out.print(f"{corpus.undated} articles without a date", markup=False)
+    for source in corpus.sources:  # tab-separated, for cut and awk
+        sys.stdout.write(f"{printable(source.source)}\t{source.articles}\n")
+
+
 def _passage_text(text: str, highlights: list[list[int]], styled: bool) -> Text:
     """The passage with its highlighted words in bold colour, or between ** when not on a terminal."""
     body, last = Text(), 0
@@ -318,6 +346,24 @@ def _render(answer: Answer, styled: bool) -> None:
         for other in r.also_in:
             print_(Text(f"   also in {printable(other.source or 'unknown source')} ({other.date or 'undated'}) "
                         f"{printable(other.passage_id)}", style="dim" if styled else ""))
+        for more in r.more:  # the article's other passages that match, one line each
+            line = printable(more.text)
+            print_(Text(f"   + {printable(more.passage_id)}: {line[:MORE_CHARS]}{'…' * (len(line) > MORE_CHARS)}",
+                        style="dim" if styled else ""))
+    if answer.results:
+        last = answer.offset + len(answer.results)
+        further = f"; next: --offset {last}" if last < answer.total else ""
+        print_()
+        print_(Text(f"results {answer.offset + 1}-{last} of {answer.total} articles, by {answer.sort}{further}",
+                    style="dim" if styled else ""))
+
+
+MORE_CHARS = 100  # of an article's other matching passage, on its one line
+
+
+class Sort(str, Enum):
+    relevance = "relevance"
+    newest = "newest"
 
 
 class Format(str, Enum):
@@ -341,18 +387,25 @@ def ask(
     question: Annotated[Optional[str], typer.Argument(
         help="The question, in Indonesian or English; without it, questions are read from standard "
         "input, one per line.")] = None,
-    k: Annotated[int, typer.Option("-k", "--top-k", help="How many passages (1-50).")] = DEFAULT_TOP_K,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many articles (1-50).")] = DEFAULT_TOP_K,
+    offset: Annotated[int, typer.Option(help="Skip this many results (the next page: offset + top-k).")] = 0,
+    sort: Annotated[Sort, typer.Option(help="relevance: best answer first; newest: newest article first.")]
+    = Sort.relevance,
     output: Annotated[Format, typer.Option(
         "--format", "-f", help="text: readable (coloured on a terminal); json: the HTTP response body (a list "
         "when questions come from standard input); jsonl: one answer per line.")] = Format.text,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="Only articles on/after YYYY-MM-DD.")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Only articles on/before YYYY-MM-DD.")] = None,
-    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this publisher; repeatable.")] = None,
+    date_from: Annotated[Optional[str], typer.Option(
+        "--date-from", "--from", help="Only articles on/after YYYY-MM-DD (--from: deprecated).")] = None,
+    date_to: Annotated[Optional[str], typer.Option(
+        "--date-to", "--to", help="Only articles on/before YYYY-MM-DD (--to: deprecated).")] = None,
+    sources: Annotated[Optional[list[str]], typer.Option(
+        "--sources", "--source", help="Only this publisher; repeatable (`qa corpus` lists them; --source: "
+        "deprecated).")] = None,
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
     corpus_dir: CorpusDir = None,
 ):
-    """Answer questions with ranked passages, their sources and the words that answer.
+    """Answer questions with ranked articles, their best passages, sources and the words that answer.
 
     A question that cannot be asked (too long, a bad date) is reported on stderr and the others
     are still answered; the exit code is then 2.
@@ -361,7 +414,7 @@ def ask(
 
     * `qa ask "berapa tenaga kerja IKM 2024?" -k 3`
 
-    * `qa ask "investasi industri" --from 2024-01-01 --source kumparan`
+    * `qa ask "investasi industri" --date-from 2024-01-01 --sources kumparan --sort newest`
 
     * `qa ask --format jsonl < questions.txt > answers.jsonl`
     """
@@ -373,7 +426,9 @@ def ask(
     engine = _loaded_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
     answers, failed = [], 0  # answers are kept only for --format json, printed as one list at the end
     try:
-        for position, (number, text, answer) in enumerate(_answered(engine, questions, k, date_from, date_to, source)):
+        options = {"top_k": top_k, "date_from": date_from, "date_to": date_to, "sources": sources,
+                   "offset": offset, "sort": sort.value}
+        for position, (number, text, answer) in enumerate(_answered(engine, questions, options)):
             if isinstance(answer, InvalidInputError):
                 failed = failed or answer.exit_code
             _show(position, number, text, answer, output, answers)
@@ -406,7 +461,7 @@ def _show(position: int, number: int, text: str, answer: Answer | InvalidInputEr
         _print_json(body)
 
 
-def _answered(engine, questions: list[tuple[int, str]], k, date_from, date_to, source):
+def _answered(engine, questions: list[tuple[int, str]], options: dict):
     """(line number, question, its Answer or the error it raised), reading MAX_BATCH questions
     in one batch: the reader's model then does the work of several at once."""
     from qa.reader import MAX_BATCH
@@ -414,12 +469,12 @@ def _answered(engine, questions: list[tuple[int, str]], k, date_from, date_to, s
     for start in range(0, len(questions), MAX_BATCH):
         chunk = questions[start : start + MAX_BATCH]
         try:
-            answers = engine.ask_many([text for _, text in chunk], k, date_from, date_to, source)
+            answers = engine.ask_many([text for _, text in chunk], **options)
         except InvalidInputError:  # one bad question: ask them one by one to say which
             answers = []
             for _, text in chunk:
                 try:
-                    answers.append(engine.ask(text, k, date_from, date_to, source))
+                    answers.append(engine.ask(text, **options))
                 except InvalidInputError as exc:
                     answers.append(exc)
         yield from ((number, text, answer) for (number, text), answer in zip(chunk, answers))
