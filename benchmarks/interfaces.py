@@ -132,10 +132,10 @@ def main() -> None:
         process, base = start_server(index_dir)
         try:
             with httpx.Client(base_url=base, timeout=60) as http:
-                http.get("/ask", params={"q": "pemanasan"})
+                http.get("/ask", params={"question": "pemanasan"})
 
                 def over_http(question: str, k: int = 5) -> str | None:
-                    results = http.get("/ask", params={"q": question, "k": k}).json()["results"]
+                    results = http.get("/ask", params={"question": question, "top_k": k}).json()["results"]
                     return results[0]["doc_id"] if results else None
 
                 rows["HTTP GET /ask"] = timed(over_http, questions, args.repeat)

@@ -103,7 +103,7 @@ async def ask(http: httpx.AsyncClient, question: str, run: Run) -> float:
     """Ask once; returns the seconds the server asked to wait before retrying (0 if none)."""
     started = time.perf_counter()
     try:
-        response = await http.get("/ask", params={"q": question, "k": 5})
+        response = await http.get("/ask", params={"question": question, "top_k": 5})
     except httpx.HTTPError as exc:
         run.errors.append(repr(exc))
         return 0.0
@@ -154,7 +154,7 @@ async def writer(http: httpx.AsyncClient, articles: list[dict], every: float, st
             before = (await http.get("/health")).json()["generation"]
             started = time.perf_counter()
             response = await http.post("/articles", json=record, headers={"X-API-Key": KEY})
-            if response.status_code != 200 or not response.json()["added"]:
+            if response.status_code != 201 or not response.json()["added"]:
                 run.write_errors.append(f"{response.status_code} {response.text[:100]}")
             else:
                 run.writes += 1
@@ -179,7 +179,7 @@ async def load(base: str, questions: list[str], articles: list[dict], name: str,
     connections = clients + 4 if clients else 1000
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-        await http.get("/ask", params={"q": questions[0]})  # warm the connection and the model
+        await http.get("/ask", params={"question": questions[0]})  # warm the connection and the model
         stop = time.monotonic() + seconds
         started = time.perf_counter()
         tasks = [client(http, questions, stop, run, random.Random(i)) for i in range(clients)]

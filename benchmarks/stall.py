@@ -50,8 +50,8 @@ def heavy_requests(texts: list[str]) -> dict[str, tuple[str, str, dict]]:
         "POST /articles, 1,000 articles (~5 MB)": ("post", "/articles", {"json": many}),
         "POST /articles, one 4.6 MB article": ("post", "/articles", {"json": large}),
         "POST /articles, 100 KB of spaces on a line": ("post", "/articles", {"json": spaces}),
-        "GET /ask, k=50, 100 sources": ("get", "/ask", {"params": {"q": QUESTIONS[0], "k": 50,
-                                                                     "source": [f"s{i}" for i in range(100)]}}),
+        "GET /ask, top_k=50, 100 sources": ("get", "/ask", {"params": {"question": QUESTIONS[0], "top_k": 50,
+                                                                         "sources": [f"s{i}" for i in range(100)]}}),
         "GET /articles, limit 1,000": ("get", "/articles", {"params": {"limit": 1000}}),
     }
 
@@ -69,7 +69,7 @@ class Reader(threading.Thread):
             n = 0
             while not self.stopped.is_set():
                 started = time.monotonic()
-                response = http.get("/ask", params={"q": QUESTIONS[n % len(QUESTIONS)], "k": 5})
+                response = http.get("/ask", params={"question": QUESTIONS[n % len(QUESTIONS)], "top_k": 5})
                 if response.status_code != 200:
                     self.errors.append(response.status_code)
                 self.times.append((started, time.monotonic() - started))

@@ -154,7 +154,8 @@ class ArticleText(ArticleInfo):
     text: str
 
 
-GET_PARAMETERS = {"question", "top_k", "offset", "sort", "date_from", "date_to", "sources", "q", "k", "source"}
+GET_PARAMETERS = ("date_from", "date_to", "offset", "question", "sort", "sources", "top_k")
+DEPRECATED_PARAMETERS = ("q", "k", "source")  # the old names of question, top_k and sources, for one release
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's api_key setting.")
 
 
@@ -503,11 +504,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                                        description=DEPRECATED_DOC.format("top_k"))] = None,
         source: Annotated[list[str], Param(deprecated=True, description=DEPRECATED_DOC.format("sources"))] = [],
     ):
-        unknown = sorted(set(request.query_params) - GET_PARAMETERS)
+        unknown = sorted(set(request.query_params) - {*GET_PARAMETERS, *DEPRECATED_PARAMETERS})
         if unknown:
-            raise InvalidInputError(
-                f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(GET_PARAMETERS))}"
-            )
+            raise InvalidInputError(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(GET_PARAMETERS)} "
+                                    f"(and the deprecated {', '.join(DEPRECATED_PARAMETERS)})")
         if question is None and q is None:
             raise InvalidInputError("question: Field required (ask with ?question=...)")
         top_k = k if k is not None and "top_k" not in request.query_params else top_k

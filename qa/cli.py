@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
 import sys
+import time
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
@@ -161,25 +163,58 @@ def index(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
         f"in {report.seconds:.1f}s -> {engine.settings.index_dir}",
-        markup=False,
+        markup=False, soft_wrap=True,
     )
 
 
-def _progress_bar(label: str) -> Progress:
-    """A progress bar on stderr, shown only on a terminal and gone when done."""
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True,
-                    disable=not err.is_terminal)
+PROGRESS_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
+
+
+class Progressing:
+    """A long job's progress on stderr, named by phase: first `preparing` (reading the files,
+    and on first use converting the model), then `counting` once there is something to count.
+    On a terminal, a bar that is gone when done; elsewhere (a log file, CI), a line every
+    PROGRESS_EVERY seconds with the rate and the time left, never wrapped (a short job, or one
+    that fails at once, prints only its summary or its one error line)."""
+
+    def __init__(self, preparing: str, counting: str):
+        self.preparing, self.counting = preparing, counting
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("eta"), TimeRemainingColumn(), console=err, transient=True,
+                            disable=not err.is_terminal)
+        self.started = self.said = 0.0
+
+    def __enter__(self) -> Progressing:
+        self.bar.__enter__()
+        self.task = self.bar.add_task(f"{self.preparing}…", total=None)
+        self.said = time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.started:
+            self.started = now
+            self.bar.update(self.task, description=self.counting)
+        self.bar.update(self.task, completed=done, total=total)
+        if not err.is_terminal and now - self.said >= PROGRESS_EVERY:
+            self.said = now
+            rate = done / (now - self.started) if now > self.started else 0.0
+            left = f"{(total - done) / rate:.0f} s" if rate else "unknown"
+            share = f" ({100 * done / total:.0f}%)" if total else ""
+            err.print(f"{self.counting}: {done:,}/{total:,}{share}, {rate:.1f}/s, eta {left}",
+                      markup=False, soft_wrap=True)
 
 
 def _with_progress(label: str, work, config: Path | None, **flags):
-    """Runs `work(engine, progress)` under a progress bar, prints the report's warnings and
+    """Runs `work(engine, progress)` showing its progress, prints the report's warnings and
     skipped files, and returns the engine and the report."""
     try:
         engine = _engine(config, **flags)
-        with _progress_bar(label) as bar:
-            task = bar.add_task(label, total=None)
-            report = work(engine, lambda done, total: bar.update(task, completed=done, total=total))
+        with Progressing("reading articles (and preparing the model, on first use)", label) as progress:
+            report = work(engine, progress)
     except QAError as exc:
         raise _fail(exc) from None
     for line in report.warnings + [f"skipped {s}" for s in report.skipped]:
@@ -509,7 +544,6 @@ def evaluate(
     * `qa eval --facqa ../shared/data/facqa --split valid`
     """
     import tempfile
-    import time
 
     from qa.evaluation import PLAIN, Evaluation, facqa as facqa_items, load_questions, markdown
 
@@ -528,14 +562,13 @@ def evaluate(
                     raise InvalidInputError(f"question set {path} not found")
                 items = load_questions(path)
                 paths, name = [engine.settings.corpus_dir], str(path)
-            with _progress_bar("indexing") as bar:
-                task = bar.add_task("indexing", total=None)
-                report = engine.build_index(paths, lambda done, total: bar.update(task, completed=done, total=total))
+            with Progressing("reading articles (and preparing the model, on first use)", "embedding passages") as shown:
+                report = engine.build_index(paths, shown)
             rankings = 2 + len(PLAIN)  # the settings' answers and the rules' answers
-            with _progress_bar(f"asking x {rankings} rankings") as bar:
-                task = bar.add_task("asking", total=len(items) * rankings)
+            with Progressing("reading the index", f"questions asked ({rankings} rankings)") as shown:
                 evaluation = Evaluation(engine, items)
-                scores = evaluation.compare(lambda: bar.advance(task))
+                asked = itertools.count(1)
+                scores = evaluation.compare(lambda: shown(next(asked), len(items) * rankings))
             given = evaluation.given_passages() if facqa is not None else None
     except QAError as exc:
         raise _fail(exc) from None

@@ -251,7 +251,8 @@ class Engine:
             held = {s.source.lower(): s.source for s in self.corpus().sources}
             unknown = [s for s in query.sources if s.lower() not in held]
             if unknown:
-                raise InvalidInputError(f"unknown source(s): {', '.join(unknown)}; {sources_hint(list(held.values()))}")
+                named = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+                raise InvalidInputError(f"unknown source(s): {named}; {sources_hint(list(held.values()))}")
         return query
 
     @property

@@ -150,6 +150,8 @@ def embed_and_write(embedder: PassageEmbedder, write: Write, articles: list[Arti
                                   f"({type(exc).__name__}: {str(exc)[:200]})")
     total = sum(len(passages) for _, passages in split)
     done, written = 0, {}
+    if progress:
+        progress(0, total)  # embedding starts: what a progress display counts from
 
     def step(n: int) -> None:
         nonlocal done

@@ -3,7 +3,7 @@
 - **A request id** on every response (`X-Request-ID`): the client's own, if it sent a sane one,
   or a new one; the access log carries it, so a complaint can be matched to its line.
 - **An access log**: one line per request, as text or JSON, with the time, client, method,
-  path, status and milliseconds; the question text (`q=`) can be kept out of it.
+  path, status and milliseconds; the question text (`question=`, or its old name `q=`) can be kept out of it.
 - **Prometheus metrics** (`/metrics`): requests (writes among them) and errors by route, method
   and status, latency histograms, reads in flight and waiting, rejected reads, and the index's
   generation, articles and passages.
@@ -40,6 +40,7 @@ RETRY_AFTER_SECONDS = 1
 READ_TIME_WEIGHT = 0.1  # of the latest read in the moving average of read times (about the last 10)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it when imported
+QUESTION_PARAMETERS = ("question", "q")  # where a question is in a query string (q: the deprecated name)
 HIDDEN = "[hidden]"  # stands for a question in the access log when questions are kept out
 
 
@@ -129,7 +130,7 @@ class Observed:
     def _log(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
         query = scope.get("query_string", b"").decode("latin-1")
         if query and not self.log_questions:
-            query = urlencode([(k, HIDDEN if k == "q" else v) for k, v in parse_qsl(query, keep_blank_values=True)])
+            query = urlencode([(k, HIDDEN if k in QUESTION_PARAMETERS else v) for k, v in parse_qsl(query, keep_blank_values=True)])
         client = (scope.get("client") or ("-",))[0]
         fields = {
             "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),

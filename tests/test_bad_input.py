@@ -58,15 +58,15 @@ def status_and_detail(response) -> tuple[int, str]:
 
 def ask_everywhere(client, question, settings, k=None):
     """GET /ask, POST /ask and `qa ask` with the same question."""
-    params = {"q": question} | ({"k": k} if k is not None else {})
+    params = {"question": question} | ({"top_k": k} if k is not None else {})
     cli_args = ["ask", question, "--index-dir", settings.index_dir] + (["-k", k] if k is not None else [])
     return client.get("/ask", params=params), client.post("/ask", json=params), qa(*cli_args)
 
 
 def test_empty_question(client, settings):
     got, posted, cli = ask_everywhere(client, "", settings)
-    assert status_and_detail(got) == (422, "q: String should have at least 1 character")
-    assert status_and_detail(posted) == (422, "q: String should have at least 1 character")
+    assert status_and_detail(got) == (422, "question: String should have at least 1 character")
+    assert status_and_detail(posted) == (422, "question: String should have at least 1 character")
     assert refused(cli, 2, "question must not be empty")
 
 
@@ -79,13 +79,13 @@ def test_whitespace_only_question(client, settings):
 def test_ten_thousand_character_question(client, settings):
     got, posted, cli = ask_everywhere(client, "tenaga kerja " * 770, settings)
     assert status_and_detail(got) == status_and_detail(posted) == (
-        422, "q: String should have at most 2000 characters")
+        422, "question: String should have at most 2000 characters")
     assert refused(cli, 2, "question is too long (10009 characters; at most 2000)")
 
 
 @pytest.mark.parametrize("garbage", ["\x00\x01\x02 IKM \x1b[2J", "IKM \ufffd\ufffd", "\x7f\x08"])
 def test_binary_garbage_question(client, settings, garbage):
-    for response in (client.get("/ask", params={"q": garbage}), client.post("/ask", json={"q": garbage})):
+    for response in (client.get("/ask", params={"question": garbage}), client.post("/ask", json={"question": garbage})):
         assert status_and_detail(response) == (422, "question contains control characters (binary data?)")
     assert client.get("/ask?q=%FF%FE%00%01").status_code == 422  # bytes that are not UTF-8 at all
     if "\x00" not in garbage:  # a command-line argument cannot hold NUL
@@ -99,9 +99,9 @@ def test_question_without_words(client, settings):
 
 
 @pytest.mark.parametrize("k, message", [
-    (0, "k: Input should be greater than or equal to 1"),
-    (-1, "k: Input should be greater than or equal to 1"),
-    (10**9, "k: Input should be less than or equal to 50"),
+    (0, "top_k: Input should be greater than or equal to 1"),
+    (-1, "top_k: Input should be greater than or equal to 1"),
+    (10**9, "top_k: Input should be less than or equal to 50"),
 ])
 def test_k_out_of_range(client, settings, k, message):
     got, posted, cli = ask_everywhere(client, QUESTION, settings, k=k)
@@ -112,26 +112,30 @@ def test_k_out_of_range(client, settings, k, message):
 def test_k_not_a_number(client, settings):
     got, posted, cli = ask_everywhere(client, QUESTION, settings, k="abc")
     assert status_and_detail(got)[0] == status_and_detail(posted)[0] == 422
-    assert got.json()["detail"].startswith("k: Input should be a valid integer")
-    assert refused(cli, 2, "Invalid value for '-k' / '--top-k'")
-    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "k": 2.5}))[0] == 422
+    assert got.json()["detail"].startswith("top_k: Input should be a valid integer")
+    assert refused(cli, 2, "Invalid value for '--top-k' / '-k'")
+    assert status_and_detail(client.post("/ask", json={"question": QUESTION, "top_k": 2.5}))[0] == 422
 
 
 def test_a_huge_source_filter_is_refused_naming_the_limit(client, settings):
     """20,000 sources once went to SQLite as one query and came back as 'the store is damaged'."""
     many = [f"sumber-{n}" for n in range(20_000)]
-    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "source": many})) == (
+    assert status_and_detail(client.post("/ask", json={"question": QUESTION, "sources": many})) == (
         422, "too many sources (20000; at most 100)")
-    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "source": ["x" * 201]})) == (
+    assert status_and_detail(client.post("/ask", json={"question": QUESTION, "sources": ["x" * 201]})) == (
         422, "a source name is longer than 200 characters")
-    ok = client.post("/ask", json={"q": QUESTION, "source": many[:99] + ["kumparan"]})
+    unknown = client.post("/ask", json={"question": QUESTION, "sources": many[:99] + ["kumparan"]})
+    assert status_and_detail(unknown) == (422, "unknown source(s): sumber-0, sumber-1, sumber-2, sumber-3, sumber-4 "
+                                               "and 94 more; the sources are: KETIK, kumparan, marketeers, Republika")
+    ok = client.post("/ask", json={"question": QUESTION, "sources": ["kumparan"] * 100})
     assert ok.status_code == 200 and ok.json()["results"][0]["source"] == "kumparan"
 
 
 def test_unknown_fields(client, writable):
-    assert status_and_detail(client.get("/ask", params={"q": QUESTION, "top": 3})) == (
-        422, "unknown parameter(s): top; allowed: date_from, date_to, k, q, source")
-    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "top": 3})) == (
+    assert status_and_detail(client.get("/ask", params={"question": QUESTION, "top": 3})) == (
+        422, "unknown parameter(s): top; allowed: date_from, date_to, offset, question, sort, sources, top_k "
+             "(and the deprecated q, k, source)")
+    assert status_and_detail(client.post("/ask", json={"question": QUESTION, "top": 3})) == (
         422, "top: Extra inputs are not permitted")
     assert status_and_detail(writable.post("/articles", json={**BATTERY, "author": "x"}, headers=WRITE)) == (
         422, "author: Extra inputs are not permitted")
@@ -216,7 +220,7 @@ def test_half_a_utf16_pair_in_json_is_stored_as_a_replacement_character(engine, 
     text = BATTERY["text"] + " Kapasitas \udc80 naik."
     response = writable.post("/articles", content=json.dumps({**BATTERY, "text": text}), headers=WRITE | {
         "Content-Type": "application/json"})
-    assert response.status_code == 200 and response.json()["added"] == [BATTERY["id"]], response.text
+    assert response.status_code == 201 and response.json()["added"] == [BATTERY["id"]], response.text
     assert "Kapasitas \ufffd naik." in writable.get(f"/articles/{BATTERY['id']}").json()["text"]
     path = tmp_path / "feed.jsonl"
     path.write_text(json.dumps({**BATTERY, "id": "a", "text": text}) + "\n" + json.dumps({**BATTERY, "id": "b"}) + "\n")
@@ -226,8 +230,8 @@ def test_half_a_utf16_pair_in_json_is_stored_as_a_replacement_character(engine, 
 
 
 def test_dates_that_do_not_parse(client, writable, settings):
-    assert status_and_detail(client.get("/ask", params={"q": QUESTION, "date_from": "2024-13-45"}))[0] == 422
-    assert status_and_detail(client.post("/ask", json={"q": QUESTION, "date_to": "kemarin"}))[0] == 422
+    assert status_and_detail(client.get("/ask", params={"question": QUESTION, "date_from": "2024-13-45"}))[0] == 422
+    assert status_and_detail(client.post("/ask", json={"question": QUESTION, "date_to": "kemarin"}))[0] == 422
     assert refused(qa("ask", QUESTION, "--from", "15-11-2024", "--index-dir", settings.index_dir), 2,
                    "date_from must be a date like 2024-11-15, got '15-11-2024'")
     assert status_and_detail(writable.post("/articles", json={**BATTERY, "date": "kemarin sore"}, headers=WRITE)) == (
@@ -239,8 +243,8 @@ def test_placeholder_dates_with_relative_times_are_indexed(writable, placeholder
     article = {**BATTERY, "id": f"tanpa-tanggal-{placeholder[:4]}", "date": placeholder,
                "text": BATTERY["text"] + " Tahun lalu produksinya naik, tahun depan diperluas."}
     response = writable.post("/articles", json=article, headers=WRITE)
-    assert response.status_code == 200, response.text
-    found = writable.get("/ask", params={"q": "pabrik baterai tahun depan", "k": 50}).json()["results"]
+    assert response.status_code == 201, response.text
+    found = writable.get("/ask", params={"question": "pabrik baterai tahun depan", "top_k": 50}).json()["results"]
     assert any(r["doc_id"] == article["id"] for r in found)
 
 
@@ -329,10 +333,10 @@ def test_index_directory_missing_empty_corrupt_or_of_another_model(engine, tmp_p
 def test_index_that_lost_its_pointer_while_serving_is_503_until_recovered(live_engine):
     with TestClient(create_app(engine=live_engine)) as client:
         (live_engine.settings.index_dir / "CURRENT").unlink()
-        code, detail = status_and_detail(client.get("/ask", params={"q": QUESTION}))
+        code, detail = status_and_detail(client.get("/ask", params={"question": QUESTION}))
         assert code == 503 and "qa recover --index-dir" in detail
         assert qa("recover", "--index-dir", live_engine.settings.index_dir).returncode == 0
-        assert client.get("/ask", params={"q": QUESTION}).status_code == 200
+        assert client.get("/ask", params={"question": QUESTION}).status_code == 200
 
 
 @pytest.fixture
@@ -387,9 +391,9 @@ def test_a_full_or_read_only_disk_is_said_so_and_the_index_kept(engine, small_di
 
 def test_index_damaged_while_serving_is_503(live_engine):
     with TestClient(create_app(engine=live_engine)) as client:
-        assert client.get("/ask", params={"q": QUESTION}).status_code == 200
+        assert client.get("/ask", params={"question": QUESTION}).status_code == 200
         shutil.rmtree(live_engine.settings.index_dir)
-        code, detail = status_and_detail(client.get("/ask", params={"q": QUESTION}))
+        code, detail = status_and_detail(client.get("/ask", params={"question": QUESTION}))
         assert code == 503 and "no index in index" in detail
         assert str(live_engine.settings.index_dir) not in detail  # no server paths in responses
         assert client.get("/articles").status_code == 503
@@ -459,7 +463,7 @@ def test_questions_from_standard_input_that_cannot_be_asked(engine, settings):
 
 
 def test_a_loopback_server_refuses_another_host_name_against_dns_rebinding(server):
-    rebound = httpx.get(f"{server}/ask", params={"q": "IKM"}, headers={"Host": "attacker.example:8000"})
+    rebound = httpx.get(f"{server}/ask", params={"question": "IKM"}, headers={"Host": "attacker.example:8000"})
     assert rebound.status_code == 400 and "QA_ALLOWED_HOSTS" in rebound.json()["detail"]
     assert httpx.get(f"{server}/health", headers={"Host": "localhost"}).status_code == 200
     assert httpx.get(f"{server}/health").status_code == 200  # 127.0.0.1:PORT

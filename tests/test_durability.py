@@ -241,7 +241,7 @@ def test_kill_9_of_a_worker_during_http_writes_loses_no_acknowledged_article(eng
                 except httpx.HTTPError as exc:  # its worker died under it: not acknowledged
                     failures.append(repr(exc))
                     continue
-                if response.status_code == 200:
+                if response.status_code == 201:
                     acknowledged.update(a["id"] for a in batch)
                 else:
                     failures.append(response.text)
@@ -261,7 +261,7 @@ def test_kill_9_of_a_worker_during_http_writes_loses_no_acknowledged_article(eng
         assert acknowledged, failures
         answering = {httpx.get(f"{base}/health", timeout=30).json()["process"] for _ in range(40)}
         assert victim not in answering and len(answering) == 2  # replaced
-        assert httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60).json()["results"]
+        assert httpx.get(f"{base}/ask", params={"question": QUESTION}, timeout=60).json()["results"]
     finally:
         client.close()
         kill_group(process)

@@ -120,15 +120,41 @@ def test_the_same_press_release_on_two_sites_is_shown_once(settings, corpus_copy
     assert {first.source, *(o.source for o in first.also_in)} == {"kumparan", "Warta Industri"}
 
 
-def test_results_are_ranked_and_complete(engine):
+def test_results_are_articles_ranked_and_complete(engine):
+    """One result per article (five in the corpus), its best passage first and its other
+    matching passages under `more`; every passage of the corpus is shown once."""
     answer = engine.ask(QUESTION, top_k=7)
-    assert answer.question == QUESTION
-    assert [r.rank for r in answer.results] == list(range(1, 8))
-    scores = [r.score for r in answer.results]
-    assert scores == sorted(scores, reverse=True)
-    assert len({r.passage_id for r in answer.results}) == 7
+    assert answer.question == QUESTION and (answer.total, answer.offset, answer.sort) == (5, 0, "relevance")
+    assert [r.rank for r in answer.results] == list(range(1, 6))
+    assert len({r.doc_id for r in answer.results}) == 5
     for r in answer.results:
         assert r.passage_id.startswith(r.doc_id + ":")
+        assert all(m.passage_id.startswith(r.doc_id + ":") and m.score <= r.score for m in r.more)
+    shown = [p.passage_id for r in answer.results for p in (r, *r.more)]
+    assert len(shown) == len(set(shown)) == len(engine.index.snapshot())
+
+
+def test_pages_and_newest_first(engine):
+    whole = engine.ask(QUESTION, top_k=5)
+    pages = [engine.ask(QUESTION, top_k=2, offset=offset) for offset in (0, 2, 4)]
+    assert [r.doc_id for page in pages for r in page.results] == [r.doc_id for r in whole.results]
+    assert [r.rank for r in pages[1].results] == [3, 4] and pages[2].offset == 4
+    assert engine.ask(QUESTION, top_k=2, offset=5).results == []
+    newest = engine.ask(QUESTION, top_k=5, sort="newest")
+    assert [r.date for r in newest.results] == sorted((r.date for r in whole.results), reverse=True)
+    assert newest.answer == whole.answer
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"sort": "oldest"}, "sort must be one of relevance, newest, got 'oldest'"),
+    ({"offset": -1}, "offset must be a whole number from 0 to 1000, got -1"),
+    ({"sources": ["kompas", "KUMPARAN"]}, "unknown source(s): kompas; the sources are: KETIK, kumparan, marketeers, "
+                                          "Republika"),
+])
+def test_bad_options_say_what_is_valid(engine, options, message):
+    with pytest.raises(InvalidInputError) as raised:
+        engine.ask(QUESTION, **options)
+    assert str(raised.value) == message
 
 
 @pytest.mark.parametrize(
@@ -151,7 +177,7 @@ def test_filters(engine):
     assert only_2024 and all(r.date.startswith("2024") for r in only_2024)
     ketik = engine.ask(QUESTION, top_k=50, sources=["ketik"]).results
     assert ketik and {r.source for r in ketik} == {"KETIK"}
-    assert engine.ask(QUESTION, sources=["nobody"]).results == []
+    assert engine.ask(QUESTION, date_from="2030-01-01").results == []
 
 
 def test_bad_questions_are_refused(engine):

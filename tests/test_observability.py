@@ -26,7 +26,7 @@ def client(engine):
 
 
 def test_every_response_carries_a_request_id(client):
-    first, second = client.get("/health"), client.get("/ask", params={"q": QUESTION})
+    first, second = client.get("/health"), client.get("/ask", params={"question": QUESTION})
     assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
     assert client.get("/health", headers={"X-Request-ID": "trace-42.a"}).headers["x-request-id"] == "trace-42.a"
@@ -37,10 +37,10 @@ def test_every_response_carries_a_request_id(client):
 
 def test_the_access_log_has_one_line_per_request(client, caplog):
     with caplog.at_level(logging.INFO, logger="qa.access"):
-        response = client.get("/ask", params={"q": QUESTION, "k": 3}, headers={"X-Request-ID": "log-test-1"})
+        response = client.get("/ask", params={"question": QUESTION, "top_k": 3}, headers={"X-Request-ID": "log-test-1"})
     lines = [r.getMessage() for r in caplog.records if r.name == "qa.access"]
     assert len(lines) == 1
-    assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00 testclient \"GET /ask\?q=.+&k=3\" 200 [\d.]+ ms id=log-test-1$",
+    assert re.match(r"\d{4}-\d\d-\d\dT[\d:.]+\+00:00 testclient \"GET /ask\?question=.+&top_k=3\" 200 [\d.]+ ms id=log-test-1$",
                     lines[0])
     assert response.status_code == 200
 
@@ -48,16 +48,16 @@ def test_the_access_log_has_one_line_per_request(client, caplog):
 def test_the_access_log_in_json_and_without_questions(engine, caplog):
     quiet = Engine(engine.settings.model_copy(update={"access_log": "json", "log_questions": False}), engine.embedder)
     with TestClient(create_app(engine=quiet)) as client, caplog.at_level(logging.INFO, logger="qa.access"):
-        client.get("/ask", params={"q": QUESTION, "k": 2})
+        client.get("/ask", params={"question": QUESTION, "top_k": 2})
     line = json.loads([r.getMessage() for r in caplog.records if r.name == "qa.access"][0])
     assert line["method"] == "GET" and line["path"] == "/ask" and line["status"] == 200 and line["ms"] > 0
-    assert QUESTION.split()[0] not in json.dumps(line) and line["query"] == f"q={quote_plus(HIDDEN)}&k=2"
+    assert QUESTION.split()[0] not in json.dumps(line) and line["query"] == f"question={quote_plus(HIDDEN)}&top_k=2"
     assert set(line) == {"time", "request_id", "client", "method", "path", "query", "status", "ms"}
 
 
 def test_metrics_count_requests_by_route_and_show_the_index(client, engine):
-    client.get("/ask", params={"q": QUESTION})
-    client.get("/ask", params={"q": ""})  # 422
+    client.get("/ask", params={"question": QUESTION})
+    client.get("/ask", params={"question": ""})  # 422
     client.get("/articles/no-such-article")  # 404, counted under its route, not its path
     text = client.get("/metrics").text
     assert re.search(r'qa_requests_total\{method="GET",route="/ask",status="200"\} [1-9]', text)

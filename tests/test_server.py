@@ -15,10 +15,10 @@ KEY = "kunci"
 
 
 def test_real_server_answers(server, engine):
-    response = httpx.get(f"{server}/ask", params={"q": QUESTION, "k": 3}, timeout=60)
+    response = httpx.get(f"{server}/ask", params={"question": QUESTION, "top_k": 3}, timeout=60)
     assert response.status_code == 200
     assert response.json() == engine.ask(QUESTION, 3).to_dict()
-    posted = httpx.post(f"{server}/ask", json={"q": QUESTION, "k": 51}, timeout=60)
+    posted = httpx.post(f"{server}/ask", json={"question": QUESTION, "top_k": 51}, timeout=60)
     assert posted.status_code == 422 and "k:" in posted.json()["detail"]
     assert httpx.get(f"{server}/health", timeout=10).json()["passages"] == len(engine.index.snapshot())
 
@@ -38,7 +38,7 @@ def test_a_write_whose_client_gave_up_stops_and_stores_nothing(engine, tmp_path)
         # The passage model runs one write at a time: this one starts once the abandoned one
         # has stopped (or, had it gone on, finished and stored its 300 articles).
         small = httpx.post(f"{base}/articles", json=BATTERY, headers={"X-API-Key": KEY}, timeout=300)
-        assert small.status_code == 200 and small.json()["added"] == [BATTERY["id"]]
+        assert small.status_code == 201 and small.json()["added"] == [BATTERY["id"]]
         assert httpx.get(f"{base}/articles", params={"limit": 1}, timeout=10).json()["total"] == 6
     assert Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir).articles()[0] == 6
 
@@ -73,7 +73,7 @@ def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
 
     def ask():
         try:
-            outcomes.append(httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60).status_code)
+            outcomes.append(httpx.get(f"{base}/ask", params={"question": QUESTION}, timeout=60).status_code)
         except httpx.ConnectError:
             outcomes.append("not taken")  # came after the server stopped listening: allowed
         except httpx.HTTPError as exc:  # taken, then dropped: not allowed

@@ -1,6 +1,9 @@
 """The search page as a person uses it: real headless Chromium (Debian's package, driven by
 Selenium) against the real server. Screenshots go to test-output/web/."""
 
+import csv
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +15,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as shown
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from conftest import BATTERY, BATTERY_QUESTION, OUTPUT, QUESTION, running_server
 from qa.reading import read_records
@@ -82,6 +85,11 @@ def results(browser) -> list:
     return browser.find_elements(By.CSS_SELECTOR, "#passages > li")
 
 
+def article_ids(browser) -> list[str]:
+    return [parse_qs(urlparse(a.get_attribute("href")).query)["id"][0]
+            for a in browser.find_elements(By.CSS_SELECTOR, "#passages > li > h3 a")]
+
+
 def ask(browser, question: str) -> None:
     """Types the question into the box the page focused, and presses Enter."""
     box = browser.switch_to.active_element
@@ -90,43 +98,71 @@ def ask(browser, question: str) -> None:
     box.send_keys(question, Keys.ENTER)
 
 
-def test_a_typed_question_shows_the_answering_passage_first(page):
+SHOWN = "artikel untuk"  # the status line once results are shown: "Hasil 1–5 dari 5 artikel untuk “…”."
+
+
+def test_a_typed_question_shows_the_answering_article_first(page):
     ask(page, QUESTION)
-    assert "bagian berita" in wait_for_status(page, "bagian berita")
+    status = wait_for_status(page, SHOWN)
+    assert status == f"Hasil 1–5 dari 5 artikel untuk “{QUESTION}”."
     answer = page.find_element(By.ID, "answer").text
     assert "12,37 juta tenaga kerja" in answer and "Menurut kumparan (15 November 2024)" in answer
     first = results(page)[0]
     assert "kumparan · 15 November 2024 · membahas 2024" in first.find_element(By.CLASS_NAME, "meta").text
-    marks = [m.text for m in first.find_elements(By.TAG_NAME, "mark")]
-    assert "12,37 juta tenaga kerja" in marks and "IKM" in marks
+    # The answer's words are marked in their own colour; the question's words in another.
+    answer_marks = [m.text for m in first.find_elements(By.CSS_SELECTOR, "mark.answer")]
+    word_marks = [m.text for m in first.find_elements(By.CSS_SELECTOR, "mark:not(.answer)")]
+    assert answer_marks == ["12,37 juta tenaga kerja"] and "IKM" in word_marks
+    colour = "return getComputedStyle(arguments[0]).backgroundColor"
+    assert page.execute_script(colour, first.find_element(By.CSS_SELECTOR, "mark.answer")) != page.execute_script(
+        colour, first.find_elements(By.CSS_SELECTOR, "mark:not(.answer)")[0])
+    ids = article_ids(page)
+    assert len(ids) == len(set(ids)) == 5, "one card per article"
     assert "q=" in page.current_url  # the search is in the address: bookmarkable, back button works
 
 
+def test_a_snippet_expands_to_the_whole_passage(page):
+    ask(page, QUESTION)
+    wait_for_status(page, SHOWN)
+    card = results(page)[0]
+    snippet = card.find_element(By.CSS_SELECTOR, ".passage .text").text
+    toggle = card.find_element(By.CSS_SELECTOR, ".passage button.link")
+    assert toggle.get_attribute("aria-expanded") == "false" and snippet.endswith("…")
+    toggle.send_keys(Keys.ENTER)
+    whole = card.find_element(By.CSS_SELECTOR, ".passage .text").text
+    assert toggle.get_attribute("aria-expanded") == "true" and len(whole) > len(snippet)
+    assert whole.startswith("Kementerian Perindustrian (Kemenperin) mencatat")
+
+
 def test_source_and_date_filters(page):
-    WebDriverWait(page, WAIT_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[name=source]"))
-    republika = page.find_element(By.CSS_SELECTOR, "input[name=source][value=Republika]")
+    WebDriverWait(page, WAIT_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[name=sources]"))
+    assert "Berita terindeks terbit 10 Agustus 2022 sampai 15 November 2024." in page.find_element(By.ID, "date-range").text
+    republika = page.find_element(By.CSS_SELECTOR, "input[name=sources][value=Republika]")
     republika.send_keys(Keys.SPACE)  # checkboxes toggle from the keyboard
     page.find_element(By.ID, "q").click()
     ask(page, QUESTION)
-    wait_for_status(page, "bagian berita")
-    assert parse_qs(urlparse(page.current_url).query)["source"] == ["Republika"]
+    wait_for_status(page, SHOWN)
+    assert parse_qs(urlparse(page.current_url).query)["sources"] == ["Republika"]
     metas = [r.find_element(By.CLASS_NAME, "meta").text for r in results(page)]
     assert metas and all(m.startswith("Republika · ") for m in metas)
 
     # Dates after Republika's only article (2022): nothing matches, and the page says so.
     page.find_element(By.ID, "from").send_keys("01012024")  # typed as mm/dd/yyyy in the en-US locale
     page.find_element(By.ID, "q").send_keys(Keys.ENTER)
-    status = wait_for_status(page, "Tidak ada bagian berita")
+    status = wait_for_status(page, "Tidak ada berita")
     assert "hapus saringan" in status and not results(page)
     assert parse_qs(urlparse(page.current_url).query)["date_from"] == ["2024-01-01"]
 
 
 def test_keyboard_alone_opens_the_full_article(page):
     ask(page, QUESTION)
-    wait_for_status(page, "bagian berita")
+    wait_for_status(page, SHOWN)
     focused = page.switch_to.active_element
     assert focused.get_attribute("id") == "results", "after a search the focus moves to the results"
-    focused.send_keys(Keys.TAB)
+    for _ in range(3):  # past the sort order and the two downloads
+        page.switch_to.active_element.send_keys(Keys.TAB)
+    assert page.switch_to.active_element.tag_name == "button"
+    page.switch_to.active_element.send_keys(Keys.TAB)
     link = page.switch_to.active_element
     assert link.tag_name == "a" and link.text.startswith("Kemenperin Catat 4,52 Juta")
     link.send_keys(Keys.ENTER)
@@ -140,7 +176,7 @@ def test_keyboard_alone_opens_the_full_article(page):
     assert found.startswith("Kementerian Perindustrian (Kemenperin) mencatat") and "12,37 juta tenaga kerja" in found
     screenshot(page, "test_keyboard_alone_opens_the_full_article-article")
     page.find_element(By.ID, "back").send_keys(Keys.ENTER)
-    wait_for_status(page, "bagian berita")  # back at the same search
+    wait_for_status(page, SHOWN)  # back at the same search
 
 
 def test_a_busy_server_is_asked_again_after_the_wait_it_gives(page):
@@ -159,7 +195,7 @@ def test_a_busy_server_is_asked_again_after_the_wait_it_gives(page):
         };
     """)
     ask(page, QUESTION)
-    assert "bagian berita" in wait_for_status(page, "bagian berita")
+    assert SHOWN in wait_for_status(page, SHOWN)
     assert page.execute_script("return window.busyAnswers") == 1
     assert "12,37 juta tenaga kerja" in page.find_element(By.ID, "answer").text
 
@@ -172,14 +208,18 @@ def test_errors_and_missing_articles_are_explained(page, server):
     assert "Artikel tidak ditemukan" in wait_for_status(page, "tidak ditemukan")
 
 
-def test_readable_at_phone_width(page, server):
+def test_readable_at_phone_width_with_the_answer_first(page, server):
     page.set_window_size(390, 844)
     page.get(f"{server}/?q={QUESTION}")
-    wait_for_status(page, "bagian berita")
+    wait_for_status(page, SHOWN)
     overflow = page.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, "nothing is wider than a phone's screen"
     button = page.find_element(By.CSS_SELECTOR, "#search button[type=submit]")
     assert button.size["height"] >= 40, "the search button is big enough to tap"
+    answer, filters = page.find_element(By.ID, "answer"), page.find_element(By.ID, "filters")
+    assert answer.location["y"] + answer.size["height"] <= 844, "the answer is on the first screen"
+    assert filters.location["y"] > answer.location["y"] and filters.get_attribute("open") is None, (
+        "the filters come after the answer, folded")
 
 
 def test_a_server_that_protects_reads_asks_for_the_key(browser, settings, engine):
@@ -194,9 +234,9 @@ def test_a_server_that_protects_reads_asks_for_the_key(browser, settings, engine
         wait_for_status(browser, "meminta kunci API")
         key.send_keys(Keys.CONTROL, "a")
         key.send_keys("kunci-halaman", Keys.ENTER)
-        wait_for_status(browser, "bagian berita")
+        wait_for_status(browser, SHOWN)
         assert "12,37 juta tenaga kerja" in browser.find_element(By.ID, "answer").text
-        WebDriverWait(browser, WAIT_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[name=source]"))
+        WebDriverWait(browser, WAIT_S).until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[name=sources]"))
         screenshot(browser, "test_a_server_that_protects_reads_asks_for_the_key")
 
 
@@ -214,7 +254,7 @@ def test_article_metadata_is_shown_as_text_never_run(browser, live_engine):
         browser.set_window_size(1200, 1000)
         browser.get(f"{base}/")
         ask(browser, BATTERY_QUESTION)
-        wait_for_status(browser, "bagian berita")
+        wait_for_status(browser, SHOWN)
         titles = [r.find_element(By.TAG_NAME, "h3").text for r in results(browser)]
         assert '<img src="x" onerror="document.title=\'pwned\'"> Pabrik baterai' in titles
         hrefs = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#passages a")]
@@ -224,3 +264,104 @@ def test_article_metadata_is_shown_as_text_never_run(browser, live_engine):
         WebDriverWait(browser, WAIT_S).until(shown.visibility_of_element_located((By.ID, "article")))
         assert not browser.find_element(By.ID, "original").is_displayed() and browser.title != "pwned"
         screenshot(browser, "test_article_metadata_is_shown_as_text_never_run")
+
+
+def test_sorted_newest_first_and_paged_to_a_second_page(browser, live_engine):
+    """Twelve more articles make two pages: "more results" adds the second below the first, no
+    article twice; "Terbaru" orders them by date, newest first."""
+    places = ["Bandung", "Sleman", "Kudus", "Sidoarjo", "Jepara", "Bantul", "Gresik", "Tegal", "Garut", "Klaten",
+              "Pasuruan", "Cirebon"]
+    crafts = ["mebel jati", "batik tulis", "kerajinan rotan", "sepatu kulit", "tenun ikat", "gerabah", "logam cor",
+              "makanan olahan", "konveksi", "anyaman bambu", "perak bakar", "keramik hias"]
+    live_engine.add(read_records([
+        {"id": f"ikm-{n:02d}", "source": f"warta{n % 3}", "date": f"2025-{n:02d}-10",
+         "text": f"Sentra {crafts[n - 1]} di {places[n - 1]} menyerap {n * 1000 + 7} tenaga kerja IKM sepanjang 2024."}
+        for n in range(1, 13)]))
+    with running_server(live_engine.settings.index_dir) as base:
+        browser.set_window_size(1200, 1000)
+        browser.get(f"{base}/")
+        ask(browser, QUESTION)
+        status = wait_for_status(browser, SHOWN)
+        assert status.startswith("Hasil 1–10 dari 17 artikel")
+        first_page = article_ids(browser)
+        more = browser.find_element(By.ID, "more")
+        assert more.is_displayed()
+        more.click()
+        wait_for_status(browser, "Hasil 1–17 dari 17 artikel")
+        both = article_ids(browser)
+        assert both[:10] == first_page and len(set(both)) == 17 and not more.is_displayed()
+        focused = browser.switch_to.active_element.get_attribute("href")
+        assert parse_qs(urlparse(focused).query)["id"] == [both[10]], "the focus goes to the first new result"
+        screenshot(browser, "test_paged_to_a_second_page")
+
+        Select(browser.find_element(By.ID, "sort")).select_by_value("newest")
+        WebDriverWait(browser, WAIT_S).until(lambda b: "sort=newest" in b.current_url)
+        wait_for_status(browser, "Hasil 1–10 dari 17 artikel")
+        dates = [r.find_element(By.CLASS_NAME, "meta").text.split(" · ")[1] for r in results(browser)]
+        assert dates[:3] == ["10 Desember 2025", "10 November 2025", "10 Oktober 2025"]
+        screenshot(browser, "test_sorted_newest_first")
+
+
+def test_english_and_the_dark_theme(page):
+    page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    try:
+        page.find_element(By.CSS_SELECTOR, "button[data-language=en]").click()
+        assert page.find_element(By.CSS_SELECTOR, "label[for=q]").text == "Question"
+        page.find_element(By.ID, "q").click()
+        ask(page, QUESTION)
+        assert wait_for_status(page, "articles for") == f"Results 1–5 of 5 articles for “{QUESTION}”."
+        assert page.find_element(By.ID, "results-heading").text == "Results"
+        assert "kumparan · 15 November 2024 · about 2024" in results(page)[0].find_element(By.CLASS_NAME, "meta").text
+        assert "5 articles from 4 sources, published 10 August 2022 to 15 November 2024." in page.find_element(
+            By.TAG_NAME, "header").text
+        assert page.execute_script("return document.documentElement.lang") == "en"
+        background = page.execute_script("return getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(20, 24, 29)", "the dark theme follows the system's preference"
+        screenshot(page, "test_english_and_the_dark_theme-en-dark")
+    finally:
+        page.find_element(By.CSS_SELECTOR, "button[data-language=id]").click()  # the choice is remembered
+        page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_a_citation_copied_and_the_results_exported(page, server, tmp_path):
+    page.execute_cdp_cmd("Browser.grantPermissions", {"origin": server,
+                                                      "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    page.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    ask(page, QUESTION)
+    wait_for_status(page, SHOWN)
+    results(page)[0].find_element(By.CSS_SELECTOR, "button.copy").click()
+    wait_for_status(page, "Kutipan disalin.")
+    copied = page.execute_async_script("navigator.clipboard.readText().then(arguments[0])")
+    assert copied == "kumparan (15 November 2024), “Kemenperin Catat 4,52 Juta Industri Kecil-Menengah, Serap 12,3 " \
+                     "Juta Tenaga Kerja”"
+    page.find_element(By.ID, "export-csv").click()
+    WebDriverWait(page, WAIT_S).until(lambda _: list(tmp_path.glob("*.csv")))
+    exported = next(tmp_path.glob("*.csv"))
+    assert exported.name == "tanya-berita-berapa-tenaga-kerja-ikm-2024.csv"
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))
+    assert len(rows) == 5 and rows[0]["source"] == "kumparan" and rows[0]["answer"] == "12,37 juta tenaga kerja"
+    page.find_element(By.ID, "export-json").click()
+    WebDriverWait(page, WAIT_S).until(lambda _: list(tmp_path.glob("*.json")))
+    body = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
+    assert body["question"] == QUESTION and len(body["results"]) == 5
+
+
+def test_api_docs_render_with_the_network_blocked(browser, server):
+    """Swagger UI and ReDoc come from the app's own files: with every other address blocked,
+    both render the API's operations."""
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["https://*", "*cdn*"]})
+    try:
+        browser.set_window_size(1200, 1000)
+        browser.get(f"{server}/docs")
+        WebDriverWait(browser, WAIT_S).until(
+            lambda b: len(b.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock")) >= 8)
+        assert "Tanya Berita" in browser.find_element(By.CSS_SELECTOR, ".swagger-ui .title").text
+        screenshot(browser, "test_api_docs_swagger_ui_offline")
+        browser.get(f"{server}/redoc")
+        WebDriverWait(browser, WAIT_S).until(lambda b: "Ask a question (query string)" in b.find_element(
+            By.TAG_NAME, "body").text)
+        screenshot(browser, "test_api_docs_redoc_offline")
+    finally:
+        browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        browser.execute_cdp_cmd("Network.disable", {})

@@ -55,12 +55,12 @@ def test_two_workers_serve_a_write_at_once_and_sum_their_metrics(engine, tmp_pat
         before = _answering_processes(base)
         assert len(before) == 2, "both workers answer"
         added = httpx.post(f"{base}/articles", json=BATTERY, headers={"X-API-Key": KEY}, timeout=300)
-        assert added.status_code == 200 and added.json()["added"] == [BATTERY["id"]]
+        assert added.status_code == 201 and added.json()["added"] == [BATTERY["id"]]
         after = _answering_processes(base)  # every answer after the write, from either worker, has it
         assert len(after) == 2 and all(h["articles"] == 6 for answers in after.values() for h in answers), after
         asked = 0
         for _ in range(10):
-            answer = httpx.get(f"{base}/ask", params={"q": BATTERY_QUESTION, "k": 1}, timeout=60).json()
+            answer = httpx.get(f"{base}/ask", params={"question": BATTERY_QUESTION, "top_k": 1}, timeout=60).json()
             assert answer["results"][0]["doc_id"] == BATTERY["id"]
             asked += 1
         metrics = httpx.get(f"{base}/metrics", timeout=30).text  # whichever worker answers: the sum

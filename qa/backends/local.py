@@ -22,7 +22,7 @@ from qa.builds import (
     STORE, backup, checked_store, live_build, new_build, read_manifest, recover, write_lock,
 )
 from qa.config import Settings
-from qa.errors import QAError, damaged_index
+from qa.errors import IndexNotFoundError, QAError, damaged_index
 from qa.snapshot import Snapshot
 from qa.store import Entry, Store
 from qa.types import Article, ArticleInfo, Facets, Passage
@@ -52,7 +52,9 @@ class LocalBuild(Build):
         try:
             build, live = read_manifest(self.directory)
             return self.store.copy(build / STORE, articles) if same_model(live, self.manifest) else []
-        except QAError as exc:  # no index yet, or a damaged one: everything is embedded
+        except IndexNotFoundError:  # a first build: nothing to copy, nothing to say
+            return []
+        except QAError as exc:  # a damaged live index: everything is embedded
             log.info("nothing copied from the live index (%s)", exc)
             return []
 

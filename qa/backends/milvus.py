@@ -591,6 +591,8 @@ class MilvusBuild(Build):
         try:
             live = b.manifest
             live_passages, live_articles = b._collections()
+        except IndexNotFoundError:  # a first build: nothing to copy, nothing to say
+            return []
         except QAError as exc:  # no index yet, or an unreadable one: everything is embedded
             log.info("nothing copied from the live index (%s)", exc)
             return []

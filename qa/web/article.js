@@ -7,14 +7,14 @@ async function showArticle() {
   const back = params.get("back");
   if (back) document.getElementById("back").href = `/?${back}`;
   if (!id) {
-    showStatus("Tidak ada artikel yang dipilih: buka artikel dari hasil pencarian.", true);
+    showStatus(t("noArticle"), true);
     return;
   }
   try {
     const article = await api(`/articles/${encodeURIComponent(id)}`);
-    document.title = `${article.title || "Artikel"} · Tanya Berita`;
-    document.getElementById("title").textContent = article.title || "(artikel tanpa judul)";
-    document.getElementById("meta").textContent = `${article.source || "sumber tanpa nama"} · ${tanggal(article.date)}`;
+    document.title = `${article.title || t("article")} · Tanya Berita`;
+    document.getElementById("title").textContent = article.title || t("untitled");
+    document.getElementById("meta").textContent = `${article.source || t("noSource")} · ${tanggal(article.date)}`;
     if (webAddress(article.url)) {
       document.getElementById("url").href = webAddress(article.url);
       document.getElementById("original").hidden = false;
@@ -29,9 +29,9 @@ async function showArticle() {
     const mark = shown.querySelector("mark");
     if (mark) mark.scrollIntoView({ block: "center" });
   } catch (error) {
-    if (error.status === 404) showStatus("Artikel tidak ditemukan: mungkin sudah dihapus dari indeks.", true);
-    else if (error.status === 401) showStatus("Server ini meminta kunci API: cari dari halaman utama dulu.", true);
-    else showStatus(error.status ? `Artikel tidak dapat dimuat: ${error.message}` : error.message, true);
+    if (error.status === 404) showStatus(t("articleMissing"), true);
+    else if (error.status === 401) showStatus(t("articleNeedsKey"), true);
+    else showStatus(error.status ? t("articleFailed", error.message) : error.message, true);
   }
 }
 
@@ -53,4 +53,5 @@ function paragraphs(text, spans) {
   return shown;
 }
 
+translatePage();
 showArticle();
