@@ -18,6 +18,7 @@ without them (a plain baseline) answers are looked for in the results shown alon
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -125,17 +126,33 @@ def _word_set(text: str) -> frozenset[str]:
 
 def group_duplicates(ordered: list[Candidate], limit: int | None = None) -> list[Candidate]:
     """Keep the first of each group of near-identical passages (the same press release on two
-    sites), up to `limit` of them (None: all); the others go into its `duplicates`."""
+    sites), up to `limit` of them (None: all); the others go into its `duplicates`.
+
+    Near-linear, by prefix filtering: two word sets with Jaccard >= SAME_TEXT share a word among
+    the first `len - ceil(SAME_TEXT * len) + 1` words of each in any fixed order, so a passage
+    is compared only with the kept ones it shares such a word with. Longest words first: they
+    are the rarer, so few passages share a prefix word by chance."""
     kept: list[tuple[Candidate, frozenset[str]]] = []
+    by_word: dict[str, list[int]] = {}  # a prefix word -> the kept passages whose prefix holds it
     for candidate in ordered:
-        if len(kept) == limit:
+        if limit is not None and len(kept) == limit:
             break
         words = _word_set(candidate.passage.text)
-        for first, first_words in kept:
-            union = len(words | first_words)
-            if union and len(words & first_words) / union >= SAME_TEXT:
-                first.duplicates.append(candidate)
-                break
-        else:
-            kept.append((candidate, words))
+        ordered_words = sorted(sorted(words), key=len, reverse=True)  # longest first, then alphabetical
+        prefix = ordered_words[: len(words) - math.ceil(SAME_TEXT * len(words)) + 1]
+        sharing = sorted({i for word in prefix for i in by_word.get(word, ())})
+        same = next((i for i in sharing if _same_text(words, kept[i][1])), None)
+        if same is not None:
+            kept[same][0].duplicates.append(candidate)
+            continue
+        for word in prefix:
+            by_word.setdefault(word, []).append(len(kept))
+        kept.append((candidate, words))
     return [candidate for candidate, _ in kept]
+
+
+def _same_text(words: frozenset[str], other: frozenset[str]) -> bool:
+    if min(len(words), len(other)) < SAME_TEXT * max(len(words), len(other)):
+        return False  # too different in size to overlap that much
+    shared = len(words & other)
+    return shared / (len(words) + len(other) - shared) >= SAME_TEXT

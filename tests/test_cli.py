@@ -43,6 +43,45 @@ def test_readable_output_and_errors(settings):
     assert bad_k.returncode == 2 and bad_k.stderr.count("\n") == 1 and "between 1 and 50" in bad_k.stderr
 
 
+
+
+def test_corpus_pages_sort_and_the_old_option_names(engine, settings):
+    index_dir = settings.index_dir
+    corpus = qa("corpus", "--index-dir", index_dir)
+    assert corpus.returncode == 0, corpus.stderr
+    assert corpus.stdout.splitlines() == [
+        "5 news articles from KETIK, kumparan, marketeers and 1 more publisher, published 2022-08-10 to 2024-11-15",
+        "KETIK\t1", "kumparan\t1", "marketeers\t1", "Republika\t1"]
+    assert json.loads(qa("corpus", "--json", "--index-dir", index_dir).stdout)["passages"] == len(engine.index.snapshot())
+    second = qa("ask", QUESTION, "--top-k", "2", "--offset", "2", "--sort", "newest", "--json", "--index-dir", index_dir)
+    assert json.loads(second.stdout) == engine.ask(QUESTION, 2, offset=2, sort="newest").to_dict()
+    shown = qa("ask", QUESTION, "-k", "2", "--index-dir", index_dir).stdout
+    assert "results 1-2 of 5 articles, by relevance; next: --offset 2" in shown
+    old = qa("ask", QUESTION, "-k", "1", "--from", "2023-01-01", "--source", "KETIK", "--json", "--index-dir", index_dir)
+    new = qa("ask", QUESTION, "-k", "1", "--date-from", "2023-01-01", "--sources", "KETIK", "--json",
+             "--index-dir", index_dir)
+    assert old.stdout == new.stdout and json.loads(new.stdout)["results"][0]["source"] == "KETIK"
+    unknown = qa("ask", QUESTION, "--sources", "kompas", "--index-dir", index_dir)
+    assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == [
+        "error: unknown source(s): kompas; the sources are: KETIK, kumparan, marketeers, Republika"]
+
+
+def test_progress_off_a_terminal_is_lines_with_a_rate(corpus_copy, tmp_path, monkeypatch):
+    """In a log (stderr not a terminal) progress comes as whole lines every few seconds, each
+    with a count, a rate and the time left; a short build prints none."""
+    monkeypatch.setattr("qa.cli.PROGRESS_EVERY", 0.0)
+    from qa.cli import Progressing, err
+
+    lines = []
+    monkeypatch.setattr(err, "print", lambda text, **_: lines.append(text))
+    with Progressing("reading", "embedding passages") as shown:
+        for done in (0, 5, 10):
+            shown(done, 10)
+    assert [line.split(",")[0] for line in lines] == [
+        "embedding passages: 0/10 (0%)", "embedding passages: 5/10 (50%)", "embedding passages: 10/10 (100%)"]
+    assert all("/s, eta " in line for line in lines)
+
+
 @pytest.mark.parametrize("make", ["missing", "empty"])
 def test_missing_or_empty_index_dir_is_one_line(tmp_path, make):
     index_dir = tmp_path / "idx"
