@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import logging
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 from qa.backends import Backend, CheckReport, IndexFacts, Manifest, open_backend
@@ -310,7 +311,7 @@ class Engine:
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
             "reader": self.settings.reader,  # what finds the short answer
-            "corpus": self.corpus(),
+            "corpus": asdict(self.corpus()),
         }
 
     def index_facts(self) -> dict:

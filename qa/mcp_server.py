@@ -73,6 +73,9 @@ class CitedPassage(BaseModel):
 class SearchResults(BaseModel):
     question: str
     total: int = Field(description="Articles found; `passages` holds one per article from `offset`.")
+    news_until: str | None = Field(
+        description="The newest indexed article's date: the articles say nothing after it. For 'today', 'hari ini' "
+        "or 'terbaru' questions, say how recent they are.")
     offset: int
     sort: str
     found_answer: bool = Field(
@@ -111,11 +114,12 @@ class FullArticle(BaseModel):
     text: str = Field(description="The whole article, cleaned of menus and adverts.")
 
 
-def search_results(answer: Answer) -> SearchResults:
+def search_results(answer: Answer, corpus: Corpus) -> SearchResults:
     short = answer.answer
     return SearchResults(
         question=answer.question,
         total=answer.total,
+        news_until=corpus.last_date,
         offset=answer.offset,
         sort=answer.sort,
         found_answer=short.confident,
@@ -162,7 +166,7 @@ def create_server(engine: Engine) -> MCPServer:
         # The engine is synchronous (model and FAISS): a worker thread keeps the session responsive.
         answer = await _call(engine.ask, question, top_k, date_from or published_from, date_to or published_to,
                              sources, offset=offset, sort=sort)
-        return search_results(answer)
+        return search_results(answer, await _call(engine.corpus))
 
     @server.tool(title="Read a news article", annotations=read_only)
     async def read_article(

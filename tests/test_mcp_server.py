@@ -85,7 +85,7 @@ def test_bad_calls_are_tool_errors_the_model_can_read(settings, engine):
 
 @pytest.mark.parametrize("question", ["harga emas hari ini", QUESTION])
 def test_found_answer_agrees_with_the_answer_words(engine, question):
-    found = search_results(engine.ask(question))
+    found = search_results(engine.ask(question), engine.corpus())
     assert found.found_answer == (found.answer_words is not None) == (found.cited_answer is not None)
     assert found.found_answer == (question == QUESTION)
 
@@ -112,6 +112,7 @@ def test_a_chatbot_learns_what_is_indexed_and_pages_through_results(settings):
         "unknown source(s): kompas; the sources are: KETIK, kumparan, marketeers, Republika")
     pages = first.structured_content, second.structured_content
     assert pages[0]["total"] == pages[1]["total"] == 5 and pages[1]["offset"] == 2
+    assert pages[0]["news_until"] == "2024-11-15"
     ids = [p["article_id"] for page in pages for p in page["passages"]]
     assert len(ids) == len(set(ids)) == 4
     dates = [p["published"] for p in newest.structured_content["passages"]]

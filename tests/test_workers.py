@@ -67,7 +67,7 @@ def test_two_workers_serve_a_write_at_once_and_sum_their_metrics(engine, tmp_pat
         assert re.search(rf'qa_requests_total\{{method="GET",route="/ask",status="200"\}} {asked}\.0', metrics)
         health = re.search(r'qa_requests_total\{method="GET",route="/health",status="200"\} (\d+)', metrics)
         assert int(health[1]) >= 80  # (and the start's wait for it), answered by both workers
-        assert 'qa_requests_total{method="POST",route="/articles",status="200"} 1.0' in metrics
+        assert 'qa_requests_total{method="POST",route="/articles",status="201"} 1.0' in metrics
         assert "qa_index_articles 6.0" in metrics
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) in (0, -signal.SIGTERM)
