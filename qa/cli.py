@@ -23,7 +23,7 @@ from rich.text import Text
 
 from qa.config import load_settings
 from qa.errors import REBUILD_HINT, ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
-from qa.query import DEFAULT_TOP_K
+from qa.query import DEFAULT_TOP_K, SORTS
 from qa.types import Answer
 
 app = typer.Typer(
@@ -396,9 +396,7 @@ def _render(answer: Answer, styled: bool) -> None:
 MORE_CHARS = 100  # of an article's other matching passage, on its one line
 
 
-class Sort(str, Enum):
-    relevance = "relevance"
-    newest = "newest"
+Sort = Enum("Sort", {name: name for name in SORTS}, type=str)  # the orders qa.query allows
 
 
 class Format(str, Enum):
@@ -425,7 +423,7 @@ def ask(
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="How many articles (1-50).")] = DEFAULT_TOP_K,
     offset: Annotated[int, typer.Option(help="Skip this many results (the next page: offset + top-k).")] = 0,
     sort: Annotated[Sort, typer.Option(help="relevance: best answer first; newest: newest article first.")]
-    = Sort.relevance,
+    = Sort(SORTS[0]),
     output: Annotated[Format, typer.Option(
         "--format", "-f", help="text: readable (coloured on a terminal); json: the HTTP response body (a list "
         "when questions come from standard input); jsonl: one answer per line.")] = Format.text,
