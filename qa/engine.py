@@ -185,7 +185,9 @@ class Engine:
     def corpus(self) -> Corpus:
         """What the index holds: its name and description (settings), counts, publishers and
         dates; worked out again only after a change (a source filter checks it every question)."""
-        facts = self.index.facts()
+        return self._corpus_at(self.index.facts())
+
+    def _corpus_at(self, facts: IndexFacts) -> Corpus:
         known = self._corpus
         if known is None or known[0] != facts:
             known = self._corpus = (facts, corpus_of(self.index.facets(), facts, self.settings.corpus_name,
@@ -298,7 +300,8 @@ class Engine:
 
     def health(self) -> dict:
         """Model and index facts for monitoring."""
-        facts = self.index_facts()
+        live = self._matching_index().facts()
+        facts = vars(live)
         return {
             "status": "ok",
             "model": self.embedder.model_id,
@@ -311,7 +314,7 @@ class Engine:
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
             "reader": self.settings.reader,  # what finds the short answer
-            "corpus": asdict(self.corpus()),
+            "corpus": asdict(self._corpus_at(live)),
         }
 
     def index_facts(self) -> dict:

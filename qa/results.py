@@ -94,16 +94,21 @@ def ordered(groups: list[list[Candidate]], sort: str) -> list[list[Candidate]]:
 
 def page(query: Query, plan: QueryPlan, short: ShortAnswer, groups: list[list[Candidate]],
          marks: dict[str, Marked]) -> Answer:
-    """The Answer: `short`, and one Result per group from the query's offset, `top_k` of them."""
-    shown = groups[query.offset : query.offset + query.top_k]
-    results = [_result(query.offset + number, group, plan, marks) for number, group in enumerate(shown, 1)]
+    """The Answer: `short`, and one Result per group of the query's page."""
+    results = [_result(query.offset + number, group, plan, marks)
+               for number, group in enumerate(_page_of(query, groups), 1)]
     return Answer(question=plan.question, answer=short, results=results, total=len(groups),
                   offset=query.offset, sort=query.sort)
 
 
 def shown_passages(query: Query, groups: list[list[Candidate]]) -> list[Candidate]:
     """The candidates a page shows: each article's best passage and up to MORE_PER_ARTICLE others."""
-    return [c for group in groups[query.offset : query.offset + query.top_k] for c in group[: 1 + MORE_PER_ARTICLE]]
+    return [c for group in _page_of(query, groups) for c in group[: 1 + MORE_PER_ARTICLE]]
+
+
+def _page_of(query: Query, groups: list[list[Candidate]]) -> list[list[Candidate]]:
+    """The groups the query's page shows: `top_k` of them from its offset."""
+    return groups[query.offset : query.offset + query.top_k]
 
 
 def _result(number: int, group: list[Candidate], plan: QueryPlan, marks: dict[str, Marked]) -> Result:

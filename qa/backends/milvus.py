@@ -345,7 +345,7 @@ class MilvusBackend(Backend):
                               limit=depth, filter=expression, output_fields=PASSAGE_FIELDS,
                               search_params={"metric_type": "IP", "params": {"ef": self._ef(depth)}})[0]
             dense = {hit["key"]: float(hit["distance"]) for hit in hits}
-            found.update((hit["key"], _passage({**hit["entity"], "key": hit["key"]})) for hit in hits)
+            found.update((hit["key"], _hit_passage(hit)) for hit in hits)
             new = [key for key in lexical if key not in dense]
             if new:
                 rows = self._call("read vectors", "query", passages, ids=new, output_fields=["vector"])
@@ -366,7 +366,7 @@ class MilvusBackend(Backend):
                           filter=expression, output_fields=PASSAGE_FIELDS if passages is not None else [],
                           search_params={"metric_type": "BM25"})[0]
         if passages is not None:
-            passages.update((hit["key"], _passage({**hit["entity"], "key": hit["key"]})) for hit in hits)
+            passages.update((hit["key"], _hit_passage(hit)) for hit in hits)
         # Milvus scores tf·(k1+1)/(tf+k1·…), the local backend (bm25s, Lucene) tf/(tf+k1·…): the same
         # ranking, scaled; dividing makes the two backends' scores equal. (Milvus Lite reports the
         # score negated, a server positive: the magnitude is the score.)
@@ -381,13 +381,6 @@ class MilvusBackend(Backend):
         ef = self.settings.milvus_hnsw_ef_search or self.settings.hnsw_ef_search or next(
             ef for below, ef in AUTO_EF_SEARCH if self._size[1] < below)
         return max(ef, depth)
-
-    def _passages_by_key(self, collection: str, keys: list[str]) -> dict[str, Passage]:
-        found = {}
-        for batch in _batches(keys, IN_BATCH):
-            for row in self._call("read passages", "query", collection, ids=batch, output_fields=PASSAGE_FIELDS):
-                found[row["key"]] = _passage(row)
-        return found
 
     def passages(self) -> Iterator[Passage]:
         passages, _ = self._collections()
@@ -497,6 +490,11 @@ ARTICLE_FIELDS = ["doc_id", "hash", "title", "source", "date", "url", "passages"
 
 def _none(value: str) -> str | None:
     return value or None
+
+
+def _hit_passage(hit: dict) -> Passage:
+    """The passage a search hit brought along (its fields, and its key beside them)."""
+    return _passage({**hit["entity"], "key": hit["key"]})
 
 
 def _passage(row: dict) -> Passage:
