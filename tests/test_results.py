@@ -1,0 +1,38 @@
+"""qa.results: ranked passages become one result per article, ordered and paged."""
+
+from qa.query import Query, QueryPlan
+from qa.ranking import Candidate
+from qa.results import MORE_PER_ARTICLE, by_article, ordered, page, shown_passages
+from qa.types import Passage, ShortAnswer
+
+PLAN = QueryPlan.of("berapa tenaga kerja IKM?")
+
+
+def candidate(doc: str, position: int, score: float, date: str | None) -> Candidate:
+    text = f"Tenaga kerja IKM di {doc} bagian {position}."
+    passage = Passage(f"{doc}:{position}", doc, position, text, 0, len(text), source="s", date=date)
+    return Candidate(key=f"{doc}:{position}", dense=0.0, lexical=0.0, passage=passage, score=score)
+
+
+RANKED = [candidate("a", 0, 5, "2023-01-01"), candidate("b", 0, 4, "2024-01-01"), candidate("a", 1, 3, "2023-01-01"),
+          candidate("c", 0, 2, None), candidate("a", 2, 1, "2023-01-01"), candidate("a", 3, 0, "2023-01-01")]
+
+
+def test_passages_are_grouped_by_article_where_its_best_ranks():
+    groups = by_article(RANKED)
+    assert [[c.key for c in g] for g in groups] == [["a:0", "a:1", "a:2", "a:3"], ["b:0"], ["c:0"]]
+
+
+def test_newest_first_puts_undated_last_and_keeps_ties_as_ranked():
+    assert [g[0].passage.doc_id for g in ordered(by_article(RANKED), "newest")] == ["b", "a", "c"]
+    assert [g[0].passage.doc_id for g in ordered(by_article(RANKED), "relevance")] == ["a", "b", "c"]
+
+
+def test_a_page_holds_top_k_articles_from_the_offset_with_their_other_passages():
+    groups = by_article(RANKED)
+    first = page(Query(PLAN.question, 1), PLAN, ShortAnswer(None, False), groups, {})
+    assert (first.total, first.offset, [r.doc_id for r in first.results]) == (3, 0, ["a"])
+    assert [m.passage_id for m in first.results[0].more] == ["a:1", "a:2"][:MORE_PER_ARTICLE]
+    second = page(Query(PLAN.question, 2, offset=1), PLAN, ShortAnswer(None, False), groups, {})
+    assert [(r.rank, r.doc_id) for r in second.results] == [(2, "b"), (3, "c")]
+    assert [c.key for c in shown_passages(Query(PLAN.question, 1), groups)] == ["a:0", "a:1", "a:2"]
