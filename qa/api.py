@@ -37,7 +37,7 @@ from qa.config import Settings, load_settings
 from qa.embedding.process import EmbeddingProcess
 from qa.engine import MAX_PAGE, Engine, UpdateReport
 from qa.errors import (
-    AccessDeniedError, ArticleNotFoundError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,
+    AccessDeniedError, ArticleNotFoundError, FetchRefusedError, InvalidInputError, QAError, WorkStoppedError, WritesDisabledError,
 )
 from qa.observability import Admission, Metrics, Observed, access_log
 from qa.observability import REQUEST_ID_HEADER
@@ -57,6 +57,7 @@ SOURCES_DOC = "Only articles from these publishers (any case; GET /corpus lists 
 DEPRECATED_DOC = "Deprecated alias of `{}`, accepted until the next release."
 WEB_PAGE = Path(__file__).parent / "web"  # the search page: plain HTML, CSS and JS, no build step
 MAX_ARTICLES_PER_REQUEST = 1000
+MAX_URLS_PER_REQUEST = 100  # each may be a feed of dozens of pages, fetched one after another
 Sort = Literal[SORTS]
 
 
@@ -75,6 +76,15 @@ class AskRequest(BaseModel):
     date_to: str | None = Field(None, max_length=100, description=DATE_TO_DOC)
     sources: list[str] = Field(default_factory=list, description=SOURCES_DOC,
                                validation_alias=AliasChoices("sources", "source"))
+
+
+class FetchRequest(BaseModel):
+    """Pages and RSS/Atom feeds to fetch; a feed's entries are each fetched as a page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: list[Annotated[str, Field(min_length=1, max_length=2000, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")]] = Field(
+        ..., min_length=1, max_length=MAX_URLS_PER_REQUEST, description="http:// or https:// addresses.")
 
 
 class ErrorBody(BaseModel):
@@ -527,10 +537,26 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                            request: Request, engine: EngineDep):
         records = [a.model_dump(exclude_none=True) for a in (body if isinstance(body, list) else [body])]
         articles = await run_in_threadpool(read_records, records)
+        return await _stoppable_write(request, engine, engine.add, articles)
+
+    @app.post("/articles/fetch", response_model=UpdateReport, status_code=201, tags=["articles"],
+              summary="Fetch pages and feeds by URL and add their articles", dependencies=[Depends(writer)],
+              responses=errors(401, 403, 413, 415, 422))
+    async def fetch_articles(body: FetchRequest, request: Request, engine: EngineDep):
+        """Off unless the server sets QA_FETCH_OVER_HTTP=true (403 otherwise). Private, loopback
+        and link-local addresses are refused unless QA_FETCH_PRIVATE_ADDRESSES=true. What could
+        not be fetched is listed in `skipped`; the rest is added."""
+        if not engine.settings.fetch_over_http:
+            raise FetchRefusedError("this server fetches no URLs for its callers (set QA_FETCH_OVER_HTTP=true)")
+        return await _stoppable_write(request, engine, engine.add_paths, body.urls)
+
+    async def _stoppable_write(request: Request, engine: Engine, write, what):
+        """`write(what, check)` in a worker thread, stopped between batches when the client
+        leaves, the write runs past its time limit or the server stops."""
         stop = StopWork(engine.settings.write_timeout, app.state.stopping)
         watcher = asyncio.create_task(stop.when_disconnected(request))
         try:
-            return await run_in_threadpool(engine.add, articles, stop.check)
+            return await run_in_threadpool(write, what, stop.check)
         except asyncio.CancelledError:  # uvicorn's shutdown limit passed: the thread stops at its next batch
             stop.cancelled.set()  # (and the client hears why, instead of the log getting a traceback)
             raise WorkStoppedError("the server is stopping; nothing was stored: send the articles again") from None

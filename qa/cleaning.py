@@ -1,14 +1,17 @@
 """Strip scraped pages down to the article's own paragraphs.
 
-Works line by line on the plain text: site menus and footers, advert markers, "BACA JUGA"
-links, editor and photo credits, captions and read-time badges go; paragraphs the page printed
-twice (exactly, or with only a few words changed) are kept once.
+Mojibake (a UTF-8 page decoded twice: "Â±" for "±") is repaired first (ftfy). Then, line by
+line: site menus and footers, advert markers, the "Baca juga", "Simak juga", "Tonton juga" and
+"SCROLL TO CONTINUE" families of lines the big Indonesian sites insert, editor and photo
+credits, captions and read-time badges go; paragraphs the page printed twice (exactly, or with
+only a few words changed) are kept once.
 """
 
 from __future__ import annotations
 
 import re
 
+import ftfy
 from datasketch import MinHash, MinHashLSH
 from rapidfuzz import fuzz
 
@@ -17,11 +20,18 @@ _LABELS = {
     "advertisement", "iklan", "baca juga", "baca juga:", "berita lainnya", "berita terkait",
     "related", "related news", "artikel terkait", "scroll to continue with content",
     "lanjutkan membaca", "share", "bagikan", "tags", "tag", "populer", "terpopuler",
-    "terkini", "·", "-", "(*)", "***",
+    "terkini", "·", "-", "(*)", "***", "scroll to continue", "scroll to resume content",
+    "halaman selanjutnya", "selanjutnya", "pilihan editor", "video pilihan", "video terkait",
 }
-# Lines that begin like a link list, a credit or a caption.
+# Lines that begin like a link list, a video or app teaser, a credit or a caption: the
+# families of detik ("Tonton juga video…", "Simak juga…"), Kompas ("Dapatkan update berita…",
+# "Artikel ini telah tayang di…"), CNN/CNBC Indonesia ("[Gambas:Video CNN]"), Tempo ("Pilihan
+# Editor:"), Liputan6 and Okezone ("Saksikan video…", "Cek berita dan artikel lainnya di Google News").
 _PREFIXES = re.compile(
-    r"^(?:baca juga\s*[:|-]|baca selengkapnya|simak juga|lihat juga|berita terkait\s*:|"
+    r"^[\[(]?\s*(?:baca juga\s*[:|-]|baca selengkapnya|simak juga|lihat juga|tonton juga|saksikan juga|"
+    r"simak video|tonton video|saksikan video|lihat video|video\s*:|\[?gambas\s*:|pilihan editor\s*:|"
+    r"artikel ini telah tayang|dapatkan update|cek berita dan artikel|klik (?:di ?)?sini untuk|"
+    r"scroll to (?:continue|resume)|berita terkait\s*:|"
     r"editor\s*:|red\s*:|reporter\s*:|penulis\s*:|pewarta\s*:|redaktur\s*:|foto\s*:|"
     r"sumber\s*(?:foto|gambar)?\s*:|ilustrasi\b|caption\s*:|copyright\b|hak cipta\b|"
     r"waktu baca\b|dibaca\s+\d|follow\b|ikuti\b.*\b(?:google news|whatsapp|telegram)\b)",
@@ -178,13 +188,23 @@ def _is_signature(line: str) -> bool:
     return len(line.split()) <= 3 and not re.search(r"[.!?:\"”]$", line)
 
 
+# ftfy's defaults, except that curly quotes stay curly: they are the text as published.
+_FIX_TEXT = ftfy.TextFixerConfig(uncurl_quotes=False)
+
+
+def repair_text(text: str) -> str:
+    """`text` with mojibake undone ("Â±" → "±", "â€œ" → "“"); correct text comes back as it
+    was, apart from Unicode normalization (NFC) and control characters."""
+    return ftfy.fix_text(text, _FIX_TEXT)
+
+
 def page_lines(text: str) -> list[str]:
-    """The lines of a page, a line longer than MAX_LINE_CHARS cut after the last sentence end
-    (or else space) before that length. No paragraph of news runs that long; bounding lines
-    bounds every regular expression run on one, each of which holds the GIL (and so every
-    other request) until it ends: on a 5 MB line, a third of a second each."""
+    """The lines of a page, its mojibake repaired, a line longer than MAX_LINE_CHARS cut after
+    the last sentence end (or else space) before that length. No paragraph of news runs that
+    long; bounding lines bounds every regular expression run on one, each of which holds the
+    GIL (and so every other request) until it ends: on a 5 MB line, a third of a second each."""
     lines = []
-    for line in text.splitlines():
+    for line in repair_text(text).splitlines():
         while len(line) > MAX_LINE_CHARS:
             window = line[:MAX_LINE_CHARS]
             sentence_end = max(window.rfind(". "), window.rfind("? "), window.rfind("! ")) + 1

@@ -24,6 +24,7 @@ from rich.text import Text
 from qa.config import load_settings
 from qa.errors import REBUILD_HINT, ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K, SORTS
+from qa.reading import FORMATS
 from qa.types import Answer
 
 app = typer.Typer(
@@ -77,6 +78,9 @@ CorpusDir = Annotated[Optional[Path], typer.Option(
 FollowLinks = Annotated[Optional[bool], typer.Option(
     "--follow-links", help="Read files that links in a folder point to outside it [default: skip them].",
     rich_help_panel=SETTINGS)]
+Columns = Annotated[Optional[str], typer.Option(
+    "--columns", help="Which table column holds which field: text=isi_berita,title=judul,date=tanggal,url=tautan "
+    "[default: found by common names].", rich_help_panel=SETTINGS)]
 
 
 @app.callback(invoke_without_command=True)
@@ -117,9 +121,10 @@ def _fail(exc: QAError) -> typer.Exit:
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
+    paths: Annotated[list[str], typer.Argument(help=f"Files or folders of articles ({FORMATS}), or URLs of pages "
+                                               "and RSS/Atom feeds (and feed files: .rss, .atom, .xml).")],
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
-    corpus_dir: CorpusDir = None, follow_links: FollowLinks = None,
+    corpus_dir: CorpusDir = None, follow_links: FollowLinks = None, columns: Columns = None,
     fresh: Annotated[bool, typer.Option(
         "--fresh", help="Embed every article again, copying nothing from the current index.")] = False,
     ray: Annotated[bool, typer.Option(
@@ -158,7 +163,7 @@ def index(
 
     engine, report = _with_progress(
         "embedding passages", build, config, model=model, index_dir=index_dir, corpus_dir=corpus_dir,
-        follow_links=follow_links, ray_address=ray_address, ray_workers=ray_workers)
+        follow_links=follow_links, columns=columns, ray_address=ray_address, ray_workers=ray_workers)
     out.print(
         f"indexed {report.articles} articles into {report.passages} passages "
         f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
@@ -229,23 +234,29 @@ def _print_json(value) -> None:
 
 @app.command()
 def add(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of .txt, .md, .html, .jsonl articles.")],
+    paths: Annotated[list[str], typer.Argument(help=f"Files or folders of articles ({FORMATS}), or URLs of pages "
+                                               "and RSS/Atom feeds (and feed files: .rss, .atom, .xml).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
-    corpus_dir: CorpusDir = None, follow_links: FollowLinks = None,
+    corpus_dir: CorpusDir = None, follow_links: FollowLinks = None, columns: Columns = None,
 ):
     """Add articles to the index, searchable at once.
 
     Same id and content: left alone; same id, new content: replaced. Safe to run again after
-    an interruption.
+    an interruption. A page read from the web is named by its URL: one already indexed is not
+    fetched again, and a feed's entries already indexed are skipped.
 
-    **Example**
+    **Examples**
 
     * `qa add new-articles.jsonl --json`
+
+    * `qa add berita.csv --columns text=isi_berita,title=judul,date=tanggal,url=tautan`
+
+    * `qa add https://www.antaranews.com/rss/ekonomi.xml` (a feed: each entry's page is fetched)
     """
     engine, report = _with_progress(
         "embedding passages", lambda engine, progress: engine.add_paths(paths, progress),
-        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir, follow_links=follow_links)
+        config, model=model, index_dir=index_dir, corpus_dir=corpus_dir, follow_links=follow_links, columns=columns)
     if as_json:
         _print_json(asdict(report))
         return
@@ -254,6 +265,43 @@ def add(
         f"articles ({report.passages} passages written) -> {engine.settings.index_dir}",
         markup=False,
     )
+
+
+@app.command()
+def watch(
+    folder: Annotated[Path, typer.Argument(help=f"The folder to keep the index in step with ({FORMATS} files).")],
+    settle: Annotated[float, typer.Option(
+        "--settle", min=0.1, max=600, help="Seconds a file must stay unchanged before it is read "
+        "(a file still being written is not read).")] = 2.0,
+    config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
+    corpus_dir: CorpusDir = None, columns: Columns = None,
+):
+    """Keep the index in step with a folder: new and changed files are added, deleted ones
+    removed, until Ctrl-C.
+
+    What was seen is kept beside the index, so a restart reads only the files that changed
+    while it was stopped.
+
+    **Example**
+
+    * `qa watch /data/scraper-output --columns text=isi_berita,title=judul`
+    """
+    from qa.watching import FolderWatch
+
+    def report(done) -> None:
+        out.print(f"{len(done.read)} files read: added {len(done.added)}, replaced {len(done.replaced)}, "
+                  f"removed {len(done.removed)} articles", markup=False, soft_wrap=True)
+        for line in done.problems:
+            err.print(f"warning: {printable(line)}", markup=False, soft_wrap=True)
+
+    try:
+        watcher = FolderWatch(_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir,
+                                      columns=columns), folder, settle)
+        out.print(f"watching {printable(str(folder))} (Ctrl-C to stop)", markup=False, soft_wrap=True)
+        watcher.run(report)
+    except QAError as exc:
+        raise _fail(exc) from None
+    out.print("stopped", markup=False)
 
 
 @app.command()

@@ -15,6 +15,8 @@ from pydantic_settings import (
 )
 
 from qa.errors import InvalidInputError
+from qa.fetching import FetchPolicy
+from qa.tables import checked_columns, parse_columns
 
 DEFAULT_CONFIG_FILE = Path("qa.toml")
 CONFIG_FILE_VARIABLE = "QA_CONFIG"
@@ -98,6 +100,20 @@ class Settings(BaseSettings):
         False, description="Read files that symbolic links in a corpus folder point to outside that folder "
         "(by default such links are reported and skipped).",
     )
+    columns: Annotated[dict[str, str], NoDecode] = Field(
+        {}, description="Which column of a CSV/TSV/Parquet file holds which article field (text, title, date, "
+        "source, url, id), as {text = \"isi_berita\", title = \"judul\"} in qa.toml or "
+        "'text=isi_berita,title=judul' in QA_COLUMNS; unmapped fields are found by common column names.",
+    )
+    fetch_over_http: bool = Field(
+        False, description="Let POST /articles name page and feed URLs for the server to fetch (off: a server "
+        "fetches nothing its callers name).")
+    fetch_private_addresses: bool = Field(
+        False, description="Fetch pages and feeds on private, loopback and link-local addresses (an intranet, "
+        "this machine); off: refused, so no URL can reach into the server's own network.")
+    fetch_timeout_s: float = Field(20.0, gt=0, le=600, description="Time limit on fetching one page or feed.")
+    fetch_max_bytes: int = Field(10_000_000, ge=1000, description="Size limit on one fetched page or feed.")
+    fetch_max_redirects: int = Field(5, ge=0, le=30, description="Redirects followed when fetching one URL.")
     corpus_dir: Path = Field(
         Path("corpus"),
         description="Articles indexed automatically when the index directory is empty.",
@@ -246,6 +262,20 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, hosts: Any) -> Any:
         return [h.strip().lower() for h in hosts.split(",") if h.strip()] if isinstance(hosts, str) else hosts
+
+    def fetch_policy(self) -> FetchPolicy:
+        return FetchPolicy(self.fetch_timeout_s, self.fetch_max_bytes, self.fetch_max_redirects,
+                           self.fetch_private_addresses)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _column_mapping(cls, columns: Any) -> Any:
+        try:
+            if isinstance(columns, str):
+                return parse_columns(columns)
+            return checked_columns(columns) if isinstance(columns, dict) else columns
+        except InvalidInputError as exc:
+            raise ValueError(str(exc).removeprefix("columns: ")) from None
 
     @field_validator("api_key")
     @classmethod

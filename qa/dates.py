@@ -39,7 +39,7 @@ _HEADER_LINE = re.compile(
 _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})\s+({_MONTH})\s+(\d{{4}})\b", re.IGNORECASE)
 # "Kamis (4/1/2024)", "Selasa (30/05/2023)": the dateline of a statement.
 _DATELINE = re.compile(rf"\b{WEEKDAY}\s*,?\s*\((\d{{1,2}})/(\d{{1,2}})/(\d{{4}})\)", re.IGNORECASE)
-_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
+_ISO = re.compile(r"^\s*(\d{4})[-/](\d{2})[-/](\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
 _NUMERIC = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$")
 
 
@@ -78,5 +78,13 @@ def first_dateline(text: str) -> dt.date | None:
     """The first valid "Weekday (d/m/yyyy)" dateline in `text`."""
     for match in _DATELINE.finditer(text):
         if found := _make(int(match[3]), int(match[2]), int(match[1])):
+            return found
+    return None
+
+
+def first_written_date(text: str) -> dt.date | None:
+    """The first valid date written out in `text` ("Jakarta, 15 November 2024")."""
+    for match in _DAY_MONTH_YEAR.finditer(text):
+        if found := _make(int(match[3]), _month_number(match[2]), int(match[1])):
             return found
     return None

@@ -52,7 +52,8 @@ class Engine:
         # server's lower-priority process: qa.embedding.process; `qa index --ray`: a Ray cluster).
         self.passage_embedder: PassageEmbedder | None = None
         self.backend: Backend = open_backend(self.settings)
-        self.indexer = Indexer(self.backend, self.settings.follow_links)
+        self.indexer = Indexer(self.backend, self.settings.follow_links, self.settings.columns,
+                               self.settings.fetch_policy(), self.settings.index_dir)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._reader: Reader | None = None
@@ -157,12 +158,14 @@ class Engine:
         return self.indexer.add(articles, self._passages_embedder, len(articles), progress)
 
     def add_paths(self, paths: list[Path | str], progress: Progress | None = None) -> UpdateReport:
-        """Read the articles under `paths` and add them, COMMIT_EVERY articles per commit:
+        """Read the articles under `paths` (files, folders, page and feed URLs) and add them,
+        COMMIT_EVERY articles per commit:
         a crash keeps what was committed, and running it again adds only the rest.
         `progress(done, total)` counts passages embedded."""
-        read = self.indexer.read(paths)
+        read, committed = self.indexer.read(paths)
         self._writable_index()
         report = self.indexer.add(read.articles, self._passages_embedder, progress=progress)
+        committed()
         report.skipped, report.warnings = read.skipped + report.skipped, read.warnings
         return report
 

@@ -91,6 +91,22 @@ class WorkStoppedError(QAError):
     http_status = 503
 
 
+class FetchError(QAError):
+    """A page or feed could not be fetched: the address did not answer, answered with an
+    error, too slowly, or with more than the size limit."""
+
+    exit_code = 8
+    http_status = 502
+
+
+class FetchRefusedError(FetchError):
+    """A fetch this server will not make: fetching is off for HTTP callers, or the address is
+    private, loopback or link-local (a way into the server's own network)."""
+
+    exit_code = 2
+    http_status = 403
+
+
 class StorageError(QAError):
     """The disk under the index refused: it is full or mounted read-only. Nothing is damaged,
     and a rebuild would fail the same way."""

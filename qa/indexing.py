@@ -18,10 +18,12 @@ import numpy as np
 from qa.backends import Backend, Manifest
 from qa.chunking import split_article
 from qa.embedding.base import PassageEmbedder
-from qa.errors import NoArticlesError
+from qa.errors import IndexNotFoundError, NoArticlesError
+from qa.fetching import FetchPolicy
 from qa.reading import ReadReport, read_paths
 from qa.store import Entry, content_hash
 from qa.types import Article, Passage
+from qa.urls import WebReader
 
 COMMIT_EVERY = 64  # articles per commit when adding files: a crash keeps what was committed
 
@@ -63,18 +65,29 @@ Write = Callable[[list[Entry]], tuple[list[str], list[str]]]
 class Indexer:
     """Writes articles into one backend."""
 
-    def __init__(self, backend: Backend, follow_links: bool):
-        self.backend, self.follow_links = backend, follow_links
+    def __init__(self, backend: Backend, follow_links: bool, columns: dict[str, str], fetch_policy: FetchPolicy,
+                 state_dir: Path | None):
+        self.backend, self.follow_links, self.columns = backend, follow_links, columns
+        self.fetch_policy, self.state_dir = fetch_policy, state_dir
 
-    def read(self, paths: list[Path | str]) -> ReadReport:
-        """The articles under `paths`; NoArticlesError, with the first reasons, if none is readable."""
-        report = read_paths(paths, self.follow_links)
-        if not report.articles:
+    def read(self, paths: list[Path | str]) -> tuple[ReadReport, Callable[[], None]]:
+        """The articles under `paths` (files, folders, page and feed URLs), and what to call
+        once they are committed; NoArticlesError, with the first reasons, if none is readable
+        (and none was left out for being indexed already)."""
+        web = WebReader(self.fetch_policy, self.state_dir, self._indexed)
+        report = read_paths(paths, self.follow_links, self.columns, web)
+        if not report.articles and not report.known:
             detail = "; ".join(report.skipped[:3])
             raise NoArticlesError(
                 f"no readable article in {', '.join(map(str, paths))}" + (f" ({detail})" if detail else "")
             )
-        return report
+        return report, web.save_validators
+
+    def _indexed(self, ids: list[str]) -> set[str]:
+        try:
+            return set(self.backend.stored(ids))
+        except IndexNotFoundError:
+            return set()
 
     def build(self, paths: list[Path | str], embedder: PassageEmbedder, manifest: Manifest,
               progress: Progress | None = None, fresh: bool = False) -> IndexReport:
@@ -83,7 +96,7 @@ class Indexer:
         holds intact with the same content are copied, not embedded again (all are embedded
         again with `fresh`)."""
         started = time.monotonic()
-        read = self.read(paths)
+        read, committed = self.read(paths)
         articles = list({a.id: a for a in read.articles}.values())  # the last of a repeated id wins
         with self.backend.rebuild(manifest, resume=not fresh) as build:
             wanted = {a.id: content_hash(a) for a in articles}
@@ -95,6 +108,7 @@ class Indexer:
             _, embedded, failed = embed_and_write(embedder, build.write, todo, COMMIT_EVERY, progress)
             passages = build.passages()
         self.backend.refresh()
+        committed()
         return IndexReport(
             articles=len(articles) - len(failed),
             passages=passages,

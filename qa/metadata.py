@@ -19,7 +19,7 @@ PUBLISHERS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\bREPUBLIKA\.CO\.ID\b|\brepublika\.co\.id\b"), "Republika"),
     (re.compile(r"^marketeers article$|\bmarketeers\.com\b", re.IGNORECASE | re.MULTILINE), "marketeers"),
     (re.compile(r"^KETIK,\s|\bketik\.co\.id\b", re.MULTILINE), "KETIK"),
-    (re.compile(r"\bKOMPAS\.com\b|\bkompas\.id\b"), "Kompas"),
+    (re.compile(r"\bKOMPAS\.com\b|\bkompas\.(?:com|id)\b"), "Kompas"),
     (re.compile(r"\((?:ANTARA|Antara)\)\s*[-–—]|\bantaranews\.com\b"), "ANTARA"),
     (re.compile(r"\bdetik(?:com|finance|news|inet)\b|\bdetik\.com\b"), "detik"),
     (re.compile(r"\bTEMPO\.CO\b|\btempo\.co\b"), "Tempo"),

@@ -1,9 +1,10 @@
 """Files in, articles out.
 
-Reads a file or a folder (recursively) of .txt, .md, .html/.htm and .jsonl. A .txt/.md/.html
-article may have a sidecar `<name>.json` beside it whose fields (title, date, source, url, id)
-override what is read from the page. Anything that cannot be read is reported by name (and
-line, for JSONL) and skipped; everything else is kept.
+Reads a file or a folder (recursively) of .txt, .md, .html/.htm, .pdf, .jsonl and tables
+(.csv, .tsv, .parquet: one article per row). A .txt/.md/.html/.pdf article may have a sidecar
+`<name>.json` beside it whose fields (title, date, source, url, id) override what is read from
+the page. Anything that cannot be read is reported by name (and line or row, for JSONL and
+tables) and skipped; everything else is kept.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from qa.cleaning import clean_lines, page_lines
+from qa.cleaning import clean_lines, page_lines, repair_text
 from qa.dates import parse_date
 from qa.errors import InvalidInputError
-from qa.metadata import body_date, read_header
+from qa.metadata import body_date, find_source, read_header
+from qa.pdfs import read_pdf
+from qa.tables import TABLE_SUFFIXES, table_rows
 from qa.types import Article
+from qa.urls import WebReader, WebReport, is_feed_file, is_url
+from qa.webpages import read_html
 
-ARTICLE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+PAGE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}  # one article per file
+ARTICLE_SUFFIXES = PAGE_SUFFIXES | {".jsonl"} | TABLE_SUFFIXES
+FORMATS = ", ".join(sorted(ARTICLE_SUFFIXES))
 METADATA_FIELDS = ("id", "title", "date", "source", "url")
 
 
@@ -33,6 +40,7 @@ class ReadReport:
     articles: list[Article] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    known: int = 0  # web pages not read because they are indexed already
 
 
 @dataclass
@@ -41,31 +49,57 @@ class Page:
 
     id: str
     text: str
-    given: dict = field(default_factory=dict)
+    given: dict = field(default_factory=dict)  # from a sidecar or the record itself: wins
     path: str | None = None
+    found: dict = field(default_factory=dict)  # what the page's markup states: beats a guess from its text
 
 
-def read_paths(paths: list[Path | str], follow_links: bool = False) -> ReadReport:
-    """The articles in `paths` (files, or folders read recursively). In a folder, a symbolic
-    link is followed only to a file inside that folder unless `follow_links`; a link elsewhere,
-    a dangling one or a loop is reported and skipped."""
+def read_paths(paths: list[Path | str], follow_links: bool = False, columns: dict[str, str] | None = None,
+               web: WebReader | None = None) -> ReadReport:
+    """The articles in `paths`: files, folders (read recursively), and with `web`, page or feed
+    URLs and feed files (.rss, .atom, .xml). In a folder, a symbolic link is followed only to a
+    file inside that folder unless `follow_links`; a link elsewhere, a dangling one or a loop
+    is reported and skipped. `columns` maps article fields to a table's columns (qa.tables)."""
     report = ReadReport()
     seen_ids: set[str] = set()
-    for path in map(Path, paths):
+
+    def keep(page: Page, where: object) -> None:
+        if page.id in seen_ids:
+            report.skipped.append(f"{where}: duplicate article id {page.id!r}")
+            return
+        article = make_article(page, report)
+        if not article.text.strip():
+            report.skipped.append(f"{where}: article {page.id!r} has no text after cleaning")
+            return
+        seen_ids.add(page.id)
+        report.articles.append(article)
+
+    for source in paths:
+        if is_url(source) or (web and is_feed_file(Path(source))):
+            for page in _read_web(source, report, web):
+                keep(page, page.path)
+            continue
+        path = Path(source)
         if not path.exists():
             raise InvalidInputError(f"no such file or folder: {path}")
         for file in _article_files(path, report, follow_links):
-            for page in _read_file(file, report):
-                if page.id in seen_ids:
-                    report.skipped.append(f"{file}: duplicate article id {page.id!r}")
-                    continue
-                article = make_article(page, report)
-                if not article.text.strip():
-                    report.skipped.append(f"{file}: article {page.id!r} has no text after cleaning")
-                    continue
-                seen_ids.add(page.id)
-                report.articles.append(article)
+            for page in read_file(file, report, columns or {}):
+                keep(page, file)
     return report
+
+
+def _read_web(source: str | Path, report: ReadReport, web: WebReader | None) -> list[Page]:
+    if web is None:
+        raise InvalidInputError(f"{source}: URLs and feeds are not read here")
+    found = WebReport()
+    if is_url(source):
+        web.read_url(str(source), found)
+    else:
+        web.read_feed_file(Path(source), found)
+    report.skipped += found.skipped
+    report.warnings += found.warnings
+    report.known += found.known
+    return [Page(id=p.id, text=p.text, path=p.where, found=p.found) for p in found.pages]
 
 
 def _article_files(path: Path, report: ReadReport, follow_links: bool) -> list[Path]:
@@ -81,7 +115,7 @@ def _article_files(path: Path, report: ReadReport, follow_links: bool) -> list[P
         elif file.suffix.lower() == ".json" and _sidecar_owner(file):
             continue
         else:
-            report.warnings.append(f"{file}: skipped, not an article format (.txt, .md, .html, .jsonl)")
+            report.warnings.append(f"{file}: skipped, not an article format ({FORMATS})")
     return chosen
 
 
@@ -113,7 +147,7 @@ def _is_hidden(file: Path, root: Path) -> bool:
 
 
 def _sidecar_owner(sidecar: Path) -> Path | None:
-    for suffix in ARTICLE_SUFFIXES - {".jsonl"}:
+    for suffix in PAGE_SUFFIXES:
         if (owner := sidecar.with_suffix(suffix)).is_file():
             return owner
     return None
@@ -123,6 +157,8 @@ def _sidecar_owner(sidecar: Path) -> Path | None:
 # would fill memory and every result list. A JSONL file may be any size: it is read a line
 # (an article) at a time.
 MAX_ARTICLE_BYTES = 5_000_000
+# A press release with photos runs to a few MB; its text is far smaller than the file.
+MAX_PDF_BYTES = 50_000_000
 
 
 def _too_big(size: int, where: str) -> str:
@@ -144,28 +180,62 @@ def _read_text(file: Path, report: ReadReport) -> str | None:
     return None
 
 
-def _read_file(file: Path, report: ReadReport) -> list[Page]:
+def read_file(file: Path, report: ReadReport, columns: dict[str, str]) -> list[Page]:
+    """The pages of one file, whatever its format; what can't be read goes into `report`."""
     suffix = file.suffix.lower()
     if suffix == ".jsonl":
         return _read_jsonl(file, report)
-    text = _read_text(file, report)
+    if suffix in TABLE_SUFFIXES:
+        return _read_table(file, report, columns)
+    if suffix == ".pdf":
+        text, found = _read_pdf(file, report)
+    else:
+        text, found = _read_text(file, report), {}
     if text is None:
         return []
     if not text.strip():
         report.skipped.append(f"{file}: empty file")
         return []
-    given: dict = {}
     if suffix in (".html", ".htm"):
-        text, given = html_to_text(text)
+        text, found = read_html(text)
     elif suffix in (".md", ".markdown"):
-        text, given = markdown_to_text(text)
-    given.update(_read_sidecar(file, report))
+        text, found = markdown_to_text(text)
+    given = _read_sidecar(file, report)
     try:
-        article_id = checked_id(str(given.pop("id", None) or file.stem), str(file))
+        article_id = checked_id(str(given.pop("id", None) or found.pop("id", None) or file.stem), str(file))
     except InvalidInputError as exc:
         report.skipped.append(str(exc))
         return []
-    return [Page(id=article_id, text=text, given=given, path=str(file))]
+    return [Page(id=article_id, text=text, given=given, path=str(file), found=found)]
+
+
+def _read_pdf(file: Path, report: ReadReport) -> tuple[str | None, dict]:
+    try:
+        size = file.stat().st_size
+        if size > MAX_PDF_BYTES:
+            report.skipped.append(f"{file}: {size / 1e6:.0f} MB, more than the {MAX_PDF_BYTES / 1e6:.0f} MB "
+                                  "a PDF may hold")
+            return None, {}
+        return read_pdf(file)
+    except InvalidInputError as exc:
+        report.skipped.append(str(exc))
+    except OSError as exc:
+        report.skipped.append(f"{file}: unreadable ({exc.strerror})")
+    return None, {}
+
+
+def _read_table(file: Path, report: ReadReport, columns: dict[str, str]) -> list[Page]:
+    """One page per row; a row that can't be used is reported by its number, the rest are kept."""
+    pages = []
+    try:
+        for row, record in table_rows(file, columns, MAX_ARTICLE_BYTES):
+            try:
+                pages.append(page_from_record(record, f"{file.stem}-{row}", f"{file}: row {row}"))
+            except InvalidInputError as exc:
+                report.skipped.append(str(exc))
+    except InvalidInputError as exc:
+        report.skipped.append(str(exc))
+    return pages
 
 
 def _read_sidecar(file: Path, report: ReadReport) -> dict:
@@ -279,87 +349,36 @@ def read_records(records: list[dict]) -> list[Article]:
 
 
 def make_article(page: Page, report: ReadReport, strict: bool = False) -> Article:
-    """Clean a page and settle its metadata: given values first, then what the page says.
-    A given date that does not parse is left empty with a warning, or raises when `strict`."""
+    """Clean a page and settle its metadata: given values first, then what the page's markup
+    states, then what its text says. A date that does not parse is left empty with a warning,
+    or raises when `strict`."""
     lines = page_lines(page.text)
+    given = {k: repair_text(v) if isinstance(v, str) else v for k, v in (page.found | page.given).items()}
     header = read_header(lines)
     body = "\n".join(clean_lines([ln for i, ln in enumerate(lines) if i not in header.header_lines]))
     date = header.date or body_date(body)
-    if "date" in page.given:
-        date = parse_date(str(page.given["date"]))
+    if "date" in given:
+        date = parse_date(str(given["date"]))
         if date is None:
-            problem = f"{page.path}: date {page.given['date']!r} not understood"
+            problem = f"{page.path}: date {given['date']!r} not understood"
             if strict:
                 raise InvalidInputError(f"{problem} (write it like 2024-11-15 or 15 November 2024)")
             report.warnings.append(f"{problem}; left empty")
     return Article(
         id=page.id,
         text=body,
-        title=page.given.get("title") or header.title,
-        source=page.given.get("source") or header.source,
+        title=given.get("title") or header.title,
+        source=given.get("source") or _publisher_of(given.get("url")) or header.source,
         date=date.isoformat() if date else None,
-        url=page.given.get("url"),
+        url=given.get("url"),
         path=page.path,
     )
 
 
-class _HTMLText(HTMLParser):
-    """Visible text of an HTML page, one line per block, plus its metadata tags."""
-
-    _SKIP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg",
-             "iframe", "button", "figure", "figcaption"}
-    _BLOCKS = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section",
-               "article", "blockquote", "time", "title"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.meta: dict = {}
-        self._skipping = 0
-        self._in_title = False
-        self.title_parts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = {k: v or "" for k, v in attrs}
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag == "meta":
-            key = (attrs.get("property") or attrs.get("name") or "").lower()
-            names = {"og:title": "title", "article:published_time": "date", "og:site_name": "source",
-                     "og:url": "url", "date": "date", "pubdate": "date"}
-            if key in names and attrs.get("content"):
-                self.meta.setdefault(names[key], attrs["content"].strip())
-        elif tag == "link" and attrs.get("rel") == "canonical" and attrs.get("href"):
-            self.meta.setdefault("url", attrs["href"])
-        if tag == "title":
-            self._in_title = True
-        if tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        if tag == "title":
-            self._in_title = False
-        if tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title_parts.append(data)
-        elif not self._skipping:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> tuple[str, dict]:
-    parser = _HTMLText()
-    parser.feed(html)
-    parser.close()
-    text = "\n".join(re.sub(r"\s+", " ", ln).strip() for ln in "".join(parser.parts).split("\n"))
-    meta = dict(parser.meta)
-    if "title" not in meta and "".join(parser.title_parts).strip():
-        meta["title"] = re.sub(r"\s+", " ", "".join(parser.title_parts)).strip()
-    return re.sub(r"\n{3,}", "\n\n", text).strip(), meta
+def _publisher_of(url: object) -> str | None:
+    """The publisher a link's host names (finance.detik.com: detik), if it is a known one."""
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return find_source(host) if host else None
 
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)

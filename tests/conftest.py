@@ -140,3 +140,14 @@ BATTERY_QUESTION = "berapa nilai investasi pabrik baterai di Batang?"
 hypothesis.settings.register_profile("default", max_examples=40, deadline=None)
 hypothesis.settings.register_profile("deep", max_examples=1000, deadline=None)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def news_site():
+    """A local news site (tests/news_site.py) serving saved pages, a feed, redirects, a slow
+    and a huge response."""
+    from news_site import NewsSite
+
+    site = NewsSite()
+    yield site
+    site.close()

@@ -281,3 +281,26 @@ def test_an_app_started_again_takes_writes_again(live_engine):
     with TestClient(app) as client:
         response = client.post("/articles", json=BATTERY, headers={"X-API-Key": "kunci"})
     assert response.status_code == 201 and response.json()["added"] == [BATTERY["id"]], response.text
+
+
+def test_fetching_urls_is_off_unless_the_server_allows_it(writable, news_site):
+    url = f"{news_site.base}/berita/detik"
+    refused = writable.post("/articles/fetch", json={"urls": [url]}, headers=WRITE)
+    assert refused.status_code == 403 and "QA_FETCH_OVER_HTTP" in refused.json()["detail"]
+    writable.app.state.engine.settings.fetch_over_http = True
+    private = writable.post("/articles/fetch", json={"urls": [url]}, headers=WRITE)
+    assert private.status_code == 422 and "private, loopback or link-local" in private.json()["detail"]
+    assert writable.post("/articles/fetch", json={"urls": ["file:///etc/passwd"]}, headers=WRITE).status_code == 422
+    assert writable.post("/articles/fetch", json={"urls": [url]}).status_code == 401
+
+
+def test_fetched_pages_and_feeds_are_answered_at_once(live_engine, news_site):
+    engine = Engine(live_engine.settings, embedder=live_engine.embedder, api_key=KEY, fetch_over_http=True,
+                    fetch_private_addresses=True)
+    with TestClient(create_app(engine=engine)) as client:
+        added = client.post("/articles/fetch", json={"urls": [f"{news_site.base}/rss.xml",
+                                                              f"{news_site.base}/tidak-ada"]}, headers=WRITE)
+        assert added.status_code == 201
+        assert len(added.json()["added"]) == 3 and "HTTP 404" in added.json()["skipped"][0]
+        answer = client.get("/ask", params={"question": "berapa juta wisatawan mancanegara ke Bali?"}).json()
+        assert answer["results"][0]["source"] == "ANTARA" and answer["results"][0]["date"] == "2024-12-02"

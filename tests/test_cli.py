@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -275,3 +276,49 @@ def test_serve_with_workers_over_no_index_is_one_error_line(tmp_path):
               env={"QA_CORPUS_DIR": str(tmp_path / "no-corpus")})
     assert done.returncode == 3 and done.stderr.startswith("error: no index in"), done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_add_a_csv_export_a_page_url_and_a_feed(engine, tmp_path, news_site):
+    shutil.copytree(engine.settings.index_dir, tmp_path / "index")
+    index_dir = tmp_path / "index"
+    export = tmp_path / "ekspor.csv"
+    export.write_text("judul;isi_berita;tanggal\n"
+                      "Harga cabai naik;Harga cabai rawit di Pasar Induk Kramat Jati tembus Rp 80 ribu per kilogram.;"
+                      "18/11/2024\n;;\nTanpa isi;;kemarin\n", encoding="utf-8")
+    added = qa("add", export, "--columns", "text=isi_berita,title=judul,date=tanggal", "--index-dir", index_dir,
+               "--json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["added"] == ["ekspor-2"]
+    assert "ekspor.csv: row 4: needs a non-empty string field 'text'" in added.stderr
+    bad = qa("add", export, "--columns", "body=isi", "--index-dir", index_dir)
+    assert bad.returncode == 2 and "unknown field 'body'" in bad.stderr and "Traceback" not in bad.stderr
+    refused = qa("add", f"{news_site.base}/berita/detik", "--index-dir", index_dir)
+    assert refused.returncode == 2 and "private, loopback or link-local" in refused.stderr
+    local = {"QA_FETCH_PRIVATE_ADDRESSES": "true"}
+    fetched = qa("add", f"{news_site.base}/berita/detik", f"{news_site.base}/rss.xml", "--index-dir", index_dir,
+                 env=local)
+    assert fetched.returncode == 0, fetched.stderr
+    assert fetched.stdout.startswith("added 3,")  # detik is both a page and a feed entry: read once
+    asked = qa("ask", "berapa harga kopi di tingkat petani Lampung?", "--index-dir", index_dir)
+    assert "detik · 2024-11-18" in asked.stdout
+    again = qa("add", f"{news_site.base}/rss.xml", "--index-dir", index_dir, env=local)
+    assert again.returncode == 0 and "unchanged since it was last read" in again.stderr
+
+
+def test_watch_adds_files_as_they_appear_and_stops_on_ctrl_c(engine, tmp_path):
+    shutil.copytree(engine.settings.index_dir, tmp_path / "index")
+    folder = tmp_path / "scraper"
+    folder.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "qa", "watch", str(folder), "--settle", "0.5",
+                                "--index-dir", str(tmp_path / "index")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith(f"watching {folder}")
+        (folder / "tempo.html").write_bytes((ROOT / "tests" / "fixtures" / "pages" / "tempo.html").read_bytes())
+        assert process.stdout.readline().strip() == "1 files read: added 1, replaced 0, removed 0 articles"
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and out.strip() == "stopped", err
+    listed = json.loads(qa("list", "--index-dir", tmp_path / "index", "--json").stdout)
+    assert "tempo" in [a["id"] for a in listed["articles"]]

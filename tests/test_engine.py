@@ -202,10 +202,12 @@ def test_no_index_and_no_corpus_is_a_clear_error(settings, tmp_path):
 
 def test_rebuild_counts(engine, corpus_copy, settings, tmp_path):
     other = Engine(settings, embedder=engine.embedder, index_dir=tmp_path / "idx")
-    (corpus_copy / "notes.pdf").write_bytes(b"%PDF")
+    (corpus_copy / "notes.docx").write_bytes(b"PK")
+    (corpus_copy / "broken.pdf").write_bytes(b"%PDF")
     report = other.build_index([corpus_copy])
     assert (report.articles, report.passages) == (5, len(engine.index.snapshot()))
-    assert any("notes.pdf" in w for w in report.warnings)
+    assert any("notes.docx" in w for w in report.warnings)
+    assert any("broken.pdf" in s for s in report.skipped)
 
 
 def test_a_rebuild_embeds_only_what_changed_and_answers_the_same(live_engine, corpus_copy):

@@ -5,7 +5,7 @@ from hypothesis import given, strategies as st
 
 from conftest import CORPUS
 from qa.errors import InvalidInputError
-from qa.reading import html_to_text, markdown_to_text, read_paths, read_records
+from qa.reading import markdown_to_text, read_paths, read_records
 
 BODY = "Kementerian Perindustrian mencatat jumlah industri kecil dan menengah mencapai 4,52 juta unit."
 
@@ -54,12 +54,14 @@ def test_unknown_non_utf8_and_empty_files_are_reported_and_skipped(tmp_path):
     (tmp_path / "ok.txt").write_text(BODY, encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("Kementerian Perindustrian mencatat caf\xe9".encode("latin-1"))
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
-    (tmp_path / "data.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "data.xlsx").write_bytes(b"PK\x03\x04")
     report = read_paths([tmp_path])
     assert [a.id for a in report.articles] == ["ok"]
     assert any("latin1.txt" in s and "UTF-8" in s for s in report.skipped)
     assert any("empty.txt" in s for s in report.skipped)
-    assert any("data.pdf" in w for w in report.warnings)
+    assert any("broken.pdf" in s and "PDF" in s for s in report.skipped)
+    assert any("data.xlsx" in w and "not an article format" in w for w in report.warnings)
 
 
 def test_an_article_over_the_size_cap_is_skipped_and_a_big_jsonl_is_read_line_by_line(tmp_path):
@@ -106,26 +108,39 @@ def test_missing_path_is_an_input_error(tmp_path):
         read_paths([tmp_path / "nope"])
 
 
-def test_html_text_and_metadata():
-    html = """<html><head><title>Ignored tab title</title>
-      <meta property="og:title" content="Judul dari OG">
-      <meta property="article:published_time" content="2024-11-15T09:46:00+07:00">
-      <meta property="og:site_name" content="kumparan"><link rel="canonical" href="https://k.com/a"></head>
-      <body><nav>Home | Bisnis | Tentang Kami</nav><script>var x = 1;</script>
-      <p>Paragraf pertama &amp; penting.</p><p>Paragraf kedua.</p><footer>© 2024</footer></body></html>"""
-    text, meta = html_to_text(html)
-    assert text.split("\n") == ["Paragraf pertama & penting.", "", "Paragraf kedua."] or \
-        [t for t in text.split("\n") if t] == ["Paragraf pertama & penting.", "Paragraf kedua."]
-    assert meta == {"title": "Judul dari OG", "date": "2024-11-15T09:46:00+07:00", "source": "kumparan",
-                    "url": "https://k.com/a"}
-
-
 def test_html_file_becomes_an_article(tmp_path):
     (tmp_path / "a.html").write_text(
         f'<html><head><meta property="og:site_name" content="Kompas"></head><body><p>{BODY}</p></body></html>',
         encoding="utf-8")
     (article,) = read_paths([tmp_path]).articles
     assert (article.source, article.text) == ("Kompas", BODY)
+
+
+def test_a_sidecar_beats_the_page_markup_which_beats_the_text(tmp_path):
+    (tmp_path / "a.html").write_text(
+        '<html><head><meta property="og:title" content="Judul dari markup">'
+        '<meta property="article:published_time" content="2024-11-15T09:00:00+07:00"></head>'
+        f'<body><p>Senin, 1 Januari 2024</p><p>{BODY}</p></body></html>', encoding="utf-8")
+    (article,) = read_paths([tmp_path]).articles
+    assert (article.title, article.date) == ("Judul dari markup", "2024-11-15")
+    (tmp_path / "a.json").write_text('{"title": "Judul dari sidecar", "date": "2024-12-01"}', encoding="utf-8")
+    (article,) = read_paths([tmp_path]).articles
+    assert (article.title, article.date) == ("Judul dari sidecar", "2024-12-01")
+
+
+def test_mojibake_is_repaired_in_text_and_metadata(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "m", "title": "Suhu Â±30 derajat",
+                                                  "text": "Suhu Â±30 derajat dan â€œpanasâ€\x9d. " + BODY}) + "\n",
+                                      encoding="utf-8")
+    (article,) = read_paths([tmp_path]).articles
+    assert article.title == "Suhu ±30 derajat"
+    assert article.text.startswith("Suhu ±30 derajat dan “panas”.")
+
+
+def test_a_known_publishers_link_names_the_source(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps({"id": "d", "url": "https://finance.detik.com/d-1/x",
+                                                  "text": BODY}) + "\n", encoding="utf-8")
+    assert read_paths([tmp_path]).articles[0].source == "detik"
 
 
 def test_markdown_front_matter_heading_and_links():

@@ -1,0 +1,145 @@
+"""URLs in, web pages out: a page's URL is fetched and read as a web page; a feed (a URL, or an
+.rss/.atom/.xml file) is read for its entries, and each entry's link is fetched and read the
+same way, with the entry's own title and date as fallbacks for what the page does not state.
+
+An article read from the web is named by its URL (`url_id`), so an entry already indexed is
+known before anything is fetched and is skipped; two links to the same text in one run are
+read once. A feed's ETag and Last-Modified are kept beside the index and sent next time, but
+only once the articles they cover are committed (`save_validators`): a crash in between must
+not make the next run believe it has everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from qa.errors import FetchError
+from qa.feeds import FEED_SUFFIXES, FeedEntry, feed_entries, is_feed
+from qa.fetching import FetchPolicy, fetch
+from qa.webpages import read_html
+
+FEED_STATE_FILE = "feeds.json"
+
+
+def is_url(source: object) -> bool:
+    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
+
+
+def is_feed_file(path: Path) -> bool:
+    return path.suffix.lower() in FEED_SUFFIXES
+
+
+def url_id(url: str) -> str:
+    """An article id for the page at `url`: its host and a digest of the whole URL."""
+    host = (urlsplit(url).hostname or "web")[:60]
+    return f"{host}-{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+
+
+@dataclass
+class WebPage:
+    id: str
+    text: str
+    found: dict  # what the page (then the feed entry) states: title, date, source, url
+    where: str
+
+
+@dataclass
+class WebReport:
+    pages: list[WebPage] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    known: int = 0  # pages not read because they are indexed already (or their feed is unchanged)
+
+
+class WebReader:
+    """Reads URLs and feeds under one fetch policy. `known(ids)` says which article ids are
+    already indexed; `state_dir` is where feed validators are kept (None: not kept)."""
+
+    def __init__(self, policy: FetchPolicy, state_dir: Path | None = None,
+                 known: Callable[[list[str]], set[str]] = lambda ids: set()):
+        self.policy, self.known = policy, known
+        self.state_file = state_dir / FEED_STATE_FILE if state_dir else None
+        self._validators = self._load_validators()
+        self._pending: dict[str, dict] = {}
+        self._texts: set[str] = set()
+
+    def read_url(self, url: str, report: WebReport) -> None:
+        """The page at `url`, or the entries of the feed there."""
+        if url_id(url) in self.known([url_id(url)]):  # (a feed is never an article: always fetched)
+            report.warnings.append(f"{url}: already indexed, not fetched again")
+            report.known += 1
+            return
+        validators = self._validators.get(url, {})
+        try:
+            fetched = fetch(url, self.policy, validators.get("etag"), validators.get("last_modified"))
+        except FetchError as exc:
+            report.skipped.append(str(exc))
+            return
+        if fetched.not_modified:
+            report.warnings.append(f"{url}: feed unchanged since it was last read")
+            report.known += 1
+        elif is_feed(fetched.content, fetched.content_type):
+            self._pending[url] = {"etag": fetched.etag, "last_modified": fetched.last_modified}
+            self._read_feed(fetched.content, url, report)
+        else:
+            self._add_page(url, fetched.url, fetched.content, FeedEntry(url, None, None), report)
+
+    def read_feed_file(self, path: Path, report: WebReport) -> None:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            report.skipped.append(f"{path}: unreadable ({exc.strerror})")
+            return
+        if not is_feed(content):
+            report.skipped.append(f"{path}: not an RSS or Atom feed")
+            return
+        self._read_feed(content, str(path), report)
+
+    def _read_feed(self, content: bytes, where: str, report: WebReport) -> None:
+        _, entries = feed_entries(content)
+        known = self.known([url_id(e.link) for e in entries])
+        fresh = [e for e in entries if url_id(e.link) not in known]
+        if len(fresh) < len(entries):
+            report.warnings.append(f"{where}: {len(entries) - len(fresh)} of {len(entries)} entries already indexed")
+            report.known += len(entries) - len(fresh)
+        for entry in fresh:
+            try:
+                fetched = fetch(entry.link, self.policy)
+            except FetchError as exc:
+                report.skipped.append(f"{where}: entry {str(exc)}")
+                continue
+            self._add_page(entry.link, fetched.url, fetched.content, entry, report)
+
+    def _add_page(self, asked: str, landed: str, html: bytes, entry: FeedEntry, report: WebReport) -> None:
+        text, found = read_html(html, url=landed)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest in self._texts:
+            report.warnings.append(f"{asked}: the same text as a page read before in this run; skipped")
+            return
+        self._texts.add(digest)
+        fallbacks = {"title": entry.title, "date": entry.date, "url": landed}
+        found = {k: v for k, v in fallbacks.items() if v} | found
+        report.pages.append(WebPage(url_id(asked), text, found, asked))
+
+    def _load_validators(self) -> dict[str, dict]:
+        try:
+            values = json.loads(self.state_file.read_text(encoding="utf-8")) if self.state_file else {}
+        except (OSError, json.JSONDecodeError):  # missing or damaged: fetch everything in full once
+            return {}
+        return values if isinstance(values, dict) else {}
+
+    def save_validators(self) -> None:
+        """Keep the validators of the feeds read, once their articles are committed."""
+        if not self.state_file or not self._pending:
+            return
+        values = self._validators | self._pending
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(values, indent=1), encoding="utf-8")
+        os.replace(temporary, self.state_file)
+        self._validators, self._pending = values, {}

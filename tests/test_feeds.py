@@ -1,0 +1,30 @@
+"""RSS and Atom: entries with their links, titles and dates as the publisher wrote them."""
+
+from qa.feeds import feed_entries, is_feed
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>detikFinance</title>
+<item><title>Pagi di Jakarta</title><link>https://finance.detik.com/d-1/a</link>
+<pubDate>Tue, 19 Nov 2024 01:30:00 +0700</pubDate></item>
+<item><title>Tanpa tautan</title></item></channel></rss>"""
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Rilis</title>
+<entry><title>Siaran pers</title><link href="https://kemenperin.go.id/artikel/1"/>
+<updated>2024-11-21T23:10:00+07:00</updated></entry></feed>"""
+
+
+def test_rss_entries_keep_the_publishers_date():
+    title, entries = feed_entries(RSS)
+    assert title == "detikFinance"
+    assert [(e.link, e.title, e.date) for e in entries] == [
+        ("https://finance.detik.com/d-1/a", "Pagi di Jakarta", "2024-11-19")]  # not 18 November, as UTC would say
+
+
+def test_atom_entries():
+    _, entries = feed_entries(ATOM)
+    assert [(e.link, e.title, e.date) for e in entries] == [("https://kemenperin.go.id/artikel/1", "Siaran pers",
+                                                             "2024-11-21")]
+
+
+def test_feeds_are_told_from_pages():
+    assert is_feed(RSS) and is_feed(ATOM) and is_feed(RSS, "application/rss+xml")
+    assert not is_feed(b"<!DOCTYPE html><html><body><p>rss</p></body></html>", "text/html")
+    assert not is_feed(b"<html><body>halo</body></html>")

@@ -1,0 +1,85 @@
+"""Fetching under limits, against the local news site: redirects, loops, slow and huge
+answers, refused addresses, conditional requests."""
+
+import time
+
+import pytest
+
+from qa.errors import FetchError, FetchRefusedError
+from qa.fetching import USER_AGENT, FetchPolicy, checked_url, fetch
+
+LOCAL = FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=True)
+
+
+def test_a_page_with_a_user_agent(news_site):
+    fetched = fetch(f"{news_site.base}/berita/detik", LOCAL)
+    assert b"Ekspor Kopi Lampung" in fetched.content and "text/html" in fetched.content_type
+    assert news_site.requests[-1][1]["User-Agent"] == USER_AGENT
+
+
+def test_redirects_are_followed_up_to_a_limit(news_site):
+    assert fetch(f"{news_site.base}/pindah", LOCAL).url == f"{news_site.base}/berita/kompas"
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        fetch(f"{news_site.base}/loop", LOCAL)
+
+
+def test_slow_and_huge_answers_are_cut_off(news_site):
+    started = time.monotonic()
+    with pytest.raises(FetchError, match="within 3 s"):
+        fetch(f"{news_site.base}/lambat", LOCAL)
+    assert time.monotonic() - started < 6
+    with pytest.raises(FetchError, match="more than the 2 MB limit"):
+        fetch(f"{news_site.base}/besar", LOCAL)
+
+
+def test_an_error_status_is_a_fetch_error(news_site):
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetch(f"{news_site.base}/tidak-ada", LOCAL)
+
+
+def test_conditional_requests(news_site):
+    first = fetch(f"{news_site.base}/rss.xml", LOCAL)
+    again = fetch(f"{news_site.base}/rss.xml", LOCAL, etag=first.etag, last_modified=first.last_modified)
+    assert again.not_modified and not again.content
+    assert news_site.requests[-1][1]["If-Modified-Since"] == first.last_modified
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/", "http://localhost:8000/x", "http://10.1.2.3/",
+                                 "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/",
+                                 "http://0.0.0.0/"])
+def test_private_loopback_and_link_local_addresses_are_refused(url):
+    with pytest.raises(FetchRefusedError, match="private, loopback or link-local"):
+        checked_url(url, allow_private=False)
+    assert checked_url(url, allow_private=True) == url
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x", "http:///nohost"])
+def test_only_http_and_https(url):
+    with pytest.raises(FetchRefusedError, match="only http"):
+        checked_url(url, allow_private=True)
+
+
+def test_a_refused_address_is_never_contacted(news_site):
+    policy = FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=False)
+    before = len(news_site.requests)
+    with pytest.raises(FetchRefusedError):  # the site itself is on loopback
+        fetch(f"{news_site.base}/berita/detik", policy)
+    assert len(news_site.requests) == before
+
+
+def test_each_redirect_is_checked_like_the_first_address(news_site, monkeypatch):
+    """The site stands for a public server (its first address is let through); its redirect
+    to 127.0.0.1 is refused."""
+    import qa.fetching
+
+    checked = []
+
+    def first_hop_public(url, allow_private):
+        checked.append(url)
+        return url if len(checked) == 1 else checked_url(url, allow_private)
+
+    monkeypatch.setattr(qa.fetching, "checked_url", first_hop_public)
+    policy = FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=False)
+    with pytest.raises(FetchRefusedError, match="127.0.0.1"):
+        fetch(f"{news_site.base}/ke-lokal", policy)
+    assert checked == [f"{news_site.base}/ke-lokal", "http://127.0.0.1:9/berita/kompas"]
