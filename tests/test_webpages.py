@@ -1,27 +1,22 @@
 """Web pages: main text and metadata from each big site's template (hand-made fixtures in the
 shape of each site's pages, tests/fixtures/pages)."""
 
+import json
 from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from qa.reading import read_paths
 from qa.webpages import read_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
-# file: (title, source, date). Each date sits somewhere else: detik's publishdate meta tag,
-# Kompas's JSON-LD, CNN's article:published_time, ANTARA's meta tag, Tempo's JSON-LD only,
-# Okezone's URL only; the last page states none, and none is invented.
-EXPECTED = {
-    "detik": ("Ekspor Kopi Lampung Naik 18 Persen pada Oktober 2024", "detik", "2024-11-18"),
-    "kompas": ("Produksi Garam Nasional 2024 Capai 2,5 Juta Ton", "Kompas", "2024-11-20"),
-    "cnnindonesia": ("Pemerintah Resmikan Bendungan Jragung di Semarang", "CNN Indonesia", "2024-11-25"),
-    "antara": ("Kunjungan wisman ke Bali capai 5,3 juta orang", "ANTARA", "2024-12-02"),
-    "tempo": ("Kereta Cepat Whoosh Angkut 5 Juta Penumpang", "Tempo", "2024-10-17"),
-    "okezone_url_date": ("Pabrik Baterai Kendaraan Listrik di Karawang Mulai Produksi", "Okezone Economy",
-                         "2024-07-03"),
-    "undated": ("Mengenal Tenun Ikat Sumba", None, None),
-}
+# The truth of each page, shared with benchmarks/ingest.py: (title, source, date). Each date
+# sits somewhere else: detik's publishdate meta tag, Kompas's JSON-LD, CNN's
+# article:published_time, ANTARA's meta tag, Tempo's JSON-LD only, Okezone's URL only; the last
+# page states none, and none is invented.
+TRUTH = [json.loads(line) for line in (ROOT / "benchmarks" / "pages_truth.jsonl").read_text().splitlines()]
+EXPECTED = {Path(t["file"]).stem: (t["title"], t["source"], t["date"]) for t in TRUTH}
 # Lines each site adds around the story; none may reach a passage.
 NOISE = ("Tonton juga", "Simak juga", "SCROLL TO CONTINUE", "Baca juga", "Dapatkan update", "Artikel ini telah tayang",
          "Gambas", "Pilihan Editor", "Cek berita", "Pedoman Media Siber", "Copyright", "Pewarta:", "(ada/ara)")
