@@ -21,7 +21,8 @@ _LABELS = {
     "related", "related news", "artikel terkait", "scroll to continue with content",
     "lanjutkan membaca", "share", "bagikan", "tags", "tag", "populer", "terpopuler",
     "terkini", "·", "-", "(*)", "***", "scroll to continue", "scroll to resume content",
-    "halaman selanjutnya", "selanjutnya", "pilihan editor", "video pilihan", "video terkait",
+    "halaman selanjutnya", "selanjutnya", "artikel selanjutnya", "artikel sebelumnya", "pilihan editor",
+    "video pilihan", "video terkait",
 }
 # Lines that begin like a link list, a video or app teaser, a credit or a caption: the
 # families of detik ("Tonton juga video…", "Simak juga…"), Kompas ("Dapatkan update berita…",

@@ -13,13 +13,14 @@ from qa.webpages import read_html
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 # The truth of each page, shared with benchmarks/ingest.py: (title, source, date). Each date
 # sits somewhere else: detik's publishdate meta tag, Kompas's JSON-LD, CNN's
-# article:published_time, ANTARA's meta tag, Tempo's JSON-LD only, Okezone's URL only; the last
-# page states none, and none is invented.
+# article:published_time, ANTARA's meta tag, Tempo's JSON-LD only, Okezone's URL only, Liputan6's
+# article:published_time, CNBC's dtk:publishdate; the undated page states none, and none is invented.
 TRUTH = [json.loads(line) for line in (ROOT / "benchmarks" / "pages_truth.jsonl").read_text().splitlines()]
 EXPECTED = {Path(t["file"]).stem: (t["title"], t["source"], t["date"]) for t in TRUTH}
 # Lines each site adds around the story; none may reach a passage.
 NOISE = ("Tonton juga", "Simak juga", "SCROLL TO CONTINUE", "Baca juga", "Dapatkan update", "Artikel ini telah tayang",
-         "Gambas", "Pilihan Editor", "Cek berita", "Pedoman Media Siber", "Copyright", "Pewarta:", "(ada/ara)")
+         "Gambas", "Pilihan Editor", "Cek berita", "Pedoman Media Siber", "Copyright", "Pewarta:", "(ada/ara)",
+         "Saksikan Video", "Artikel Selanjutnya", "(haa/haa)")
 
 
 @pytest.fixture(scope="module")
