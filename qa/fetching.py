@@ -5,8 +5,8 @@ read, so a server sending a byte a second cannot hold it), a size limit, and con
 requests (ETag / Last-Modified) so an unchanged feed costs the publisher nothing.
 Safe: only http and https; an address that resolves to a private, loopback, link-local or
 otherwise internal network is refused unless a setting allows it (a URL given to a server must
-not become a way into the server's own network); redirects are followed one at a time, each
-checked the same way, up to a limit.
+not become a way into the server's own network), and the request goes to the very address that
+was checked; redirects are followed one at a time, each checked the same way, up to a limit.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -48,16 +48,17 @@ class Fetched:
     not_modified: bool = False
 
 
-def checked_url(url: str, allow_private: bool) -> str:
-    """`url` if it may be fetched; FetchRefusedError naming the reason if not."""
+def allowed_address(url: str, allow_private: bool) -> str | None:
+    """The address to connect to for `url`, checked; FetchRefusedError naming the reason if
+    `url` may not be fetched. With `allow_private`, None: any address goes, resolved as usual."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchRefusedError(f"{url}: only http:// and https:// addresses are fetched")
     if allow_private:
-        return url
+        return None
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 80,
-                                                                type=socket.SOCK_STREAM)}
+        addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 80,
+                                                                type=socket.SOCK_STREAM)]
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"{url}: host {parts.hostname} not found ({exc})") from None
     for address in addresses:
@@ -65,7 +66,20 @@ def checked_url(url: str, allow_private: bool) -> str:
         if not ip.is_global or ip.is_multicast:
             raise FetchRefusedError(f"{url}: refused, {parts.hostname} is a private, loopback or link-local "
                                     f"address ({ip}); allow with QA_FETCH_PRIVATE_ADDRESSES=true")
-    return url
+    return addresses[0]
+
+
+def _request(url: str, address: str | None) -> tuple[str, dict, dict]:
+    """(URL, headers, extensions) that reach `url` at the checked `address`: connecting to the
+    address itself, so that a second DNS answer (rebinding) cannot send the request elsewhere;
+    the Host header and TLS's server name stay those of `url`."""
+    if address is None:
+        return url, {}, {}
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return (urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc.rpartition("@")[2]},
+            {"sni_hostname": parts.hostname})
 
 
 def fetch(url: str, policy: FetchPolicy, etag: str | None = None, last_modified: str | None = None) -> Fetched:
@@ -81,7 +95,8 @@ def fetch(url: str, policy: FetchPolicy, etag: str | None = None, last_modified:
     try:
         with httpx.Client(follow_redirects=False, timeout=timeout, headers=headers, trust_env=False) as client:
             for _ in range(policy.max_redirects + 1):
-                with client.stream("GET", checked_url(url, policy.allow_private)) as response:
+                target, host, extensions = _request(url, allowed_address(url, policy.allow_private))
+                with client.stream("GET", target, headers=host, extensions=extensions) as response:
                     if response.status_code in _REDIRECTS and response.headers.get("location"):
                         url = urljoin(url, response.headers["location"])
                         continue

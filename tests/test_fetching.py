@@ -6,7 +6,7 @@ import time
 import pytest
 
 from qa.errors import FetchError, FetchRefusedError
-from qa.fetching import USER_AGENT, FetchPolicy, checked_url, fetch
+from qa.fetching import USER_AGENT, FetchPolicy, allowed_address, fetch
 
 LOCAL = FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=True)
 
@@ -49,14 +49,14 @@ def test_conditional_requests(news_site):
                                  "http://0.0.0.0/"])
 def test_private_loopback_and_link_local_addresses_are_refused(url):
     with pytest.raises(FetchRefusedError, match="private, loopback or link-local"):
-        checked_url(url, allow_private=False)
-    assert checked_url(url, allow_private=True) == url
+        allowed_address(url, allow_private=False)
+    assert allowed_address(url, allow_private=True) is None  # resolved as usual
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x", "http:///nohost"])
 def test_only_http_and_https(url):
     with pytest.raises(FetchRefusedError, match="only http"):
-        checked_url(url, allow_private=True)
+        allowed_address(url, allow_private=True)
 
 
 def test_a_refused_address_is_never_contacted(news_site):
@@ -68,18 +68,31 @@ def test_a_refused_address_is_never_contacted(news_site):
 
 
 def test_each_redirect_is_checked_like_the_first_address(news_site, monkeypatch):
-    """The site stands for a public server (its first address is let through); its redirect
-    to 127.0.0.1 is refused."""
+    """The site stands for a public server (its first address is let through, as a public
+    one would be); its redirect to 127.0.0.1 is refused."""
     import qa.fetching
 
     checked = []
 
     def first_hop_public(url, allow_private):
         checked.append(url)
-        return url if len(checked) == 1 else checked_url(url, allow_private)
+        return "127.0.0.1" if len(checked) == 1 else allowed_address(url, allow_private)
 
-    monkeypatch.setattr(qa.fetching, "checked_url", first_hop_public)
+    monkeypatch.setattr(qa.fetching, "allowed_address", first_hop_public)
     policy = FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=False)
     with pytest.raises(FetchRefusedError, match="127.0.0.1"):
         fetch(f"{news_site.base}/ke-lokal", policy)
     assert checked == [f"{news_site.base}/ke-lokal", "http://127.0.0.1:9/berita/kompas"]
+
+
+def test_the_request_goes_to_the_address_that_was_checked(news_site, monkeypatch):
+    """A name that resolves to a public address when checked and to another when connecting
+    (DNS rebinding) still reaches the checked one: the connection is made to that address."""
+    import qa.fetching
+
+    monkeypatch.setattr(qa.fetching, "allowed_address", lambda url, allow_private: "127.0.0.1")
+    policy = FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=False)
+    port = news_site.base.rsplit(":", 1)[1]
+    fetched = fetch(f"http://news.invalid:{port}/berita/detik", policy)  # .invalid never resolves
+    assert b"Ekspor Kopi Lampung" in fetched.content
+    assert news_site.requests[-1][1]["Host"] == f"news.invalid:{port}"
