@@ -189,13 +189,15 @@ def _is_signature(line: str) -> bool:
     return len(line.split()) <= 3 and not re.search(r"[.!?:\"”]$", line)
 
 
-# ftfy's defaults, except that curly quotes stay curly: they are the text as published.
-_FIX_TEXT = ftfy.TextFixerConfig(uncurl_quotes=False)
+# ftfy's defaults, except that curly quotes stay curly (they are the text as published) and
+# control characters are left as they came: what shows them escapes them (the CLI's
+# `printable`), and a change of text here would change the article's content hash.
+_FIX_TEXT = ftfy.TextFixerConfig(uncurl_quotes=False, remove_terminal_escapes=False, remove_control_chars=False)
 
 
 def repair_text(text: str) -> str:
     """`text` with mojibake undone ("Â±" → "±", "â€œ" → "“"); correct text comes back as it
-    was, apart from Unicode normalization (NFC) and control characters."""
+    was, apart from Unicode normalization (NFC)."""
     return ftfy.fix_text(text, _FIX_TEXT)
 
 

@@ -6,7 +6,9 @@ import itertools
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict
 from enum import Enum
@@ -297,8 +299,12 @@ def watch(
     try:
         watcher = FolderWatch(_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir,
                                       columns=columns), folder, settle)
+        # Ctrl-C and SIGTERM stop it between files, never in the middle of one (or of a print)
+        stop = threading.Event()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
         out.print(f"watching {printable(str(folder))} (Ctrl-C to stop)", markup=False, soft_wrap=True)
-        watcher.run(report)
+        watcher.run(report, stop)
     except QAError as exc:
         raise _fail(exc) from None
     out.print("stopped", markup=False)

@@ -78,13 +78,16 @@ class FolderWatch:
                 continue
         return files
 
-    def sync(self) -> SyncReport:
-        """One pass: add what is new or changed and has settled, remove what is gone."""
+    def sync(self, stop=None) -> SyncReport:
+        """One pass: add what is new or changed and has settled, remove what is gone; when
+        `stop` is set, the pass ends after the file at hand (what is left waits for the next)."""
         report, now = SyncReport(), time.time()
         files = self._files()
         for name in sorted(set(self.seen) - set(files)):
             self._forget(name, report)
         for name, stat in sorted(files.items()):
+            if stop is not None and stop.is_set():
+                break
             mark = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
             before = self.seen.get(name, {})
             if {k: before.get(k) for k in mark} == mark:
@@ -121,17 +124,17 @@ class FolderWatch:
 
     def run(self, on_pass: Callable[[SyncReport], None], stop=None) -> None:
         """Sync now (catching up on what changed while stopped), then on every change, until
-        `stop` (anything with is_set()) is set or Ctrl-C."""
+        `stop` (a threading.Event) is set."""
         waiting, last = True, 0.0  # the first pass runs once the watcher is up: no change is missed in between
         for changes in watchfiles.watch(self.folder, stop_event=stop, rust_timeout=int(self.settle_s * 1000),
                                         yield_on_timeout=True, raise_interrupt=False):
             # no changes: a timeout. A full scan every RESCAN_S is a safety net for file
             # systems that report no events (network mounts).
             if changes or waiting or time.monotonic() - last > RESCAN_S:
-                waiting, last = self._pass(on_pass), time.monotonic()
+                waiting, last = self._pass(on_pass, stop), time.monotonic()
 
-    def _pass(self, on_pass: Callable[[SyncReport], None]) -> bool:
-        report = self.sync()
+    def _pass(self, on_pass: Callable[[SyncReport], None], stop) -> bool:
+        report = self.sync(stop)
         if report.read or report.removed or report.problems:
             on_pass(report)
         return bool(report.waiting)

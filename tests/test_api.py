@@ -225,7 +225,7 @@ def test_openapi_tells_the_truth(client, live_engine):
         "ask", "ask_with_body", "add_articles", "remove_article", "list_articles", "get_article", "corpus", "health"}
     assert all(op.get("tags") for op in operations.values())
     secured = {key for key, op in operations.items() if op.get("security")}
-    assert secured == {("post", "/articles"), ("delete", "/articles/{article_id}")}
+    assert secured == {("post", "/articles"), ("post", "/articles/fetch"), ("delete", "/articles/{article_id}")}
     for key, op in operations.items():
         for status, response in op["responses"].items():
             if status.startswith(("4", "5")):
