@@ -20,9 +20,9 @@ from qa.chunking import split_article
 from qa.embedding.base import PassageEmbedder
 from qa.errors import IndexNotFoundError, NoArticlesError
 from qa.fetching import FetchPolicy
-from qa.reading import ReadReport, read_paths
+from qa.reading import read_paths
 from qa.store import Entry, content_hash
-from qa.types import Article, Passage
+from qa.types import Article, Passage, ReadReport
 from qa.urls import WebReader
 
 COMMIT_EVERY = 64  # articles per commit when adding files: a crash keeps what was committed

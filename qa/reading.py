@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,35 +22,14 @@ from qa.errors import InvalidInputError
 from qa.metadata import body_date, find_source, read_header
 from qa.pdfs import read_pdf
 from qa.tables import TABLE_SUFFIXES, table_rows
-from qa.types import Article
-from qa.urls import WebReader, WebReport, is_feed_file, is_url
+from qa.types import Article, Page, ReadReport
+from qa.urls import WebReader, is_feed_file, is_url
 from qa.webpages import read_html
 
 PAGE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}  # one article per file
 ARTICLE_SUFFIXES = PAGE_SUFFIXES | {".jsonl"} | TABLE_SUFFIXES
 FORMATS = ", ".join(sorted(ARTICLE_SUFFIXES))
 METADATA_FIELDS = ("id", "title", "date", "source", "url")
-
-
-@dataclass
-class ReadReport:
-    """What reading found: the articles, and one line per thing it had to skip or fix."""
-
-    articles: list[Article] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    known: int = 0  # web pages not read because they are indexed already
-
-
-@dataclass
-class Page:
-    """A page's text before cleaning, with whatever metadata came with it."""
-
-    id: str
-    text: str
-    given: dict = field(default_factory=dict)  # from a sidecar or the record itself: wins
-    path: str | None = None
-    found: dict = field(default_factory=dict)  # what the page's markup states: beats a guess from its text
 
 
 def read_paths(paths: list[Path | str], follow_links: bool = False, columns: dict[str, str] | None = None,
@@ -91,15 +69,7 @@ def read_paths(paths: list[Path | str], follow_links: bool = False, columns: dic
 def _read_web(source: str | Path, report: ReadReport, web: WebReader | None) -> list[Page]:
     if web is None:
         raise InvalidInputError(f"{source}: URLs and feeds are not read here")
-    found = WebReport()
-    if is_url(source):
-        web.read_url(str(source), found)
-    else:
-        web.read_feed_file(Path(source), found)
-    report.skipped += found.skipped
-    report.warnings += found.warnings
-    report.known += found.known
-    return [Page(id=p.id, text=p.text, path=p.where, found=p.found) for p in found.pages]
+    return web.read_url(str(source), report) if is_url(source) else web.read_feed_file(Path(source), report)
 
 
 def _article_files(path: Path, report: ReadReport, follow_links: bool) -> list[Path]:

@@ -179,3 +179,24 @@ class Answer:
     def to_dict(self) -> dict:
         """The JSON body of the HTTP response, and of `qa ask --json`."""
         return asdict(self)
+
+
+@dataclass
+class ReadReport:
+    """What reading found: the articles, and one line per thing it had to skip or fix."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    known: int = 0  # web pages not read because they are indexed already
+
+
+@dataclass
+class Page:
+    """A page's text before cleaning, with whatever metadata came with it."""
+
+    id: str
+    text: str
+    given: dict = field(default_factory=dict)  # from a sidecar or the record itself: wins
+    path: str | None = None
+    found: dict = field(default_factory=dict)  # what the page's markup states: beats a guess from its text

@@ -15,13 +15,13 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from qa.errors import FetchError
 from qa.feeds import FEED_SUFFIXES, FeedEntry, feed_entries, is_feed
 from qa.fetching import FetchPolicy, fetch
+from qa.types import Page, ReadReport
 from qa.webpages import read_html
 
 FEED_STATE_FILE = "feeds.json"
@@ -41,22 +41,6 @@ def url_id(url: str) -> str:
     return f"{host}-{hashlib.sha256(url.encode()).hexdigest()[:16]}"
 
 
-@dataclass
-class WebPage:
-    id: str
-    text: str
-    found: dict  # what the page (then the feed entry) states: title, date, source, url
-    where: str
-
-
-@dataclass
-class WebReport:
-    pages: list[WebPage] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    known: int = 0  # pages not read because they are indexed already (or their feed is unchanged)
-
-
 class WebReader:
     """Reads URLs and feeds under one fetch policy. `known(ids)` says which article ids are
     already indexed; `state_dir` is where feed validators are kept (None: not kept)."""
@@ -69,63 +53,66 @@ class WebReader:
         self._pending: dict[str, dict] = {}
         self._texts: set[str] = set()
 
-    def read_url(self, url: str, report: WebReport) -> None:
-        """The page at `url`, or the entries of the feed there."""
+    def read_url(self, url: str, report: ReadReport) -> list[Page]:
+        """The page at `url`, or the pages of the feed's entries there; what is skipped, and
+        why, goes into `report`."""
         if url_id(url) in self.known([url_id(url)]):  # (a feed is never an article: always fetched)
             report.warnings.append(f"{url}: already indexed, not fetched again")
             report.known += 1
-            return
+            return []
         validators = self._validators.get(url, {})
         try:
             fetched = fetch(url, self.policy, validators.get("etag"), validators.get("last_modified"))
         except FetchError as exc:
             report.skipped.append(str(exc))
-            return
+            return []
         if fetched.not_modified:
             report.warnings.append(f"{url}: feed unchanged since it was last read")
             report.known += 1
-        elif is_feed(fetched.content, fetched.content_type):
+            return []
+        if is_feed(fetched.content, fetched.content_type):
             self._pending[url] = {"etag": fetched.etag, "last_modified": fetched.last_modified}
-            self._read_feed(fetched.content, url, report)
-        else:
-            self._add_page(url, fetched.url, fetched.content, FeedEntry(url, None, None), report)
+            return self._read_feed(fetched.content, url, report)
+        return self._page(url, fetched.url, fetched.content, FeedEntry(url, None, None), report)
 
-    def read_feed_file(self, path: Path, report: WebReport) -> None:
+    def read_feed_file(self, path: Path, report: ReadReport) -> list[Page]:
         try:
             content = path.read_bytes()
         except OSError as exc:
             report.skipped.append(f"{path}: unreadable ({exc.strerror})")
-            return
+            return []
         if not is_feed(content):
             report.skipped.append(f"{path}: not an RSS or Atom feed")
-            return
-        self._read_feed(content, str(path), report)
+            return []
+        return self._read_feed(content, str(path), report)
 
-    def _read_feed(self, content: bytes, where: str, report: WebReport) -> None:
+    def _read_feed(self, content: bytes, where: str, report: ReadReport) -> list[Page]:
         _, entries = feed_entries(content)
         known = self.known([url_id(e.link) for e in entries])
         fresh = [e for e in entries if url_id(e.link) not in known]
         if len(fresh) < len(entries):
             report.warnings.append(f"{where}: {len(entries) - len(fresh)} of {len(entries)} entries already indexed")
             report.known += len(entries) - len(fresh)
+        pages = []
         for entry in fresh:
             try:
                 fetched = fetch(entry.link, self.policy)
             except FetchError as exc:
                 report.skipped.append(f"{where}: entry {str(exc)}")
                 continue
-            self._add_page(entry.link, fetched.url, fetched.content, entry, report)
+            pages += self._page(entry.link, fetched.url, fetched.content, entry, report)
+        return pages
 
-    def _add_page(self, asked: str, landed: str, html: bytes, entry: FeedEntry, report: WebReport) -> None:
+    def _page(self, asked: str, landed: str, html: bytes, entry: FeedEntry, report: ReadReport) -> list[Page]:
+        """The page fetched for `asked` (it landed at `landed`), unless its text was read before."""
         text, found = read_html(html, url=landed)
         digest = hashlib.sha256(text.encode()).hexdigest()
         if digest in self._texts:
             report.warnings.append(f"{asked}: the same text as a page read before in this run; skipped")
-            return
+            return []
         self._texts.add(digest)
         fallbacks = {"title": entry.title, "date": entry.date, "url": landed}
-        found = {k: v for k, v in fallbacks.items() if v} | found
-        report.pages.append(WebPage(url_id(asked), text, found, asked))
+        return [Page(id=url_id(asked), text=text, path=asked, found={k: v for k, v in fallbacks.items() if v} | found)]
 
     def _load_validators(self) -> dict[str, dict]:
         try:

@@ -5,7 +5,8 @@ import json
 
 from qa.fetching import FetchPolicy
 from qa.reading import read_paths
-from qa.urls import FEED_STATE_FILE, WebReader, WebReport, url_id
+from qa.types import ReadReport
+from qa.urls import FEED_STATE_FILE, WebReader, url_id
 
 LOCAL = FetchPolicy(timeout_s=5, max_bytes=5_000_000, max_redirects=3, allow_private=True)
 
@@ -40,13 +41,13 @@ def test_entries_already_indexed_are_not_fetched(news_site):
 def test_feed_validators_are_kept_once_committed_and_sent_next_time(news_site, tmp_path):
     feed = f"{news_site.base}/rss.xml"
     reader = WebReader(LOCAL, tmp_path)
-    reader.read_url(feed, WebReport())
+    reader.read_url(feed, ReadReport())
     assert not (tmp_path / FEED_STATE_FILE).exists()  # nothing committed yet: a crash now refetches all
     reader.save_validators()
     assert json.loads((tmp_path / FEED_STATE_FILE).read_text())[feed]["etag"] == '"feed-v1"'
-    again = WebReport()
-    WebReader(LOCAL, tmp_path).read_url(feed, again)
-    assert not again.pages and again.known == 1 and "unchanged" in again.warnings[0]
+    again = ReadReport()
+    assert WebReader(LOCAL, tmp_path).read_url(feed, again) == []
+    assert again.known == 1 and "unchanged" in again.warnings[0]
 
 
 def test_a_failing_link_is_reported_and_the_rest_are_read(news_site):
