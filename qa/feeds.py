@@ -7,8 +7,6 @@ import datetime as dt
 import email.utils
 from dataclasses import dataclass
 
-import feedparser
-
 from qa.dates import parse_date
 
 FEED_SUFFIXES = {".rss", ".atom", ".xml"}
@@ -28,17 +26,23 @@ def is_feed(content: bytes, content_type: str = "") -> bool:
         return False
     head = content[:2048].lstrip().lower()
     return any(tag in head for tag in (b"<rss", b"<feed", b"<rdf:rdf")) or (
-        ("xml" in lowered or head.startswith(b"<?xml")) and bool(feedparser.parse(content).version))
+        ("xml" in lowered or head.startswith(b"<?xml")) and bool(_parse(content).version))
 
 
 def feed_entries(content: bytes) -> tuple[str | None, list[FeedEntry]]:
     """The feed's title and its entries that link somewhere."""
-    parsed = feedparser.parse(content)
+    parsed = _parse(content)
     entries = []
     for entry in parsed.entries:
         if link := (entry.get("link") or "").strip():
             entries.append(FeedEntry(link, (entry.get("title") or "").strip() or None, _entry_date(entry)))
     return parsed.feed.get("title"), entries
+
+
+def _parse(content: bytes):
+    import feedparser  # imported here, not at start-up: every `qa` command and server would pay for it
+
+    return feedparser.parse(content)
 
 
 def _entry_date(entry) -> str | None:

@@ -17,8 +17,6 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
-
 from qa.errors import FetchError, FetchRefusedError
 
 USER_AGENT = "qa-berita (question answering over Indonesian news; fetches pages and feeds it is given)"
@@ -91,6 +89,8 @@ def fetch(url: str, policy: FetchPolicy, etag: str | None = None, last_modified:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    import httpx  # imported here, not at start-up: every `qa` command and server would pay for it
+
     timeout = httpx.Timeout(policy.timeout_s)
     try:
         with httpx.Client(follow_redirects=False, timeout=timeout, headers=headers, trust_env=False) as client:
@@ -108,7 +108,7 @@ def fetch(url: str, policy: FetchPolicy, etag: str | None = None, last_modified:
     raise FetchError(f"{url}: more than {policy.max_redirects} redirects")
 
 
-def _received(url: str, response: httpx.Response, policy: FetchPolicy, deadline: float) -> Fetched:
+def _received(url: str, response,  policy: FetchPolicy, deadline: float) -> Fetched:
     validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
     if response.status_code == 304:
         return Fetched(url, b"", "", not_modified=True, **validators)

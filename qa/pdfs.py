@@ -12,9 +12,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
 from qa.dates import first_written_date
 from qa.errors import InvalidInputError
 
@@ -30,6 +27,9 @@ _MAX_TITLE_CHARS = 300
 def read_pdf(file: Path) -> tuple[str, dict]:
     """The PDF's text, a paragraph per line, and its `title` and `date` where known.
     InvalidInputError when it is not a PDF, is encrypted, or has no text layer."""
+    from pypdf import PdfReader  # imported here, not at start-up: every `qa` command and server would pay for it
+    from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(file)
         if reader.is_encrypted and not reader.decrypt(""):

@@ -76,7 +76,7 @@ def _article_files(path: Path, report: ReadReport, follow_links: bool) -> list[P
     if path.is_file():
         files = [path]
     else:
-        files = [p for p in sorted(path.rglob("*")) if not _is_hidden(p, path) and _readable_entry(p, path, report,
+        files = [p for p in sorted(path.rglob("*")) if not is_hidden(p, path) and _readable_entry(p, path, report,
                                                                                                  follow_links)]
     chosen = []
     for file in files:
@@ -112,7 +112,8 @@ def _readable_entry(entry: Path, root: Path, report: ReadReport, follow_links: b
     return target.is_file()
 
 
-def _is_hidden(file: Path, root: Path) -> bool:
+def is_hidden(file: Path, root: Path) -> bool:
+    """Whether `file` or a folder on its way from `root` is hidden (a dot name): not read."""
     return any(part.startswith(".") for part in file.relative_to(root).parts)
 
 

@@ -24,7 +24,7 @@ import watchfiles
 
 from qa.engine import Engine
 from qa.errors import InvalidInputError, NoArticlesError
-from qa.reading import ARTICLE_SUFFIXES
+from qa.reading import ARTICLE_SUFFIXES, is_hidden
 
 
 RESCAN_S = 60.0
@@ -68,12 +68,11 @@ class FolderWatch:
     def _files(self) -> dict[str, os.stat_result]:
         files = {}
         for path in self.folder.rglob("*"):
-            relative = path.relative_to(self.folder)
-            if any(part.startswith(".") for part in relative.parts) or path.suffix.lower() not in ARTICLE_SUFFIXES:
+            if is_hidden(path, self.folder) or path.suffix.lower() not in ARTICLE_SUFFIXES:
                 continue
             try:
                 if path.is_file():
-                    files[str(relative)] = path.stat()
+                    files[str(path.relative_to(self.folder))] = path.stat()
             except OSError:  # deleted while scanning
                 continue
         return files

@@ -11,9 +11,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import trafilatura
-from trafilatura.settings import Document
-
 from qa.metadata import find_source
 
 _HOST = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?|[\w.-]+:\d+")
@@ -26,6 +23,9 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     `title`, `date` (ISO), `source` and `url`, each only when found. `url` is where the page
     came from, when known; the page's own canonical link is preferred. Bytes are decoded by
     the page's declared charset (else detected)."""
+    import trafilatura  # imported here, not at start-up: every `qa` command and server would pay for it
+    from trafilatura.settings import Document
+
     document = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=True,
         deduplicate=False, date_extraction_params=_DATE_SEARCH,
@@ -38,7 +38,7 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     return text, _found(document, url)
 
 
-def _found(document: Document, url: str | None) -> dict:
+def _found(document, url: str | None) -> dict:
     found = {
         "title": document.title,
         "date": document.date,
