@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     weight_answer: float = Field(1.5, description="Bonus when the best sentence holds an answer of the asked kind.")
     weight_figure: float = Field(
         3.0, description="Bonus for a passage holding the figures a question quotes ('10.514 sentra').")
+    # Which candidates count as found (qa.ranking.matching), chosen by benchmarks/matching.py.
+    match_dense_z: float = Field(
+        2.0, ge=0, description="A result is found (listed, counted in `total`) when its dense score is within "
+        "this many standard deviations (over the candidates) of the best, or its BM25 score reaches match_lexical "
+        "of the best; a large value lists every candidate.")
+    match_lexical: float = Field(
+        0.2, ge=0, le=1, description="A result is also found when its BM25 score is at least this share of the best.")
     reader: Literal["trained", "rules"] = Field(
         "trained",
         description="What finds the short answer: 'trained', the reader trained on FacQA (qa train-reader; see "

@@ -20,7 +20,7 @@ from qa.embedding.base import PassageEmbedder
 from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputError
 from qa.indexing import Indexer, IndexReport, Progress, UpdateReport
 from qa.query import DEFAULT_TOP_K, SORTS, Query, QueryPlan
-from qa.ranking import Candidate, Weights, rank
+from qa.ranking import Candidate, Weights, matching, rank
 from qa.reader import Reader, Span, shared_reader
 from qa.results import by_article, ordered, page, read_answer, rules_answer, rules_marks, shown_passages
 from qa.retrieval import Retriever
@@ -289,7 +289,8 @@ class Engine:
             short, marks = rules_answer(plan, ranked, self.settings.min_coverage), {}
         else:
             short, ranked, marks = read_answer(plan, ranked, spans, self.calibration)
-        groups = ordered(by_article(ranked), query.sort)
+        found = matching(ranked, self.settings.match_dense_z, self.settings.match_lexical)
+        groups = ordered(by_article(found), query.sort)
         if spans is None:
             marks = rules_marks(plan, shown_passages(query, groups))
         answer = page(query, plan, short, groups, marks)

@@ -94,6 +94,7 @@ class _Asked:
     guess: str  # the best answer found, confident or not ("" when none)
     confident: bool
     ms: float
+    found: int  # articles found (the answer's `total`)
 
 
 def normalize(text: str) -> str:
@@ -175,7 +176,8 @@ class Evaluation:
                 n for n, r in enumerate(answer.results, 1)
                 if r.passage_id in relevant or any(o.passage_id in relevant for o in [*r.also_in, *r.more])
             ]
-            outcomes.append(_Asked(item, found[0] if found else None, _guess(answer), answer.answer.confident, ms))
+            outcomes.append(_Asked(item, found[0] if found else None, _guess(answer), answer.answer.confident, ms,
+                                   answer.total))
         return outcomes
 
     def compare(self, asked: Callable[[], None] | None = None) -> list[Scores]:

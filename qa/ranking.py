@@ -113,6 +113,22 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     return group_duplicates(head + ordered[depth:], limit)
 
 
+def matching(ranked: list[Candidate], dense_z: float, lexical: float) -> list[Candidate]:
+    """The candidates of `ranked` that match the question about as well as the best one does
+    by either signal, in their order (the first of `ranked` always): a dense score within
+    `dense_z` standard deviations (over the candidates: the same for any embedding model's
+    scale) of the best, or a BM25 score at least `lexical` of the best. These are the results
+    listed and counted in `total`: without the floor every one of the ~100 candidates counted,
+    and sorting by date put weak matches first."""
+    if len(ranked) < 2:
+        return ranked
+    dense = _zscores(np.array([c.dense for c in ranked]))
+    dense_floor = dense.max() - dense_z
+    lexical_floor = lexical * max(c.lexical for c in ranked)
+    return [c for n, (c, z) in enumerate(zip(ranked, dense))
+            if n == 0 or z >= dense_floor or (c.lexical > 0 and c.lexical >= lexical_floor)]
+
+
 def answer_in(plan: QueryPlan, candidate: Candidate) -> Found | None:
     """The answer-type rules' answer in a candidate's passage, found once."""
     if candidate.found is None:

@@ -122,7 +122,7 @@ def test_the_same_press_release_on_two_sites_is_shown_once(settings, corpus_copy
 
 def test_results_are_articles_ranked_and_complete(engine):
     """One result per article (five in the corpus), its best passage first and its other
-    matching passages under `more`; every passage of the corpus is shown once."""
+    matching passages under `more`; no passage is shown twice."""
     answer = engine.ask(QUESTION, top_k=7)
     assert answer.question == QUESTION and (answer.total, answer.offset, answer.sort) == (5, 0, "relevance")
     assert [r.rank for r in answer.results] == list(range(1, 6))
@@ -131,7 +131,17 @@ def test_results_are_articles_ranked_and_complete(engine):
         assert r.passage_id.startswith(r.doc_id + ":")
         assert all(m.passage_id.startswith(r.doc_id + ":") and m.score <= r.score for m in r.more)
     shown = [p.passage_id for r in answer.results for p in (r, *r.more)]
-    assert len(shown) == len(set(shown)) == len(engine.index.snapshot())
+    assert len(shown) == len(set(shown)) <= len(engine.index.snapshot())
+
+
+def test_weak_matches_are_not_found(engine):
+    """A question about one thing finds the articles about it, not the whole corpus: newest
+    first lists the same articles by date, not every article by date."""
+    answer = engine.ask("restrukturisasi mesin", top_k=10)
+    assert 1 <= answer.total < 5 and len(answer.results) == answer.total
+    assert "restrukturisasi" in answer.results[0].text.lower()
+    newest = engine.ask("restrukturisasi mesin", top_k=10, sort="newest")
+    assert newest.total == answer.total and {r.doc_id for r in newest.results} == {r.doc_id for r in answer.results}
 
 
 def test_pages_and_newest_first(engine):

@@ -2,7 +2,7 @@ import datetime as dt
 
 from qa.periods import Period
 from qa.query import QueryPlan
-from qa.ranking import Candidate, Weights, group_duplicates, rank
+from qa.ranking import Candidate, Weights, group_duplicates, matching, rank
 from qa.types import Passage
 
 TODAY = dt.date(2026, 11, 22)
@@ -66,3 +66,17 @@ def test_near_duplicates_are_grouped_under_the_first():
     kept = group_duplicates([first, reprint, other], limit=10)
     assert kept == [first, other] and first.duplicates == [reprint]
     assert group_duplicates([first, other], limit=1) == [first]
+
+
+def test_found_are_the_candidates_that_match_about_as_well_as_the_best():
+    """Near the best dense score, or with a fair share of the best BM25 score: found. A
+    candidate weak by both is not listed (nor counted), wherever the fused ranking put it."""
+    close = [_candidate(n, f"dekat {n}", dense=0.85 - 0.001 * n, lexical=0.0) for n in range(20)]
+    worded = _candidate(20, "kata", dense=0.70, lexical=3.0)
+    weak = _candidate(21, "lemah", dense=0.70, lexical=0.5)
+    best = _candidate(22, "terbaik", dense=0.86, lexical=10.0)
+    ranked = [best, weak, *close, worded]
+    found = matching(ranked, dense_z=2.0, lexical=0.2)
+    assert found == [best, *close, worded]
+    assert matching(ranked, dense_z=1e9, lexical=1.0) == ranked  # a floor nothing falls below
+    assert matching([weak, best], dense_z=0.0, lexical=1.0) == [weak, best]  # the first is always found
