@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query as Param, Request, Security
+from fastapi import Depends, FastAPI, Query as Param, Request, Response, Security
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from starlette.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -41,7 +41,7 @@ from qa.errors import (
 )
 from qa.observability import Admission, Metrics, Observed, access_log
 from qa.observability import REQUEST_ID_HEADER
-from qa.query import DEFAULT_TOP_K, MAX_OFFSET, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K, SORTS
+from qa.query import DEFAULT_TOP_K, MAX_OFFSET, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K, SORTS, renamed_note
 from qa.reading import MAX_ID_CHARS, read_records, valid_unicode
 from qa.runtime_choice import usable_cores
 from qa.types import Answer, ArticleInfo, Corpus, Facets
@@ -76,6 +76,20 @@ class AskRequest(BaseModel):
     date_to: str | None = Field(None, max_length=100, description=DATE_TO_DOC)
     sources: list[str] = Field(default_factory=list, description=SOURCES_DOC,
                                validation_alias=AliasChoices("sources", "source"))
+    _renamed: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _note_old_names(cls, data, handler):
+        request = handler(data)
+        if isinstance(data, dict):
+            request._renamed = {old: new for old, new in RENAMED_PARAMETERS.items() if old in data}
+        return request
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """The options given by their old names: {old: new}."""
+        return self._renamed
 
 
 class FetchRequest(BaseModel):
@@ -113,6 +127,14 @@ def errors(*codes: int) -> dict:
     return {code: {"description": ERRORS[code],
                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
             for code in sorted({400, 503, *codes})}
+
+
+# /ask's answer to options given by their old names (`_say_renamed`), as the OpenAPI document shows it.
+RENAMED_HEADERS = {200: {"headers": {
+    "Deprecation": {"description": "`true` when an option came by its old name (q, k, source).",
+                    "schema": {"type": "string"}},
+    "Warning": {"description": "Which old names were used and their new names.", "schema": {"type": "string"}},
+}}}
 
 
 class Health(BaseModel):
@@ -165,7 +187,7 @@ class ArticleText(ArticleInfo):
 
 
 GET_PARAMETERS = ("date_from", "date_to", "offset", "question", "sort", "sources", "top_k")
-DEPRECATED_PARAMETERS = ("q", "k", "source")  # the old names of question, top_k and sources, for one release
+RENAMED_PARAMETERS = {"q": "question", "k": "top_k", "source": "sources"}  # old names, kept for one release
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's api_key setting.")
 
 
@@ -174,6 +196,14 @@ def get_engine(request: Request) -> Engine:
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def _say_renamed(response: Response, used: dict[str, str]) -> None:
+    """Options that came by their old names: the answer says so in its headers (`Deprecation`,
+    RFC 9745, and a `Warning` a person can read); the body stays as it was."""
+    if used:
+        response.headers["Deprecation"] = "true"
+        response.headers["Warning"] = f'299 - "{renamed_note(used)}"'
 
 
 def _check_key(settings: Settings, given: str | None) -> None:
@@ -496,9 +526,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     read_errors = (401,) if settings.protect_reads else ()
 
     @app.get("/ask", response_model=Answer, summary="Ask a question (query string)", tags=["search"],
-             dependencies=read_guard, responses=errors(422, *read_errors))
+             dependencies=read_guard, responses={**RENAMED_HEADERS, **errors(422, *read_errors)})
     def ask(
         request: Request,
+        response: Response,
         engine: EngineDep,
         question: Annotated[str | None, Param(min_length=1, max_length=MAX_QUESTION_CHARS,
                                               description=QUESTION_DOC + " Required.")] = None,
@@ -514,19 +545,21 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                                        description=DEPRECATED_DOC.format("top_k"))] = None,
         source: Annotated[list[str], Param(deprecated=True, description=DEPRECATED_DOC.format("sources"))] = [],
     ):
-        unknown = sorted(set(request.query_params) - {*GET_PARAMETERS, *DEPRECATED_PARAMETERS})
+        unknown = sorted(set(request.query_params) - {*GET_PARAMETERS, *RENAMED_PARAMETERS})
         if unknown:
             raise InvalidInputError(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(GET_PARAMETERS)} "
-                                    f"(and the deprecated {', '.join(DEPRECATED_PARAMETERS)})")
+                                    f"(and the deprecated {', '.join(RENAMED_PARAMETERS)})")
         if question is None and q is None:
             raise InvalidInputError("question: Field required (ask with ?question=...)")
         top_k = k if k is not None and "top_k" not in request.query_params else top_k
+        _say_renamed(response, {old: new for old, new in RENAMED_PARAMETERS.items() if old in request.query_params})
         return engine.ask(question or q, top_k, date_from, date_to, sources + source,
                           offset=offset, sort=sort).to_dict()
 
     @app.post("/ask", response_model=Answer, summary="Ask a question (JSON body)", tags=["search"],
-              dependencies=read_guard, responses=errors(413, 415, 422, *read_errors))
-    def ask_with_body(body: AskRequest, engine: EngineDep):
+              dependencies=read_guard, responses={**RENAMED_HEADERS, **errors(413, 415, 422, *read_errors)})
+    def ask_with_body(body: AskRequest, response: Response, engine: EngineDep):
+        _say_renamed(response, body.renamed)
         return engine.ask(body.question, body.top_k, body.date_from, body.date_to, body.sources,
                           offset=body.offset, sort=body.sort).to_dict()
 

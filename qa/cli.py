@@ -25,7 +25,7 @@ from rich.text import Text
 
 from qa.config import load_settings
 from qa.errors import REBUILD_HINT, ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
-from qa.query import DEFAULT_TOP_K, SORTS
+from qa.query import DEFAULT_TOP_K, SORTS, renamed_note
 from qa.reading import FORMATS
 from qa.types import Answer
 
@@ -469,6 +469,16 @@ def _questions_from_stdin() -> list[tuple[int, str]]:
     return questions
 
 
+def _renamed(new: str):
+    """The callback of an option's old spelling: it still works for this release, and says on
+    stderr that it is deprecated."""
+    def warn(param: typer.CallbackParam, value):
+        if value:
+            err.print(f"warning: {renamed_note({param.opts[0]: new})}", markup=False, soft_wrap=True)
+        return value
+    return warn
+
+
 @app.command()
 def ask(
     question: Annotated[Optional[str], typer.Argument(
@@ -483,12 +493,16 @@ def ask(
         "when questions come from standard input); jsonl: one answer per line.")] = Format.text,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     date_from: Annotated[Optional[str], typer.Option(
-        "--date-from", "--from", help="Only articles on/after YYYY-MM-DD (--from: deprecated).")] = None,
+        "--date-from", help="Only articles on/after YYYY-MM-DD (--from: deprecated).")] = None,
     date_to: Annotated[Optional[str], typer.Option(
-        "--date-to", "--to", help="Only articles on/before YYYY-MM-DD (--to: deprecated).")] = None,
+        "--date-to", help="Only articles on/before YYYY-MM-DD (--to: deprecated).")] = None,
     sources: Annotated[Optional[list[str]], typer.Option(
-        "--sources", "--source", help="Only this publisher; repeatable (`qa corpus` lists them; --source: "
+        "--sources", help="Only this publisher; repeatable (`qa corpus` lists them; --source: "
         "deprecated).")] = None,
+    old_from: Annotated[Optional[str], typer.Option("--from", hidden=True, callback=_renamed("--date-from"))] = None,
+    old_to: Annotated[Optional[str], typer.Option("--to", hidden=True, callback=_renamed("--date-to"))] = None,
+    old_sources: Annotated[Optional[list[str]], typer.Option(
+        "--source", hidden=True, callback=_renamed("--sources"))] = None,
     config: ConfigFileOption = None, model: ModelOption = None, index_dir: IndexDir = None,
     corpus_dir: CorpusDir = None,
 ):
@@ -513,8 +527,8 @@ def ask(
     engine = _loaded_engine(config, model=model, index_dir=index_dir, corpus_dir=corpus_dir)
     answers, failed = [], 0  # answers are kept only for --format json, printed as one list at the end
     try:
-        options = {"top_k": top_k, "date_from": date_from, "date_to": date_to, "sources": sources,
-                   "offset": offset, "sort": sort.value}
+        options = {"top_k": top_k, "date_from": date_from or old_from, "date_to": date_to or old_to,
+                   "sources": [*(sources or []), *(old_sources or [])] or None, "offset": offset, "sort": sort.value}
         for position, (number, text, answer) in enumerate(_answered(engine, questions, options)):
             if isinstance(answer, InvalidInputError):
                 failed = failed or answer.exit_code

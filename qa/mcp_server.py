@@ -160,8 +160,9 @@ def create_server(engine: Engine) -> MCPServer:
             description="Only articles published on or before this date (YYYY-MM-DD).")] = None,
         sources: Annotated[list[str] | None, Field(
             description="Only articles from these publishers, e.g. ['kumparan'] (list_sources names them).")] = None,
-        published_from: Annotated[str | None, Field(description="Deprecated: use date_from.")] = None,
-        published_to: Annotated[str | None, Field(description="Deprecated: use date_to.")] = None,
+        # The old names: JSON Schema's `deprecated` tells the model (MCP's own logging is deprecated itself).
+        published_from: Annotated[str | None, Field(description="Deprecated: use date_from.", deprecated=True)] = None,
+        published_to: Annotated[str | None, Field(description="Deprecated: use date_to.", deprecated=True)] = None,
     ) -> SearchResults:
         # The engine is synchronous (model and FAISS): a worker thread keeps the session responsive.
         answer = await _call(engine.ask, question, top_k, date_from or published_from, date_to or published_to,

@@ -17,6 +17,14 @@ _WORD = re.compile(r"[^\W_]")
 MIN_TOP_K, MAX_TOP_K, DEFAULT_TOP_K = 1, 50, 5
 MAX_OFFSET = 1000  # results are paged within the candidates found, far fewer than this
 SORTS = ("relevance", "newest")  # results' order: best answer first, or newest article first
+
+
+def renamed_note(used: dict[str, str]) -> str:
+    """What an interface says when options come by their old names ({old: new}): they still
+    work for one release (README, "Option names")."""
+    return ("deprecated option name(s), accepted until the next release: "
+            + ", ".join(f"{old} (use {new})" for old, new in used.items()))
+
 # Chat spellings written out for the reader, which learned from edited text ("brp tenaga kerja
 # yg diserap" is read as "berapa tenaga kerja yang diserap"): common Indonesian abbreviations.
 CHAT_SPELLINGS = {

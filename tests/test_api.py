@@ -52,10 +52,18 @@ def test_get_with_repeated_source(client):
 
 
 def test_the_old_option_names_still_work(client):
-    """q, k and source are deprecated aliases of question, top_k and sources for one release."""
-    new = client.get("/ask", params={"question": QUESTION, "top_k": 2, "sources": "KETIK"}).json()
-    assert client.get("/ask", params={"q": QUESTION, "k": 2, "source": "KETIK"}).json() == new
-    assert client.post("/ask", json={"q": QUESTION, "k": 2, "source": ["KETIK"]}).json() == new
+    """q, k and source are deprecated aliases of question, top_k and sources for one release:
+    they give the same answer, which says in its headers that they are deprecated."""
+    fresh = client.get("/ask", params={"question": QUESTION, "top_k": 2, "sources": "KETIK"})
+    old_get = client.get("/ask", params={"q": QUESTION, "k": 2, "source": "KETIK"})
+    old_post = client.post("/ask", json={"q": QUESTION, "top_k": 2, "source": ["KETIK"]})
+    assert old_get.json() == old_post.json() == fresh.json()
+    assert "Deprecation" not in fresh.headers and "Warning" not in fresh.headers
+    assert old_get.headers["Deprecation"] == old_post.headers["Deprecation"] == "true"
+    assert old_get.headers["Warning"] == ('299 - "deprecated option name(s), accepted until the next release: '
+                                          'q (use question), k (use top_k), source (use sources)"')
+    assert old_post.headers["Warning"].endswith('q (use question), source (use sources)"')
+    assert "Deprecation" not in client.post("/ask", json={"question": QUESTION}).headers
     deprecated = {p["name"] for p in client.get("/openapi.json").json()["paths"]["/ask"]["get"]["parameters"]
                   if p.get("deprecated")}
     assert deprecated == {"q", "k", "source"}

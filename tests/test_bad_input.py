@@ -232,7 +232,7 @@ def test_half_a_utf16_pair_in_json_is_stored_as_a_replacement_character(engine, 
 def test_dates_that_do_not_parse(client, writable, settings):
     assert status_and_detail(client.get("/ask", params={"question": QUESTION, "date_from": "2024-13-45"}))[0] == 422
     assert status_and_detail(client.post("/ask", json={"question": QUESTION, "date_to": "kemarin"}))[0] == 422
-    assert refused(qa("ask", QUESTION, "--from", "15-11-2024", "--index-dir", settings.index_dir), 2,
+    assert refused(qa("ask", QUESTION, "--date-from", "15-11-2024", "--index-dir", settings.index_dir), 2,
                    "date_from must be a date like 2024-11-15, got '15-11-2024'")
     assert status_and_detail(writable.post("/articles", json={**BATTERY, "date": "kemarin sore"}, headers=WRITE)) == (
         422, "articles[0]: date 'kemarin sore' not understood (write it like 2024-11-15 or 15 November 2024)")

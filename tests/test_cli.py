@@ -62,6 +62,10 @@ def test_corpus_pages_sort_and_the_old_option_names(engine, settings):
     new = qa("ask", QUESTION, "-k", "1", "--date-from", "2023-01-01", "--sources", "KETIK", "--json",
              "--index-dir", index_dir)
     assert old.stdout == new.stdout and json.loads(new.stdout)["results"][0]["source"] == "KETIK"
+    assert old.stderr.splitlines() == [  # the old spellings still work, and say they go in the next release
+        "warning: deprecated option name(s), accepted until the next release: --from (use --date-from)",
+        "warning: deprecated option name(s), accepted until the next release: --source (use --sources)"]
+    assert "deprecated" not in new.stderr
     unknown = qa("ask", QUESTION, "--sources", "kompas", "--index-dir", index_dir)
     assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == [
         "error: unknown source(s): kompas; the sources are: KETIK, kumparan, marketeers, Republika"]

@@ -62,6 +62,7 @@ def test_a_chatbot_finds_the_tools_searches_cites_and_reads(settings, engine):
 
     assert {p["source"] for p in filtered.structured_content["passages"]} == {"Republika"}
     assert old_names.structured_content == filtered.structured_content  # the deprecated names still work
+    assert {n for n, p in schema["properties"].items() if p.get("deprecated")} == {"published_from", "published_to"}
     assert article.structured_content["source"] == "kumparan"
     assert "12,37 juta tenaga kerja" in article.structured_content["text"]
 
