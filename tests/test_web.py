@@ -1,6 +1,7 @@
 """The search page as a person uses it: real headless Chromium (Debian's package, driven by
 Selenium) against the real server. Screenshots go to test-output/web/."""
 
+import base64
 import csv
 import io
 import json
@@ -321,6 +322,29 @@ def test_english_and_the_dark_theme(page):
     finally:
         page.find_element(By.CSS_SELECTOR, "button[data-language=id]").click()  # the choice is remembered
         page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_printed_results_are_the_answer_and_the_cards(page):
+    """Printed (or saved as PDF), the page is the answer and the results: no search box,
+    filters, buttons or language switch; dark colours do not reach paper."""
+    ask(page, QUESTION)
+    wait_for_status(page, SHOWN)
+    page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": [
+        {"name": "prefers-color-scheme", "value": "dark"}]})
+    try:
+        hidden = ["#search", "details#filters", ".toolbar", ".language", "#status"]
+        assert [s for s in hidden if any(e.is_displayed() for e in page.find_elements(By.CSS_SELECTOR, s))] == []
+        assert page.find_element(By.ID, "answer").is_displayed() and len(results(page)) == 5
+        assert all(card.is_displayed() for card in results(page))
+        assert not any(b.is_displayed() for b in page.find_elements(By.CSS_SELECTOR, ".actions button"))
+        colours = "return [getComputedStyle(arguments[0]).backgroundColor, getComputedStyle(arguments[0]).color]"
+        for element in (page.find_element(By.TAG_NAME, "body"), page.find_element(By.CSS_SELECTOR, ".answer-box")):
+            assert page.execute_script(colours, element) == ["rgb(255, 255, 255)", "rgb(0, 0, 0)"]
+        screenshot(page, "test_printed_results_are_the_answer_and_the_cards-print")
+        pdf = page.execute_cdp_cmd("Page.printToPDF", {"printBackground": True})["data"]
+        OUTPUT.joinpath("web", "printed.pdf").write_bytes(base64.b64decode(pdf))
+    finally:
+        page.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
 
 
 def test_a_citation_copied_and_the_results_exported(page, server, tmp_path):
