@@ -221,6 +221,17 @@ def test_readable_at_phone_width_with_the_answer_first(page, server):
     assert answer.location["y"] + answer.size["height"] <= 844, "the answer is on the first screen"
     assert filters.location["y"] > answer.location["y"] and filters.get_attribute("open") is None, (
         "the filters come after the answer, folded")
+    # The keyboard meets things in the order they are seen: the results before the filters.
+    page.find_element(By.ID, "q").click()
+    reached = []
+    for _ in range(60):
+        page.switch_to.active_element.send_keys(Keys.TAB)
+        reached.append(page.execute_script(
+            "const e = document.activeElement; return e.closest('#filters') ? 'filters' : "
+            "e.closest('#passages') ? 'result' : e.id || e.tagName"))
+        if reached[-1] == "filters":
+            break
+    assert "result" in reached and reached.index("result") < reached.index("filters"), reached
 
 
 def test_a_server_that_protects_reads_asks_for_the_key(browser, settings, engine):

@@ -356,8 +356,18 @@ window.addEventListener("popstate", () => {
   search(false);
 });
 
-// The filters are open beside the results on a wide screen, folded on a phone (the answer first).
-if (window.matchMedia("(min-width: 48rem)").matches) document.getElementById("filters").open = true;
+// The filters sit above the results, open, on a wide screen; on a phone they follow the results,
+// folded, so that the answer comes first. The element itself moves (not only how it is drawn), so
+// that the keyboard and a screen reader meet things in the order they are seen.
+const wideScreen = window.matchMedia("(min-width: 48rem)");
+function placeFilters() {
+  const filters = document.getElementById("filters");
+  if (wideScreen.matches) document.getElementById("search").after(filters);
+  else document.getElementById("results").after(filters);
+}
+placeFilters();
+wideScreen.addEventListener("change", placeFilters);
+if (wideScreen.matches) document.getElementById("filters").open = true;
 setUpLanguageSwitch(() => {
   describeCorpus();
   renderFound();
