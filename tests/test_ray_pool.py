@@ -57,9 +57,10 @@ def test_a_ray_build_equals_the_single_process_build(engine, ray_embedder, tmp_p
     on_ray = Engine(engine.settings, embedder=engine.embedder, index_dir=tmp_path / "ray")
     on_ray.passage_embedder = ray_embedder
     monkeypatch.setattr("qa.indexing.COMMIT_EVERY", 100)
+    monkeypatch.setattr("qa.embedding.ray_pool.ROWS_PER_BLOCK", 32)  # several batches in these 286 passages
 
     def interrupt_after_the_first_commit(done, total):
-        if done > 150:
+        if done > 150:  # the first 100 articles (~103 passages) came back in batches of 32 and are in
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
