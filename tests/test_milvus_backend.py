@@ -87,6 +87,33 @@ def test_a_removal_after_a_cut_off_write_clears_what_it_left(tmp_path):
     backend.close()
 
 
+def test_a_fresh_build_checks_only_what_it_wrote_and_still_replaces_it(tmp_path, monkeypatch):
+    """A build looks up (and deletes) only ids it wrote before: its collections hold nothing
+    else. An article written twice, or cut off halfway and written again, is there once."""
+    import qa.backends.milvus as milvus_module
+
+    backend = milvus(tmp_path)
+    real_stored, real_insert, asked = milvus_module._stored, milvus_module._insert, []
+    monkeypatch.setattr(milvus_module, "_stored", lambda b, p, a, ids: asked.append(ids) or real_stored(b, p, a, ids))
+
+    def insert_then_fail(b, collection, rows):
+        real_insert(b, collection, rows)
+        raise RuntimeError("cut off after the passages")
+
+    with backend.rebuild(MANIFEST, resume=False) as build:
+        build.write([entry(article(i)) for i in range(3)])
+        monkeypatch.setattr(milvus_module, "_insert", insert_then_fail)
+        with pytest.raises(RuntimeError):
+            build.write([entry(article(3))])
+        monkeypatch.setattr(milvus_module, "_insert", real_insert)
+        build.write([entry(article(3)), entry(article(1, text="Isi baru."))])
+        build.write(remove=["a2", "a9"])
+    assert asked == [["a3", "a1"], ["a2"]]
+    assert backend.check().intact and backend.facts().passages == 3
+    assert backend.article("a1")[1] == "Isi baru." and backend.stored(["a2", "a9"]) == {}
+    backend.close()
+
+
 def test_milvus_lite_serves_one_process_and_says_so(tmp_path):
     backend = milvus(tmp_path)
     backend.create(MANIFEST)
