@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT, same_answer
 from qa import Engine
 from qa.api import MAX_ARTICLES_PER_REQUEST, create_app
 from qa.chunking import split_article
@@ -492,7 +492,7 @@ def test_check_names_an_article_changed_on_disk_and_a_rebuild_restores_it_from_i
     assert rebuilt.returncode == 0 and "4 articles reused" in rebuilt.stdout  # the damaged one is read again
     assert qa("check", "--index-dir", index_dir).returncode == 0
     restored = json.loads(qa("ask", QUESTION, "--json", "--index-dir", index_dir).stdout)
-    assert restored == engine.ask(QUESTION).to_dict()
+    assert same_answer(restored, engine.ask(QUESTION).to_dict())  # rebuilt: vectors embedded again
     fresh = qa("index", corpus_copy, "--index-dir", index_dir, "--fresh")
     assert fresh.returncode == 0 and "0 articles reused" in fresh.stdout
 

@@ -3,11 +3,12 @@ process, a lower priority, and a clear error (nothing half-done) when it dies.""
 
 import os
 import signal
+from multiprocessing import get_context
 
 import numpy as np
 import pytest
 
-from qa.embedding.process import NICENESS, EmbeddingProcess
+from qa.embedding.process import NICENESS, EmbeddingProcess, _embed_until_closed
 from qa.errors import WorkStoppedError
 
 TEXTS = ["Kementerian Perindustrian meresmikan pabrik baterai di Batang.",
@@ -61,3 +62,17 @@ def test_a_stop_between_batches_leaves_the_process_ready(process):
     with pytest.raises(WorkStoppedError, match="disconnected"):
         process.embed_passages(TEXTS, stop)
     assert process.embed_passages(TEXTS[:3]).shape[0] == 3
+
+
+def test_a_parent_gone_before_the_vectors_lets_the_process_end_quietly(engine):
+    """A server stopping mid-write closes its end of the pipe while the child still embeds:
+    the child ends (exit code 0), no traceback about a broken pipe."""
+    context = get_context("spawn")
+    parent, child = context.Pipe()
+    worker = context.Process(target=_embed_until_closed, args=(engine.settings, child))
+    worker.start()
+    child.close()
+    parent.send(TEXTS)
+    parent.close()  # gone before the answer
+    worker.join(timeout=120)
+    assert worker.exitcode == 0

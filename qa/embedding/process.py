@@ -107,7 +107,13 @@ def _embed_until_closed(settings: Settings, connection) -> None:
             return
         try:
             embedder = embedder or load_embedder(settings)
-            connection.send(("vectors", embedder.embed_passages(texts)))
+            vectors = embedder.embed_passages(texts)
         except Exception as exc:  # the parent turns it into the write's error
             log.exception("embedding failed")
-            connection.send(("failed", f"the model could not embed the articles ({type(exc).__name__}: {exc})"))
+            answer = ("failed", f"the model could not embed the articles ({type(exc).__name__}: {exc})")
+        else:
+            answer = ("vectors", vectors)
+        try:
+            connection.send(answer)
+        except OSError:  # the parent is gone (a server stopping mid-write): nobody is waiting
+            return
