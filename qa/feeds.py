@@ -17,6 +17,7 @@ class FeedEntry:
     link: str
     title: str | None
     date: str | None  # ISO, as the feed wrote it (in the publisher's own time zone)
+    text: str = ""  # the entry's own content or summary (HTML), the longest the feed gives
 
 
 def is_feed(content: bytes, content_type: str = "") -> bool:
@@ -35,7 +36,9 @@ def feed_entries(content: bytes) -> tuple[str | None, list[FeedEntry]]:
     entries = []
     for entry in parsed.entries:
         if link := (entry.get("link") or "").strip():
-            entries.append(FeedEntry(link, (entry.get("title") or "").strip() or None, _entry_date(entry)))
+            texts = [c.get("value") or "" for c in entry.get("content") or []] + [entry.get("summary") or ""]
+            entries.append(FeedEntry(link, (entry.get("title") or "").strip() or None, _entry_date(entry),
+                                     max(texts, key=len)))
     return parsed.feed.get("title"), entries
 
 

@@ -25,6 +25,10 @@ from qa.types import Page, ReadReport
 from qa.webpages import read_html
 
 FEED_STATE_FILE = "feeds.json"
+# An entry whose link cannot be fetched is read from the feed's own text of it when that text is
+# the article (a full-text feed), not a teaser: a teaser indexed under the link's id would stand
+# in for the article for good, since an id already indexed is not fetched again.
+FEED_TEXT_WORDS = 80
 
 
 def is_url(source: object) -> bool:
@@ -73,7 +77,8 @@ class WebReader:
         if is_feed(fetched.content, fetched.content_type):
             self._pending[url] = {"etag": fetched.etag, "last_modified": fetched.last_modified}
             return self._read_feed(fetched.content, url, report)
-        return self._page(url, fetched.url, fetched.content, FeedEntry(url, None, None), report)
+        return self._page(url, fetched.url, *read_html(fetched.content, url=fetched.url), FeedEntry(url, None, None),
+                          report)
 
     def read_feed_file(self, path: Path, report: ReadReport) -> list[Page]:
         try:
@@ -98,14 +103,19 @@ class WebReader:
             try:
                 fetched = fetch(entry.link, self.policy)
             except FetchError as exc:
-                report.skipped.append(f"{where}: entry {str(exc)}")
+                own = _feed_text(entry)
+                if own is None:
+                    report.skipped.append(f"{where}: entry {str(exc)}")
+                    continue
+                report.warnings.append(f"{where}: entry {str(exc)}; the feed's own text of it was read instead")
+                pages += self._page(entry.link, entry.link, *own, entry, report)
                 continue
-            pages += self._page(entry.link, fetched.url, fetched.content, entry, report)
+            pages += self._page(entry.link, fetched.url, *read_html(fetched.content, url=fetched.url), entry, report)
         return pages
 
-    def _page(self, asked: str, landed: str, html: bytes, entry: FeedEntry, report: ReadReport) -> list[Page]:
-        """The page fetched for `asked` (it landed at `landed`), unless its text was read before."""
-        text, found = read_html(html, url=landed)
+    def _page(self, asked: str, landed: str, text: str, found: dict, entry: FeedEntry, report: ReadReport) -> list[Page]:
+        """The page read for `asked` (it landed at `landed`: its `text` and the metadata `found`
+        in it), unless its text was read before."""
         digest = hashlib.sha256(text.encode()).hexdigest()
         if digest in self._texts:
             report.warnings.append(f"{asked}: the same text as a page read before in this run; skipped")
@@ -130,3 +140,15 @@ class WebReader:
         temporary.write_text(json.dumps(values, indent=1), encoding="utf-8")
         os.replace(temporary, self.state_file)
         self._validators, self._pending = values, {}
+
+
+def _feed_text(entry: FeedEntry) -> tuple[str, dict] | None:
+    """The entry's text in the feed and its metadata, when that text is the whole article
+    (FEED_TEXT_WORDS or more): the entry's title, date and link beat what is guessed from a
+    fragment of HTML (which trafilatura reads only inside a page)."""
+    if not entry.text:
+        return None
+    text, found = read_html(f"<html><body>{entry.text}</body></html>", url=entry.link)
+    if len(text.split()) < FEED_TEXT_WORDS:
+        return None
+    return text, found | {k: v for k, v in {"title": entry.title, "date": entry.date, "url": entry.link}.items() if v}

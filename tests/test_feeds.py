@@ -28,3 +28,13 @@ def test_feeds_are_told_from_pages():
     assert is_feed(RSS) and is_feed(ATOM) and is_feed(RSS, "application/rss+xml")
     assert not is_feed(b"<!DOCTYPE html><html><body><p>rss</p></body></html>", "text/html")
     assert not is_feed(b"<html><body>halo</body></html>")
+
+
+def test_an_entry_keeps_its_own_text_the_longest_the_feed_gives():
+    rss = b"""<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">
+    <channel><title>Rilis</title><item><title>Siaran pers</title><link>https://kemenperin.go.id/a/1</link>
+    <description>Ringkas.</description><content:encoded><![CDATA[<p>Isi lengkap siaran pers.</p>]]></content:encoded>
+    </item><item><title>Hanya ringkasan</title><link>https://kemenperin.go.id/a/2</link>
+    <description>Ringkasan saja.</description></item></channel></rss>"""
+    _, entries = feed_entries(rss)
+    assert [e.text for e in entries] == ["<p>Isi lengkap siaran pers.</p>", "Ringkasan saja."]

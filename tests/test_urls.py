@@ -62,3 +62,25 @@ def test_a_feed_file(news_site, tmp_path):
     (tmp_path / "berita.rss").write_bytes(feed_xml(news_site.base))
     report = read_paths([tmp_path / "berita.rss"], web=WebReader(LOCAL))
     assert len(report.articles) == 3
+
+
+def test_an_entry_that_cannot_be_fetched_is_read_from_a_full_text_feed(news_site, tmp_path):
+    """A full-text feed: an entry whose link fails is read from the feed's own text of it, with
+    the entry's title, date and link; a teaser is not indexed in the article's place."""
+    article = " ".join(["Kementerian Perindustrian melatih 120 pelaku IKM batik di Pekalongan agar produk "
+                        "mereka menembus pasar ekspor."] * 8)
+    rss = (f'<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+           f"<channel><title>Rilis</title>"
+           f"<item><title>Pelatihan Batik</title><link>{news_site.base}/hilang-1</link>"
+           f"<pubDate>Tue, 03 Dec 2024 09:00:00 +0700</pubDate><description>Ringkas.</description>"
+           f"<content:encoded><![CDATA[<p>{article}</p>]]></content:encoded></item>"
+           f"<item><title>Hanya ringkasan</title><link>{news_site.base}/hilang-2</link>"
+           f"<description>Pelatihan batik di Pekalongan.</description></item></channel></rss>")
+    (tmp_path / "rilis.rss").write_text(rss, encoding="utf-8")
+    report = read_paths([tmp_path / "rilis.rss"], web=WebReader(LOCAL))
+    [read] = report.articles
+    assert (read.title, read.date, read.url, read.source) == (
+        "Pelatihan Batik", "2024-12-03", f"{news_site.base}/hilang-1", "127.0.0.1")
+    assert "120 pelaku IKM batik" in read.text and read.id == url_id(f"{news_site.base}/hilang-1")
+    assert any("hilang-1" in w and "feed's own text" in w for w in report.warnings)
+    assert len(report.skipped) == 1 and "hilang-2" in report.skipped[0] and "HTTP 404" in report.skipped[0]
