@@ -42,6 +42,9 @@ STORE = "store.sqlite"
 LOCK = "write.lock"
 STAGING = ".staging"  # the full build under way (or interrupted)
 SAVED_VECTORS = "vectors.saved"  # written by qa.snapshot; copied by a backup
+# What else lives beside the builds, kept by the readers that fill the index (feed validators:
+# qa.urls; watched folders' state: qa.watching). A backup copies it with the build it belongs to.
+STATE_FILES = "*.json"
 LOCK_WAIT_SECONDS = 10.0
 
 log = logging.getLogger(__name__)
@@ -187,6 +190,9 @@ def backup(index_dir: Path, target: Path) -> tuple[str, int, int]:
             with sqlite3.connect(partial / build.name / STORE) as copy:
                 source.backup_to(copy)
             articles, passages = source.counts()
+            for state in index_dir.glob(STATE_FILES):
+                if state.is_file():
+                    shutil.copy2(state, partial / state.name)
             for written in (partial / build.name / STORE, partial / build.name, partial):
                 _fsync(written)
             _set_live(partial, build.name)

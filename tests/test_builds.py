@@ -166,9 +166,11 @@ def test_a_backup_restored_into_a_fresh_folder_searches_as_the_original(tmp_path
     build(live, entries(3))
     index = open_index(live)
     index.write(entries(2, tag="b"), remove=["a0"])  # a live change since the build: in the copy too
+    (live / "feeds.json").write_text('{"https://x.test/rss": {"etag": "v1"}}')  # state kept beside the index
     name, articles, passages = backup(live, copy)
     assert (name, articles, passages) == (index.snapshot().build, 4, 4)
     assert backup(copy, restored)[1:] == (4, 4)
+    assert (restored / "feeds.json").read_text() == (live / "feeds.json").read_text()
     again = open_index(restored)
     assert again.manifest == index.manifest
     assert sorted(a.id for a in again.articles(0, 10)[1]) == ["a1", "a2", "b0", "b1"]
