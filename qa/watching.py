@@ -12,18 +12,20 @@ that report no changes: network mounts).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import watchfiles
 
 from qa.engine import Engine
-from qa.errors import InvalidInputError, NoArticlesError
+from qa.errors import IndexBusyError, InvalidInputError, NoArticlesError
 from qa.reading import ARTICLE_SUFFIXES, is_hidden
 
 
@@ -123,14 +125,28 @@ class FolderWatch:
 
     def run(self, on_pass: Callable[[SyncReport], None], stop=None) -> None:
         """Sync now (catching up on what changed while stopped), then on every change, until
-        `stop` (a threading.Event) is set."""
-        waiting, last = True, 0.0  # the first pass runs once the watcher is up: no change is missed in between
-        for changes in watchfiles.watch(self.folder, stop_event=stop, rust_timeout=int(self.settle_s * 1000),
-                                        yield_on_timeout=True, raise_interrupt=False):
-            # no changes: a timeout. A full scan every RESCAN_S is a safety net for file
-            # systems that report no events (network mounts).
-            if changes or waiting or time.monotonic() - last > RESCAN_S:
-                waiting, last = self._pass(on_pass, stop), time.monotonic()
+        `stop` (a threading.Event) is set. One watcher per folder and index at a time: two
+        would read the same files twice and overwrite each other's state."""
+        with self._only_watcher():
+            waiting, last = True, 0.0  # the first pass runs once the watcher is up: no change is missed in between
+            for changes in watchfiles.watch(self.folder, stop_event=stop, rust_timeout=int(self.settle_s * 1000),
+                                            yield_on_timeout=True, raise_interrupt=False):
+                # no changes: a timeout. A full scan every RESCAN_S is a safety net for file
+                # systems that report no events (network mounts).
+                if changes or waiting or time.monotonic() - last > RESCAN_S:
+                    waiting, last = self._pass(on_pass, stop), time.monotonic()
+
+    @contextmanager
+    def _only_watcher(self):
+        """Holds the folder's watch lock (flock: the kernel frees it if the watcher dies)."""
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.state_file.with_suffix(".lock"), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IndexBusyError(f"another `qa watch` is already watching {self.folder} into this index; "
+                                     "stop it first") from None
+            yield
 
     def _pass(self, on_pass: Callable[[SyncReport], None], stop) -> bool:
         report = self.sync(stop)

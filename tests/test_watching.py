@@ -3,12 +3,13 @@ disappear from a table leave the index."""
 
 import csv
 import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from qa.errors import InvalidInputError
+from qa.errors import IndexBusyError, InvalidInputError
 from qa.watching import FolderWatch
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -75,3 +76,23 @@ def test_rows_gone_from_a_table_leave_the_index(live_engine, tmp_path):
 def test_a_missing_folder_is_an_input_error(live_engine, tmp_path):
     with pytest.raises(InvalidInputError, match="no such folder"):
         FolderWatch(live_engine, tmp_path / "nope")
+
+
+def test_one_watcher_per_folder_and_index(live_engine, tmp_path):
+    """A second watcher of the same folder into the same index is refused while the first runs,
+    and may start once it has stopped."""
+    folder = tmp_path / "scraper"
+    folder.mkdir()
+    stop, passes = threading.Event(), []
+    first = threading.Thread(target=FolderWatch(live_engine, folder, settle_s=0.2).run, args=(passes.append, stop))
+    first.start()
+    try:
+        time.sleep(1)  # the first watcher holds its lock
+        with pytest.raises(IndexBusyError, match="already watching"):
+            FolderWatch(live_engine, folder, settle_s=0.2).run(passes.append, threading.Event())
+    finally:
+        stop.set()
+        first.join(timeout=10)
+    again = threading.Event()
+    again.set()  # stops after its first pass
+    FolderWatch(live_engine, folder, settle_s=0.2).run(passes.append, again)
