@@ -303,8 +303,8 @@ def watch(
         stop = threading.Event()
         for number in (signal.SIGINT, signal.SIGTERM):
             signal.signal(number, lambda *_: stop.set())
-        out.print(f"watching {printable(str(folder))} (Ctrl-C to stop)", markup=False, soft_wrap=True)
-        watcher.run(report, stop)
+        watcher.run(report, stop, on_start=lambda: out.print(f"watching {printable(str(folder))} (Ctrl-C to stop)",
+                                                             markup=False, soft_wrap=True))
     except QAError as exc:
         raise _fail(exc) from None
     out.print("stopped", markup=False)

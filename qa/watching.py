@@ -123,11 +123,13 @@ class FolderWatch:
         report.read.append(name)
         self._save()
 
-    def run(self, on_pass: Callable[[SyncReport], None], stop=None) -> None:
+    def run(self, on_pass: Callable[[SyncReport], None], stop=None, on_start: Callable[[], None] = lambda: None) -> None:
         """Sync now (catching up on what changed while stopped), then on every change, until
-        `stop` (a threading.Event) is set. One watcher per folder and index at a time: two
-        would read the same files twice and overwrite each other's state."""
+        `stop` (a threading.Event) is set; `on_start()` once watching. One watcher per folder
+        and index at a time: two would read the same files twice and overwrite each other's
+        state."""
         with self._only_watcher():
+            on_start()
             waiting, last = True, 0.0  # the first pass runs once the watcher is up: no change is missed in between
             for changes in watchfiles.watch(self.folder, stop_event=stop, rust_timeout=int(self.settle_s * 1000),
                                             yield_on_timeout=True, raise_interrupt=False):

@@ -318,6 +318,9 @@ def test_watch_adds_files_as_they_appear_and_stops_on_ctrl_c(engine, tmp_path):
                                stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().startswith(f"watching {folder}")
+        second = qa("watch", folder, "--index-dir", tmp_path / "index")  # one watcher per folder and index
+        assert second.returncode == 5 and second.stdout == "" and second.stderr.strip().splitlines() == [
+            f"error: another `qa watch` is already watching {folder} into this index; stop it first"]
         (folder / "tempo.html").write_bytes((ROOT / "tests" / "fixtures" / "pages" / "tempo.html").read_bytes())
         assert process.stdout.readline().strip() == "1 files read: added 1, replaced 0, removed 0 articles"
     finally:
