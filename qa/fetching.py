@@ -15,9 +15,13 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from qa.errors import FetchError, FetchRefusedError
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = "qa-berita (question answering over Indonesian news; fetches pages and feeds it is given)"
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -108,7 +112,7 @@ def fetch(url: str, policy: FetchPolicy, etag: str | None = None, last_modified:
     raise FetchError(f"{url}: more than {policy.max_redirects} redirects")
 
 
-def _received(url: str, response,  policy: FetchPolicy, deadline: float) -> Fetched:
+def _received(url: str, response: "httpx.Response", policy: FetchPolicy, deadline: float) -> Fetched:
     validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
     if response.status_code == 304:
         return Fetched(url, b"", "", not_modified=True, **validators)

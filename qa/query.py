@@ -25,6 +25,7 @@ def renamed_note(used: dict[str, str]) -> str:
     return ("deprecated option name(s), accepted until the next release: "
             + ", ".join(f"{old} (use {new})" for old, new in used.items()))
 
+
 # Chat spellings written out for the reader, which learned from edited text ("brp tenaga kerja
 # yg diserap" is read as "berapa tenaga kerja yang diserap"): common Indonesian abbreviations.
 CHAT_SPELLINGS = {

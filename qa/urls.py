@@ -143,12 +143,13 @@ class WebReader:
 
 
 def _feed_text(entry: FeedEntry) -> tuple[str, dict] | None:
-    """The entry's text in the feed and its metadata, when that text is the whole article
-    (FEED_TEXT_WORDS or more): the entry's title, date and link beat what is guessed from a
-    fragment of HTML (which trafilatura reads only inside a page)."""
+    """The entry's text in the feed, when that text is the whole article (FEED_TEXT_WORDS or
+    more), and the one thing a fragment of HTML tells of itself, the publisher (from its link's
+    host): the title, date and link are the entry's (`WebReader._page`'s fallbacks), not guesses
+    from the fragment. (trafilatura reads a fragment only inside a page.)"""
     if not entry.text:
         return None
     text, found = read_html(f"<html><body>{entry.text}</body></html>", url=entry.link)
     if len(text.split()) < FEED_TEXT_WORDS:
         return None
-    return text, found | {k: v for k, v in {"title": entry.title, "date": entry.date, "url": entry.link}.items() if v}
+    return text, {k: v for k, v in found.items() if k == "source"}

@@ -691,12 +691,16 @@ def _write(b: MilvusBackend, passages: str, articles: str, entries: list[Entry],
             raise ValueError(f"article {entry.article.id!r}: {entry.vectors.shape} vectors for "
                              f"{len(entry.passages)} passages")
     remove = list(dict.fromkeys(remove))
-    asked = [i for i in [e.article.id for e in entries] + remove if there is None or i in there]
+
+    def possibly_there(ids: list[str]) -> list[str]:
+        return ids if there is None else [i for i in ids if i in there]
+
+    asked = possibly_there([e.article.id for e in entries] + remove)
     stored = _stored(b, passages, articles, asked) if asked else {}
     written = [e for e in entries if stored.get(e.article.id) != content_hash(e.article)]
     removed = [i for i in remove if i in stored]
     # Every id in `remove` is cleared, marked or not: a removal after a cut-off write cleans up.
-    gone = [i for i in [e.article.id for e in written] + remove if there is None or i in there]
+    gone = possibly_there([e.article.id for e in written] + remove)
     for batch in _batches(gone, IN_BATCH):
         b._call("delete articles", "delete", articles, filter=_in("doc_id", batch))
         b._call("delete passages", "delete", passages, filter=_in("doc_id", batch))
