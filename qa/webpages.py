@@ -4,6 +4,13 @@ trafilatura finds the article among the menus, link lists and comments of any si
 and reads title, date (through htmldate: meta tags, JSON-LD, the URL, `<time>`) and site name.
 Only what the page states is kept: htmldate's extensive search, which guesses a date from any
 date-like text on the page, is off, and the project's own rules read the text afterwards.
+
+Two things every news template shows and markup often leaves out are read from the page itself:
+- the headline: `<title>` and og:title carry the site's name ("… - Kompas.com Regional",
+  "KapanLagi.com: …"); the `<h1>` that holds the rest is the title, else the site's name is cut;
+- the byline date: a short line right under the headline that states a date ("Kamis, 05
+  November 2015 11:52") is the publication date when the markup gives none. Dates in the story's
+  own paragraphs are never read as the page's.
 """
 
 from __future__ import annotations
@@ -11,9 +18,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from qa.dates import first_written_date
 from qa.metadata import find_source
 
 _HOST = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?|[\w.-]+:\d+")
+# Where a title joins the headline and the site's name: "headline - Site", "Site | headline", "Site: headline".
+_TITLE_PARTS = re.compile(r"\s+[-|–—]\s+|(?<=\w):\s+")
+# A byline is a short line of its own; a story's paragraph is longer.
+_BYLINE_CHARS = 80
+# How many text lines under the headline may hold its byline.
+_BYLINE_LINES = 6
 # htmldate: the date the page was first published, from its markup and URL only.
 _DATE_SEARCH = {"extensive_search": False, "original_date": True}
 
@@ -26,26 +40,77 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     import trafilatura  # imported here, not at start-up: every `qa` command and server would pay for it
     from trafilatura.settings import Document
 
-    document = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=True,
-        deduplicate=False, date_extraction_params=_DATE_SEARCH,
+    tree = trafilatura.load_html(html)
+    headlines = _headlines(tree) if tree is not None else []
+    document = trafilatura.bare_extraction(  # works on its own copy of the tree
+        tree if tree is not None else html, url=url, with_metadata=True, include_comments=False,
+        include_tables=True, deduplicate=False, date_extraction_params=_DATE_SEARCH,
     )
     if document is None:  # too little text for trafilatura to call it an article: keep it all
         text = trafilatura.html2txt(html)
         document = trafilatura.extract_metadata(html, default_url=url, date_config=_DATE_SEARCH) or Document()
     else:
         text = document.text or ""
-    return text, _found(document, url)
+    return text, _found(document, url, headlines)
 
 
-def _found(document, url: str | None) -> dict:
+def _found(document, url: str | None, headlines: list[tuple[str, str | None]]) -> dict:
+    source = _source(document.sitename, document.hostname)
+    title, byline_date = _headline(document.title, headlines, (document.sitename, document.hostname, source))
     found = {
-        "title": document.title,
-        "date": document.date,
-        "source": _source(document.sitename, document.hostname),
+        "title": title,
+        "date": document.date or byline_date,
+        "source": source,
         "url": document.url or url,
     }
     return {key: value.strip() for key, value in found.items() if isinstance(value, str) and value.strip()}
+
+
+def _headlines(tree) -> list[tuple[str, str | None]]:
+    """Each `<h1>`'s text, with the date its byline states (ISO), if any."""
+    found = []
+    for h1 in tree.iter("h1"):
+        text = " ".join(h1.text_content().split())
+        lines = h1.xpath("following::text()[normalize-space()][not(ancestor::script or ancestor::style)]"
+                         f"[position() <= {_BYLINE_LINES}]")
+        dates = (first_written_date(line) for line in lines if len(line.strip()) <= _BYLINE_CHARS)
+        found.append((text, next((d.isoformat() for d in dates if d), None)))
+    return found
+
+
+def _headline(title: str | None, headlines: list[tuple[str, str | None]],
+              site_names: tuple[str | None, ...]) -> tuple[str | None, str | None]:
+    """The story's title (the `<h1>` that the page title holds, else the page title without the
+    site's name) and the date under that `<h1>`."""
+    core = _without_site_name(title, site_names) if title else None
+    for text, byline_date in headlines:
+        # A longer <h1> can hold a logo's or a menu's words around the headline: only a shorter one is taken.
+        if core and len(text.split()) >= 2 and text in core and len(text) >= len(core) / 2:
+            return text, byline_date
+    return core, None
+
+
+def _without_site_name(title: str, site_names: tuple[str | None, ...]) -> str:
+    """The title without a first or last part that names the site or is a host ("ihram.co.id")."""
+    names = {_letters(name) for name in site_names if name and len(_letters(name)) >= 4}
+    names |= {_letters(name.split(".")[0]) for name in site_names
+              if name and _HOST.fullmatch(name) and len(name.split(".")[0]) >= 4}
+
+    def names_site(part: str) -> bool:
+        letters = _letters(part)
+        return bool(_HOST.fullmatch(part.strip())) or any(letters.startswith(name) for name in names)
+
+    parts = _TITLE_PARTS.split(title)
+    separators = _TITLE_PARTS.findall(title)
+    if len(parts) > 1 and names_site(parts[-1]):
+        parts, separators = parts[:-1], separators[:-1]
+    if len(parts) > 1 and names_site(parts[0]):
+        parts, separators = parts[1:], separators[1:]
+    return parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:]))
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"\W|_", "", text.lower())
 
 
 def _source(site_name: str | None, hostname: str | None) -> str | None:

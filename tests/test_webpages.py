@@ -59,3 +59,59 @@ def test_a_date_is_never_guessed_from_text_in_the_page():
             + "<p>Rapat berikutnya dijadwalkan pada 15 Januari 2031 di gedung utama kementerian.</p>" * 5
             + "</article></body></html>")
     assert "date" not in read_html(html)[1]
+
+
+STORY = "".join(f"<p>Paragraf {i} berita ini cukup panjang untuk dianggap isi artikel oleh pembacanya.</p>"
+                for i in range(6))
+
+
+def _page(head: str, before_story: str) -> str:
+    return f"<html><head>{head}</head><body><div class='menu'>Beranda</div>{before_story}<article>{STORY}</article></body></html>"
+
+
+def test_the_site_name_in_the_page_title_is_cut_by_the_headline():
+    # A regional desk's suffix ("Kompas.com Regional") and an <h1> that holds the headline alone.
+    html = _page('<meta property="og:title" content="Polres Serahkan Tersangka ke Kejaksaan - Kompas.com Regional">'
+                 '<meta property="og:site_name" content="KOMPAS.com">',
+                 "<h1>Polres Serahkan Tersangka ke Kejaksaan</h1>")
+    assert read_html(html)[1]["title"] == "Polres Serahkan Tersangka ke Kejaksaan"
+
+
+def test_the_site_name_is_cut_without_a_headline_element():
+    for title, site in (("KapanLagi.com: Penyanyi Ini Rilis Album Baru", "KapanLagi.com"),
+                        ("Jamaah Haji Ikuti Pemeriksaan Kesehatan | ihram.co.id", "Republika Online"),
+                        ("Ini 7 Alasan Orang Malas Bergerak | Tempo Gaya", "Tempo")):
+        html = _page(f'<title>{title}</title><meta property="og:site_name" content="{site}">', "")
+        assert read_html(html)[1]["title"] == title.replace("KapanLagi.com: ", "").split(" | ")[0]
+
+
+def test_a_title_that_only_looks_split_keeps_its_words():
+    # "Jokowi" is who spoke, not the site (og:site_name "Harian Rakyat").
+    html = _page('<title>Jokowi: Ekonomi Tumbuh 5 Persen</title><meta property="og:site_name" content="Harian Rakyat">', "")
+    assert read_html(html)[1]["title"] == "Jokowi: Ekonomi Tumbuh 5 Persen"
+
+
+def test_a_longer_headline_element_with_a_logo_is_not_the_title():
+    html = _page('<meta property="og:title" content="Sering Depresi, Hati-Hati Diabetes">'
+                 '<meta property="og:site_name" content="Okezone">',
+                 "<h1><span>Okezone</span> Sering Depresi, Hati-Hati Diabetes - Health</h1>")
+    assert read_html(html)[1]["title"] == "Sering Depresi, Hati-Hati Diabetes"
+
+
+def test_the_byline_under_the_headline_dates_a_page_without_date_markup():
+    html = _page("<title>KapanLagi.com: Penyanyi Rilis Album</title>",
+                 "<h1>Penyanyi Rilis Album</h1><span class='schedule'>Kamis, 05 November 2015 11:52</span>")
+    assert read_html(html)[1]["date"] == "2015-11-05"
+
+
+def test_a_date_in_the_story_under_the_headline_is_not_the_byline():
+    paragraph = "<p>Rapat berikutnya dijadwalkan pada 15 Januari 2031 di gedung utama kementerian pusat kota.</p>"
+    html = _page("<title>Rapat Kementerian</title>", f"<h1>Rapat Kementerian Dijadwalkan</h1>{paragraph}")
+    assert "date" not in read_html(html)[1]
+
+
+def test_date_markup_wins_over_the_byline():
+    html = _page('<title>Penyanyi Rilis Album</title>'
+                 '<meta property="article:published_time" content="2016-02-16T13:01:52+0700">',
+                 "<h1>Penyanyi Rilis Album</h1><span>Kamis, 05 November 2015 11:52</span>")
+    assert read_html(html)[1]["date"] == "2016-02-16"
