@@ -86,11 +86,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class NewsSite:
-    def __init__(self):
+    """`tls`: an ssl.SSLContext to serve HTTPS with (its certificate names the site's host)."""
+
+    def __init__(self, tls=None):
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         self.server.requests = []
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property

@@ -96,3 +96,49 @@ def test_the_request_goes_to_the_address_that_was_checked(news_site, monkeypatch
     fetched = fetch(f"http://news.invalid:{port}/berita/detik", policy)  # .invalid never resolves
     assert b"Ekspor Kopi Lampung" in fetched.content
     assert news_site.requests[-1][1]["Host"] == f"news.invalid:{port}"
+
+
+@pytest.fixture
+def https_news_site(monkeypatch):
+    """The local news site over HTTPS, its certificate issued to news.test by a test CA that
+    the fetcher trusts (in place of the public CAs)."""
+    import ssl
+
+    import certifi
+    import trustme
+
+    from news_site import NewsSite
+
+    authority = trustme.CA()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("news.test").configure_cert(tls)
+    with authority.cert_pem.tempfile() as ca_file:
+        monkeypatch.setattr(certifi, "where", lambda: ca_file)
+        site = NewsSite(tls)
+        yield site
+        site.close()
+
+
+def _reached_at_loopback(monkeypatch):
+    """news.test checked as a public address that is in fact this machine."""
+    import qa.fetching
+
+    monkeypatch.setattr(qa.fetching, "allowed_address", lambda url, allow_private: "127.0.0.1")
+    return FetchPolicy(timeout_s=3, max_bytes=2_000_000, max_redirects=3, allow_private=False)
+
+
+def test_https_at_the_checked_address_verifies_the_sites_own_name(https_news_site, monkeypatch):
+    """Connecting to the checked address, not the name, must still send the name in TLS (SNI)
+    and verify the certificate against it: the way every real https:// page is fetched."""
+    policy = _reached_at_loopback(monkeypatch)
+    port = https_news_site.base.rsplit(":", 1)[1]
+    fetched = fetch(f"https://news.test:{port}/berita/detik", policy)
+    assert b"Ekspor Kopi Lampung" in fetched.content
+    assert https_news_site.requests[-1][1]["Host"] == f"news.test:{port}"
+
+
+def test_https_with_a_certificate_for_another_name_is_refused(https_news_site, monkeypatch):
+    policy = _reached_at_loopback(monkeypatch)
+    port = https_news_site.base.rsplit(":", 1)[1]
+    with pytest.raises(FetchError, match="ConnectError"):
+        fetch(f"https://other.test:{port}/berita/detik", policy)
