@@ -170,6 +170,7 @@ class ArticleIn(BaseModel):
         None, max_length=100, description="Publication date: 2024-11-15, 15/11/2024 or 15 November 2024."
     )
     url: str | None = Field(None, max_length=2000)
+    author: str | None = Field(None, max_length=500, description="Who wrote it (several: comma-separated).")
 
     _valid_unicode = field_validator("*", mode="before")(valid_unicode)  # JSON's lone "\\ud800", as in files
 

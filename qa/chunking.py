@@ -125,6 +125,7 @@ def split_article(article: Article) -> list[Passage]:
             date=article.date,
             url=article.url,
             period=passage_period(article.text[start:end], article.date),
+            author=article.author,
         )
         for position, (start, end) in enumerate(_pack(article.text, _units(article.text)))
     ]

@@ -423,7 +423,9 @@ def _render(answer: Answer, styled: bool) -> None:
     for r in answer.results:
         print_()
         period = f"about {r.period['label']}" if r.period else None
-        meta = " · ".join(printable(x) for x in (r.source or "unknown source", r.date or "undated", period, r.title) if x)
+        written = f"by {r.author}" if r.author else None
+        meta = " · ".join(printable(x) for x in (r.source or "unknown source", r.date or "undated", period, r.title,
+                                                 written) if x)
         print_(Text(f"{r.rank}. [{r.score:.3f}] {meta}", style="bold cyan" if styled else ""))
         body = _passage_text(r.text, r.highlights, styled)  # control characters escaped there
         if styled:

@@ -18,6 +18,7 @@ class FeedEntry:
     title: str | None
     date: str | None  # ISO, as the feed wrote it (in the publisher's own time zone)
     text: str = ""  # the entry's own content or summary (HTML), the longest the feed gives
+    author: str | None = None
 
 
 def is_feed(content: bytes, content_type: str = "") -> bool:
@@ -38,7 +39,7 @@ def feed_entries(content: bytes) -> tuple[str | None, list[FeedEntry]]:
         if link := (entry.get("link") or "").strip():
             texts = [c.get("value") or "" for c in entry.get("content") or []] + [entry.get("summary") or ""]
             entries.append(FeedEntry(link, (entry.get("title") or "").strip() or None, _entry_date(entry),
-                                     max(texts, key=len)))
+                                     max(texts, key=len), (entry.get("author") or "").strip() or None))
     return parsed.feed.get("title"), entries
 
 

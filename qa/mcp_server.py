@@ -65,6 +65,7 @@ class CitedPassage(BaseModel):
     about_period: str | None = Field(description="The time the passage speaks of, e.g. '2024' or 'Oktober 2024'.")
     title: str | None
     url: str | None
+    author: str | None = Field(None, description="Who wrote the article, when its page or record says.")
     article_id: str = Field(description="Pass to read_article for the whole article.")
     more_from_article: list[str] = Field(
         description="The article's other passages that match the question, best first.")
@@ -111,6 +112,7 @@ class FullArticle(BaseModel):
     source: str | None
     published: str | None
     url: str | None
+    author: str | None = None
     text: str = Field(description="The whole article, cleaned of menus and adverts.")
 
 
@@ -133,7 +135,7 @@ def search_results(answer: Answer, corpus: Corpus) -> SearchResults:
                 answer_confidence=r.answer_confidence,
                 cite_as=r.citation, source=r.source, published=r.date,
                 about_period=r.period["label"] if r.period else None, title=r.title, url=r.url,
-                article_id=r.doc_id, more_from_article=[m.text for m in r.more],
+                author=r.author, article_id=r.doc_id, more_from_article=[m.text for m in r.more],
             )
             for r in answer.results
         ],
@@ -176,7 +178,7 @@ def create_server(engine: Engine) -> MCPServer:
         """The whole text of an article that search_news found, for context around a passage."""
         info, text = await _call(engine.article, article_id)
         return FullArticle(article_id=info.id, title=info.title, source=info.source, published=info.date,
-                           url=info.url, text=text)
+                           url=info.url, author=info.author, text=text)
 
     @server.tool(title="What is indexed", annotations=read_only)
     async def list_sources() -> CorpusDescription:

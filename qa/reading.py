@@ -2,7 +2,7 @@
 
 Reads a file or a folder (recursively) of .txt, .md, .html/.htm, .pdf, .jsonl and tables
 (.csv, .tsv, .parquet: one article per row). A .txt/.md/.html/.pdf article may have a sidecar
-`<name>.json` beside it whose fields (title, date, source, url, id) override what is read from
+`<name>.json` beside it whose fields (title, date, source, url, author, id) override what is read from
 the page. Anything that cannot be read is reported by name (and line or row, for JSONL and
 tables) and skipped; everything else is kept.
 """
@@ -29,7 +29,7 @@ from qa.webpages import read_html
 PAGE_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}  # one article per file
 ARTICLE_SUFFIXES = PAGE_SUFFIXES | {".jsonl"} | TABLE_SUFFIXES
 FORMATS = ", ".join(sorted(ARTICLE_SUFFIXES))
-METADATA_FIELDS = ("id", "title", "date", "source", "url")
+METADATA_FIELDS = ("id", "title", "date", "source", "url", "author")
 
 
 def read_paths(paths: list[Path | str], follow_links: bool = False, columns: dict[str, str] | None = None,
@@ -286,12 +286,15 @@ def valid_unicode(value: object) -> object:
 
 def page_from_record(record: object, default_id: str, where: str) -> Page:
     """A page from a JSON object with the JSONL fields (`text`; `id`, `title`, `date`, `source`,
-    `url` optional). Raises InvalidInputError, naming `where`, when it is not one."""
+    `url`, `author` optional; several authors may come as a list). Raises InvalidInputError,
+    naming `where`, when it is not one."""
     if isinstance(record, dict):
         record = {k: valid_unicode(v) for k, v in record.items()}
     if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
         raise InvalidInputError(f"{where}: needs a non-empty string field 'text'")
-    given = {k: record[k] for k in METADATA_FIELDS if record.get(k) not in (None, "")}
+    given = {k: record[k] for k in METADATA_FIELDS if record.get(k) not in (None, "", [])}
+    if isinstance(given.get("author"), list) and all(isinstance(name, str) for name in given["author"]):
+        given["author"] = ", ".join(given["author"])
     bad = [k for k, v in given.items() if not isinstance(v, (str, int)) or isinstance(v, bool)]
     if bad:
         raise InvalidInputError(f"{where}: field {bad[0]!r} must be a string")
@@ -343,6 +346,7 @@ def make_article(page: Page, report: ReadReport, strict: bool = False) -> Articl
         date=date.isoformat() if date else None,
         url=given.get("url"),
         path=page.path,
+        author=given.get("author"),
     )
 
 

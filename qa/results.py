@@ -133,6 +133,7 @@ def _result(number: int, group: list[Candidate], plan: QueryPlan, marks: dict[st
         article_span=[passage.start, passage.end],
         also_in=[_source(d.passage) for d in best.duplicates],
         more=[_snippet(c, plan, marks.get(c.passage.id)) for c in group[1 : 1 + MORE_PER_ARTICLE]],
+        author=passage.author,
     )
 
 

@@ -38,7 +38,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, hash TEXT NOT NULL, title TEXT, source TEXT, date TEXT, url TEXT, path TEXT,
-    text TEXT NOT NULL, passages INTEGER NOT NULL, checksum TEXT NOT NULL
+    text TEXT NOT NULL, passages INTEGER NOT NULL, checksum TEXT NOT NULL, author TEXT
 );
 CREATE TABLE IF NOT EXISTS passages (
     row INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
@@ -51,7 +51,10 @@ CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(lower(source));
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
-_ARTICLE_COLUMNS = "id, hash, title, source, date, url, text, passages"  # what its checksum covers
+# What an article row's checksum covers. `author` came later, last, and counts only when set, so
+# that rows stored before it keep their checksums; a store made before it gains the column when
+# opened for writing (`_add_author_column`) and reads as having no authors where it cannot be.
+_ARTICLE_COLUMNS = "id, hash, title, source, date, url, text, passages, author"
 _PASSAGE_COLUMNS = 'id, doc_id, position, start, "end", text, period_start, period_end, stems, vector'
 BUSY_MS = 30_000  # how long a write waits for another process's write to finish
 
@@ -78,8 +81,12 @@ def _storage_errors(method):
 
 
 def content_hash(article: Article) -> str:
-    """Changes when the text or any metadata a reader sees changes (not the file it came from)."""
+    """Changes when the text or any metadata a reader sees changes (not the file it came from).
+    The author counts only when known, so articles stored before authors were read keep
+    their hashes."""
     record = {k: getattr(article, k) for k in ("text", "title", "source", "date", "url")}
+    if article.author is not None:
+        record["author"] = article.author
     return hashlib.sha256(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -98,6 +105,11 @@ def checksum(*fields: str | int | bytes | None) -> str:
             tag, data = b"i", str(value).encode()
         digest.update(tag + len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
+
+
+def article_checksum(*values: str | int | None) -> str:
+    """`checksum` of an article row's _ARTICLE_COLUMNS, its author left out when it has none."""
+    return checksum(*(values[:-1] if values[-1] is None else values))
 
 
 def damage_notice(article_ids: list[str]) -> str:
@@ -153,9 +165,30 @@ class Store:
             if not read_only_disk(self.path):
                 raise
             db = self._read_only_connection()
+        else:
+            self._add_author_column(db)
         with self._connections_lock:
             self._connections.append(db)
         return db
+
+    @staticmethod
+    def _add_author_column(db: sqlite3.Connection) -> None:
+        """A store made before authors were kept gains the column (a change to the table's
+        definition only: no row is rewritten)."""
+        if "author" in _columns(db, "main") or not _columns(db, "main"):  # current, or not yet created
+            return
+        try:
+            db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it first: done
+                raise
+
+    def _article_columns(self, schema: str = "main") -> str:
+        """_ARTICLE_COLUMNS as `schema`'s articles table can give them (no author column: a
+        store made before it, on a read-only disk or attached)."""
+        if "author" in _columns(self._db, schema):
+            return _ARTICLE_COLUMNS
+        return _ARTICLE_COLUMNS.replace("author", "NULL AS author")
 
     def _read_only_connection(self) -> sqlite3.Connection:
         """A connection to a store on a read-only disk (a backup, a shared volume). WAL needs
@@ -255,10 +288,10 @@ class Store:
         records = self._db.execute(sql, rows).fetchall()
         doc_ids = sorted({r[2] for r in records})
         articles = {}  # each article read and verified once, however many of its passages are here
+        columns = self._article_columns()
         for where, args in self._id_chunks(doc_ids, "id"):
-            for *values, stored in self._db.execute(
-                    f"SELECT {_ARTICLE_COLUMNS}, checksum FROM articles {where}", args):
-                articles[values[0]] = values if checksum(*values) == stored else None
+            for *values, stored in self._db.execute(f"SELECT {columns}, checksum FROM articles {where}", args):
+                articles[values[0]] = values if article_checksum(*values) == stored else None
         found, intact = {}, {i: articles[i] is not None for i in articles}
         for row, *values, stored in records:
             passage_id, doc_id, position, start, end, text, period_start, period_end = values[:8]
@@ -267,9 +300,9 @@ class Store:
             if not intact[doc_id] or checksum(*values) != stored:
                 intact[doc_id] = False
                 continue
-            _, _, title, source, date, url, _, _ = articles[doc_id]
+            _, _, title, source, date, url, _, _, author = articles[doc_id]
             found[row] = Passage(passage_id, doc_id, position, text, start, end, title, source, date, url,
-                                 period=Period.parse(period_start, period_end))
+                                 period=Period.parse(period_start, period_end), author=author)
         self._report_damage([i for i, ok in intact.items() if not ok])
         return {row: p for row, p in found.items() if intact[p.doc_id]}
 
@@ -291,11 +324,11 @@ class Store:
                 counts[values[1]] = counts.get(values[1], 0) + 1
                 if checksum(*values) != stored:
                     bad.add(values[1])
+        columns = self._article_columns(schema)
         for where, args in self._id_chunks(ids, "id"):
-            for *values, stored in self._db.execute(
-                    f"SELECT {_ARTICLE_COLUMNS}, checksum FROM {schema}.articles {where}", args):
+            for *values, stored in self._db.execute(f"SELECT {columns}, checksum FROM {schema}.articles {where}", args):
                 found.add(values[0])
-                if checksum(*values) != stored or counts.get(values[0], 0) != values[7]:
+                if article_checksum(*values) != stored or counts.get(values[0], 0) != values[7]:
                     bad.add(values[0])
         # a passage whose article id was garbled points at no article: its own article is
         # already counted short above, so only stored articles are reported
@@ -314,7 +347,8 @@ class Store:
     @_storage_errors
     def articles(self, offset: int, limit: int) -> list[ArticleInfo]:
         """Articles in id order, without their text."""
-        sql = "SELECT id, title, source, date, url, passages, hash FROM articles ORDER BY id LIMIT ? OFFSET ?"
+        author = "author" if "author" in _columns(self._db, "main") else "NULL"
+        sql = f"SELECT id, title, source, date, url, {author}, passages, hash FROM articles ORDER BY id LIMIT ? OFFSET ?"
         return [ArticleInfo(*r) for r in self._db.execute(sql, (limit, offset))]
 
     @_storage_errors
@@ -333,13 +367,13 @@ class Store:
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         """One article's listing and its text; CorruptIndexError if it fails its checksum."""
         record = self._db.execute(
-            f"SELECT {_ARTICLE_COLUMNS}, checksum FROM articles WHERE id = ?", (article_id,)).fetchone()
+            f"SELECT {self._article_columns()}, checksum FROM articles WHERE id = ?", (article_id,)).fetchone()
         if record is None:
             return None
-        article_id, digest, title, source, date, url, text, count, stored = record
-        if checksum(*record[:-1]) != stored:
+        article_id, digest, title, source, date, url, text, count, author, stored = record
+        if article_checksum(*record[:-1]) != stored:
             raise CorruptIndexError(f"index store {self.path}: {damage_notice([article_id])}")
-        return ArticleInfo(article_id, title, source, date, url, count, digest), text
+        return ArticleInfo(article_id, title, source, date, url, author, count, digest), text
 
     # writing
 
@@ -409,10 +443,11 @@ class Store:
                     log.warning("%s: %s", source, damage_notice(sorted(damaged)))
                 copied = [a for a in copied if a.id not in damaged]
                 self._delete(db, [a.id for a in copied])
+                columns = self._article_columns("source")
                 for a in copied:
                     db.execute(
-                        "INSERT INTO articles SELECT id, hash, title, source, date, url, ?, text, passages, "
-                        "checksum FROM source.articles WHERE id = ?", (a.path, a.id))
+                        f"INSERT INTO articles ({_ARTICLE_COLUMNS}, path, checksum) SELECT {columns}, ?, checksum "
+                        "FROM source.articles WHERE id = ?", (a.path, a.id))
                     db.execute(
                         f"INSERT INTO passages ({_PASSAGE_COLUMNS}, checksum) SELECT {_PASSAGE_COLUMNS}, checksum "
                         "FROM source.passages WHERE doc_id = ? ORDER BY position", (a.id,))
@@ -425,9 +460,9 @@ class Store:
         a = entry.article
         if entry.vectors.shape != (len(entry.passages), self.dimension):
             raise ValueError(f"article {a.id!r}: {entry.vectors.shape} vectors for {len(entry.passages)} passages")
-        article = (a.id, digest, a.title, a.source, a.date, a.url, a.text, len(entry.passages))
-        db.execute(f"INSERT INTO articles ({_ARTICLE_COLUMNS}, path, checksum) VALUES ({', '.join('?' * 10)})",
-                   (*article, a.path, checksum(*article)))
+        article = (a.id, digest, a.title, a.source, a.date, a.url, a.text, len(entry.passages), a.author)
+        db.execute(f"INSERT INTO articles ({_ARTICLE_COLUMNS}, path, checksum) VALUES ({', '.join('?' * 11)})",
+                   (*article, a.path, article_checksum(*article)))
         passages = [
             (p.id, p.doc_id, p.position, p.start, p.end, p.text,
              p.period.start.isoformat() if p.period else None,
@@ -449,3 +484,8 @@ class Store:
                 db.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _columns(db: sqlite3.Connection, schema: str) -> set[str]:
+    """The columns of `schema`'s articles table (none: no such table yet)."""
+    return {name for _, name, *_ in db.execute(f"PRAGMA {schema}.table_info(articles)")}

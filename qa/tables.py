@@ -16,7 +16,7 @@ from pathlib import Path
 from qa.errors import InvalidInputError
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".parquet"}
-FIELDS = ("text", "title", "date", "source", "url", "id")
+FIELDS = ("text", "title", "date", "source", "url", "author", "id")
 # Column names recognised without a mapping, per field, in order of preference (compared
 # lower case, with spaces and dashes read as underscores).
 KNOWN_COLUMNS = {
@@ -26,6 +26,7 @@ KNOWN_COLUMNS = {
              "waktu", "datetime", "pubdate"),
     "source": ("source", "sumber", "media", "portal", "site", "publisher", "penerbit"),
     "url": ("url", "link", "tautan", "href"),
+    "author": ("author", "penulis", "reporter", "wartawan", "byline", "authors"),
     "id": ("id", "article_id", "doc_id"),
 }
 _SNIFF_BYTES = 64 * 1024

@@ -18,6 +18,7 @@ class Article:
     date: str | None = None
     url: str | None = None
     path: str | None = None
+    author: str | None = None  # who wrote it, as the page's byline or the record names them
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ArticleInfo:
     source: str | None
     date: str | None
     url: str | None
+    author: str | None
     passages: int
     hash: str  # sha256 of its text and metadata: the same content is never indexed twice
 
@@ -83,6 +85,7 @@ class Passage:
     date: str | None = None
     url: str | None = None
     period: Period | None = None  # what time the passage speaks of
+    author: str | None = None
 
 
 @dataclass
@@ -139,6 +142,7 @@ class Result:
     article_span: list[int] = field(default_factory=list)  # [start, end) in the article's text
     also_in: list[Source] = field(default_factory=list)
     more: list[Snippet] = field(default_factory=list)
+    author: str | None = None  # who wrote the article, when its page or record says
 
 
 @dataclass

@@ -121,7 +121,7 @@ class WebReader:
             report.warnings.append(f"{asked}: the same text as a page read before in this run; skipped")
             return []
         self._texts.add(digest)
-        fallbacks = {"title": entry.title, "date": entry.date, "url": landed}
+        fallbacks = {"title": entry.title, "date": entry.date, "url": landed, "author": entry.author}
         return [Page(id=url_id(asked), text=text, path=asked, found={k: v for k, v in fallbacks.items() if v} | found)]
 
     def _load_validators(self) -> dict[str, dict]:

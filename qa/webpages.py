@@ -34,7 +34,7 @@ _DATE_SEARCH = {"extensive_search": False, "original_date": True}
 
 def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     """The page's main text (one paragraph per line) and what its markup says of it:
-    `title`, `date` (ISO), `source` and `url`, each only when found. `url` is where the page
+    `title`, `date` (ISO), `source`, `url` and `author`, each only when found. `url` is where the page
     came from, when known; the page's own canonical link is preferred. Bytes are decoded by
     the page's declared charset (else detected)."""
     import trafilatura  # imported here, not at start-up: every `qa` command and server would pay for it
@@ -62,6 +62,7 @@ def _found(document, url: str | None, headlines: list[tuple[str, str | None]]) -
         "date": document.date or byline_date,
         "source": source,
         "url": document.url or url,
+        "author": document.author,
     }
     return {key: value.strip() for key, value in found.items() if isinstance(value, str) and value.strip()}
 

@@ -24,7 +24,7 @@ def test_get_ask(client, engine):
     assert set(body) == {"question", "answer", "results", "total", "offset", "sort"}
     assert set(body["results"][0]) == {"rank", "score", "text", "title", "source", "date", "url", "doc_id",
                                        "passage_id", "highlights", "period", "answer", "answer_confidence", "citation",
-                                       "article_span", "also_in", "more"}
+                                       "article_span", "also_in", "more", "author"}
     assert set(body["answer"]) == {"text", "confident", "confidence", "kind", "passage_id", "source", "date",
                                    "period", "cited", "note"}
     assert body["answer"]["text"] == "12,37 juta tenaga kerja" and body["answer"]["confident"]
@@ -173,6 +173,16 @@ def test_posted_articles_are_answered_at_once_and_reposting_is_a_no_op(writable)
     assert answer["answer"]["text"] == "Rp 18 triliun" and answer["results"][0]["source"] == "antara"
     again = writable.post("/articles", json=[BATTERY], headers=WRITE).json()
     assert again["unchanged"] == ["baterai-batang"] and again["passages"] == 0
+
+
+def test_a_posted_author_is_in_the_results_and_the_article(writable):
+    writable.post("/articles", json=BATTERY | {"author": "Sugiharto Purnama"}, headers=WRITE)
+    answer = writable.get("/ask", params={"question": BATTERY_QUESTION}).json()
+    assert answer["results"][0]["author"] == "Sugiharto Purnama"
+    assert writable.get("/articles/baterai-batang").json()["author"] == "Sugiharto Purnama"
+    others = [r for r in writable.get("/ask", params={"question": QUESTION}).json()["results"]
+              if r["doc_id"] != "baterai-batang"]
+    assert others and all(r["author"] is None for r in others)  # the default corpus names none
 
 
 def test_a_list_of_articles_without_ids_gets_ids_from_their_text(writable):

@@ -205,3 +205,13 @@ def test_the_mission_question_is_answered_the_same_on_both(engine, milvus_engine
     filtered = milvus_engine.ask(QUESTION, sources=["KETIK"], date_from="2022-01-01")
     assert {r.source for r in filtered.results} == {"KETIK"}
     assert milvus_engine.health()["backend"] == "milvus" and milvus_engine.health()["articles"] == 5
+
+
+def test_authors_are_kept_and_an_article_without_one_has_none(backend):
+    written = Article(**{**article(8).__dict__, "author": "Ani Suryani"})
+    backend.write([entry(written)])
+    backend.refresh()
+    assert backend.article("a8")[0].author == "Ani Suryani" and backend.article("a1")[0].author is None
+    found = {hit.passage.doc_id: hit.passage.author for hit in search(backend, vector=unit(0))}
+    assert found["a8"] == "Ani Suryani" and found["a0"] is None
+    assert backend.stored(["a8"]) == {"a8": content_hash(written)} != {"a8": content_hash(article(8))}

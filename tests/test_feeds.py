@@ -8,7 +8,7 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>detikFinance</
 <item><title>Tanpa tautan</title></item></channel></rss>"""
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Rilis</title>
 <entry><title>Siaran pers</title><link href="https://kemenperin.go.id/artikel/1"/>
-<updated>2024-11-21T23:10:00+07:00</updated></entry></feed>"""
+<updated>2024-11-21T23:10:00+07:00</updated><author><name>Biro Humas</name></author></entry></feed>"""
 
 
 def test_rss_entries_keep_the_publishers_date():
@@ -20,8 +20,9 @@ def test_rss_entries_keep_the_publishers_date():
 
 def test_atom_entries():
     _, entries = feed_entries(ATOM)
-    assert [(e.link, e.title, e.date) for e in entries] == [("https://kemenperin.go.id/artikel/1", "Siaran pers",
-                                                             "2024-11-21")]
+    assert [(e.link, e.title, e.date, e.author) for e in entries] == [
+        ("https://kemenperin.go.id/artikel/1", "Siaran pers", "2024-11-21", "Biro Humas")]
+    assert feed_entries(RSS)[1][0].author is None
 
 
 def test_feeds_are_told_from_pages():

@@ -32,6 +32,16 @@ def test_jsonl_keeps_fields_and_reports_bad_lines_by_number(tmp_path):
     assert [s.split(": ")[0] for s in report.skipped] == [f"{path}:2", f"{path}:3"]
 
 
+def test_an_author_comes_from_a_record_one_or_several(tmp_path):
+    path = tmp_path / "news.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"id": "one", "text": BODY, "author": "Sugiharto Purnama"},
+        {"id": "two", "text": BODY + " Dua.", "author": ["Ani", "Budi"]},
+        {"id": "none", "text": BODY + " Tiga."},
+    ]), encoding="utf-8")
+    assert [a.author for a in read_paths([path]).articles] == ["Sugiharto Purnama", "Ani, Budi", None]
+
+
 def test_unparseable_jsonl_date_is_reported_and_left_empty(tmp_path):
     path = tmp_path / "news.jsonl"
     path.write_text(json.dumps({"text": BODY, "date": "kemarin sore"}), encoding="utf-8")

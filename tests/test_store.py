@@ -163,3 +163,21 @@ def test_copy_leaves_damaged_articles_to_be_embedded_again(store, tmp_path, capl
     assert store.copy(other.path, [entry("a").article, entry("b").article]) == ["b"]
     assert "'a'" in caplog.text and store.damaged() == []
     other.close()
+
+
+def test_a_store_made_before_authors_gains_them_and_keeps_its_rows_intact(tmp_path):
+    path = tmp_path / "old.sqlite"
+    Store.create(path, DIM).write([entry("old")])
+    with sqlite3.connect(path) as db:  # the articles table as it was before authors were kept
+        db.execute("ALTER TABLE articles DROP COLUMN author")
+    before = Store.create(tmp_path / "copy.sqlite", DIM)  # a rebuild copies from such a store
+    assert before.copy(path, [entry("old").article]) == ["old"] and before.article("old")[0].author is None
+    store = Store(path, DIM)
+    assert store.damaged() == [] and store.article("old")[0].author is None
+    written = entry("new")
+    written.article.author = "Ani Suryani"
+    store.write([written])
+    assert store.article("new")[0].author == "Ani Suryani" and store.damaged() == []
+    assert [a.author for a in store.articles(0, 10)] == ["Ani Suryani", None]
+    store.close()
+    before.close()

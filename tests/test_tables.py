@@ -56,6 +56,11 @@ def test_rows_become_articles_and_bad_rows_are_reported_by_number(tmp_path):
     assert report.warnings == [f"{tmp_path / 'ekspor.csv'}: row 4: date 'kemarin sore' not understood; left empty"]
 
 
+def test_the_writers_column_is_the_author(tmp_path):
+    rows = [{"judul": "Cabai mahal", "isi_berita": STORY, "penulis": "Ani Suryani"}]
+    assert read_paths([write_csv(tmp_path / "ekspor.csv", rows)]).articles[0].author == "Ani Suryani"
+
+
 def test_multi_line_cells_semicolons_and_tabs(tmp_path):
     rows = [{"title": "Satu", "content": STORY + "\n\nParagraf kedua; dengan titik koma, dan koma."}]
     for name, delimiter in (("a.csv", ";"), ("b.tsv", "\t"), ("c.csv", ",")):

@@ -115,3 +115,9 @@ def test_date_markup_wins_over_the_byline():
                  '<meta property="article:published_time" content="2016-02-16T13:01:52+0700">',
                  "<h1>Penyanyi Rilis Album</h1><span>Kamis, 05 November 2015 11:52</span>")
     assert read_html(html)[1]["date"] == "2016-02-16"
+
+
+def test_the_author_the_markup_names_is_kept():
+    html = _page('<title>Penyanyi Rilis Album</title><meta name="author" content="Ani Suryani">',
+                 "<h1>Penyanyi Rilis Album</h1>")
+    assert read_html(html)[1]["author"] == "Ani Suryani"

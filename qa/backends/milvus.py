@@ -141,6 +141,7 @@ class MilvusBackend(Backend):
         self._size: tuple[float, int] | None = None  # (when counted, passages): for HNSW's efSearch
         self._manifest: tuple[str, Manifest] | None = None  # (collection, its manifest)
         self._listing: tuple[tuple[str, int], list[str]] | None = None  # article ids in order, by generation
+        self._authors: dict[str, bool] = {}  # collection: whether it has the author field
 
     # --- connection and names ------------------------------------------------------------------
 
@@ -199,6 +200,20 @@ class MilvusBackend(Backend):
                 collection = self._call("find the index", "describe_alias", alias)["collection_name"]
             self._live = (now, collection)
         return self._live[1]
+
+    def holds_authors(self, collection: str) -> bool:
+        """Whether `collection` (a build's, or the live aliases) has the author field: builds
+        made before authors were kept do not, and read and write without them. A collection's
+        fields never change, so each is asked once."""
+        if collection in (self._alias("passages"), self._alias("articles")):
+            collection = self._live_collection() or collection  # a build's two collections share a schema
+        if collection not in self._authors:
+            fields = self._call("describe the index", "describe_collection", collection).get("fields", [])
+            self._authors[collection] = any(f.get("name") == "author" for f in fields)
+        return self._authors[collection]
+
+    def _fields(self, collection: str, fields: list[str]) -> list[str]:
+        return [*fields, "author"] if self.holds_authors(collection) else fields
 
     # --- the live build -----------------------------------------------------------------------
 
@@ -342,7 +357,7 @@ class MilvusBackend(Backend):
         dense: dict[str, float] = {}
         if question is not None:
             hits = self._call("search", "search", passages, data=[question.tolist()], anns_field="vector",
-                              limit=depth, filter=expression, output_fields=PASSAGE_FIELDS,
+                              limit=depth, filter=expression, output_fields=self._fields(passages, PASSAGE_FIELDS),
                               search_params={"metric_type": "IP", "params": {"ef": self._ef(depth)}})[0]
             dense = {hit["key"]: float(hit["distance"]) for hit in hits}
             found.update((hit["key"], _hit_passage(hit)) for hit in hits)
@@ -363,7 +378,8 @@ class MilvusBackend(Backend):
               passages: dict[str, Passage] | None = None) -> dict[str, float]:
         """BM25 scores of the `limit` best passages; with `passages`, their fields go there."""
         hits = self._call("search words", "search", collection, data=[text], anns_field="sparse", limit=limit,
-                          filter=expression, output_fields=PASSAGE_FIELDS if passages is not None else [],
+                          filter=expression,
+                          output_fields=self._fields(collection, PASSAGE_FIELDS) if passages is not None else [],
                           search_params={"metric_type": "BM25"})[0]
         if passages is not None:
             passages.update((hit["key"], _hit_passage(hit)) for hit in hits)
@@ -384,7 +400,7 @@ class MilvusBackend(Backend):
 
     def passages(self) -> Iterator[Passage]:
         passages, _ = self._collections()
-        for row in self._iterate(passages, "", PASSAGE_FIELDS):
+        for row in self._iterate(passages, "", self._fields(passages, PASSAGE_FIELDS)):
             yield _passage(row)
 
     def _iterate(self, collection: str, expression: str, fields: list[str]) -> Iterator[dict]:
@@ -413,14 +429,14 @@ class MilvusBackend(Backend):
         ids = self._article_ids()
         page = ids[offset : offset + limit]
         rows = self._call("list articles", "query", articles, ids=[f"{i}#0" for i in page],
-                          output_fields=ARTICLE_FIELDS) if page else []
+                          output_fields=self._fields(articles, ARTICLE_FIELDS)) if page else []
         by_id = {row["doc_id"]: _article_info(row) for row in rows}
         return len(ids), [by_id[i] for i in page if i in by_id]
 
     def article(self, article_id: str) -> tuple[ArticleInfo, str] | None:
         _, articles = self._collections()
         rows = self._call("read an article", "query", articles, filter=f"doc_id == {_literal(article_id)}",
-                          output_fields=[*ARTICLE_FIELDS, "part", "text"])
+                          output_fields=self._fields(articles, [*ARTICLE_FIELDS, "part", "text"]))
         parts = sorted(rows, key=lambda row: row["part"])
         if not parts or parts[0]["part"] != 0:
             return None
@@ -500,12 +516,13 @@ def _hit_passage(hit: dict) -> Passage:
 def _passage(row: dict) -> Passage:
     return Passage(row["key"], row["doc_id"], row["position"], row["text"], row["start"], row["end"],
                    _none(row["title"]), _none(row["source"]), _none(row["date"]), _none(row["url"]),
-                   period=Period.parse(_none(row["period_start"]), _none(row["period_end"])))
+                   period=Period.parse(_none(row["period_start"]), _none(row["period_end"])),
+                   author=_none(row.get("author", "")))
 
 
 def _article_info(row: dict) -> ArticleInfo:
     return ArticleInfo(row["doc_id"], _none(row["title"]), _none(row["source"]), _none(row["date"]),
-                       _none(row["url"]), row["passages"], row["hash"])
+                       _none(row["url"]), _none(row.get("author", "")), row["passages"], row["hash"])
 
 
 def _held(lock: Path) -> bool:
@@ -553,7 +570,7 @@ class MilvusBuild(Build):
         passages.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
         passages.add_field("vector", DataType.FLOAT_VECTOR, dim=self.manifest.dimension)
         for name, length in (("title", ID_LENGTH), ("source", 1024), ("source_key", 1024), ("date", 16),
-                             ("url", ID_LENGTH), ("period_start", 16), ("period_end", 16)):
+                             ("url", ID_LENGTH), ("period_start", 16), ("period_end", 16), ("author", 1024)):
             passages.add_field(name, DataType.VARCHAR, max_length=length)
         passages.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"],
                                        output_field_names=["sparse"]))
@@ -572,7 +589,7 @@ class MilvusBuild(Build):
         for number in ("part", "parts", "passages"):
             articles.add_field(number, DataType.INT64)
         for name, length in (("hash", 128), ("title", ID_LENGTH), ("source", 1024), ("date", 16),
-                             ("url", ID_LENGTH), ("path", ID_LENGTH), ("text", TEXT_LENGTH)):
+                             ("url", ID_LENGTH), ("path", ID_LENGTH), ("text", TEXT_LENGTH), ("author", 1024)):
             articles.add_field(name, DataType.VARCHAR, max_length=length)
         # Milvus wants a vector field in every collection; articles are found by id, not by this
         articles.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
@@ -609,14 +626,15 @@ class MilvusBuild(Build):
         wanted = {a.id: content_hash(a) for a in articles}
         there = _stored(b, live_passages, live_articles, list(wanted))
         copied = [a for a in articles if there.get(a.id) == wanted[a.id]]
-        fields = [*PASSAGE_FIELDS, "terms", "vector", "source_key"]
+        fields = b._fields(live_passages, [*PASSAGE_FIELDS, "terms", "vector", "source_key"])
         for batch in _batches(copied, 100):
             ids = [a.id for a in batch]
             rows = b._call("read passages", "query", live_passages, filter=_in("doc_id", ids),
                            output_fields=fields)
             marks = b._call("read articles", "query", live_articles, filter=_in("doc_id", ids),
-                            output_fields=["key", "doc_id", "part", "parts", "passages", "hash", "title", "source",
-                                           "date", "url", "path", "text", "unused"])
+                            output_fields=b._fields(live_articles, ["key", "doc_id", "part", "parts", "passages",
+                                                                    "hash", "title", "source", "date", "url", "path",
+                                                                    "text", "unused"]))
             paths = {a.id: a.path or "" for a in batch}
             for mark in marks:
                 mark["path"] = paths[mark["doc_id"]]
@@ -713,6 +731,12 @@ def _write(b: MilvusBackend, passages: str, articles: str, entries: list[Entry],
 
 
 def _insert(b: MilvusBackend, collection: str, rows: list[dict]) -> None:
+    # Rows meet collections of either schema: copied from a build made before authors were kept
+    # into one with them ("" is no author, as for the other text fields), or written to one without.
+    if b.holds_authors(collection):
+        rows = [{"author": "", **row} for row in rows]
+    else:
+        rows = [{k: v for k, v in row.items() if k != "author"} for row in rows]
     for batch in _batches(rows, INSERT_BATCH):
         b._call("write", "insert", collection, batch)
 
@@ -723,7 +747,7 @@ def _passage_rows(entry: Entry) -> list[dict]:
         "key": p.id, "doc_id": a.id, "position": p.position, "start": p.start, "end": p.end, "text": p.text,
         "terms": stem_text(stems(p.text)), "vector": np.asarray(v, np.float32).tolist(),
         "title": a.title or "", "source": a.source or "", "source_key": (a.source or "").lower(),
-        "date": a.date or "", "url": a.url or "",
+        "date": a.date or "", "url": a.url or "", "author": a.author or "",
         "period_start": p.period.start.isoformat() if p.period else "",
         "period_end": p.period.end.isoformat() if p.period else "",
     } for p, v in zip(entry.passages, entry.vectors)]
@@ -735,5 +759,5 @@ def _article_rows(entry: Entry) -> list[dict]:
     return [{
         "key": f"{a.id}#{n}", "doc_id": a.id, "part": n, "parts": len(parts), "passages": len(entry.passages),
         "hash": content_hash(a), "title": a.title or "", "source": a.source or "", "date": a.date or "",
-        "url": a.url or "", "path": a.path or "", "text": text, "unused": [0.0, 0.0],
+        "url": a.url or "", "path": a.path or "", "text": text, "unused": [0.0, 0.0], "author": a.author or "",
     } for n, text in enumerate(parts)]

@@ -14,7 +14,8 @@ async function showArticle() {
     const article = await api(`/articles/${encodeURIComponent(id)}`);
     document.title = `${article.title || t("article")} · Tanya Berita`;
     document.getElementById("title").textContent = article.title || t("untitled");
-    document.getElementById("meta").textContent = `${article.source || t("noSource")} · ${tanggal(article.date)}`;
+    document.getElementById("meta").textContent = [article.source || t("noSource"), tanggal(article.date),
+      article.author && t("by", article.author)].filter(Boolean).join(" · ");
     if (webAddress(article.url)) {
       document.getElementById("url").href = webAddress(article.url);
       document.getElementById("original").hidden = false;

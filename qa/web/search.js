@@ -173,6 +173,7 @@ async function copyCitation(result) {
 
 function renderCard(result) {
   const meta = [result.source || t("noSource"), tanggal(result.date)];
+  if (result.author) meta.push(t("by", result.author));
   if (result.period) meta.push(t("about", result.period.label));
   const copy = el("button", { type: "button", class: "secondary copy" }, t("copyCitation"));
   copy.addEventListener("click", () => copyCitation(result));
