@@ -137,8 +137,8 @@ def test_unknown_fields(client, writable):
              "(and the deprecated q, k, source)")
     assert status_and_detail(client.post("/ask", json={"question": QUESTION, "top": 3})) == (
         422, "top: Extra inputs are not permitted")
-    assert status_and_detail(writable.post("/articles", json={**BATTERY, "author": "x"}, headers=WRITE)) == (
-        422, "author: Extra inputs are not permitted")
+    assert status_and_detail(writable.post("/articles", json={**BATTERY, "editor": "x"}, headers=WRITE)) == (
+        422, "editor: Extra inputs are not permitted")
     assert refused(qa("ask", QUESTION, "--top", "3"), 2, "No such option: --top")
 
 

@@ -121,3 +121,9 @@ def test_the_author_the_markup_names_is_kept():
     html = _page('<title>Penyanyi Rilis Album</title><meta name="author" content="Ani Suryani">',
                  "<h1>Penyanyi Rilis Album</h1>")
     assert read_html(html)[1]["author"] == "Ani Suryani"
+
+
+def test_authors_from_each_sites_markup(articles):
+    # detik's dtk:author meta tag, Kompas's and Tempo's JSON-LD (one person, and a list of them)
+    authors = {page: articles[page].author for page in ("detik", "kompas", "tempo", "undated")}
+    assert authors == {"detik": "Aulia Damayanti", "kompas": "Elsa Catriana", "tempo": "Riri Rahayu", "undated": None}
