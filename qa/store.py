@@ -147,6 +147,7 @@ class Store:
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._reported: set[str] = set()  # damaged articles already warned about
+        self._authors_kept = False  # whether the articles table is known to have the author column
 
     @classmethod
     def create(cls, path: Path, dimension: int) -> Store:
@@ -175,7 +176,8 @@ class Store:
     def _add_author_column(db: sqlite3.Connection) -> None:
         """A store made before authors were kept gains the column (a change to the table's
         definition only: no row is rewritten)."""
-        if "author" in _columns(db, "main") or not _columns(db, "main"):  # current, or not yet created
+        columns = _columns(db, "main")
+        if "author" in columns or not columns:  # current, or not yet created
             return
         try:
             db.execute("ALTER TABLE articles ADD COLUMN author TEXT")
@@ -183,12 +185,19 @@ class Store:
             if "duplicate column" not in str(exc):  # another process added it first: done
                 raise
 
+    def _has_authors(self, schema: str = "main") -> bool:
+        """Whether `schema`'s articles table has the author column (not: a store made before
+        it, on a read-only disk or attached). Asked once for this store's own table, which
+        keeps the column once it has it."""
+        if schema == "main" and self._authors_kept:
+            return True
+        found = "author" in _columns(self._db, schema)
+        self._authors_kept = self._authors_kept or (found and schema == "main")
+        return found
+
     def _article_columns(self, schema: str = "main") -> str:
-        """_ARTICLE_COLUMNS as `schema`'s articles table can give them (no author column: a
-        store made before it, on a read-only disk or attached)."""
-        if "author" in _columns(self._db, schema):
-            return _ARTICLE_COLUMNS
-        return _ARTICLE_COLUMNS.replace("author", "NULL AS author")
+        """_ARTICLE_COLUMNS as `schema`'s articles table can give them (no authors: NULL)."""
+        return _ARTICLE_COLUMNS if self._has_authors(schema) else _ARTICLE_COLUMNS.replace("author", "NULL AS author")
 
     def _read_only_connection(self) -> sqlite3.Connection:
         """A connection to a store on a read-only disk (a backup, a shared volume). WAL needs
@@ -347,7 +356,7 @@ class Store:
     @_storage_errors
     def articles(self, offset: int, limit: int) -> list[ArticleInfo]:
         """Articles in id order, without their text."""
-        author = "author" if "author" in _columns(self._db, "main") else "NULL"
+        author = "author" if self._has_authors() else "NULL"
         sql = f"SELECT id, title, source, date, url, {author}, passages, hash FROM articles ORDER BY id LIMIT ? OFFSET ?"
         return [ArticleInfo(*r) for r in self._db.execute(sql, (limit, offset))]
 

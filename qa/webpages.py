@@ -41,8 +41,8 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     from trafilatura.settings import Document
 
     tree = trafilatura.load_html(html)
-    headlines = _headlines(tree) if tree is not None else []
-    document = trafilatura.bare_extraction(  # works on its own copy of the tree
+    headlines = list(tree.iter("h1")) if tree is not None else []
+    document = trafilatura.bare_extraction(  # works on its own copy of the tree: `headlines` stay as they are
         tree if tree is not None else html, url=url, with_metadata=True, include_comments=False,
         include_tables=True, deduplicate=False, date_extraction_params=_DATE_SEARCH,
     )
@@ -54,12 +54,12 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     return text, _found(document, url, headlines)
 
 
-def _found(document, url: str | None, headlines: list[tuple[str, str | None]]) -> dict:
+def _found(document, url: str | None, headlines: list) -> dict:
     source = _source(document.sitename, document.hostname)
-    title, byline_date = _headline(document.title, headlines, (document.sitename, document.hostname, source))
+    title, headline = _headline(document.title, headlines, (document.sitename, document.hostname, source))
     found = {
         "title": title,
-        "date": document.date or byline_date,
+        "date": document.date or (_byline_date(headline) if headline is not None else None),
         "source": source,
         "url": document.url or url,
         "author": document.author,
@@ -67,28 +67,24 @@ def _found(document, url: str | None, headlines: list[tuple[str, str | None]]) -
     return {key: value.strip() for key, value in found.items() if isinstance(value, str) and value.strip()}
 
 
-def _headlines(tree) -> list[tuple[str, str | None]]:
-    """Each `<h1>`'s text, with the date its byline states (ISO), if any."""
-    found = []
-    for h1 in tree.iter("h1"):
-        text = " ".join(h1.text_content().split())
-        lines = h1.xpath("following::text()[normalize-space()][not(ancestor::script or ancestor::style)]"
-                         f"[position() <= {_BYLINE_LINES}]")
-        dates = (first_written_date(line) for line in lines if len(line.strip()) <= _BYLINE_CHARS)
-        found.append((text, next((d.isoformat() for d in dates if d), None)))
-    return found
-
-
-def _headline(title: str | None, headlines: list[tuple[str, str | None]],
-              site_names: tuple[str | None, ...]) -> tuple[str | None, str | None]:
-    """The story's title (the `<h1>` that the page title holds, else the page title without the
-    site's name) and the date under that `<h1>`."""
+def _headline(title: str | None, headlines: list, site_names: tuple[str | None, ...]) -> tuple[str | None, object]:
+    """The story's title and its `<h1>` element: the `<h1>` that the page title holds, else
+    the page title without the site's name (and no element)."""
     core = _without_site_name(title, site_names) if title else None
-    for text, byline_date in headlines:
+    for h1 in headlines if core else ():
+        text = " ".join(h1.text_content().split())
         # A longer <h1> can hold a logo's or a menu's words around the headline: only a shorter one is taken.
-        if core and len(text.split()) >= 2 and text in core and len(text) >= len(core) / 2:
-            return text, byline_date
+        if len(text.split()) >= 2 and text in core and len(text) >= len(core) / 2:
+            return text, h1
     return core, None
+
+
+def _byline_date(h1) -> str | None:
+    """The date (ISO) a short line among the first under the headline `h1` states, if any."""
+    lines = h1.xpath("following::text()[normalize-space()][not(ancestor::script or ancestor::style)]"
+                     f"[position() <= {_BYLINE_LINES}]")
+    dates = (first_written_date(line) for line in lines if len(line.strip()) <= _BYLINE_CHARS)
+    return next((d.isoformat() for d in dates if d), None)
 
 
 def _without_site_name(title: str, site_names: tuple[str | None, ...]) -> str:
