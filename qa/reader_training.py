@@ -6,7 +6,8 @@ Data: FacQA train (IndoNLU, Apache-2.0), each question with its own passage (the
 from its BIO tags) and two passages that do not answer it, labelled no-answer: the passage BM25
 ranks highest among the others (a hard negative) and one at random. A tenth of the train
 passages (with all their questions) is held in for choosing the confidence threshold; FacQA
-valid is never trained or tuned on.
+valid is never trained or tuned on. Optionally, more extractive QA data in SQuAD's JSON format
+(`squad_examples`), taken as it is: its unanswerable questions are the no-answer examples.
 
 Deterministic for a seed on a given machine; on 2 CPU cores it runs in well under an hour.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.errors import InvalidInputError
 from qa.facqa import FacQARow, facqa_rows
 from qa.lexical import STOP_WORDS, LexicalIndex, stems
 
@@ -33,6 +35,7 @@ ADAPTER_DIR = Path(__file__).parent / "data" / "reader"  # the committed weights
 SEED = 13
 MAX_TOKENS = 192  # FacQA's question and passage take about 90
 MAX_ANSWER_TOKENS = 30
+CONTEXT_CHARS = 480  # about 100 tokens of Indonesian: a little more than the windows the reader reads
 QUESTION_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
 QUESTION_WORDS = frozenset("apa apakah siapa siapakah berapa berapakah kapan kapankah mana manakah dimana "
                            "bagaimana mengapa kenapa".split())  # e5 was trained with these
@@ -100,6 +103,55 @@ def with_negatives(rows: list[FacQARow], seed: int = SEED) -> list[Example]:
                 examples.append(Example(question, f"{hard}\n{row.passage}", row.answer, row.answer_start + shift))
     rng.shuffle(examples)
     return examples
+
+
+def squad_examples(path: Path, limit: int | None = None, seed: int = SEED) -> list[Example]:
+    """The questions of a SQuAD-format JSON file (SQuAD 2.0, TyDi QA GoldP, IDK-MRC: `{"data":
+    [{"paragraphs": [...]}]}` or a bare list of paragraphs, each with its `context` and `qas`),
+    at most `limit` of them drawn at random. An `is_impossible` question, or one without
+    answers, is a no-answer example; an answer that is not where it says in its context is
+    looked for by its text, and its question is left out when the context does not hold it.
+    A context longer than CONTEXT_CHARS is cut to the whole sentences around the answer (from
+    its start for a no-answer question): the reader reads windows of about that size, and a
+    longer context costs training time for no more to learn."""
+    import json
+
+    rng = random.Random(seed)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        paragraphs = data if isinstance(data, list) else [p for article in data["data"] for p in article["paragraphs"]]
+        examples = []
+        for paragraph in paragraphs:
+            context = paragraph["context"]
+            for qa in paragraph["qas"]:
+                answers = [] if qa.get("is_impossible") else qa.get("answers") or []
+                if not answers:
+                    examples.append(Example(qa["question"], _window(context, 0, 0, rng)[0]))
+                    continue
+                text, start = answers[0]["text"], answers[0].get("answer_start", -1)
+                if context[start : start + len(text)] != text:
+                    start = context.find(text)
+                if text and start >= 0:
+                    window, begin = _window(context, start, start + len(text), rng)
+                    examples.append(Example(qa["question"], window, text, start - begin))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInputError(f"{path}: not extractive QA data in SQuAD's JSON format ({exc})") from None
+    if limit is not None and len(examples) > limit:
+        examples = rng.sample(examples, limit)
+    return examples
+
+
+def _window(context: str, start: int, end: int, rng: random.Random) -> tuple[str, int]:
+    """Whole sentences of `context` holding characters start..end, about CONTEXT_CHARS long,
+    beginning up to two sentences before the one `start` is in; and where they begin."""
+    if len(context) <= CONTEXT_CHARS:
+        return context, 0
+    starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+", context)]
+    first = max(0, max(n for n, s in enumerate(starts) if s <= start) - rng.randint(0, 2))
+    begin = starts[first]
+    after = [s for s in starts if end <= s <= max(begin + CONTEXT_CHARS, end)]
+    stop = after[-1] if after else max(begin + CONTEXT_CHARS, end)
+    return context[begin:stop].rstrip(), begin
 
 
 def with_english_question_word(question: str) -> str:
@@ -245,9 +297,11 @@ def base_reader(model_dir: Path):
 
 
 def train(model_dir: Path, facqa_dir: Path, out_dir: Path, epochs: int = 2, batch_size: int = 16,
-          learning_rate: float = 5e-4, seed: int = SEED, limit: int | None = None) -> dict:
-    """Train the reader on FacQA train and save its LoRA adapter and head in `out_dir`;
-    returns the validation scores (FacQA valid, given the gold passage)."""
+          learning_rate: float = 5e-4, seed: int = SEED, limit: int | None = None, squad: tuple[Path, ...] = (),
+          squad_limit: int | None = None) -> dict:
+    """Train the reader on FacQA train (and the SQuAD-format files `squad`, at most
+    `squad_limit` questions of each) and save its LoRA adapter and head in `out_dir`; returns
+    the validation scores (FacQA valid, given the gold passage)."""
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
@@ -256,11 +310,13 @@ def train(model_dir: Path, facqa_dir: Path, out_dir: Path, epochs: int = 2, batc
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = get_peft_model(base_reader(model_dir), LoraConfig(task_type=TaskType.QUESTION_ANS, modules_to_save=["qa_outputs"], **LORA))
     rows, held_in = split_held_in(facqa_rows(facqa_dir, "train"), seed=seed)
     examples = with_negatives(rows[:limit] if limit else rows, seed)
+    for path in squad:
+        examples += squad_examples(path, squad_limit, seed)
     valid = facqa_rows(facqa_dir, "valid")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = get_peft_model(base_reader(model_dir), LoraConfig(task_type=TaskType.QUESTION_ANS, modules_to_save=["qa_outputs"], **LORA))
     steps = epochs * math.ceil(len(examples) / batch_size)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate,
                                   weight_decay=0.01)

