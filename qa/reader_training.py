@@ -9,11 +9,13 @@ passages (with all their questions) is held in for choosing the confidence thres
 valid is never trained or tuned on. Optionally, more extractive QA data in SQuAD's JSON format
 (`squad_examples`), taken as it is: its unanswerable questions are the no-answer examples.
 
-Deterministic for a seed on a given machine; on 2 CPU cores it runs in well under an hour.
+Deterministic for a seed on a given machine; on 2 CPU cores it runs in 40 to 60 minutes.
 """
 
 from __future__ import annotations
 
+import bisect
+import json
 import logging
 import math
 import random
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.chunking import sentence_spans
 from qa.errors import InvalidInputError
 from qa.facqa import FacQARow, facqa_rows
 from qa.lexical import STOP_WORDS, LexicalIndex, stems
@@ -114,8 +117,6 @@ def squad_examples(path: Path, limit: int | None = None, seed: int = SEED) -> li
     A context longer than CONTEXT_CHARS is cut to the whole sentences around the answer (from
     its start for a no-answer question): the reader reads windows of about that size, and a
     longer context costs training time for no more to learn."""
-    import json
-
     rng = random.Random(seed)
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -146,9 +147,8 @@ def _window(context: str, start: int, end: int, rng: random.Random) -> tuple[str
     beginning up to two sentences before the one `start` is in; and where they begin."""
     if len(context) <= CONTEXT_CHARS:
         return context, 0
-    starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+", context)]
-    first = max(0, max(n for n, s in enumerate(starts) if s <= start) - rng.randint(0, 2))
-    begin = starts[first]
+    starts = [0] + [begin for begin, _ in sentence_spans(context, 0, len(context))][1:]
+    begin = starts[max(0, bisect.bisect_right(starts, start) - 1 - rng.randint(0, 2))]
     after = [s for s in starts if end <= s <= max(begin + CONTEXT_CHARS, end)]
     stop = after[-1] if after else max(begin + CONTEXT_CHARS, end)
     return context[begin:stop].rstrip(), begin
