@@ -55,6 +55,54 @@ def test_a_lower_precision_must_win_clearly_to_replace_fp32():
     assert pick(questions).plan.precision == "bf16"  # milliseconds: less is faster
 
 
+class ScriptedCore:
+    """Compiles nothing: a compiled model is its options, which the scripted trial times."""
+
+    def compile_model(self, model, device, config):
+        return Compiled({**config, "NUM_STREAMS": config.get("NUM_STREAMS", 2)})
+
+
+class Compiled(dict):
+    def get_property(self, name):
+        return self[name]
+
+
+class ScriptedTrial:
+    """Seconds per passage batch and per question from a table of (format, streams or threads),
+    with outputs fp32 gives exactly: what a CPU whose best plan differs by format looks like."""
+
+    works = ("passages", "questions")
+    vectors = np.eye(4, dtype=np.float32)
+
+    def __init__(self, passages_per_s: dict, question_ms: dict):
+        self._passages, self._questions = passages_per_s, question_ms
+
+    def passages(self, compiled, streams):
+        rate = self._passages[compiled["INFERENCE_PRECISION_HINT"], streams]
+        return len(self.vectors) / rate, self.vectors
+
+    def questions(self, compiled):
+        ms = self._questions[compiled["INFERENCE_PRECISION_HINT"], compiled["INFERENCE_NUM_THREADS"]]
+        return ms / 1000, self.vectors
+
+    def question_model(self, model):
+        return model
+
+
+def test_the_winning_format_gets_its_own_streams_and_threads(tmp_path):
+    """As measured on a 2-core AVX-512 BF16 EPYC: fp32 ran best on one stream, bf16 on two
+    (long passages); a plan that ties stays as fp32 chose it."""
+    trial = ScriptedTrial(passages_per_s={("f32", 2): 18.0, ("f32", 1): 29.0, ("bf16", 1): 48.0, ("bf16", 2): 60.0},
+                          question_ms={("f32", 2): 7.0, ("f32", 1): 10.0, ("bf16", 2): 4.0, ("bf16", 1): 3.9})
+    chooser = Chooser(ScriptedCore(), tmp_path, lambda candidate: candidate, trial, cpu=AVX512_BF16)
+    choice = chooser.measure([CANDIDATES["fp32"], CANDIDATES["bf16"]])
+    assert choice.passages == Plan("bf16", 2, 2)  # fp32 chose one stream; bf16 is faster on two
+    assert choice.questions == Plan("bf16", 1, 2)  # one thread is within MIN_GAIN of two: kept
+    timed = {(m.work, m.plan.precision, m.plan.streams, m.plan.threads) for m in choice.measurements}
+    assert {("passages", "bf16", 2, 2), ("questions", "bf16", 1, 1)} <= timed
+    assert "bf16 (60.0 passages/s, 2.07x fp32" in choice.reason
+
+
 def test_thread_options_for_a_lone_question():
     assert thread_options(2) == [2, 1] and thread_options(16) == [16, 8, 1] and thread_options(1) == [1]
 
