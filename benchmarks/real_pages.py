@@ -1,20 +1,26 @@
-"""Real saved news pages with their truth, for `benchmarks/ingest.py`, from a public scraper's
-test fixtures: github.com/anpandu/indonesian-news-scraper (MIT). Its tests assert each saved
-article page's title, date and publisher; every version of a fixture in the repository's history
-is a page of its own, checked by the test file of the same commit.
+"""Real saved news pages with their truth, for `benchmarks/ingest.py`, from the test fixtures of
+two public scrapers, each page checked by the tests of its own commit:
+- github.com/anpandu/indonesian-news-scraper (MIT): its tests assert each saved article page's
+  title, date and publisher; every version of a fixture in the repository's history is a page of
+  its own. Pages of 10 sites from 2015-2017.
+- github.com/flairNLP/fundus (MIT): its parser tests keep pages gzipped under
+  tests/resources/parser/test_data/<country>/ with the expected title and publishing date in a
+  JSON file beside them; Indonesia's ("id") held one Media Indonesia page at a time, three over
+  its history (2025-2026). The rules of qa were never tuned on these.
 
     git clone https://github.com/anpandu/indonesian-news-scraper /tmp/ins
-    python benchmarks/real_pages.py /tmp/ins /tmp/real-pages
+    git clone https://github.com/flairNLP/fundus /tmp/fundus
+    python benchmarks/real_pages.py /tmp/ins /tmp/real-pages --fundus /tmp/fundus
     python benchmarks/ingest.py --pages /tmp/real-pages --truth /tmp/real-pages/truth.jsonl
 
-The pages stay out of this repository: the scraper's licence covers its code, not the
-publishers' articles. The truth's date is the asserted time in Jakarta (UTC+7), the zone the
-pages print.
+The pages stay out of this repository: the scrapers' licences cover their code, not the
+publishers' articles. The truth's date is the day in Jakarta (UTC+7), the zone the pages print.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import subprocess
@@ -83,12 +89,42 @@ def collect(repo: Path, out: Path) -> list[dict]:
     return rows
 
 
+# fundus's Indonesian fixtures, and the publisher each file name's prefix stands for
+FUNDUS_PAGES = "tests/resources/parser/test_data/id/"
+FUNDUS_PUBLISHERS = {"MediaIndonesia": "Media Indonesia"}
+
+
+def collect_fundus(repo: Path, out: Path) -> list[dict]:
+    """Every distinct Indonesian page in fundus's history, with the title and publishing date its
+    own commit's JSON expects."""
+    rows, seen = [], set()
+    for commit in _git(repo, "rev-list", "--all", "--", FUNDUS_PAGES).split():
+        tree = {line.split("\t")[1]: line.split()[2] for line in _git(repo, "ls-tree", "-r", commit, FUNDUS_PAGES).splitlines()}
+        for prefix, publisher in FUNDUS_PUBLISHERS.items():
+            expected = tree.get(f"{FUNDUS_PAGES}{prefix}.json")
+            pages = sorted(p for p in tree if p.startswith(f"{FUNDUS_PAGES}{prefix}_") and p.endswith(".html.gz"))
+            if expected is None or len(pages) != 1 or tree[pages[0]] in seen:
+                continue  # the JSON's versions name no file: only a lone page is matched to it
+            truth = next(iter(json.loads(_git(repo, "cat-file", "blob", expected)).values()))
+            seen.add(tree[pages[0]])
+            blob = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", tree[pages[0]]], check=True,
+                                  capture_output=True).stdout
+            name = Path(pages[0]).name.removesuffix(".gz")
+            (out / name).write_bytes(gzip.decompress(blob))
+            rows.append({"file": name, "site": publisher, "title": truth["title"], "source": publisher,
+                         "date": _jakarta_day(truth["publishing_date"])})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clone", type=Path, help="a clone of github.com/anpandu/indonesian-news-scraper")
     parser.add_argument("out", type=Path, help="folder for the pages and truth.jsonl")
+    parser.add_argument("--fundus", type=Path, help="a clone of github.com/flairNLP/fundus: its Indonesian pages too")
     args = parser.parse_args()
     rows = collect(args.clone, args.out)
+    if args.fundus:
+        rows += collect_fundus(args.fundus, args.out)
     (args.out / "truth.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                           encoding="utf-8")
     print(f"{len(rows)} pages from {len({r['site'] for r in rows})} sites in {args.out}")

@@ -127,3 +127,19 @@ def test_authors_from_each_sites_markup(articles):
     # detik's dtk:author meta tag, Kompas's and Tempo's JSON-LD (one person, and a list of them)
     authors = {page: articles[page].author for page in ("detik", "kompas", "tempo", "undated")}
     assert authors == {"detik": "Aulia Damayanti", "kompas": "Elsa Catriana", "tempo": "Riri Rahayu", "undated": None}
+
+
+@pytest.mark.parametrize("author, site, expected", [
+    ("mediaindonesia.com developer", "Media Indonesia", None),  # the site's own name
+    ("Kompas Cyber Media", "KOMPAS.com", None),
+    ("PT VIVA MEDIA BARU", "VIVA.co.id", None),  # a company
+    ("Web Design; Development", "Tempo.co", None),  # the template's web team
+    ("Pewarta: Nur Imansyah", "ANTARA News", "Nur Imansyah"),  # a byline's label
+    ("mediaindonesia.com developer; Indriyani Astuti", "Media Indonesia", "Indriyani Astuti"),
+    ("Ani Suryani; Budi Santoso", "Kompas.com", "Ani Suryani, Budi Santoso"),
+])
+def test_an_author_is_kept_only_where_it_names_a_person(author, site, expected):
+    """What the author meta tag held on real pages of five Indonesian sites."""
+    html = _page(f'<title>Penyanyi Rilis Album</title><meta name="author" content="{author}">'
+                 f'<meta property="og:site_name" content="{site}">', "<h1>Penyanyi Rilis Album</h1>")
+    assert read_html(html)[1].get("author") == expected
