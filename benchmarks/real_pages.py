@@ -39,6 +39,10 @@ def _git(repo: Path, *args: str) -> str:
                           text=True, errors="replace").stdout
 
 
+def _blob(repo: Path, sha: str) -> bytes:
+    return subprocess.run(["git", "-C", str(repo), "cat-file", "blob", sha], check=True, capture_output=True).stdout
+
+
 def _unescape(literal: str) -> str:
     return re.sub(r"\\(.)", r"\1", literal)
 
@@ -81,8 +85,7 @@ def collect(repo: Path, out: Path) -> list[dict]:
     rows = []
     for blob, page in sorted(pages.items(), key=lambda item: item[1]["fixture"]):
         name = f"{Path(page['fixture']).stem}-{blob[:7]}.html"
-        (out / name).write_bytes(subprocess.run(["git", "-C", str(repo), "cat-file", "blob", blob],
-                                                check=True, capture_output=True).stdout)
+        (out / name).write_bytes(_blob(repo, blob))
         published = _jakarta_day(page["date"])
         rows.append({"file": name, "site": page["source"], "title": page["title"],
                      "source": page["source"], "date": published})
@@ -105,12 +108,11 @@ def collect_fundus(repo: Path, out: Path) -> list[dict]:
             pages = sorted(p for p in tree if p.startswith(f"{FUNDUS_PAGES}{prefix}_") and p.endswith(".html.gz"))
             if expected is None or len(pages) != 1 or tree[pages[0]] in seen:
                 continue  # the JSON's versions name no file: only a lone page is matched to it
-            truth = next(iter(json.loads(_git(repo, "cat-file", "blob", expected)).values()))
+            truth = next(iter(json.loads(_blob(repo, expected)).values()))
             seen.add(tree[pages[0]])
-            blob = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", tree[pages[0]]], check=True,
-                                  capture_output=True).stdout
             name = Path(pages[0]).name.removesuffix(".gz")
-            (out / name).write_bytes(gzip.decompress(blob))
+            out.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(gzip.decompress(_blob(repo, tree[pages[0]])))
             rows.append({"file": name, "site": publisher, "title": truth["title"], "source": publisher,
                          "date": _jakarta_day(truth["publishing_date"])})
     return rows

@@ -2,8 +2,8 @@
 measurement the first time the model meets the CPU.
 
 No one choice is fastest everywhere. bf16 is 2.5x fp32 on a CPU with AMX, 1.6x on one AMD EPYC
-with AVX-512 BF16 and slower than fp32 on another; 8-bit weights help where memory traffic limits; two inference
-streams beat one on some CPUs and lose on others. So each
+with AVX-512 BF16 and slower than fp32 on another; 8-bit weights help where memory traffic
+limits; two inference streams beat one on some CPUs and lose on others. So each
 candidate the CPU runs natively is timed on a fixed small sample (`data/runtime_sample.json`;
 ~20 s in all on a 2-core AVX2 CPU) and checked against fp32; the fastest faithful one is kept, separately for passage
 batches and for lone questions, with the streams and threads that measured fastest. The choice,

