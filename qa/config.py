@@ -177,6 +177,12 @@ class Settings(BaseSettings):
     reader_passages: int = Field(
         2, ge=1, le=10, description="Best results the trained reader reads for the short answer (each ~25 ms on 2 AVX2 cores).",
     )
+    reader_whole_passages: int = Field(
+        1, ge=0, le=10,
+        description="Of those, how many (the first) are read whole, not only in the window with most of the "
+        "question's words: finds answers in other words and in English, at about twice the reading time of a "
+        "long passage; 0 on a slow CPU.",
+    )
     min_coverage: float = Field(
         0.5, ge=0, le=1,
         description="With reader=rules: the share of the question's words the answer sentence needs to be confident.",

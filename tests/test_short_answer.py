@@ -1,19 +1,21 @@
 """Shaping the short answer: word boundaries, kinds, confidence and the period rule."""
 
+import json
+
 import pytest
 
 from qa.periods import Period
 from qa.query import QueryPlan
 from qa.reader import Span
 from qa.short_answer import (
-    SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading, readings, short_answer,
-    words_span,
+    CALIBRATION_FILE, FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
+    readings, short_answer, words_span,
 )
 from qa.types import Passage
 
 TEXT = ("Kemenperin mencatat jumlah IKM mencapai 4,52 juta unit per Oktober 2024. "
         "Wamenperin Faisol Riza mengatakan IKM telah menyerap 12,37 juta tenaga kerja.")
-SURE = Calibration((1.0, 0, 0, 0, 0, 0, 0, 0), 0.0, 0.5)  # confidence = sigmoid(margin)
+SURE = Calibration((1.0, 0, 0, 0, 0, 0, 0, 0, 0), 0.0, 0.5)  # confidence = sigmoid(margin)
 
 
 def passage(text=TEXT, date="2024-11-15", period=Period.year(2024)):
@@ -171,6 +173,15 @@ def test_passages_that_agree_count_for_each_other():
 
 def test_the_committed_calibration_loads_and_rises_with_the_margin():
     calibration = Calibration.load()
-    low, high = ([m, -1.0, 0, 0, 3, 1.0, 1.0, 0.0] for m in (0.0, 10.0))
+    assert json.loads(CALIBRATION_FILE.read_text())["features"] == list(FEATURES)  # fitted on these features
+    low, high = ([m, -1.0, 0, 0, 3, 1.0, 1.0, 0.0, 1.0] for m in (0.0, 10.0))
     assert 0 < calibration.confidence(low) < calibration.confidence(high) < 1
     assert 0.3 < calibration.threshold < 1
+
+
+def test_a_reading_says_whether_it_came_from_its_passages_best_window():
+    plan = QueryPlan.of("siapa Wamenperin?")
+    start = TEXT.index("Faisol Riza")
+    spans = [Span(start, start + 11, 5.0, 0.9, best_window=False)]
+    found = readings(plan, [passage()], [spans], Calibration.load())
+    assert not found[0].best_window and found[0].features[FEATURES.index("best_window")] == 0.0
