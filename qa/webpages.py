@@ -16,6 +16,9 @@ Two things every news template shows and markup often leaves out are read from t
 - the byline date: a short line right under the headline that states a date ("Kamis, 05
   November 2015 11:52") is the publication date when the markup gives none. Dates in the story's
   own paragraphs are never read as the page's.
+
+And the story starts below its headline: first lines of the text that the page shows only above
+the `<h1>` are a teaser of something else, and go.
 """
 
 from __future__ import annotations
@@ -63,10 +66,12 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
         document = trafilatura.extract_metadata(html, default_url=url, date_config=_DATE_SEARCH) or Document()
     else:
         text = document.text or ""
-    return text, _found(document, url, headlines)
+    found, headline = _found(document, url, headlines)
+    return (_without_lead_in(text, headline) if headline is not None else text), found
 
 
-def _found(document, url: str | None, headlines: list) -> dict:
+def _found(document, url: str | None, headlines: list) -> tuple[dict, object]:
+    """What the markup says of the page, and the story's `<h1>` (None where none was found)."""
     source = _source(document.sitename, document.hostname)
     title, headline = _headline(document.title, headlines, (document.sitename, document.hostname, source))
     found = {
@@ -76,7 +81,27 @@ def _found(document, url: str | None, headlines: list) -> dict:
         "url": document.url or url,
         "author": _person(document.author, (document.sitename, document.hostname, source)),
     }
-    return {key: value.strip() for key, value in found.items() if isinstance(value, str) and value.strip()}
+    return {key: value.strip() for key, value in found.items() if isinstance(value, str) and value.strip()}, headline
+
+
+def _without_lead_in(text: str, headline) -> str:
+    """`text` without its first lines that the page shows above the story's headline and
+    nowhere below it: a section label and a teaser of another story (Media Indonesia's
+    "Headline" and a line of the day's e-paper), which the extraction took for the story's
+    start. A line that the story below the headline also holds stays."""
+    def shown(where: str) -> str:
+        nodes = headline.xpath(f"{where}::text()[normalize-space()][not(ancestor::script or ancestor::style)]")
+        return " ".join(" ".join(node.split()) for node in nodes)
+
+    above, below = shown("preceding"), shown("following")
+    lines = text.split("\n")
+    lead = 0
+    for line in lines:
+        words = " ".join(line.split())
+        if words and (words not in above or words in below):
+            break
+        lead += 1
+    return "\n".join(lines[lead:])
 
 
 def _person(author: str | None, site_names: tuple[str | None, ...]) -> str | None:
@@ -96,13 +121,16 @@ def _person(author: str | None, site_names: tuple[str | None, ...]) -> str | Non
 
 def _headline(title: str | None, headlines: list, site_names: tuple[str | None, ...]) -> tuple[str | None, object]:
     """The story's title and its `<h1>` element: the `<h1>` that the page title holds, else
-    the page title without the site's name (and no element)."""
+    the page title without the site's name (with the `<h1>` that holds the same words in
+    other punctuation, "Raja Ampat: Apa Iya Betul Dicabut?" for "Raja Ampat Apa Iya Betul
+    Dicabut", or no element)."""
     core = _without_site_name(title, site_names) if title else None
     for h1 in headlines if core else ():
         text = " ".join(h1.text_content().split())
+        letters, core_letters = _letters(text), _letters(core)
         # A longer <h1> can hold a logo's or a menu's words around the headline: only a shorter one is taken.
-        if len(text.split()) >= 2 and text in core and len(text) >= len(core) / 2:
-            return text, h1
+        if len(text.split()) >= 2 and letters in core_letters and len(letters) >= len(core_letters) / 2:
+            return (text if text in core else core), h1
     return core, None
 
 

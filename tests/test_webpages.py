@@ -14,7 +14,8 @@ PAGES = Path(__file__).parent / "fixtures" / "pages"
 # The truth of each page, shared with benchmarks/ingest.py: (title, source, date). Each date
 # sits somewhere else: detik's publishdate meta tag, Kompas's JSON-LD, CNN's
 # article:published_time, ANTARA's meta tag, Tempo's JSON-LD only, Okezone's URL only, Liputan6's
-# article:published_time, CNBC's dtk:publishdate; the undated page states none, and none is invented.
+# article:published_time, CNBC's dtk:publishdate, Media Indonesia's article:published_time; the
+# undated page states none, and none is invented.
 TRUTH = [json.loads(line) for line in (ROOT / "benchmarks" / "pages_truth.jsonl").read_text().splitlines()]
 EXPECTED = {Path(t["file"]).stem: (t["title"], t["source"], t["date"]) for t in TRUTH}
 # Lines each site adds around the story; none may reach a passage.
@@ -96,6 +97,20 @@ def test_a_longer_headline_element_with_a_logo_is_not_the_title():
                  '<meta property="og:site_name" content="Okezone">',
                  "<h1><span>Okezone</span> Sering Depresi, Hati-Hati Diabetes - Health</h1>")
     assert read_html(html)[1]["title"] == "Sering Depresi, Hati-Hati Diabetes"
+
+
+def test_a_teaser_above_the_headline_is_not_the_story(articles):
+    # Media Indonesia's pages open with the day's e-paper headline: a "Headline" label and a line
+    # of another story, above the story's <h1> (which has a colon the page title lacks)
+    text = articles["mediaindonesia"].text
+    assert text.startswith("EKSPOR rumput laut") and "Headline" not in text and "Pemangkasan transfer" not in text
+
+
+def test_a_line_above_the_headline_that_the_story_also_holds_stays():
+    first = "Paragraf 0 berita ini cukup panjang untuk dianggap isi artikel oleh pembacanya."
+    html = _page('<meta property="og:title" content="Polres Serahkan Tersangka">',
+                 f"<p>{first}</p><h1>Polres Serahkan Tersangka</h1>")
+    assert read_html(html)[0].startswith(first)
 
 
 def test_the_byline_under_the_headline_dates_a_page_without_date_markup():
