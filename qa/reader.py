@@ -353,12 +353,13 @@ def covering_windows(text: str, offsets: list[tuple[int, int]], room: int) -> li
     three quarters."""
     if len(offsets) <= room:
         return [0]
-    sentences = sentence_tokens(text, offsets)
+    sentences = sentence_tokens(text, offsets)  # in order
     begins = [0]
     while begins[-1] + room < len(offsets):
         begin = begins[-1]
-        inside = [s for s in sentences if begin + room // 4 < s < begin + room]
-        begins.append(min(inside[-1] if inside else begin + room // 2, len(offsets) - room))
+        last = bisect.bisect_left(sentences, begin + room) - 1  # the last sentence start inside the window
+        start = sentences[last] if last >= 0 and sentences[last] > begin + room // 4 else begin + room // 2
+        begins.append(min(start, len(offsets) - room))
     return begins
 
 
