@@ -93,13 +93,17 @@ def _without_lead_in(text: str, headline) -> str:
         nodes = headline.xpath(f"{where}::text()[normalize-space()][not(ancestor::script or ancestor::style)]")
         return " ".join(" ".join(node.split()) for node in nodes)
 
-    above, below = shown("preceding"), shown("following")
+    above, below = shown("preceding"), None  # the text below is read only for a line found above
     lines = text.split("\n")
     lead = 0
     for line in lines:
         words = " ".join(line.split())
-        if words and (words not in above or words in below):
-            break
+        if words:
+            if words not in above:
+                break
+            below = below if below is not None else shown("following")
+            if words in below:
+                break
         lead += 1
     return "\n".join(lines[lead:])
 
@@ -125,9 +129,10 @@ def _headline(title: str | None, headlines: list, site_names: tuple[str | None, 
     other punctuation, "Raja Ampat: Apa Iya Betul Dicabut?" for "Raja Ampat Apa Iya Betul
     Dicabut", or no element)."""
     core = _without_site_name(title, site_names) if title else None
+    core_letters = _letters(core) if core else ""
     for h1 in headlines if core else ():
         text = " ".join(h1.text_content().split())
-        letters, core_letters = _letters(text), _letters(core)
+        letters = _letters(text)
         # A longer <h1> can hold a logo's or a menu's words around the headline: only a shorter one is taken.
         if len(text.split()) >= 2 and letters in core_letters and len(letters) >= len(core_letters) / 2:
             return (text if text in core else core), h1
