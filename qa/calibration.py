@@ -122,8 +122,8 @@ def _read_held_in(engine: Engine, rows) -> list[tuple[str, list[Reading], bool]]
             served = [r for r in answer.results[:depth]]
             without = [r for r in answer.results if row.answer.lower() not in r.text.lower()][:depth]
             asked += [(row, served, True), (row, without, False)]
-        spans = engine.reader.read([(QueryPlan.of(row.question).untimed, [r.text for r in results])
-                                    for row, results, _ in asked], engine.settings.reader_whole_passages)
+        spans = engine.read([(QueryPlan.of(row.question).untimed, [r.text for r in results])
+                             for row, results, _ in asked])
         for (row, results, answerable), found in zip(asked, spans):
             passages = [Passage(r.passage_id, r.doc_id, 0, r.text, *r.article_span) for r in results]
             read.append((row.answer, readings(QueryPlan.of(row.question), passages, found, curve), answerable))

@@ -181,7 +181,13 @@ class Settings(BaseSettings):
         1, ge=0, le=10,
         description="Of those, how many (the first) are read whole, not only in the window with most of the "
         "question's words: finds answers in other words and in English, at about twice the reading time of a "
-        "long passage; 0 on a slow CPU.",
+        "long passage, and only as far as reader_budget_ms allows.",
+    )
+    reader_budget_ms: float = Field(
+        50, ge=0,
+        description="Reading time a question may take on this CPU (the reader's speed measured there at first "
+        "use): the rest of the passages read whole is read only in as many windows as fit in it, the first "
+        "first; the best window of each passage read is always read. 0: no limit.",
     )
     min_coverage: float = Field(
         0.5, ge=0, le=1,

@@ -227,7 +227,7 @@ class Engine:
         stages = Stages(timings)
         query = self._query(question, top_k, date_from, date_to, sources, offset, sort)
         plan, ranked = self._search(query, weights, stages)
-        spans = (self.reader.read_later(plan.untimed, self._to_read(ranked), self.settings.reader_whole_passages).result()
+        spans = (self.reader.read_later(plan.untimed, self._to_read(ranked), *self._reading).result()
                  if self._reads else None)
         return self._answer(query, plan, ranked, spans, stages)
 
@@ -246,8 +246,7 @@ class Engine:
         one batch: the reader's model is most of a question's cost, and a batch shares it."""
         queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
-        spans = (self.reader.read([(plan.untimed, self._to_read(ranked)) for plan, ranked in searched],
-                                  self.settings.reader_whole_passages)
+        spans = (self.read([(plan.untimed, self._to_read(ranked)) for plan, ranked in searched])
                  if self._reads else [None] * len(searched))
         return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, spans)]
 
@@ -262,6 +261,16 @@ class Engine:
                 named = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
                 raise InvalidInputError(f"unknown source(s): {named}; {sources_hint(list(held.values()))}")
         return query
+
+    def read(self, questions: list[tuple[str, list[str]]]) -> list[list[list[Span]]]:
+        """The trained reader's spans for each (question, passages), read as far as the settings
+        say, in one batch."""
+        return self.reader.read(questions, *self._reading)
+
+    @property
+    def _reading(self) -> tuple[int, float]:
+        """How far the reader reads: the first passages read whole, within a time budget."""
+        return self.settings.reader_whole_passages, self.settings.reader_budget_ms
 
     @property
     def _reads(self) -> bool:

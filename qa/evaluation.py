@@ -205,8 +205,7 @@ class Evaluation:
         for start in range(0, len(asked), batch):
             chunk = asked[start : start + batch]
             plans = [QueryPlan.of(item.question) for item, _ in chunk]
-            spans = self.engine.reader.read([(plan.untimed, [text]) for plan, (_, text) in zip(plans, chunk)],
-                                            self.engine.settings.reader_whole_passages)
+            spans = self.engine.read([(plan.untimed, [text]) for plan, (_, text) in zip(plans, chunk)])
             for plan, (item, text), found in zip(plans, chunk, spans):
                 passage = Passage(item.articles[0], item.articles[0], 0, text, 0, len(text))
                 read = readings(plan, [passage], found, self.engine.calibration)

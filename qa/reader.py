@@ -59,6 +59,7 @@ WINDOWS_PER_CALL = 32  # a bigger batch gains no speed on a CPU and needs more m
 MAX_QUESTION_TOKENS = 48  # a longer question is cut: the passage needs the window more
 # The export must find the same spans as the torch model, with logits this close.
 MAX_LOGIT_GAP = 0.05
+TRIAL_WINDOWS = 2  # windows in each question of the runtime choice's trial (`ReadingTrial`)
 CHECK_EXAMPLES = [
     ("Berapa jumlah tenaga kerja IKM pada 2024?",
      "Jumlah tenaga kerja sektor IKM pada 2024 mencapai 12,37 juta orang, naik dari tahun sebelumnya."),
@@ -208,20 +209,29 @@ class Reader:
         summary.pop("passages")  # the reader has one plan: the lone question's
         return {"backend": "openvino", **summary}
 
-    def read_later(self, question: str, passages: list[str], whole: int = 0):
+    @cached_property
+    def window_ms(self) -> float | None:
+        """Milliseconds one window takes on this CPU, as measured when the runtime was chosen
+        (None when a forced number format was not measured)."""
+        timed = [m.speed for m in self.choice.measurements if m.work == "questions" and m.plan == self.choice.questions]
+        return timed[0] / TRIAL_WINDOWS if timed else None
+
+    def read_later(self, question: str, passages: list[str], whole: int = 0, budget_ms: float = 0.0):
         """`read` for one question, as a future: questions asked at the same time from several
         threads (a busy server) are read together in one model call."""
-        return self._batcher.submit((question, passages, whole))
+        return self._batcher.submit((question, passages, whole, budget_ms))
 
-    def read(self, questions: list[tuple[str, list[str]]], whole: int = 0) -> list[list[list[Span]]]:
+    def read(self, questions: list[tuple[str, list[str]]], whole: int = 0,
+             budget_ms: float = 0.0) -> list[list[list[Span]]]:
         """For each (question, passages): the best spans in each passage's best window, best
         first, and for its first `whole` passages then the best in the rest of them (none
-        where a passage has no text to read). All of it runs as one batch."""
-        return self._read([(question, passages, whole) for question, passages in questions])
+        where a passage has no text to read), in as many windows as fit in `budget_ms` a
+        question at this CPU's speed (`window_ms`; 0: no limit). All of it runs as one batch."""
+        return self._read([(question, passages, whole, budget_ms) for question, passages in questions])
 
-    def _read(self, questions: list[tuple[str, list[str], int]]) -> list[list[list[Span]]]:
+    def _read(self, questions: list[tuple[str, list[str], int, float]]) -> list[list[list[Span]]]:
         windows = [w for q, asked in enumerate(questions) for w in self._windows(q, *asked)]
-        found: list[list[list[Span]]] = [[[] for _ in passages] for _, passages, _ in questions]
+        found: list[list[list[Span]]] = [[[] for _ in passages] for _, passages, *_ in questions]
         rest: dict[tuple[int, int], list[Span]] = {}
         if windows:
             for window, start, end in zip(windows, *self._logits(windows)):
@@ -234,13 +244,14 @@ class Reader:
             found[q][p] = with_rest(found[q][p], spans)
         return found
 
-    def _windows(self, number: int, question: str, passages: list[str], whole: int = 0) -> list[_Window]:
+    def _windows(self, number: int, question: str, passages: list[str], whole: int = 0,
+                 budget_ms: float = 0.0) -> list[_Window]:
         asked = self._tokenizer.encode(QUESTION_PREFIX + question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
         # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
         head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
         room = min(WINDOW_TOKENS, MAX_TOKENS - len(head) - 1)
         question_stems = set(stems(question))
-        windows = []
+        windows, rest_windows = [], []
         for p, passage in enumerate(passages):
             if not passage.strip():
                 continue
@@ -252,9 +263,17 @@ class Reader:
             size = room - marker
             begin = best_window(passage, offsets, size, question_stems)
             rest = [b for b in covering_windows(passage, offsets, size) if b != begin] if p < whole else []
-            windows += [_Window(number, p, head + encoding.ids[:marker] + ids[b : b + size] + [head[-1]],
-                                offsets[b : b + size], len(head) + marker, best=b == begin) for b in [begin, *rest]]
-        return windows
+            window = [_Window(number, p, head + encoding.ids[:marker] + ids[b : b + size] + [head[-1]],
+                              offsets[b : b + size], len(head) + marker, best=b == begin) for b in [begin, *rest]]
+            windows.append(window[0])
+            rest_windows += window[1:]
+        return windows + rest_windows[: self._rest_allowed(len(windows), budget_ms)]
+
+    def _rest_allowed(self, best: int, budget_ms: float) -> int | None:
+        """How many windows beyond the `best` ones fit in `budget_ms` (None: no limit)."""
+        if not budget_ms or self.window_ms is None:
+            return None
+        return max(0, int(budget_ms // self.window_ms) - best)
 
     def _logits(self, windows: list[_Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Start and end logits of each window, run WINDOWS_PER_CALL at a time, in order of

@@ -116,6 +116,22 @@ def test_a_passage_read_whole_gives_the_answer_its_best_window_missed(reader):
     assert reader.read([(BATTERY_QUESTION, [KUMPARAN, BATTERY_PAGE])], whole=1)[0][1] == best_only
 
 
+def test_the_rest_of_a_passage_is_read_only_as_far_as_the_time_budget_allows(reader):
+    """`budget_ms` a question, at the speed measured on this CPU: the best window is always
+    read; the rest of the passage, from its start, in as many windows as fit."""
+    assert reader.window_ms and reader.window_ms > 0
+    question = [(BATTERY_QUESTION, [BATTERY_PAGE])]
+    every = reader._windows(0, BATTERY_QUESTION, [BATTERY_PAGE], whole=1)
+    assert len(every) > 3
+    for fit in (0, 1, 2):
+        read = reader._windows(0, BATTERY_QUESTION, [BATTERY_PAGE], whole=1, budget_ms=reader.window_ms * (1 + fit + 0.5))
+        assert len(read) == 1 + fit and [w.offsets for w in read] == [w.offsets for w in every[: 1 + fit]]
+    best_only = reader.read(question)[0][0]
+    assert reader.read(question, whole=1, budget_ms=reader.window_ms * 0.5)[0][0] == best_only  # even below one window
+    assert reader.read(question, whole=1, budget_ms=reader.window_ms * (len(every) + 0.5))[0][0] == \
+        reader.read(question, whole=1)[0][0]  # all of it fits: as with no limit (0)
+
+
 def test_covering_windows_read_all_of_a_passage_from_sentence_starts(reader):
     tokens = reader._tokenizer.encode(BATTERY_PAGE, add_special_tokens=False)
     offsets, room = list(tokens.offsets), WINDOW_TOKENS
