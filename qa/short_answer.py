@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.answers import DATE, PERSON, PLACE, QUANTITY
+from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY
 from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
@@ -46,6 +46,10 @@ _NUMBER_WORD = re.compile(
     re.IGNORECASE,
 )
 _WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
+# Indonesian asks for a figure with "berapa"; "apa" asks for a thing ("topan apa ...", "apa nama
+# ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure for its answer.
+_ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b", re.IGNORECASE)
+_STARTS_WITH_FIGURE = re.compile(r"(?:Rp\.?|US\$|\$)?\s?\d")
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
@@ -155,10 +159,12 @@ def with_reason(text: str, sentence: tuple[int, int], asked: set[str]) -> tuple[
     return (sentence[0], following[0][1]) if following else sentence
 
 
-def acceptable(words: str, asked_kind: str) -> bool:
-    """Whether `words` can answer a question asking for `asked_kind` (qa.answers.answer_type)."""
+def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
+    """Whether `words` can answer `question`, which asks for `asked_kind` (qa.answers.answer_type)."""
     tokens = re.findall(r"\w+", words.lower())
     if not tokens or all(t in STOP_WORDS for t in tokens):
+        return False
+    if asked_kind == ENTITY and _ASKS_A_THING.search(question) and _STARTS_WITH_FIGURE.match(words):
         return False
     if asked_kind == QUANTITY:  # a figure, and not a date ("30/05/2023", "Oktober 2024")
         dated = parse_date(words) or sum(end - start for start, end in time_spans(words)) >= len(words.strip()) - 1
@@ -189,7 +195,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             words = passage.text[start:end]
             own = stems(words)
             found.append(Reading(
-                rank, (start, end), sentence, words, span.margin, span.probability, acceptable(words, plan.kind),
+                rank, (start, end), sentence, words, span.margin, span.probability, acceptable(words, plan.kind, plan.question),
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=sum(s in question_stems for s in own) / max(len(own), 1), best_window=span.best_window,
             ))
