@@ -801,6 +801,12 @@ def runtime(
     if "reader" in described:
         out.print("\nthe answer reader:", markup=False)
         _print_runtime(described["reader"])
+        reading = described["reader"]["reading"]
+        limit = (f"{reading['windows_per_question']} windows a question ({reading['window_ms']} ms a window "
+                 f"within reader_budget_ms {reading['budget_ms']:g})" if reading["windows_per_question"] is not None
+                 else "no time limit")
+        out.print(f"reading: the best window of each passage, the rest of the first {reading['whole_passages']} "
+                  f"as far as {limit}", markup=False, soft_wrap=True)
 
 
 def _print_runtime(described: dict) -> None:

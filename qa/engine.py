@@ -356,8 +356,9 @@ class Engine:
 
     def runtime(self, measure_again: bool = False) -> dict:
         """How the embedding model runs on this CPU and why, with the timings behind the choice,
-        and under "reader" the same for the trained reader; `measure_again`: choose anew (a busy
-        moment may have skewed the recorded measurement)."""
+        and under "reader" the same for the trained reader, with how many windows it reads a
+        question within its time budget; `measure_again`: choose anew (a busy moment may have
+        skewed the recorded measurement)."""
         if measure_again:
             with self._embedder_lock:
                 self._embedder = load_embedder(self.settings, measure_again=True)
@@ -365,4 +366,10 @@ class Engine:
         if self.settings.reader == "trained":
             reader = Reader(self.settings, measure_again=True) if measure_again else self.reader
             described["reader"] = reader.describe(measurements=True)
+            whole, budget_ms = self._reading
+            described["reader"]["reading"] = {
+                "whole_passages": whole, "budget_ms": budget_ms,
+                "window_ms": round(reader.window_ms, 1) if reader.window_ms else None,
+                "windows_per_question": reader.windows_within(budget_ms),  # None: no limit
+            }
         return described

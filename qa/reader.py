@@ -269,11 +269,16 @@ class Reader:
             rest_windows += window[1:]
         return windows + rest_windows[: self._rest_allowed(len(windows), budget_ms)]
 
-    def _rest_allowed(self, best: int, budget_ms: float) -> int | None:
-        """How many windows beyond the `best` ones fit in `budget_ms` (None: no limit)."""
+    def windows_within(self, budget_ms: float) -> int | None:
+        """How many windows a question can read in `budget_ms` on this CPU (None: no limit)."""
         if not budget_ms or self.window_ms is None:
             return None
-        return max(0, int(budget_ms // self.window_ms) - best)
+        return int(budget_ms // self.window_ms)
+
+    def _rest_allowed(self, best: int, budget_ms: float) -> int | None:
+        """How many windows beyond the `best` ones fit in `budget_ms` (None: no limit)."""
+        within = self.windows_within(budget_ms)
+        return None if within is None else max(0, within - best)
 
     def _logits(self, windows: list[_Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Start and end logits of each window, run WINDOWS_PER_CALL at a time, in order of

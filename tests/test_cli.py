@@ -222,10 +222,14 @@ def test_runtime_says_what_was_chosen_and_why(engine):
     as_json = json.loads(qa("runtime", "--json").stdout)
     assert as_json["cpu_key"] == choice.cpu.key and as_json["measurements"][0]["faithful"] is True
     assert as_json["reader"]["questions"]["precision"] == reading.questions.precision
+    within = engine.reader.windows_within(engine.settings.reader_budget_ms)  # this CPU's reading depth
+    assert as_json["reader"]["reading"]["windows_per_question"] == within and within >= 1
+    assert f"as far as {within} windows a question" in shown.stdout
     forced = json.loads(qa("runtime", "--json", env={"QA_EMBEDDING_PRECISION": "fp32",
                                                      "QA_READER_PRECISION": "int8-weights"}).stdout)
     assert forced["passages"]["precision"] == "fp32" and forced["reason"].startswith("forced by the setting")
     assert forced["reader"]["reason"] == "forced by the setting reader_precision=int8-weights"
+    assert forced["reader"]["reading"]["windows_per_question"] is None  # a forced format is not timed: no limit
     bad = qa("runtime", env={"QA_EMBEDDING_PRECISION": "int4"})
     assert bad.returncode == 2 and bad.stderr.startswith("error: bad setting (embedding_precision:")
 
