@@ -8,11 +8,17 @@ import schemathesis
 from schemathesis.checks import (
     content_type_conformance, not_a_server_error, response_schema_conformance, status_code_conformance,
 )
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, strategies
 from pydantic import SecretStr
 
 from qa import Settings
 from qa.api import create_app
+
+# Hypothesis imports the module behind randoms() only when a case first draws one, deep in a
+# stack, and in a fresh environment (no bytecode cached yet) that import compiles its source
+# there, where CPython 3.11.7's compile() can fail with "AST constructor recursion depth
+# mismatch". Building the strategy here imports it at the surface.
+strategies.randoms().validate()
 
 KEY = "fuzz-key"
 APP = create_app(settings=Settings(api_key=KEY, _env_file=None))  # its engine is set per test
