@@ -3,8 +3,9 @@
 Over an index of the default corpus, every question of benchmarks/questions.jsonl is asked
 with the trained reader (as configured, and reading each passage in its best window alone:
 reader_whole_passages=0, what a CPU too slow for reader_budget_ms reads) and with the rules'
-answers (the baseline: the same ranking, no model for the answer), alternating, in one process; then the same questions are read in batches of
-reader.MAX_BATCH, as `Engine.ask_many`, `qa ask` on piped questions and a busy server read them.
+answers (the baseline: the same ranking, no model for the answer), alternating, in one process;
+then the same questions are read in batches of reader.MAX_BATCH, as `Engine.ask_many`, `qa ask`
+on piped questions and a busy server read them.
 Target (issue 16): the reader adds at most 50 ms p50 per question on 2 cores.
 
     python benchmarks/reader.py [--rounds 3] [--passages 2]
@@ -73,10 +74,11 @@ def main() -> None:
     print(f"{len(questions)} questions x {args.rounds} rounds; the reader reads the best {args.passages} results, "
           f"in windows of at most {WINDOW_TOKENS} tokens: the best window of each, and the rest of the first "
           f"{trained.settings.reader_whole_passages}, as far as the budget allows")
-    window_ms, budget = trained.reader.window_ms, trained.settings.reader_budget_ms
-    if window_ms and budget:
-        print(f"budget: reader_budget_ms {budget:g} at {window_ms:.1f} ms a window (measured here at first use): "
-              f"{int(budget // window_ms)} windows a question\n")
+    budget = trained.settings.reader_budget_ms
+    windows = trained.reader.windows_within(budget)
+    if windows is not None:
+        print(f"budget: reader_budget_ms {budget:g} at {trained.reader.window_ms:.1f} ms a window (measured here at "
+              f"first use): {windows} windows a question\n")
     else:
         print("budget: none (reader_budget_ms 0, or a forced number format, not measured)\n")
     print("| answers | ms p50 per question | ms p90 | added by the reader (p50) | × rules |")

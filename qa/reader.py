@@ -263,10 +263,11 @@ class Reader:
             size = room - marker
             begin = best_window(passage, offsets, size, question_stems)
             rest = [b for b in covering_windows(passage, offsets, size) if b != begin] if p < whole else []
-            window = [_Window(number, p, head + encoding.ids[:marker] + ids[b : b + size] + [head[-1]],
-                              offsets[b : b + size], len(head) + marker, best=b == begin) for b in [begin, *rest]]
-            windows.append(window[0])
-            rest_windows += window[1:]
+            best, *others = [_Window(number, p, head + encoding.ids[:marker] + ids[b : b + size] + [head[-1]],
+                                     offsets[b : b + size], len(head) + marker, best=b == begin)
+                             for b in [begin, *rest]]
+            windows.append(best)
+            rest_windows += others
         return windows + rest_windows[: self._rest_allowed(len(windows), budget_ms)]
 
     def windows_within(self, budget_ms: float) -> int | None:

@@ -195,7 +195,8 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             words = passage.text[start:end]
             own = stems(words)
             found.append(Reading(
-                rank, (start, end), sentence, words, span.margin, span.probability, acceptable(words, plan.kind, plan.question),
+                rank, (start, end), sentence, words, span.margin, span.probability,
+                acceptable(words, plan.kind, plan.question),
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=sum(s in question_stems for s in own) / max(len(own), 1), best_window=span.best_window,
             ))
