@@ -41,6 +41,7 @@ from qa.errors import (
 )
 from qa.observability import Admission, Metrics, Observed, access_log
 from qa.observability import REQUEST_ID_HEADER
+from qa.read_queue import ReadQueue
 from qa.query import DEFAULT_TOP_K, MAX_OFFSET, MAX_QUESTION_CHARS, MAX_TOP_K, MIN_TOP_K, SORTS, renamed_note
 from qa.reading import MAX_ID_CHARS, read_records, valid_unicode
 from qa.runtime_choice import usable_cores
@@ -467,8 +468,10 @@ def serving_engine(settings: Settings) -> Engine:
     return engine
 
 
-def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
-    """The app; it builds its Engine at start-up (loading or building the index) unless given one."""
+def create_app(engine: Engine | None = None, settings: Settings | None = None,
+               read_queue: ReadQueue | None = None) -> FastAPI:
+    """The app; it builds its Engine at start-up (loading or building the index) unless given one.
+    `read_queue`: the queue of reads that the workers of `qa serve` share."""
     settings = engine.settings if engine else (settings or load_settings())
 
     @asynccontextmanager
@@ -476,8 +479,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         app.state.stopping.clear()  # (an app object may be started again, as tests do)
         if app.state.engine is None:  # the index and models now, not at the first request
             app.state.engine = await run_in_threadpool(serving_engine, settings)
+        if read_queue is not None:
+            read_queue.start(app)
         yield
         app.state.stopping.set()  # writes still running stop at their next batch
+        if read_queue is not None:  # (reads handed on by workers still stopping are taken till then)
+            await read_queue.stop(settings.shutdown_timeout)
         metrics.close()
 
     app = FastAPIOffline(  # FastAPI whose /docs and /redoc load Swagger UI and ReDoc from the package, not a CDN
@@ -504,7 +511,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.add_middleware(BodyCheck, max_bytes=settings.max_body_bytes)
     app.add_middleware(Admission, metrics=metrics,
                        concurrent=settings.max_concurrent_requests or usable_cores(),
-                       waiting=settings.max_waiting_requests, timeout=settings.queue_timeout)
+                       waiting=settings.max_waiting_requests, timeout=settings.queue_timeout, queue=read_queue)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HostCheck, allowed=settings.allowed_hosts)
     if settings.cors_origins:

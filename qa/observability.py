@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -28,7 +29,10 @@ from urllib.parse import parse_qsl, urlencode
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.read_queue import STARTED, QueueLost, ReadQueue, read_body
 
 access_log = logging.getLogger("qa.access")
 
@@ -157,11 +161,17 @@ class Admission:
     to be answered within `timeout` seconds of its arrival. At most `waiting` wait. A read that
     the reads ahead of it would keep past its time (at the time reads have been taking lately)
     gets 503 with Retry-After at once, rather than after waiting in vain; one whose turn comes
-    too late to be answered in time gets it then."""
+    too late to be answered in time gets it then. With a shared `queue` (several workers), the
+    turns and the waiting reads are those of every worker: a read is handed on to whichever
+    worker has a turn free (`qa.read_queue`)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, concurrent: int, waiting: int, timeout: float):
+    def __init__(self, app: ASGIApp, metrics: Metrics, concurrent: int, waiting: int, timeout: float,
+                 queue: ReadQueue | None = None):
         self.app, self.metrics = app, metrics
         self.concurrent, self.max_waiting, self.timeout = concurrent, waiting, timeout
+        self.queue = queue
+        if queue is not None:
+            queue.attach(self._take, concurrent)
         self._turns: asyncio.Semaphore | None = None  # made in the server's event loop
         self._waiting = 0
         self._read_seconds = 0.0  # a moving average of the time a read holds its turn
@@ -169,18 +179,14 @@ class Admission:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _is_read(scope):
             return await self.app(scope, receive, send)
+        if self.queue is not None:
+            return await self._hand_on(scope, receive, send)
         if self._turns is None:
             self._turns = asyncio.Semaphore(self.concurrent)
         if self._turns.locked():
-            if self._waiting >= self.max_waiting:
-                self.metrics.rejected.labels("queue_full").inc()
-                return await busy(scope, receive, send, f"the server is busy ({self._waiting} requests are "
-                                  f"waiting); retry in {RETRY_AFTER_SECONDS} s")
-            answered_in = ((self._waiting + 1) / self.concurrent + 1) * self._read_seconds
-            if answered_in > self.timeout:
-                self.metrics.rejected.labels("wait_foreseen").inc()
-                return await busy(scope, receive, send, f"the server is busy (an answer is about {answered_in:.1f} s "
-                                  f"away, over queue_timeout {self.timeout:g} s); retry in {RETRY_AFTER_SECONDS} s")
+            refusal = self._refusal(self._waiting, self.concurrent)
+            if refusal:
+                return await busy(scope, receive, send, refusal)
         self._waiting += 1
         self.metrics.waiting.inc()
         try:  # a turn given as time runs out is handed on
@@ -193,18 +199,88 @@ class Admission:
             self._waiting -= 1
             self.metrics.waiting.dec()
         if not admitted:
-            self.metrics.rejected.labels("waited_too_long").inc()
-            return await busy(scope, receive, send, f"the server is busy (no turn in time to answer within "
-                              f"{self.timeout:g} s, queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
+            return await self._too_late(scope, receive, send)
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            self._turns.release()
+
+    def _refusal(self, waiting: int, turns: int) -> str | None:
+        """Why a read that finds every turn taken is refused at once, if it is."""
+        if waiting >= self.max_waiting:
+            self.metrics.rejected.labels("queue_full").inc()
+            return f"the server is busy ({waiting} requests are waiting); retry in {RETRY_AFTER_SECONDS} s"
+        answered_in = ((waiting + 1) / turns + 1) * self._read_seconds
+        if answered_in > self.timeout:
+            self.metrics.rejected.labels("wait_foreseen").inc()
+            return (f"the server is busy (an answer is about {answered_in:.1f} s away, over queue_timeout "
+                    f"{self.timeout:g} s); retry in {RETRY_AFTER_SECONDS} s")
+        return None
+
+    async def _too_late(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.metrics.rejected.labels("waited_too_long").inc()
+        await busy(scope, receive, send, f"the server is busy (no turn in time to answer within {self.timeout:g} s, "
+                   f"queue_timeout); retry in {RETRY_AFTER_SECONDS} s")
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.metrics.in_flight.inc()
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send)
         finally:
             self.metrics.in_flight.dec()
-            self._turns.release()
             took = time.perf_counter() - started
             self._read_seconds += (READ_TIME_WEIGHT if self._read_seconds else 1.0) * (took - self._read_seconds)
+
+    async def _hand_on(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Have the read answered by whichever worker takes it first from the shared queue."""
+        queue = self.queue
+        if queue.all_turns_taken():
+            refusal = self._refusal(queue.waiting(), queue.turns * queue.workers)
+            if refusal:
+                return await busy(scope, receive, send, refusal)
+        _name_route(scope)  # for this worker's access log and metrics: the router that matches it runs elsewhere
+        body = await read_body(receive)
+        deadline = time.monotonic() + self.timeout
+        taken = responded = False
+        self.metrics.waiting.inc()
+        try:
+            async with contextlib.aclosing(queue.hand_on(scope, body, deadline, wait=self.timeout)) as answer:
+                async for message in answer:
+                    if not taken:
+                        taken = True
+                        self.metrics.waiting.dec()
+                        if message["type"] == STARTED["type"]:
+                            continue
+                    responded = True
+                    await send(message)
+        except TimeoutError:
+            return await self._too_late(scope, receive, send)
+        except QueueLost:
+            if responded:
+                raise
+            await busy(scope, receive, send, f"the worker answering stopped; retry in {RETRY_AFTER_SECONDS} s")
+        finally:
+            if not taken:
+                self.metrics.waiting.dec()
+
+    async def _take(self, scope: Scope, receive: Receive, send: Send, deadline: float) -> None:
+        """Answer a read taken from the shared queue, unless its turn came too late."""
+        now = time.monotonic()
+        if now > deadline:
+            return  # the worker that handed it on has answered it (503) already
+        if now > deadline - self._read_seconds:
+            return await self._too_late(scope, receive, send)
+        await send(STARTED)
+        await self._answer(scope, receive, send)
+
+
+def _name_route(scope: Scope) -> None:
+    """Put the app's route that answers the request in its scope, as the app's router would."""
+    for route in getattr(getattr(scope.get("app"), "router", None), "routes", ()):
+        if route.matches(scope)[0] == Match.FULL:
+            scope["route"] = route
+            return
 
 
 def _is_read(scope: Scope) -> bool:

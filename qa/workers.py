@@ -16,6 +16,9 @@ Start-up, in order:
    the cores, so that the runtime choice (`qa.runtime_choice`) measures threads for the cores
    it really has rather than every worker running as many threads as the machine has cores.
 
+Reads (questions, listings) go through one queue that all workers share (`qa.read_queue`): a
+read waits for the first free turn of any worker, not of the worker whose connection it came on.
+
 Prometheus counts of all workers are summed at each scrape (prometheus-client's multiprocess
 mode, through files in a private runtime folder).
 """
@@ -40,6 +43,7 @@ from qa.backends.milvus import embedded
 from qa.config import Settings
 from qa.errors import InvalidInputError
 from qa.observability import MULTIPROCESS_VARIABLE
+from qa.read_queue import ReadQueue, make_socket, make_table
 from qa.runtime_choice import usable_cores
 
 RUNTIME_VARIABLE = "QA_SERVE_RUNTIME"  # the runtime folder of the `qa serve` that started a worker
@@ -50,7 +54,9 @@ SLOTS = "slots"
 # compiled question models and the reader), its embedding process for writes about 0.7 GB
 # (benchmarks/load.py prints both).
 WORKER_MEMORY = 5 << 29  # 2.5 GiB
+READ_QUEUE, READ_TABLE = "reads.sock", "reads.table"  # the workers' shared read queue (qa.read_queue)
 _slot_handle = None  # the open lock file of this worker's slot, held for the process's life
+_read_queue_socket: socket.socket | None = None  # in a worker: the shared read queue's listening socket
 
 
 def worker_count(settings: Settings) -> int:
@@ -99,13 +105,24 @@ def serve(settings: Settings) -> None:
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             pool.submit(prepare, settings, workers).result()  # a QAError comes back as itself
         config = TcpConfig("qa.workers:worker_app", factory=True, workers=workers, **uvicorn_options(settings))
+        if workers > 1:
+            make_table(runtime / READ_TABLE, workers)
+            config.read_queue = make_socket(runtime / READ_QUEUE)  # (it travels to each worker with the config)
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
 
 
 class TcpConfig(uvicorn.Config):
-    """uvicorn's Config, binding the socket its workers share as a TCP socket."""
+    """uvicorn's Config, binding the socket its workers share as a TCP socket, and carrying
+    the listening socket of the workers' shared read queue to each worker."""
+
+    read_queue: socket.socket | None = None
+
+    def load(self) -> None:
+        global _read_queue_socket  # (called in the worker, before it makes its app)
+        _read_queue_socket = self.read_queue
+        super().load()
 
     def bind_socket(self) -> socket.socket:
         # uvicorn binds the socket it hands its workers with protocol 0, so asyncio never sets
@@ -155,7 +172,10 @@ def worker_app():
     if share:  # (in uvicorn's log: the one a worker process has set up)
         logging.getLogger("uvicorn.error").info("worker %d (process %d) on core(s) %s", slot, os.getpid(),
                                                 ",".join(map(str, share)))
-    return create_app(settings=settings)
+    queue = None
+    if _read_queue_socket is not None:
+        queue = ReadQueue(_read_queue_socket, runtime / READ_TABLE, slot, workers)
+    return create_app(settings=settings, read_queue=queue)
 
 
 def _keep_to_share(settings: Settings, slot: int, workers: int) -> list[int] | None:
