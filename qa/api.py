@@ -193,7 +193,9 @@ RENAMED_PARAMETERS = {"q": "question", "k": "top_k", "source": "sources"}  # old
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The server's api_key setting.")
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
+    # async: FastAPI runs a plain function dependency in its thread pool, a hop that every
+    # request (a health check too) would make for a lookup that needs no thread
     return request.app.state.engine
 
 
