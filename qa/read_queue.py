@@ -73,6 +73,7 @@ class ReadQueue:
         self.turns = 0
         self._takers: list[asyncio.Task] = []
         self._answering: set[asyncio.Task] = set()
+        self._stopping = False
 
     def attach(self, take: Taker, turns: int) -> None:
         """The worker's admission: `take` answers a read taken from the queue, within its
@@ -133,20 +134,22 @@ class ReadQueue:
 
     async def stop(self, timeout: float) -> None:
         """Take no more reads; let those being answered finish within `timeout` seconds."""
+        self._stopping = True
         for taker in self._takers:
             if taker not in self._answering:
                 taker.cancel()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await asyncio.gather(*self._takers, return_exceptions=True)
         for taker in self._takers:
             taker.cancel()
+        await asyncio.gather(*self._takers, return_exceptions=True)  # (their counts, before the table goes)
         self._table.close()
 
     async def _taker(self, app: ASGIApp, take: Taker) -> None:
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
-        while True:
+        while not self._stopping:
             connection, _ = await loop.sock_accept(self.listener)
             self._answering.add(me)
             try:

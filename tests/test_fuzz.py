@@ -29,7 +29,10 @@ schema.app = APP
 
 
 @schema.parametrize()
-@settings(deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: the same cases in every run. Drawn at random, a run now and then met a
+# schemathesis strategy that draws differently when replayed (FlakyStrategyDefinition, whose
+# report then failed in CPython 3.11.7's compile() as above): a red CI run for nothing of ours.
+@settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
 def test_every_response_is_documented_and_none_is_a_server_error(case, live_engine):
     live_engine.settings.api_key = SecretStr(KEY)
     APP.state.engine = live_engine  # a private copy of the index: the fuzzer adds and removes articles
