@@ -259,7 +259,8 @@ class Admission:
         except QueueLost:
             if responded:
                 raise
-            await busy(scope, receive, send, f"the worker answering stopped; retry in {RETRY_AFTER_SECONDS} s")
+            await busy(scope, receive, send, f"the server could not answer it (a worker stopped); retry in "
+                       f"{RETRY_AFTER_SECONDS} s")
         finally:
             if not taken:
                 self.metrics.waiting.dec()

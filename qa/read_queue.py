@@ -100,10 +100,11 @@ class ReadQueue:
         """The messages of the read's answer, from whichever worker takes it, `STARTED` first.
         Raises TimeoutError when no worker has taken it within `wait` seconds, QueueLost when
         the worker that took it stops."""
-        reader, writer = await asyncio.open_unix_connection(self.path)
+        writer = None
         self._count(0, 1)
         waiting = True
         try:
+            reader, writer = await asyncio.open_unix_connection(self.path)
             plain = {key: scope[key] for key in SCOPE_KEYS if key in scope}
             _write_frame(writer, (plain, body, deadline))
             await writer.drain()
@@ -117,12 +118,13 @@ class ReadQueue:
                 yield message
                 if message["type"] == "http.response.body" and not message.get("more_body", False):
                     return
-        except (asyncio.IncompleteReadError, ConnectionError) as error:
+        except (asyncio.IncompleteReadError, ConnectionError, FileNotFoundError) as error:  # (not TimeoutError)
             raise QueueLost(str(error)) from error
         finally:
             if waiting:
                 self._count(0, -1)
-            writer.close()
+            if writer is not None:
+                writer.close()
 
     # -- taking reads
 

@@ -151,3 +151,13 @@ def test_a_read_whose_worker_stops_while_answering_gets_503(tmp_path):
 
     answer, _ = run(tmp_path, body)
     assert answer.status_code == 503 and "stopped" in answer.json()["detail"]
+
+
+def test_a_read_gets_503_when_the_queue_is_gone(tmp_path):
+    async def body(client, workers, admissions):
+        (tmp_path / "reads.sock").unlink()  # as when the server's runtime folder is removed under it
+        return await asyncio.wait_for(client.get("/ask"), 2), admissions[0].queue.waiting()
+
+    (answer, left), _ = run(tmp_path, body)
+    assert answer.status_code == 503 and answer.headers["retry-after"] and "worker stopped" in answer.json()["detail"]
+    assert left == 0
