@@ -245,7 +245,7 @@ class Admission:
         taken = responded = False
         self.metrics.waiting.inc()
         try:
-            async with contextlib.aclosing(queue.hand_on(scope, body, deadline, wait=self.timeout)) as answer:
+            async with contextlib.aclosing(queue.hand_on(scope, body, deadline)) as answer:
                 async for message in answer:
                     if not taken:
                         taken = True

@@ -25,6 +25,7 @@ import mmap
 import pickle
 import socket
 import struct
+import time
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable
 
@@ -86,32 +87,34 @@ class ReadQueue:
         self._row[column] += change
         _ROW.pack_into(self._table, _ROW.size * self.slot, *self._row)
 
+    def _total(self, column: int) -> int:
+        return sum(_ROW.unpack_from(self._table, _ROW.size * slot)[column] for slot in range(self.workers))
+
     def waiting(self) -> int:
         """Reads handed on by any worker and not yet taken."""
-        return sum(_ROW.unpack_from(self._table, _ROW.size * slot)[0] for slot in range(self.workers))
+        return self._total(0)
 
     def all_turns_taken(self) -> bool:
-        answering = sum(_ROW.unpack_from(self._table, _ROW.size * slot)[1] for slot in range(self.workers))
-        return answering >= self.turns * self.workers
+        return self._total(1) >= self.turns * self.workers
 
     # -- handing a read on
 
-    async def hand_on(self, scope: Scope, body: bytes, deadline: float, wait: float) -> AsyncIterator[Message]:
+    async def hand_on(self, scope: Scope, body: bytes, deadline: float) -> AsyncIterator[Message]:
         """The messages of the read's answer, from whichever worker takes it, `STARTED` first.
-        Raises TimeoutError when no worker has taken it within `wait` seconds, QueueLost when
-        the worker that took it stops."""
+        Raises TimeoutError when no worker has taken it by `deadline` (time.monotonic()),
+        QueueLost when the worker that took it stops."""
         writer = None
-        self._count(0, 1)
-        waiting = True
         try:
-            reader, writer = await asyncio.open_unix_connection(self.path)
-            plain = {key: scope[key] for key in SCOPE_KEYS if key in scope}
-            _write_frame(writer, (plain, body, deadline))
-            await writer.drain()
-            async with asyncio.timeout(wait):
-                first = await _read_frame(reader)
-            self._count(0, -1)
-            waiting = False
+            self._count(0, 1)
+            try:
+                reader, writer = await asyncio.open_unix_connection(self.path)
+                plain = {key: scope[key] for key in SCOPE_KEYS if key in scope}
+                _write_frame(writer, (plain, body, deadline))
+                await writer.drain()
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    first = await _read_frame(reader)
+            finally:
+                self._count(0, -1)
             yield first
             while True:
                 message = await _read_frame(reader)
@@ -121,8 +124,6 @@ class ReadQueue:
         except (asyncio.IncompleteReadError, ConnectionError, FileNotFoundError) as error:  # (not TimeoutError)
             raise QueueLost(str(error)) from error
         finally:
-            if waiting:
-                self._count(0, -1)
             if writer is not None:
                 writer.close()
 
@@ -132,7 +133,7 @@ class ReadQueue:
         """Run `turns` takers in this worker's event loop (`app`: the whole app, which a
         request's scope names)."""
         self.listener.setblocking(False)
-        self._takers = [asyncio.create_task(self._taker(app, self.take)) for _ in range(self.turns)]
+        self._takers = [asyncio.create_task(self._taker(app)) for _ in range(self.turns)]
 
     async def stop(self, timeout: float) -> None:
         """Take no more reads; let those being answered finish within `timeout` seconds."""
@@ -148,7 +149,7 @@ class ReadQueue:
         await asyncio.gather(*self._takers, return_exceptions=True)  # (their counts, before the table goes)
         self._table.close()
 
-    async def _taker(self, app: ASGIApp, take: Taker) -> None:
+    async def _taker(self, app: ASGIApp) -> None:
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
         while not self._stopping:
@@ -156,7 +157,7 @@ class ReadQueue:
             self._answering.add(me)
             try:
                 reader, writer = await asyncio.open_unix_connection(sock=connection)
-                await self._answer(app, take, reader, writer)
+                await self._answer(app, reader, writer)
             except (asyncio.IncompleteReadError, ConnectionError):
                 pass  # the worker that handed it on has gone: nobody to answer
             except Exception:
@@ -165,7 +166,7 @@ class ReadQueue:
                 self._answering.discard(me)
                 connection.close()
 
-    async def _answer(self, app: ASGIApp, take: Taker, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _answer(self, app: ASGIApp, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         plain, body, deadline = await _read_frame(reader)
         scope = {**plain, "app": app, "state": {}}
         answered = asyncio.Event()
@@ -184,7 +185,7 @@ class ReadQueue:
 
         self._count(1, 1)
         try:
-            await take(scope, receive, send, deadline)
+            await self.take(scope, receive, send, deadline)
         finally:
             self._count(1, -1)
             answered.set()
