@@ -129,10 +129,10 @@ class _Sentence:
 
 # A passage's analysis does not depend on the question, and the same passages come back for
 # question after question: caching it makes answer finding several times cheaper under load.
-_CACHED_PASSAGES = 4096
+CACHED_PASSAGES = 4096
 
 
-@functools.lru_cache(maxsize=_CACHED_PASSAGES)
+@functools.lru_cache(maxsize=CACHED_PASSAGES)
 def _sentences(text: str) -> tuple[_Sentence, ...]:
     tokens = [m for m in WORD.finditer(text) if m.group().lower() not in STOP_WORDS]
     words = list(zip((m.start() for m in tokens), stem_words([m.group() for m in tokens])))
@@ -143,7 +143,7 @@ def _sentences(text: str) -> tuple[_Sentence, ...]:
     return tuple(sentences)
 
 
-@functools.lru_cache(maxsize=_CACHED_PASSAGES)
+@functools.lru_cache(maxsize=CACHED_PASSAGES)
 def _kind_spans(text: str, kind: str) -> tuple[tuple[tuple[tuple[int, int], frozenset[str]], ...], ...]:
     """For each sentence, the spans of the `kind` of answer in it, with their lowercased words."""
     return tuple(
@@ -153,7 +153,7 @@ def _kind_spans(text: str, kind: str) -> tuple[tuple[tuple[tuple[int, int], froz
     )
 
 
-@functools.lru_cache(maxsize=_CACHED_PASSAGES)
+@functools.lru_cache(maxsize=CACHED_PASSAGES)
 def _tokens(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((m.start(), m.end(), m.group().lower()) for m in WORD.finditer(text))
 

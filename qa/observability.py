@@ -270,7 +270,10 @@ class Admission:
         now = time.monotonic()
         if now > deadline:
             return  # the worker that handed it on has answered it (503) already
-        if now > deadline - self._read_seconds:
+        # Too late if it would end past its deadline at the recent reads' pace; but a pace
+        # slower than half the timeout (one read after a cold start or a long index refresh)
+        # would make every read too late, and nothing answered would bring it back down.
+        if now > deadline - min(self._read_seconds, self.timeout / 2):
             return await self._too_late(scope, receive, send)
         await send(STARTED)
         await self._answer(scope, receive, send)

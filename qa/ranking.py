@@ -18,13 +18,14 @@ without them (a plain baseline) answers are looked for in the results shown alon
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.answers import Found, find_answer
+from qa.answers import CACHED_PASSAGES, Found, find_answer
 from qa.config import Settings, default_of
 from qa.periods import Period
 from qa.query import QueryPlan
@@ -136,8 +137,14 @@ def answer_in(plan: QueryPlan, candidate: Candidate) -> Found | None:
     return candidate.found
 
 
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(re.findall(r"\w+", text.lower()))
+@functools.lru_cache(maxsize=CACHED_PASSAGES)
+def _words_and_prefix(text: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A passage's word set and the prefix words `group_duplicates` looks it up by, cached as
+    the answer rules cache a passage's analysis: the same passages come back as candidates
+    question after question, and working these out was most of the cost of grouping."""
+    words = frozenset(re.findall(r"\w+", text.lower()))
+    ordered_words = sorted(sorted(words), key=len, reverse=True)  # longest first, then alphabetical
+    return words, tuple(ordered_words[: len(words) - math.ceil(SAME_TEXT * len(words)) + 1])
 
 
 def group_duplicates(ordered: list[Candidate], limit: int | None = None) -> list[Candidate]:
@@ -153,9 +160,7 @@ def group_duplicates(ordered: list[Candidate], limit: int | None = None) -> list
     for candidate in ordered:
         if limit is not None and len(kept) == limit:
             break
-        words = _word_set(candidate.passage.text)
-        ordered_words = sorted(sorted(words), key=len, reverse=True)  # longest first, then alphabetical
-        prefix = ordered_words[: len(words) - math.ceil(SAME_TEXT * len(words)) + 1]
+        words, prefix = _words_and_prefix(candidate.passage.text)
         sharing = sorted({i for word in prefix for i in by_word.get(word, ())})
         same = next((i for i in sharing if _same_text(words, kept[i][1])), None)
         if same is not None:

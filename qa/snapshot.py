@@ -3,8 +3,10 @@ from the store and replaced (never changed) when the store changes.
 
 Any process that sees the store's generation change builds a new snapshot, so a reader never
 blocks on a writer and always searches a consistent set of passages. A new snapshot reuses what
-the previous one built: added passages go into a copy of its graph and a second BM25 segment,
-and deleted ones stay in both, hidden, until they are MAX_HIDDEN of them. A process that builds
+the previous one built, at the cost of the change, not of the index: added passages go beside
+its graph (searched exactly, `qa.vectors.Layered`; into a copy of it past MAX_RECENT) and into
+a second BM25 segment; deleted ones, which the store's log names (`Store.removed_since`), stay
+in both, hidden, until they are MAX_HIDDEN of them. A process that builds
 a graph from scratch saves it in the build directory, so the next process starting on that
 build reads it (seconds at 1M passages, where building takes minutes) and catches up from there.
 """
@@ -78,8 +80,9 @@ class Snapshot:
             previous = _saved_snapshot(build, store, options)
         known = previous.rows if previous else np.zeros(0, dtype=np.int64)
         added = store.rows_after(int(known[-1]) if len(known) else 0)
-        kept = np.isin(known, store.row_ids(), assume_unique=True)
-        hidden = np.flatnonzero(~kept)
+        hidden = _hidden(store, previous)
+        kept = np.ones(len(known), dtype=bool)
+        kept[hidden] = False
         vectors = None
         if previous and len(hidden) <= MAX_HIDDEN * (len(known) + len(added.rows)):
             # a news feed's usual change: the index takes new passages in and hides deleted ones
@@ -95,6 +98,18 @@ class Snapshot:
             lexical = (previous.lexical.without(kept) if previous else LexicalIndex()).extended(added.stems)
             _save_vectors(build, rows, vectors)
         return cls(build.name, store, generation, rows, hidden, vectors, lexical)
+
+
+def _hidden(store: Store, previous: Snapshot | None) -> np.ndarray:
+    """The positions of `previous` whose passages the store no longer has: those it hid, and
+    those the store's log says were deleted since (a live snapshot: the cost is the change's);
+    else (a saved graph, a log that does not reach back) found by listing every row."""
+    if previous is None:
+        return np.zeros(0, dtype=np.int64)
+    removed = store.removed_since(previous.generation) if previous.generation >= 0 else None
+    if removed is None:
+        return np.flatnonzero(~np.isin(previous.rows, store.row_ids(), assume_unique=True))
+    return np.union1d(previous.hidden, previous.positions(removed)).astype(np.int64)
 
 
 class _Digesting:

@@ -34,6 +34,18 @@ from qa.lexical import stems
 from qa.periods import Period
 from qa.types import Article, ArticleInfo, Facets, Passage, SourceCount
 
+# The rows of deleted passages, by the generation of the commit that deleted them: a process
+# whose snapshot is at generation g hides what `removed_since(g)` gives, instead of listing every
+# row to find what is gone (a tenth of a second at 100k passages, for each write, in each
+# server worker). Kept for the last REMOVED_LOG_GENERATIONS commits; 'removed_log_from' is the
+# generation after which it is complete (a store made before the log: from its first write
+# since).
+_REMOVED_LOG = """
+CREATE TABLE IF NOT EXISTS removed (row INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS removed_generation ON removed(generation);
+INSERT OR IGNORE INTO meta SELECT 'removed_log_from', {since};
+"""
+REMOVED_LOG_GENERATIONS = 10_000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -50,7 +62,7 @@ CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(lower(source));
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
-"""
+""" + _REMOVED_LOG.format(since="'0'")
 # What an article row's checksum covers. `author` came later, last, and counts only when set, so
 # that rows stored before it keep their checksums; a store made before it gains the column when
 # opened for writing (`_add_author_column`) and reads as having no authors where it cannot be.
@@ -168,6 +180,7 @@ class Store:
             db = self._read_only_connection()
         else:
             self._add_author_column(db)
+            self._add_removed_log(db)
         with self._connections_lock:
             self._connections.append(db)
         return db
@@ -184,6 +197,22 @@ class Store:
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):  # another process added it first: done
                 raise
+
+    @staticmethod
+    def _add_removed_log(db: sqlite3.Connection) -> None:
+        """A store made before the log of removed rows gains it, complete from now on. Looked
+        for first: a reader's connection then never waits for the write lock."""
+        if not _columns(db, "main") or db.execute("SELECT 1 FROM meta WHERE key = 'removed_log_from'").fetchone():
+            return  # not made yet (`create` makes the log with the rest), or has it
+        db.execute("BEGIN IMMEDIATE")  # (executescript would commit between its statements)
+        try:
+            for statement in _REMOVED_LOG.format(since="value FROM meta WHERE key = 'generation'").split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _has_authors(self, schema: str = "main") -> bool:
         """Whether `schema`'s articles table has the author column (not: a store made before
@@ -250,6 +279,21 @@ class Store:
     @_storage_errors
     def row_ids(self) -> np.ndarray:
         return np.array([r for (r,) in self._db.execute("SELECT row FROM passages ORDER BY row")], dtype=np.int64)
+
+    @_storage_errors
+    def removed_since(self, generation: int) -> np.ndarray | None:
+        """The rows of the passages deleted by commits after `generation`; None where the log
+        of them does not reach back that far (then only `row_ids` tells what is gone)."""
+        db = self._db
+        db.execute("BEGIN")  # the log and where it starts, as of one moment
+        try:
+            since = db.execute("SELECT value FROM meta WHERE key = 'removed_log_from'").fetchone()
+            if since is None or generation < int(since[0]):
+                return None
+            rows = db.execute("SELECT row FROM removed WHERE generation > ? ORDER BY row", (generation,))
+            return np.array([r for (r,) in rows], dtype=np.int64)
+        finally:
+            db.execute("COMMIT")
 
     @_storage_errors
     def stems(self, up_to: int) -> dict[int, list[str]]:
@@ -398,6 +442,7 @@ class Store:
                 yield db, state
                 if state["changed"]:
                     db.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
+                    self._prune_removed_log(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -409,8 +454,23 @@ class Store:
                 db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @staticmethod
+    def _prune_removed_log(db: sqlite3.Connection) -> None:
+        """Forget removals older than REMOVED_LOG_GENERATIONS commits: a snapshot that old lists
+        every row instead."""
+        (generation,) = db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        floor = int(generation) - REMOVED_LOG_GENERATIONS
+        if floor > 0:
+            db.execute("DELETE FROM removed WHERE generation <= ?", (floor,))
+            db.execute("UPDATE meta SET value = max(CAST(value AS INTEGER), ?) WHERE key = 'removed_log_from'",
+                       (floor,))
+
+    @staticmethod
     def _delete(db: sqlite3.Connection, article_ids: list[str]) -> None:
+        """Delete the articles and their passages, logging the passages' rows under the
+        generation this transaction commits (`removed_since`)."""
         for article_id in article_ids:
+            db.execute("INSERT OR REPLACE INTO removed (row, generation) SELECT row, (SELECT value + 1 FROM meta "
+                       "WHERE key = 'generation') FROM passages WHERE doc_id = ?", (article_id,))
             db.execute("DELETE FROM passages WHERE doc_id = ?", (article_id,))
             db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
 

@@ -161,3 +161,18 @@ def test_a_read_gets_503_when_the_queue_is_gone(tmp_path):
     (answer, left), _ = run(tmp_path, body)
     assert answer.status_code == 503 and answer.headers["retry-after"] and "worker stopped" in answer.json()["detail"]
     assert left == 0
+
+
+def test_one_slow_read_does_not_make_a_worker_refuse_every_read_after_it(tmp_path):
+    """A read that took longer than queue_timeout (a cold start, a long refresh) must not leave
+    the estimate of the next reads' time where every read counts as too late to answer."""
+
+    async def body(client, workers, admissions):
+        for admission in admissions:
+            admission._read_seconds = 3.0  # as after one read of 3 s, past the 1 s timeout
+        answers = [await client.get("/ask?q") for _ in range(3)]
+        return [a.status_code for a in answers], [a._read_seconds for a in admissions]
+
+    (statuses, estimates), _ = run(tmp_path, body, timeout=1.0)
+    assert statuses == [200, 200, 200]
+    assert min(estimates) < 3.0  # the reads answered bring it back down

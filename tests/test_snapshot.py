@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import qa.snapshot
+import qa.store
 from qa.builds import SAVED_VECTORS
 from qa.snapshot import MAX_HIDDEN
 
@@ -39,6 +40,19 @@ def test_deleted_passages_are_hidden_until_many_then_the_graph_is_rebuilt(tmp_pa
     rebuilt = index.refresh()
     assert rebuilt.vectors is not first.vectors and len(rebuilt.hidden) == 0
     assert len(rebuilt) == len(rebuilt.rows) == 35
+
+
+def test_a_refresh_finds_deleted_passages_in_the_log_without_listing_every_row(tmp_path, monkeypatch):
+    build(tmp_path, entries(40))
+    index = open_index(tmp_path, exact_search_below=1)
+    first = index.snapshot()
+    monkeypatch.setattr(qa.store.Store, "row_ids", lambda self: pytest.fail("listed every row"))
+    index.write(entries(1, tag="b"), remove=["a1"])
+    index.write(remove=["a2"])
+    after = index.refresh()
+    assert len(after) == 39 and len(after.hidden) == 2 and after.vectors is not first.vectors
+    shown = {p.doc_id for p in after.store.passages([row for row, _ in after.dense(unit(1), 39, None)]).values()}
+    assert len(shown) == 39 and {"a1", "a2"}.isdisjoint(shown) and "b0" in shown
 
 
 def _count_builds(monkeypatch) -> list:

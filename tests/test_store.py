@@ -4,6 +4,7 @@ import threading
 import numpy as np
 import pytest
 
+import qa.store
 from qa.lexical import stems
 from qa.errors import CorruptIndexError
 from qa.store import Entry, Store, content_hash
@@ -55,6 +56,40 @@ def test_rows_are_never_reused_so_readers_find_what_is_new(store):
     new = store.rows_after(int(before.max()))
     assert list(new.rows) == list(after[2:]) and new.vectors.shape == (2, DIM)
     assert new.stems[0] == stems("teks berita 0")
+
+
+def test_the_rows_of_removed_passages_are_logged_by_generation(store):
+    store.write([entry("a"), entry("b"), entry("c")])
+    rows = {article: [int(r) for r in store.row_ids()[n * 2 : n * 2 + 2]] for n, article in enumerate("abc")}
+    start = store.generation()
+    assert list(store.removed_since(start)) == []
+    store.write([entry("a", text="teks baru")])  # replaced: its old passages are gone
+    middle = store.generation()
+    store.write(remove=["b"])
+    assert list(store.removed_since(start)) == rows["a"] + rows["b"]
+    assert list(store.removed_since(middle)) == rows["b"]
+    assert list(store.removed_since(store.generation())) == []
+
+
+def test_the_removal_log_is_kept_for_a_while_and_a_store_made_before_it_gains_it(tmp_path, monkeypatch):
+    path = tmp_path / "store.sqlite"
+    old = Store.create(path, DIM)
+    old.write([entry("a"), entry("b")])
+    with sqlite3.connect(path) as db:  # as stores were before the log
+        db.execute("DROP TABLE removed")
+        db.execute("DELETE FROM meta WHERE key = 'removed_log_from'")
+    old.close()
+    store = Store(path, DIM)
+    opened = store.generation()
+    assert store.removed_since(opened - 1) is None  # from before the log: unknown
+    store.write(remove=["a"])
+    assert len(store.removed_since(opened)) == 2
+    monkeypatch.setattr(qa.store, "REMOVED_LOG_GENERATIONS", 2)
+    for n in range(3):
+        store.write([entry(f"x{n}")], remove=["b"] if n == 0 else [])
+    assert store.removed_since(opened) is None  # forgotten: a snapshot that old lists every row
+    assert len(store.removed_since(store.generation() - 2)) == 0
+    store.close()
 
 
 def test_remove_reports_only_articles_that_existed(store):

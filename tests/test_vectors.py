@@ -6,12 +6,18 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from qa.vectors import AUTO_EF_SEARCH, FaissExact, FaissHNSW, FaissIVF, VectorOptions, read_vector_index, vector_index
+import qa.vectors
+from qa.vectors import (
+    AUTO_EF_SEARCH, FaissExact, FaissHNSW, FaissIVF, Layered, VectorOptions, read_vector_index, vector_index,
+)
 
 BACKENDS = {
     "faiss exact": FaissExact,
     "faiss hnsw": lambda vectors: FaissHNSW(vectors, VectorOptions()),
     "faiss ivf": lambda vectors: FaissIVF(vectors, VectorOptions()),
+    # a graph and the vectors written after it (a fifth here), as a snapshot holds them after writes
+    "faiss hnsw + recent": lambda vectors: FaissHNSW(vectors[: len(vectors) * 4 // 5], VectorOptions()).extended(
+        vectors[len(vectors) * 4 // 5 :]),
 }
 
 
@@ -105,12 +111,18 @@ def test_hnsw_search_depth_follows_size_unless_set():
     assert FaissHNSW(vectors, VectorOptions(hnsw_ef_search=40)).search_depth == 40
 
 
-def test_a_graph_extended_with_new_vectors_finds_them_and_leaves_the_original_alone(data):
+@pytest.mark.parametrize("recent_at_most", [5000, 300])
+def test_a_graph_extended_with_new_vectors_finds_them_and_leaves_the_original_alone(data, monkeypatch,
+                                                                                    recent_at_most):
+    monkeypatch.setattr(qa.vectors, "MAX_RECENT", recent_at_most)
     vectors, queries = data
     original = FaissHNSW(vectors[:4000], VectorOptions())
-    grown = original.extended(vectors[4000:])
-    assert (len(original), len(grown)) == (4000, len(vectors))
+    grown = original.extended(vectors[4000:4500]).extended(vectors[4500:])
+    # beside the graph while few, inserted into a copy of it past MAX_RECENT
+    assert isinstance(grown, Layered if recent_at_most == 5000 else FaissHNSW)
+    assert (len(original), len(grown)) == (4000, len(vectors)) and grown.kind == original.kind
     assert np.array_equal(grown.vectors(), vectors)
+    assert np.array_equal(grown.vectors(np.array([4999, 3, 4000])), vectors[[4999, 3, 4000]])
     recall = [len({p for p, _ in grown.search(q, 10)} & set(exact_top(vectors, q, 10))) / 10 for q in queries]
     assert np.mean(recall) >= 0.98
     assert all(p < 4000 for q in queries for p, _ in original.search(q, 10))
