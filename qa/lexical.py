@@ -13,6 +13,7 @@ segments.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -80,10 +81,17 @@ class _Segment:
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def weighted(self, average_length: float) -> np.ndarray:
-        """BM25's term-frequency part of each posting, for this average passage length."""
-        lengths = self.lengths[self.passages - self.start].astype(np.float32)
-        return self.counts / (self.counts + K1 * (1 - B + B * lengths / np.float32(average_length)))
+    @functools.cached_property
+    def total_length(self) -> int:
+        return int(self.lengths.sum())
+
+    def weighted(self, at: slice, average_length: float) -> np.ndarray:
+        """BM25's term-frequency part of the postings `at`, for this average passage length.
+        Worked out for the question's terms only: weighing every posting whenever the average
+        moves (each write) cost as much as the index is large."""
+        counts = self.counts[at]
+        lengths = self.lengths[self.passages[at] - self.start].astype(np.float32)
+        return counts / (counts + K1 * (1 - B + B * lengths / np.float32(average_length)))
 
     def postings(self, term: int) -> slice:
         """Where the postings of `term` are (an empty slice if it is absent)."""
@@ -120,8 +128,7 @@ class LexicalIndex:
 
     def _weigh(self) -> None:
         size = len(self)
-        average = sum(float(s.lengths.sum()) for s in self._segments) / size if size else 1.0
-        self._weights = [segment.weighted(average) for segment in self._segments]
+        self._average = sum(s.total_length for s in self._segments) / size if size else 1.0
 
     def __len__(self) -> int:
         return sum(len(segment) for segment in self._segments)
@@ -160,7 +167,7 @@ class LexicalIndex:
             if not frequency:
                 continue
             idf = np.float32(np.log(1 + (size - frequency + 0.5) / (frequency + 0.5)))
-            for segment, weights, at in zip(self._segments, self._weights, found):
-                scores[segment.passages[at]] += idf * weights[at]
+            for segment, at in zip(self._segments, found):
+                scores[segment.passages[at]] += idf * segment.weighted(at, self._average)
         scores[self._hidden] = 0
         return scores
