@@ -221,24 +221,54 @@ async def load(base: str, questions: list[str], articles: list[dict], name: str,
     return run
 
 
-def ceiling(index_dir: Path, questions: list[str], seconds: float) -> float:
-    """Questions a second of the engine in a process pinned to one core, times the cores."""
+def engines_on_cores(index_dir: Path, questions: list[str], seconds: float, cores: list[int]) -> list[float]:
+    """Questions a second of the engine in one process per core of `cores`, each pinned to its
+    core and asking one question after another, all starting together once all are loaded."""
     code = (
         "import os, sys, time, json\n"
-        "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+        "os.sched_setaffinity(0, {int(sys.argv[1])})\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from qa import Engine\n"
         f"engine = Engine(index_dir={str(index_dir)!r}, corpus_dir='/nonexistent')\n"
-        "questions = json.load(sys.stdin)\n"
+        "questions = json.loads(sys.stdin.readline())\n"
         "for q in questions[:5]: engine.ask(q, 5)\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.readline()\n"
         "started, n = time.perf_counter(), 0\n"
         f"while time.perf_counter() - started < {seconds}:\n"
         "    engine.ask(questions[n % len(questions)], 5); n += 1\n"
         "print(n / (time.perf_counter() - started))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(questions), capture_output=True, text=True,
-                          check=True)
-    return float(done.stdout.strip().splitlines()[-1]) * len(os.sched_getaffinity(0))
+    processes = [subprocess.Popen([sys.executable, "-c", code, str(core)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for core in cores]
+    for process in processes:
+        process.stdin.write(json.dumps(questions) + "\n")
+        process.stdin.flush()
+    for process in processes:
+        if process.stdout.readline().strip() != "ready":
+            raise SystemExit(f"the engine's ceiling could not be measured:\n{process.stderr.read()[-2000:]}")
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    rates = []
+    for process in processes:
+        out, err = process.communicate()
+        if process.returncode:
+            raise SystemExit(f"the engine's ceiling could not be measured:\n{err[-2000:]}")
+        rates.append(float(out.strip().splitlines()[-1]))
+    return rates
+
+
+def ceiling(index_dir: Path, questions: list[str], seconds: float) -> float:
+    """Questions a second of the engine in a process pinned to one core, times the cores."""
+    cores = sorted(os.sched_getaffinity(0))
+    return engines_on_cores(index_dir, questions, seconds, cores[:1])[0] * len(cores)
+
+
+def side_by_side(index_dir: Path, questions: list[str], seconds: float) -> float:
+    """Questions a second of one engine per core, all at once: what the cores give together,
+    which is less than the ceiling where they share caches, memory and clock."""
+    return sum(engines_on_cores(index_dir, questions, seconds, sorted(os.sched_getaffinity(0))))
 
 
 def memory(root: int) -> dict[str, list[tuple[float, float]]]:
@@ -323,7 +353,10 @@ def main() -> None:
             for a in read_paths([ROOT / "corpus"]).articles
         ]
         print("the engine's ceiling: one core, in process ...", file=sys.stderr)
-        ceiling_qps = ceiling(index_dir, random.Random(0).sample(questions, 200), args.seconds)
+        sample = random.Random(0).sample(questions, 200)
+        ceiling_qps = ceiling(index_dir, sample, args.seconds)
+        print("the engines side by side: one per core, at once ...", file=sys.stderr)
+        together_qps = side_by_side(index_dir, sample, args.seconds)
         loads = [(f"{c} clients", {"clients": c}) for c in map(int, filter(None, args.clients.split(",")))]
         loads += [(f"open {float(r):.0%}", {"rate": float(r) * ceiling_qps}) for r in filter(None, args.rates.split(","))]
         runs, memories = [], {}
@@ -354,7 +387,9 @@ def main() -> None:
     print(f"FacQA passages indexed; questions from FacQA; writer: one default-corpus article every "
           f"{args.write_every}s; {cpu_line()[0]}")
     print(f"ceiling: {ceiling_qps:.1f} questions/s ({ceiling_qps / len(os.sched_getaffinity(0)):.1f} on one core, "
-          f"in process, times {len(os.sched_getaffinity(0))} cores)\n")
+          f"in process, times {len(os.sched_getaffinity(0))} cores)")
+    print(f"side by side: {together_qps:.1f} questions/s ({together_qps / ceiling_qps:.2f} × the ceiling: one engine "
+          f"per core, all at once, the most the workers can reach)\n")
     print(table(runs, ceiling_qps))
     print("\nresident memory after the runs, MB, one value per process (PSS: shared pages split among the "
           "processes sharing them):\n")
