@@ -78,6 +78,11 @@ class VectorIndex:
         positions (by default all but the `hidden` ones)."""
         if allowed is not None and len(allowed) < max(EXACT_FILTER_BELOW, k):
             return _exact(self.vectors(allowed), vector, k, allowed)
+        return self._search_among(vector, k, allowed, hidden)
+
+    def _search_among(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
+                      hidden: np.ndarray | None) -> list[tuple[int, float]]:
+        """`search` where comparing the allowed positions one by one would cost too much."""
         if allowed is None and hidden is not None and len(hidden):
             visible = np.ones(len(self), dtype=bool)
             visible[hidden] = False
@@ -216,10 +221,8 @@ class Layered(VectorIndex):
         found[~in_base] = self._vectors[positions[~in_base] - size]
         return found
 
-    def search(self, vector: np.ndarray, k: int, allowed: np.ndarray | None = None,
-               hidden: np.ndarray | None = None) -> list[tuple[int, float]]:
-        if allowed is not None and len(allowed) < max(EXACT_FILTER_BELOW, k):
-            return _exact(self.vectors(allowed), vector, k, allowed)
+    def _search_among(self, vector: np.ndarray, k: int, allowed: np.ndarray | None,
+                      hidden: np.ndarray | None) -> list[tuple[int, float]]:
         size = len(self._base)
         if allowed is not None:
             found = self._base.search(vector, k, allowed[allowed < size])
