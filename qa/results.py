@@ -37,7 +37,7 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(found, len(spans))
     marks = {
-        c.passage.id: Marked(b.span, round(b.confidence, 4), b.acceptable and b.confidence >= calibration.threshold)
+        c.passage.id: Marked(b.span, round(b.confidence, 4), b.sure(calibration))
         for c, b in zip(ranked, best) if b
     }
     first = first_by_reading(plan, passages, best)

@@ -191,3 +191,22 @@ def test_a_reading_says_whether_it_came_from_its_passages_best_window():
     spans = [Span(start, start + 11, 5.0, 0.9, best_window=False)]
     found = readings(plan, [passage()], [spans], Calibration.load())
     assert not found[0].best_window and found[0].features[FEATURES.index("best_window")] == 0.0
+
+
+def test_a_span_made_only_of_the_question_s_words_is_no_answer():
+    plan = QueryPlan.of("kapan IKI Oktober 2024 dirilis?")
+    found = readings(plan, [passage()], [[span_of("Oktober 2024", 6.0)]], SURE)
+    short = short_answer(plan, [passage()], found, SURE)
+    assert found[0].confidence > SURE.threshold and not short.confident and short.text is None
+    # a reading that says more than the question answers before one that only repeats it
+    found = readings(plan, [passage()], [[span_of("Oktober 2024", 6.0), span_of("4,52 juta unit per Oktober 2024", 3.0)]],
+                     SURE)
+    assert short_answer(plan, [passage()], found, SURE).text == "4,52 juta unit per Oktober 2024"
+
+
+def test_a_why_answer_may_start_from_a_span_that_restates_the_question():
+    text = "IKM didorong mengembangkan produk inovatif. Tujuannya agar mampu bersaing di pasar global."
+    plan = QueryPlan.of("mengapa IKM didorong mengembangkan produk inovatif?")
+    found = readings(plan, [passage(text)], [[span_of("IKM didorong mengembangkan produk inovatif", 6.0, text)]], SURE)
+    short = short_answer(plan, [passage(text)], found, SURE)
+    assert short.confident and short.kind == SENTENCE and short.text.endswith("pasar global.")
