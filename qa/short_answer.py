@@ -55,6 +55,7 @@ RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
                      r"|in\s+order\s+to|due\s+to)\b", re.IGNORECASE)
+BRACKET_REACH = 40  # characters past a span's end within which a bracket it opened may close
 _FOLLOWING_WORD = re.compile(r"[ \t]+(\w+)")
 _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
 
@@ -127,16 +128,39 @@ class Reading:
 
 def words_span(text: str, start: int, end: int) -> tuple[int, int]:
     """[start, end) widened to whole words and stripped of spaces and punctuation at its edges
-    (a closing bracket or a percent sign that belongs to it stays)."""
+    (a bracket whose other half it holds, or a percent sign that belongs to it, stays)."""
     while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
         end += 1
-    while start < end and text[start] in _EDGE:
+    while start < end and text[start] in _EDGE and not (text[start] == "(" and ")" in text[start:end]):
         start += 1
     while end > start and text[end - 1] in _EDGE and not (text[end - 1] == ")" and "(" in text[start:end]):
         end -= 1
     return start, end
+
+
+def with_brackets_closed(text: str, start: int, end: int, limit: int) -> tuple[int, int]:
+    """[start, end) with its brackets balanced. A span that closes a bracket it did not open
+    ends before it: the reader began inside the brackets and read past them ("80) dan John Hall
+    (71)" becomes "80", "Chelonia mydas), penyu sisik" becomes "Chelonia mydas"). A span that
+    opens a bracket ends after it closes, when it closes before `limit` (the sentence's end) and
+    within BRACKET_REACH characters ("Bandara Polonia (Medan" becomes "Bandara Polonia (Medan)"),
+    or else before it. Empty (start == end) when nothing is left."""
+    depth, unclosed = 0, None
+    for at in range(start, end):
+        if text[at] == ")" and not depth:
+            return words_span(text, start, at) if start < at else (start, start)
+        if text[at] == "(":
+            unclosed = at if depth == 0 else unclosed
+            depth += 1
+        elif text[at] == ")":
+            depth -= 1
+            unclosed = unclosed if depth else None
+    if unclosed is not None:
+        close = text.find(")", end, min(limit, end + BRACKET_REACH))
+        end = close + 1 if close >= 0 else unclosed
+    return words_span(text, start, end) if start < end else (start, start)
 
 
 def with_counted_words(text: str, end: int, counted: set[str], most: int = 3) -> int:
@@ -205,6 +229,9 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             sentence = sentence_of(passage.text, (start, start + 1))
             if end > sentence[1]:  # a fact is told in one sentence: the span ends with the one it starts in
                 start, end = words_span(passage.text, start, sentence[1])
+            start, end = with_brackets_closed(passage.text, start, end, sentence[1])
+            if start >= end:
+                continue
             if plan.kind == QUANTITY and _is_figure(passage.text[start:end].split()[-1]):
                 end = with_counted_words(passage.text, end, asked)
             words = passage.text[start:end]

@@ -9,7 +9,7 @@ from qa.query import QueryPlan
 from qa.reader import Span
 from qa.short_answer import (
     CALIBRATION_FILE, FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
-    readings, short_answer, words_span,
+    readings, short_answer, with_brackets_closed, words_span,
 )
 from qa.types import Passage
 
@@ -42,6 +42,27 @@ def test_spans_start_and_end_on_word_boundaries(cut, whole):
 def test_punctuation_at_the_edges_goes_but_a_closing_bracket_of_the_span_stays():
     text = "Industri Kecil dan Menengah (IKM), kata dia."
     assert text[slice(*words_span(text, 0, text.index(",") + 1))] == "Industri Kecil dan Menengah (IKM)"
+
+
+@pytest.mark.parametrize("read, shown", [
+    ("Polonia (Medan", "Polonia (Medan)"),  # a bracket opened is closed when it closes nearby
+    ("Eretmochelys imbricata), penyu", "Eretmochelys imbricata"),  # begun inside brackets: ends there
+    ("(IKM) di", "(IKM) di"),  # both halves: kept
+    ("(sekitar dua kilometer dari pantai", "sekitar dua kilometer dari pantai"),  # nothing close by
+    ("(IKM", "IKM"),  # an opening bracket at its start goes, as other edge punctuation
+])
+def test_a_span_s_brackets_are_balanced(read, shown):
+    text = ("Penyu sisik (Eretmochelys imbricata), penyu hijau dan (IKM) di Bandara Polonia (Medan), "
+            "lalu (sekitar dua kilometer dari pantai, yang tidak pernah ditutup oleh siapa pun di sana) pulang.")
+    start = text.index(read)
+    span = with_brackets_closed(text, *words_span(text, start, start + len(read)), len(text))
+    assert text[slice(*span)] == shown
+
+
+def test_a_span_that_is_only_a_closing_bracket_is_dropped():
+    text = "Industri Kecil dan Menengah (IKM) tumbuh."
+    start = text.index(")")
+    assert readings(QueryPlan.of("berapa IKM?"), [passage(text)], [[Span(start, start + 1, 5.0, 0.9)]], SURE) == []
 
 
 @pytest.mark.parametrize("question, kind", [
