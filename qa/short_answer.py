@@ -51,6 +51,13 @@ _WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
 # ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure for its answer.
 _ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b", re.IGNORECASE)
 _STARTS_WITH_FIGURE = re.compile(r"(?:Rp\.?|US\$|\$)?\s?\d")
+# A count ("berapa jumlah ...", "how many ...") is not a share: of FacQA train's 126 questions
+# asking for one, the 2 answered with a percentage ask "berapa persen" themselves.
+_ASKS_A_COUNT = re.compile(r"\b(?:berapa(?:kah)?\s+(?:banyak|jumlah|total)|jumlah|total|how\s+many|number\s+of)\b",
+                           re.IGNORECASE)
+_ASKS_A_SHARE = re.compile(r"%|\b(?:persen|persentase|proporsi|porsi|percent|percentage|share|proportion)\b",
+                           re.IGNORECASE)
+_PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
@@ -206,7 +213,9 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
         return False
     if asked_kind == QUANTITY:  # a figure, and not a date ("30/05/2023", "Oktober 2024")
         dated = parse_date(words) or sum(end - start for start, end in time_spans(words)) >= len(words.strip()) - 1
-        return bool(re.search(r"\d", words) or _NUMBER_WORD.search(words)) and not dated
+        share_for_count = (_PERCENTAGE.search(words) and _ASKS_A_COUNT.search(question)
+                           and not _ASKS_A_SHARE.search(question))
+        return bool(re.search(r"\d", words) or _NUMBER_WORD.search(words)) and not dated and not share_for_count
     timely = [t for t in tokens if t.isdigit() or t in MONTHS or _WEEKDAY.fullmatch(t)]
     if asked_kind == DATE:
         return bool(timely or time_spans(words))

@@ -96,6 +96,10 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("G20", "apa nama forum itu?", True),
     ("52,75 poin", "what was the industry confidence index in October 2024?", True),  # English "what" asks figures too
     ("4,4 juta unit", "jumlah unit IKM tahun 2022 berapa?", True),
+    ("99,7%", "how many small and medium industry units were there?", False),  # a count is not a share
+    ("66,25 persen", "berapa total tenaga kerja industri?", False),
+    ("65 persen", "berapa persen jumlah kasus DBD dari total?", True),  # unless a share is asked
+    ("21,44%", "berapa kontribusi IKM terhadap output industri?", True),  # not asked as a count
 ])
 def test_a_confident_answer_must_be_of_the_kind_asked(words, question, ok):
     assert acceptable(words, QueryPlan.of(question).kind, question) is ok
