@@ -20,7 +20,8 @@ Reads (questions, listings) go through one queue that all workers share (`qa.rea
 read waits for the first free turn of any worker, not of the worker whose connection it came on.
 
 Prometheus counts of all workers are summed at each scrape (prometheus-client's multiprocess
-mode, through files in a private runtime folder).
+mode, through files in a private runtime folder). `qa serve` removes that folder when it
+stops, and at its start those of servers that were killed before they could.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -49,6 +51,9 @@ from qa.runtime_choice import usable_cores
 RUNTIME_VARIABLE = "QA_SERVE_RUNTIME"  # the runtime folder of the `qa serve` that started a worker
 CORES_VARIABLE = "QA_SERVE_CORES"  # the cores a worker had before it kept to its share
 SETTINGS_FILE = "settings.json"
+RUNTIME_PREFIX = "qa-serve-"  # a `qa serve`'s private runtime folder, in the temporary directory
+OWNER_LOCK = "owner.lock"  # held by the `qa serve` whose runtime folder holds it, for its life
+STALE_AFTER_S = 60  # a younger runtime folder may be one whose server has not locked it yet
 SLOTS = "slots"
 # A worker with the default models, after a run of questions, holds about 1.75 GB (three
 # compiled question models and the reader), its embedding process for writes about 0.7 GB
@@ -93,7 +98,9 @@ def serve(settings: Settings) -> None:
     """Run the server with `worker_count(settings)` worker processes (blocks until stopped)."""
     workers = worker_count(settings)
     settings = settings.model_copy(update={"workers": workers})  # as counted now, not by each worker later
-    runtime = Path(tempfile.mkdtemp(prefix="qa-serve-"))
+    remove_stale_runtimes()
+    runtime = Path(tempfile.mkdtemp(prefix=RUNTIME_PREFIX))
+    owner = _hold(runtime / OWNER_LOCK)
     try:
         settings_file = runtime / SETTINGS_FILE
         settings_file.touch(mode=0o600)  # it holds the API key
@@ -111,6 +118,48 @@ def serve(settings: Settings) -> None:
         Multiprocess(config, sockets=[config.bind_socket()]).run()
     finally:
         shutil.rmtree(runtime, ignore_errors=True)
+        owner.close()
+
+
+def remove_stale_runtimes(parent: Path | None = None) -> list[Path]:
+    """Remove the runtime folders of `qa serve`s that died without removing their own (killed
+    with SIGKILL, or by the OOM killer): those whose owner lock and worker slots no process
+    holds (workers that outlive their server still use it). A folder without an owner lock (of
+    an older release) is left alone."""
+    removed = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(f"{RUNTIME_PREFIX}*"):
+        try:
+            made = folder.stat()
+        except OSError:
+            continue
+        if (made.st_uid != os.getuid() or time.time() - made.st_mtime < STALE_AFTER_S
+                or not (folder / OWNER_LOCK).is_file()):
+            continue
+        locks = []
+        try:
+            for path in (folder / OWNER_LOCK, *(folder / SLOTS).glob("*.lock")):
+                locks.append(_hold(path))
+        except OSError:  # held: its server or a worker of it is running; or gone meanwhile
+            continue
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+        finally:
+            for lock in locks:
+                lock.close()
+    return removed
+
+
+def _hold(path: Path):
+    """`path` opened and locked for as long as the handle stays open (BlockingIOError if
+    another process holds it: the kernel frees a dead process's locks)."""
+    handle = open(path, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise
+    return handle
 
 
 class TcpConfig(uvicorn.Config):
@@ -195,12 +244,9 @@ def take_slot(folder: Path, workers: int) -> int:
     process lives (the kernel frees a dead process's lock, so its replacement takes its slot)."""
     global _slot_handle
     for slot in range(workers):
-        handle = open(folder / f"{slot}.lock", "w")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _slot_handle = _hold(folder / f"{slot}.lock")
         except BlockingIOError:
-            handle.close()
             continue
-        _slot_handle = handle
         return slot
     return os.getpid() % workers  # (more workers than slots: uvicorn never starts them)

@@ -1,16 +1,20 @@
 """`qa serve --workers 2` as deployed: two worker processes over one index, each serving a
 write the moment it is acknowledged, metrics summed over both, a clean stop."""
 
+import os
 import re
 import shutil
 import signal
 import socket
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
 
 from conftest import BATTERY, BATTERY_QUESTION, free_port, kill_group, start_qa_serve
-from qa.workers import TcpConfig, core_share
+from qa.workers import OWNER_LOCK, RUNTIME_PREFIX, SLOTS, TcpConfig, core_share, remove_stale_runtimes
 
 KEY = "kunci"
 
@@ -75,3 +79,29 @@ def test_two_workers_serve_a_write_at_once_and_sum_their_metrics(engine, tmp_pat
         kill_group(process)
     written = log.read_text()
     assert written.count("Application shutdown complete") == 2 and "Traceback" not in written, written
+
+
+def test_the_runtime_folders_of_killed_servers_are_removed_and_running_ones_kept(tmp_path):
+    dead, running, orphans, older, young = (tmp_path / f"{RUNTIME_PREFIX}{name}"
+                                            for name in ("dead", "running", "orphans", "older", "young"))
+    for folder in (dead, running, orphans, older, young):
+        (folder / SLOTS).mkdir(parents=True)
+        (folder / SLOTS / "0.lock").touch()
+    for folder in (dead, running, orphans, young):
+        (folder / OWNER_LOCK).touch()
+    an_hour_ago = time.time() - 3600
+    for folder in (dead, running, orphans, older):
+        os.utime(folder, (an_hour_ago, an_hour_ago))
+    holder = subprocess.Popen([sys.executable, "-c", (  # a live server holds its lock; orphaned workers, their slots
+        "import fcntl, sys, time; held = [open(p, 'a') for p in sys.argv[1:]]; "
+        "[fcntl.flock(h, fcntl.LOCK_EX) for h in held]; print(flush=True); time.sleep(600)"),
+        str(running / OWNER_LOCK), str(orphans / SLOTS / "0.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdout.readline()
+        assert remove_stale_runtimes(tmp_path) == [dead]
+        assert running.is_dir() and orphans.is_dir() and young.is_dir()
+        assert older.is_dir()  # no owner lock: an older release's, left alone
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(remove_stale_runtimes(tmp_path)) == [orphans, running]  # their processes are gone now
