@@ -57,6 +57,7 @@ _ASKS_A_COUNT = re.compile(r"\b(?:berapa(?:kah)?\s+(?:banyak|jumlah|total)|jumla
                            re.IGNORECASE)
 _ASKS_A_SHARE = re.compile(r"%|\b(?:persen|persentase|proporsi|porsi|percent|percentage|share|proportion)\b",
                            re.IGNORECASE)
+_CLAUSE = re.compile(r",\s+[^\W\d]")  # a comma, then a word: a clause or a list goes on
 _PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
@@ -170,6 +171,19 @@ def with_brackets_closed(text: str, start: int, end: int, limit: int) -> tuple[i
     return words_span(text, start, end) if start < end else (start, start)
 
 
+def one_figure(text: str, start: int, end: int) -> int:
+    """The end of a span that starts with a figure, moved before a comma after which the span
+    goes on to another figure: "89 sentra IKM, di antaranya 21 sentra IKM" is "89 sentra IKM",
+    "49,55 detik, meninggalkan Sanya 0,19 detik" is "49,55 detik" (a decimal comma is followed
+    by a digit, not a word, and stays)."""
+    if not _STARTS_WITH_FIGURE.match(text, start):
+        return end
+    clause = _CLAUSE.search(text, start, end)
+    if clause and re.search(r"\d", text[clause.end() : end]):
+        return words_span(text, start, clause.start())[1]
+    return end
+
+
 def with_counted_words(text: str, end: int, counted: set[str], most: int = 3) -> int:
     """The end of a figure's span moved past the words right after it that the question names
     ("berapa sentra IKM ...": "89" becomes "89 sentra IKM"): a figure is read with what it
@@ -241,8 +255,10 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             start, end = with_brackets_closed(passage.text, start, end, sentence[1])
             if start >= end:
                 continue
-            if plan.kind == QUANTITY and _is_figure(passage.text[start:end].split()[-1]):
-                end = with_counted_words(passage.text, end, asked)
+            if plan.kind == QUANTITY:
+                end = one_figure(passage.text, start, end)
+                if _is_figure(passage.text[start:end].split()[-1]):
+                    end = with_counted_words(passage.text, end, asked)
             words = passage.text[start:end]
             own = stems(words)
             echo = sum(s in question_stems for s in own) / max(len(own), 1)

@@ -9,7 +9,7 @@ from qa.query import QueryPlan
 from qa.reader import Span
 from qa.short_answer import (
     CALIBRATION_FILE, FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
-    readings, short_answer, with_brackets_closed, words_span,
+    one_figure, readings, short_answer, with_brackets_closed, words_span,
 )
 from qa.types import Passage
 
@@ -57,6 +57,16 @@ def test_a_span_s_brackets_are_balanced(read, shown):
     start = text.index(read)
     span = with_brackets_closed(text, *words_span(text, start, start + len(read)), len(text))
     assert text[slice(*span)] == shown
+
+
+@pytest.mark.parametrize("read, shown", [
+    ("89 sentra IKM, di antaranya 21 sentra IKM", "89 sentra IKM"),  # one figure, not two
+    ("Rp 5.000, sedangkan harga pertamax plus dari Rp 5.700", "Rp 5.000"),
+    ("9.567, 51 hektar", "9.567, 51 hektar"),  # a decimal comma (spaced, as FacQA's tokens are) stays
+    ("12,37 juta tenaga kerja, kata Faisol", "12,37 juta tenaga kerja, kata Faisol"),  # no second figure
+])
+def test_a_figure_answer_is_one_figure(read, shown):
+    assert read[:one_figure(read, 0, len(read))] == shown
 
 
 def test_a_span_that_is_only_a_closing_bracket_is_dropped():
