@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from qa.answers import answer_type, figures, keywords
 from qa.errors import InvalidInputError
-from qa.lexical import stems
+from qa.lexical import stem_forms, stems
 from qa.periods import AskedPeriod, question_period, time_spans
 
 MAX_QUESTION_CHARS = 2000
@@ -106,6 +106,7 @@ class QueryPlan:
     question: str
     stems: list[str]  # BM25 terms
     content_stems: list[str]  # the stems without the question's time words: what the answer sits beside
+    content_forms: list[frozenset[str]]  # each content stem with the question's words it comes from
     untimed: str  # what the reader reads: the question without its time words (the period is the ranking's
     # job), chat spellings written out
     words: set[str]  # the question's words to highlight
@@ -124,6 +125,7 @@ class QueryPlan:
             question=question,
             stems=stems(question),
             content_stems=stems(untimed),
+            content_forms=stem_forms(untimed),
             untimed=" ".join(_CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0).lower()], untimed).split()) or question,
             words=keywords(question),
             kind=answer_type(question),

@@ -12,6 +12,10 @@ The score of a candidate is a weighted sum (weights in `Weights`, chosen by meas
   answer          1 if that sentence holds a span of the kind asked for (a figure, a name...);
   figure          share of the figures the question quotes ("10.514 sentra") that the passage
                   holds: a quoted figure names the passage meant, whatever its period.
+The word signals (lexical, coverage) weigh in by the share of the question's words that any
+candidate holds (`word_reach`): a word no candidate holds, such as every word of an English
+question over Indonesian news, can match nothing, and a lexical score built from its few other
+words (a name, an acronym) would outweigh the embedding, which reads across languages.
 The last two need the passage text, so they rerank the best `RERANK_DEPTH` candidates only;
 without them (a plain baseline) answers are looked for in the results shown alone.
 """
@@ -85,9 +89,10 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     candidates whose `found` is not yet set."""
     if not candidates:
         return []
+    reach = word_reach(plan, candidates)
     score = (
         weights.dense * _zscores(np.array([c.dense for c in candidates]))
-        + weights.lexical * _zscores(np.array([c.lexical for c in candidates]))
+        + reach * weights.lexical * _zscores(np.array([c.lexical for c in candidates]))
     )
     asked = plan.asked.period
     if plan.asked.latest:
@@ -108,10 +113,22 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     depth = RERANK_DEPTH if weights.coverage or weights.answer else 0
     for candidate in ordered[:depth]:
         if found := answer_in(plan, candidate):
-            candidate.score += weights.coverage * found.coverage
+            candidate.score += reach * weights.coverage * found.coverage
             candidate.score += weights.answer * (found.span is not None)
     head = sorted(ordered[:depth], key=lambda c: -c.score)
     return group_duplicates(head + ordered[depth:], limit)
+
+
+def word_reach(plan: QueryPlan, candidates: list[Candidate]) -> float:
+    """The share of the question's content words (each a stem, in any of the forms the question
+    writes it) that at least one candidate's text holds; 1 for a question without such words.
+    Measured on English SQuAD questions over their paragraphs machine-translated into Indonesian
+    (README, "Ranking"): weighing the word signals by it lifts hit@1 from 0.66 to 0.74."""
+    if not plan.content_forms:
+        return 1.0
+    texts = [c.passage.text.lower() for c in candidates]
+    held = sum(any(form in text for form in forms for text in texts) for forms in plan.content_forms)
+    return held / len(plan.content_forms)
 
 
 def matching(ranked: list[Candidate], dense_z: float, lexical: float) -> list[Candidate]:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qa.chunking import split_article
-from qa.lexical import LexicalIndex, stems
+from qa.lexical import LexicalIndex, stem_forms, stems
 from qa.reading import read_paths
 
 TEXTS = [
@@ -18,6 +18,13 @@ TEXTS = [
 def test_stems_drop_stop_words_and_keep_figures_whole():
     assert stems("Berapa tenaga kerja yang diserap IKM?") == ["tenaga", "kerja", "serap", "ikm"]
     assert stems("naik 12,37 juta") == ["naik", "12,37", "juta"]
+
+
+def test_stem_forms_are_each_stem_with_the_words_it_comes_from():
+    assert stem_forms("Berapa tenaga kerja diserap IKM, yang menyerap pekerja?") == [
+        {"tenaga"}, {"kerja", "pekerja"}, {"serap", "diserap", "menyerap"}, {"ikm"}]
+    assert [min(f, key=len) for f in stem_forms("Berapa tenaga kerja yang diserap IKM?")] == stems(
+        "Berapa tenaga kerja yang diserap IKM?")
 
 
 def test_scores_rank_the_passage_with_the_rare_words():

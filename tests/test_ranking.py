@@ -2,7 +2,7 @@ import datetime as dt
 
 from qa.periods import Period
 from qa.query import QueryPlan
-from qa.ranking import Candidate, Weights, group_duplicates, matching, rank
+from qa.ranking import Candidate, Weights, group_duplicates, matching, rank, word_reach
 from qa.types import Passage
 
 TODAY = dt.date(2026, 11, 22)
@@ -16,11 +16,27 @@ def _candidate(row, text, dense=0.8, lexical=1.0, year=None, source="site"):
 
 def test_dense_and_lexical_are_fused_as_z_scores():
     plan = QueryPlan.of("tenaga kerja IKM", TODAY)
-    candidates = [_candidate(0, "a", dense=0.90, lexical=1.0), _candidate(1, "b", dense=0.80, lexical=9.0),
+    candidates = [_candidate(0, "IKM a", dense=0.90, lexical=1.0), _candidate(1, "tenaga kerja b", dense=0.80, lexical=9.0),
                   _candidate(2, "c", dense=0.85, lexical=8.0)]
     assert [c.key for c in rank(plan, candidates, Weights.only(dense=1), 3)] == [0, 2, 1]
     assert [c.key for c in rank(plan, candidates, Weights.only(dense=0, lexical=1), 3)] == [1, 2, 0]
     assert [c.key for c in rank(plan, candidates, Weights.only(dense=1, lexical=1), 3)][0] == 2
+
+
+def test_word_signals_weigh_by_the_share_of_question_words_the_candidates_hold():
+    english = QueryPlan.of("how many workers did small industries employ?", TODAY)
+    held = [_candidate(0, "IKM menyerap 12,37 juta tenaga kerja", dense=0.90, lexical=1.0),
+            _candidate(1, "Industri kecil di Jawa", dense=0.80, lexical=9.0),
+            _candidate(2, "Small industries, kata Reni", dense=0.70, lexical=8.0)]
+    assert word_reach(english, held) == 2 / 4  # "small" and "industries" are in a candidate; "workers", "employ" in none
+    fused = Weights.only(dense=1, lexical=1)
+    assert [c.key for c in rank(english, held, fused, 3)] == [0, 1, 2]  # lexical at half weight: dense decides
+    indonesian = QueryPlan.of("berapa tenaga kerja IKM?", TODAY)
+    assert word_reach(indonesian, held) == 1.0
+    assert [c.key for c in rank(indonesian, held, fused, 3)] == [1, 0, 2]  # lexical at full weight
+    assert word_reach(QueryPlan.of("menulis", TODAY), [_candidate(0, "penulis buku")]) == 1.0  # a stem's other form
+    assert word_reach(QueryPlan.of("siapa yang di mana?", TODAY), held) == 1.0  # only stop words: nothing to weigh
+    assert word_reach(QueryPlan.of("harga emas", TODAY), held) == 0.0
 
 
 def test_the_period_asked_lifts_passages_about_it():
