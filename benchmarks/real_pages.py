@@ -7,10 +7,15 @@ two public scrapers, each page checked by the tests of its own commit:
   tests/resources/parser/test_data/<country>/ with the expected title and publishing date in a
   JSON file beside them; Indonesia's ("id") held one Media Indonesia page at a time, three over
   its history (2025-2026). The rules of qa were never tuned on these.
+- github.com/adbar/htmldate (Apache-2.0): its date-extraction evaluation keeps saved pages with
+  the publishing date each should give (tests/eval_default.json, tests/eval_mediacloud_2020.json);
+  three are Indonesian (detikHealth and Kompas 2023, Tribunnews 2020). It asserts no title, so
+  each page's headline was read off the page by hand (HTMLDATE_HEADLINES), before qa read it.
 
     git clone https://github.com/anpandu/indonesian-news-scraper /tmp/ins
     git clone https://github.com/flairNLP/fundus /tmp/fundus
-    python benchmarks/real_pages.py /tmp/ins /tmp/real-pages --fundus /tmp/fundus
+    git clone https://github.com/adbar/htmldate /tmp/htmldate
+    python benchmarks/real_pages.py /tmp/ins /tmp/real-pages --fundus /tmp/fundus --htmldate /tmp/htmldate
     python benchmarks/ingest.py --pages /tmp/real-pages --truth /tmp/real-pages/truth.jsonl
 
 The pages stay out of this repository: the scrapers' licences cover their code, not the
@@ -118,15 +123,52 @@ def collect_fundus(repo: Path, out: Path) -> list[dict]:
     return rows
 
 
+# htmldate's evaluation files, and the publisher and headline of each Indonesian page in them
+HTMLDATE_TRUTHS = ("tests/eval_default.json", "tests/eval_mediacloud_2020.json")
+HTMLDATE_HEADLINES = {
+    "health.detik.com-Stroke.html": ("Detik", "Curhat Wanita Kena Stroke di Umur 26, Ketahuan saat Terkapar di Kamar Mandi"),
+    "money.kompas.com-Menhub.html": ("Kompas", "Menhub Bocorkan Penyebab Harga Tiket Pesawat Masih Mahal"),
+    "1595907782.html": ("Tribunnews",
+                        "Jawaban Soal Apa Dampak Negatif Jika Menunda Pekerjaan, Belajar dari Rumah SMA di TVRI"),
+}
+_INDONESIAN_PAGE = re.compile(rb"<html[^>]*\blang=[\"']?(?:id|in)\b", re.IGNORECASE)
+
+
+def collect_htmldate(repo: Path, out: Path) -> list[dict]:
+    """htmldate's Indonesian evaluation pages with the date its evaluation expects, and the
+    publisher and headline read off each page."""
+    files = {Path(path).name: path for path in _git(repo, "ls-tree", "-r", "--name-only", "HEAD", "tests/").split("\n")}
+    rows = []
+    for truths in HTMLDATE_TRUTHS:
+        for entry in json.loads(_git(repo, "show", f"HEAD:{truths}")).values():
+            name = entry.get("file")
+            if name not in files or not isinstance(entry.get("date"), str):
+                continue
+            page = _blob(repo, f"HEAD:{files[name]}")
+            if not _INDONESIAN_PAGE.search(page[:5000]):
+                continue
+            if name not in HTMLDATE_HEADLINES:
+                print(f"skipped {name}: an Indonesian page whose headline has not been read by hand")
+                continue
+            publisher, headline = HTMLDATE_HEADLINES[name]
+            out.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(page)
+            rows.append({"file": name, "site": publisher, "title": headline, "source": publisher, "date": entry["date"]})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clone", type=Path, help="a clone of github.com/anpandu/indonesian-news-scraper")
     parser.add_argument("out", type=Path, help="folder for the pages and truth.jsonl")
     parser.add_argument("--fundus", type=Path, help="a clone of github.com/flairNLP/fundus: its Indonesian pages too")
+    parser.add_argument("--htmldate", type=Path, help="a clone of github.com/adbar/htmldate: its Indonesian pages too")
     args = parser.parse_args()
     rows = collect(args.clone, args.out)
     if args.fundus:
         rows += collect_fundus(args.fundus, args.out)
+    if args.htmldate:
+        rows += collect_htmldate(args.htmldate, args.out)
     (args.out / "truth.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                           encoding="utf-8")
     print(f"{len(rows)} pages from {len({r['site'] for r in rows})} sites in {args.out}")
