@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from qa.chunking import sentence_spans
-from qa.lexical import STOP_WORDS, WORD, stem_words
+from qa.lexical import STOP_WORDS, WORD, content_words, stem_words
 from qa.periods import time_spans
 
 QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
@@ -60,7 +60,7 @@ def answer_type(question: str) -> str:
 
 def keywords(question: str) -> set[str]:
     """The question's words that can match a passage: no question or function words."""
-    return {w for w in (m.lower() for m in WORD.findall(question)) if w not in STOP_WORDS}
+    return set(content_words(question))
 
 
 def figures(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -52,20 +52,22 @@ def stem_words(words: list[str]) -> list[str]:
 
 def stems(text: str) -> list[str]:
     """The stems BM25 counts: every word of `text` but stop words, stemmed."""
-    return stem_words(_words(text))
+    return stem_words(content_words(text))
 
 
 def stem_forms(text: str) -> list[frozenset[str]]:
     """For each stem of `text` (as `stems` gives them, each once, in order): the stem and the
     words of `text` it comes from, the forms in which another text may hold it."""
-    words = _words(text)
+    words = content_words(text)
     forms: dict[str, set[str]] = {}
     for word, stem in zip(words, stem_words(words)):
         forms.setdefault(stem, {stem}).add(word)
     return [frozenset(f) for f in forms.values()]
 
 
-def _words(text: str) -> list[str]:
+def content_words(text: str) -> list[str]:
+    """The words of `text` that can match another text, lowercase, in order: no question or
+    function words (STOP_WORDS)."""
     return [w for w in (m.lower() for m in WORD.findall(text)) if w not in STOP_WORDS]
 
 
