@@ -16,9 +16,10 @@ from qa.periods import time_spans
 QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
 
 _QUESTION_TYPES = [
-    (DATE, r"\b(?:kapan\w*|tanggal\s+berapa|tahun\s+berapa|pukul\s+berapa|"
-           r"hari\s+apa|bulan\s+apa|when|what\s+(?:year|date|day|month))\b"),
-    (QUANTITY, r"\b(?:berapa\w*|brp|jumlah|how\s+(?:many|much)|what\s+(?:share|percentage|number))\b"),
+    # "tahun berapakah", "bulan apakah": the particle -kah is part of the question word
+    (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|pukul|jam)\s+berapa\w*|(?:hari|bulan)\s+apa\w*"
+           r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
+    (QUANTITY, r"\b(?:berapa\w*|brp|jumlah|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number))\b"),
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
     (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
 ]

@@ -24,6 +24,18 @@ def test_answer_types():
     assert answer_type("apa nama program itu?") == ENTITY
 
 
+def test_a_date_asked_with_the_particle_kah_is_a_date():
+    """"tahun berapakah" asks for a year as "tahun berapa" does (FacQA asks 187 of its 2,806
+    questions this way); "berapa tahun(kah)" asks how many years."""
+    assert answer_type("Pada tahun berapakah SEA Games terakhir diadakan di Vietnam?") == DATE
+    assert answer_type("Tanggal berapakah Sharapova lahir?") == DATE
+    assert answer_type("Bulan apakah polisi menyita kayu ilegal?") == DATE
+    assert answer_type("jam berapa kereta berangkat?") == DATE
+    assert answer_type("in which year was the program started?") == DATE
+    assert answer_type("Berapa tahunkah ia meneliti kimia organik?") == QUANTITY
+    assert answer_type("berapa jam perjalanan ke Bandung?") == QUANTITY
+
+
 def test_the_figure_beside_the_question_words_answers():
     assert _answer("berapa tenaga kerja IKM?") == "12,37 juta tenaga kerja"
     assert _answer("berapa jumlah unit IKM?") == "4,52 juta unit"

@@ -110,6 +110,12 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("66,25 persen", "berapa total tenaga kerja industri?", False),
     ("65 persen", "berapa persen jumlah kasus DBD dari total?", True),  # unless a share is asked
     ("21,44%", "berapa kontribusi IKM terhadap output industri?", True),  # not asked as a count
+    ("22.091", "Berapa persen cakupan imunisasi polio putaran pertama?", False),  # a share asked: a percentage
+    ("94,8 persen", "Berapa persenkah cakupan imunisasi polio putaran pertama?", True),
+    ("3 juta sapi", "What percentage of Australia's dairy cattle are found in Victoria?", False),
+    ("60%", "What percentage of Australia's dairy cattle are found in Victoria?", True),
+    ("3.201 hektar", "Pada tanggal berapakah VOC dinyatakan pailit?", False),  # "tanggal berapakah" asks a date
+    ("31 Desember 1799", "Pada tanggal berapakah VOC dinyatakan pailit?", True),
 ])
 def test_a_confident_answer_must_be_of_the_kind_asked(words, question, ok):
     assert acceptable(words, QueryPlan.of(question).kind, question) is ok
