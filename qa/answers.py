@@ -15,14 +15,21 @@ from qa.periods import time_spans
 
 QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
 
+# The words that ask for each kind; the one the question says first decides ("siapakah yang
+# mengungkapkan jumlah wisatawan ..." asks who, "jumlah unit IKM tahun 2022 berapa?" how many).
 _QUESTION_TYPES = [
     # "tahun berapakah", "bulan apakah": the particle -kah is part of the question word
-    (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|pukul|jam)\s+berapa\w*|(?:hari|bulan)\s+apa\w*"
+    (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|bulan|pukul|jam)\s+berapa\w*|(?:hari|bulan)\s+apa\w*"
            r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
-    (QUANTITY, r"\b(?:berapa\w*|brp|jumlah|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number))\b"),
+    (QUANTITY, r"\b(?:berapa\w*|brp|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number))\b"),
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
     (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
 ]
+# "jumlah" asks for a count in a search-box question ("jumlah IKM 2023"), but only names one in a
+# question that asks for a thing ("lembaga apakah yang mencatat jumlah suku bangsa di Aceh?").
+_COUNT_NOUN = re.compile(r"\bjumlah\b")
+_ASKS_WHICH = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which)\b")
+
 # "12,37 juta tenaga kerja", "Rp 7,9 miliar", "66,25 persen", "4,4 juta unit", "99,7%", "65 IKM"
 _FIGURE = re.compile(
     r"(?:(?:Rp|US\$|\$)\.?\s?)?\d+(?:[.,]\d+)*(?:\s?%|\s?persen\b)?"
@@ -53,10 +60,10 @@ _PLACE_CUE = re.compile(
 
 def answer_type(question: str) -> str:
     lowered = question.lower()
-    for kind, pattern in _QUESTION_TYPES:
-        if re.search(pattern, lowered):
-            return kind
-    return ENTITY
+    asked = [(found.start(), kind) for kind, pattern in _QUESTION_TYPES if (found := re.search(pattern, lowered))]
+    if asked:
+        return min(asked)[1]
+    return QUANTITY if _COUNT_NOUN.search(lowered) and not _ASKS_WHICH.search(lowered) else ENTITY
 
 
 def keywords(question: str) -> set[str]:

@@ -26,6 +26,7 @@ from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.lexical import STOP_WORDS, stems
+from qa.measures import measures_what_is_asked
 from qa.periods import Period, passage_period, time_spans
 from qa.query import QueryPlan
 from qa.reader import Span
@@ -40,13 +41,18 @@ _SENTENCE_QUESTION = re.compile(
     r"|untuk\s+apa|why|how(?!\s+(?:many|much|long|old|often|far|big|large))|what\s+(?:for|is\s+the\s+purpose))\b",
     re.IGNORECASE,
 )
-_NUMBER_WORD = re.compile(
-    r"\b(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|\w*puluh|\w*ratus"
+_SMALL_NUMBER = r"(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|\w*puluh)"
+_NUMBER_WORD = re.compile(  # "se-" makes one of something: "seorang", "seekor"
+    r"\b(?:" + _SMALL_NUMBER + r"|\w*ratus|se(?:orang|buah|ekor|pasang|belah)"
     r"|ribu|ribuan|juta|jutaan|miliar|triliun|separuh|setengah|one|two|three|four|five|six|seven|eight|nine"
     r"|ten|hundred|thousand|million|billion|dozen)\b",
     re.IGNORECASE,
 )
 _WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
+# "ke berapa" asks for a rank: an ordinal ("kedelapan") or a Roman numeral ("Women Islamic Games
+# ke-IV"), which answer nothing else ("Laporan Asesmen Ketiga" is not how much sea levels rise).
+_ASKS_A_RANK = re.compile(r"\bke\s*-?\s*berapa", re.IGNORECASE)
+_RANK = re.compile(r"\b(?:[IVXLC]+|(?i:ke-?" + _SMALL_NUMBER + r"))\b")
 # Indonesian asks for a figure with "berapa"; "apa" asks for a thing ("topan apa ...", "apa nama
 # ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure for its answer.
 _ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b", re.IGNORECASE)
@@ -231,18 +237,22 @@ def with_reason(text: str, sentence: tuple[int, int], asked: set[str]) -> tuple[
 
 def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     """Whether `words` can answer `question`, which asks for `asked_kind` (qa.answers.answer_type)."""
-    tokens = re.findall(r"\w+", words.lower())
-    if not tokens or all(t in STOP_WORDS for t in tokens):
+    written = re.findall(r"\w+", words)
+    # An acronym is not a function word, though it may be spelt as one: "AS" (the United States), "WHO".
+    if all(t.lower() in STOP_WORDS and not (t.isupper() and len(t) > 1) for t in written):
         return False
+    tokens = [t.lower() for t in written]
     if asked_kind == ENTITY and _ASKS_A_THING.search(question) and _STARTS_WITH_FIGURE.match(words):
         return False
     if asked_kind == QUANTITY:  # a figure, and not a date ("30/05/2023", "Oktober 2024")
-        dated = parse_date(words) or sum(end - start for start, end in time_spans(words)) >= len(words.strip()) - 1
+        timed = time_spans(words)
+        dated = parse_date(words) or (timed and sum(end - start for start, end in timed) >= len(words.strip()) - 1)
         share_for_count = (_PERCENTAGE.search(words) and _ASKS_A_COUNT.search(question)
                            and not _NAMES_A_SHARE.search(question))
         count_for_share = _ASKS_A_SHARE.search(question) and not _PERCENTAGE.search(words)
-        return (bool(re.search(r"\d", words) or _NUMBER_WORD.search(words)) and not dated and not share_for_count
-                and not count_for_share)
+        rank = _ASKS_A_RANK.search(question) and _RANK.search(words)
+        return (bool(re.search(r"\d", words) or _NUMBER_WORD.search(words) or rank) and not dated
+                and not share_for_count and not count_for_share and measures_what_is_asked(words, question))
     timely = [t for t in tokens if t.isdigit() or t in MONTHS or _WEEKDAY.fullmatch(t)]
     if asked_kind == DATE:  # a day, a month, a year or a time; not any figure ("3.201 hektar")
         return bool(any(not t.isdigit() for t in timely) or time_spans(words) or _DATE_FIGURE.search(words))

@@ -34,6 +34,20 @@ def test_a_date_asked_with_the_particle_kah_is_a_date():
     assert answer_type("in which year was the program started?") == DATE
     assert answer_type("Berapa tahunkah ia meneliti kimia organik?") == QUANTITY
     assert answer_type("berapa jam perjalanan ke Bandung?") == QUANTITY
+    assert answer_type("Pada bulan berapakah aturan itu berlaku?") == DATE
+
+
+def test_the_question_word_said_first_decides_the_kind():
+    assert answer_type("Siapakah yang mengungkapkan jumlah wisatawan ke Kerinci?") == PERSON
+    assert answer_type("Dimanakah dosen itu mengatakan bahwa jumlah biota menurun?") == PLACE
+    assert answer_type("jumlah unit IKM tahun 2022 berapa?") == QUANTITY
+    assert answer_type("kapan jumlah IKM mencapai 4,52 juta?") == DATE
+
+
+def test_jumlah_asks_for_a_count_only_where_nothing_else_is_asked():
+    assert answer_type("jumlah IKM 2023") == QUANTITY
+    assert answer_type("Lembaga apakah yang mencatat jumlah suku bangsa di Aceh?") == ENTITY
+    assert answer_type("kota manakah yang jumlah wisatawannya menyamai jumlah penduduknya?") == ENTITY
 
 
 def test_the_figure_beside_the_question_words_answers():

@@ -116,6 +116,17 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("60%", "What percentage of Australia's dairy cattle are found in Victoria?", True),
     ("3.201 hektar", "Pada tanggal berapakah VOC dinyatakan pailit?", False),  # "tanggal berapakah" asks a date
     ("31 Desember 1799", "Pada tanggal berapakah VOC dinyatakan pailit?", True),
+    ("AS", "Di negara manakah kantor berita Associated Press berada?", True),  # an acronym, not "as"
+    ("WHO", "Dirjen organisasi apakah Lee Jong-wook?", True),
+    ("as", "Di negara manakah kantor berita Associated Press berada?", False),
+    ("6", "Berapa ledakan mortir yang terjadi sebelum kejadian?", True),  # one digit is a figure, not a date
+    ("kedelapan", "Pemenang Nobel sastra dari Inggris ke berapakah Harold Pinter?", True),  # a rank
+    ("Laporan Asesmen Ketiga", "How much did the IPCC report say sea levels will rise?", False),
+    ("seorang", "Berapa jumlah warga Spanyol dalam kecelakaan itu?", True),
+    ("IV", "Women Islamic Games ke berapakah yang diadakan di Teheran?", True),  # a rank
+    ("IV", "berapa jumlah korban kecelakaan itu?", False),
+    ("2.693 meter di atas permukaan laut", "Berapa hektar lahan kentang di Dieng?", False),  # qa.measures
+    ("3.000 hektar", "Berapa hektar lahan kentang di Dieng?", True),
 ])
 def test_a_confident_answer_must_be_of_the_kind_asked(words, question, ok):
     assert acceptable(words, QueryPlan.of(question).kind, question) is ok

@@ -370,13 +370,14 @@ def test_a_citation_copied_and_the_results_exported(page, server, tmp_path):
     assert copied == "kumparan (15 November 2024), “Kemenperin Catat 4,52 Juta Industri Kecil-Menengah, Serap 12,3 " \
                      "Juta Tenaga Kerja”"
     page.find_element(By.ID, "export-csv").click()
-    WebDriverWait(page, WAIT_S).until(lambda _: list(tmp_path.glob("*.csv")))
+    # The browser may name the file before it has written it: wait for its contents too.
+    WebDriverWait(page, WAIT_S).until(lambda _: [f for f in tmp_path.glob("*.csv") if f.stat().st_size])
     exported = next(tmp_path.glob("*.csv"))
     assert exported.name == "tanya-berita-berapa-tenaga-kerja-ikm-2024.csv"
     rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))
     assert len(rows) == 5 and rows[0]["source"] == "kumparan" and rows[0]["answer"] == "12,37 juta tenaga kerja"
     page.find_element(By.ID, "export-json").click()
-    WebDriverWait(page, WAIT_S).until(lambda _: list(tmp_path.glob("*.json")))
+    WebDriverWait(page, WAIT_S).until(lambda _: [f for f in tmp_path.glob("*.json") if f.stat().st_size])
     body = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
     assert body["question"] == QUESTION and len(body["results"]) == 5
 

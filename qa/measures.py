@@ -1,0 +1,74 @@
+"""What a figure measures: the dimension a question asks for ("berapa luas ...": an area) and the
+dimensions of the units an answer gives ("2.693 meter": a length). A figure in a unit of another
+dimension does not answer ("berapa hektar lahan kentang?" is not answered "2.693 meter di atas
+permukaan laut"); a bare figure may, and so may a percentage, which has no dimension (a price
+that rose "dua persen per tahun"). A rate is of its numerator's dimension: "Rp 5.700 per liter"
+is money.
+
+Of FacQA's 2,806 questions, 131 ask "berapa" for one of these dimensions, and every one of their
+gold answers either gives a unit of it or none."""
+
+from __future__ import annotations
+
+import re
+
+# Units, by the dimension they measure.
+_UNITS = {
+    "area": r"hektar\w*|hektare|ha|km2|km²|m2|m²|(?:kilo)?meter\s+persegi|acres?",
+    "length": r"(?:kilo|senti|mili)?meters?|km|cm|mm|m|mil|miles?|kaki|feet|inci|mdpl",
+    "time": r"tahun|bulan|minggu|pekan|hari|jam|menit|detik|years?|months?|weeks?|days?|hours?|minutes?|seconds?",
+    "money": r"rp\.?|rupiah|dolar|dollars?|us\$|\$|euro|yen|ringgit|yuan",
+    "mass": r"(?:kilo)?grams?|kg|ton|tons|kuintal|pounds?",
+    "volume": r"liter|barel|barrels?|(?:meter|m)\s+kubik|m3|m³",
+}
+# Words a question asks with, after "berapa" ("berapa luas ...", "berapa tahun ..."), by the
+# dimension of their answer; those of `_NAMED_BEFORE` also before it ("harga pertamax turun jadi
+# berapa?"), but not time words, which there set the scene ("tahun 2005, berapa dana ...").
+_MEASURE_WORDS = {
+    "area": r"luas|hektar",
+    "length": r"panjang|jarak|tinggi|ketinggian|kedalaman|lebar|meter|kilometer",
+    "time": r"usia|umur|lama|durasi|tahun|bulan|hari|jam|menit",
+    "money": r"harga|biaya|dana|anggaran|gaji|tarif|modal|rupiah|dolar",
+    "mass": r"berat|bobot|massa|ton|kilogram",
+    "volume": r"liter|barel",
+}
+_NAMED_BEFORE = {
+    "area": r"luas",
+    "length": r"panjang|jarak|tinggi|ketinggian|kedalaman|lebar",
+    "time": r"usia|umur",
+    "money": r"harga|biaya|dana|anggaran|gaji|tarif|modal",
+    "mass": r"berat|bobot",
+}
+_UNIT = {dimension: re.compile(r"(?<![\w$])(?:" + units + r")(?!\w)", re.IGNORECASE)
+         for dimension, units in _UNITS.items()}
+_PER = re.compile(r"\s*(?:\bper\s+|/\s*)[^\W\d]+", re.IGNORECASE)  # a rate's denominator: "per liter", "/kg"
+_PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)
+_ASKED = {
+    dimension: re.compile(r"\bberapa(?:kah)?\s+(?:" + words + r")\w*"
+                          + (r"|\b(?:" + _NAMED_BEFORE[dimension] + r")\w*\s+(?:\S+\s+){0,4}?berapa"
+                             if dimension in _NAMED_BEFORE else ""), re.IGNORECASE)
+    for dimension, words in _MEASURE_WORDS.items()
+}
+
+
+def asked_dimension(question: str) -> str | None:
+    """The dimension the question's figure is asked in, by the measure word nearest its
+    "berapa"; None when it asks for a count or names no measure."""
+    found = [(match.start(), dimension) for dimension, pattern in _ASKED.items() if (match := pattern.search(question))]
+    return min(found)[1] if found else None
+
+
+def unit_dimensions(words: str) -> set[str]:
+    """The dimensions of the units `words` give, not counting a rate's denominator."""
+    numerators = _PER.sub(" ", words)
+    return {dimension for dimension, pattern in _UNIT.items() if pattern.search(numerators)}
+
+
+def measures_what_is_asked(words: str, question: str) -> bool:
+    """Whether the figure in `words` can be of the dimension `question` asks for: it gives a unit
+    of that dimension, or none of any, or it is a percentage."""
+    asked = asked_dimension(question)
+    if asked is None or _PERCENTAGE.search(words):
+        return True
+    given = unit_dimensions(words)
+    return not given or asked in given

@@ -1,0 +1,45 @@
+import pytest
+
+from qa.measures import asked_dimension, measures_what_is_asked, unit_dimensions
+
+
+@pytest.mark.parametrize("question, dimension", [
+    ("Berapa hektar lahan tanaman kentang di Dieng?", "area"),
+    ("Berapakah luas area Kebun Raya Cibodas?", "area"),
+    ("Berapa tinggi Gunung Merapi?", "length"),
+    ("berapa lama perjalanan Jakarta-Bandung?", "time"),
+    ("Berapakah usia John Hall saat menerima Nobel?", "time"),
+    ("harga pertamax turun jadi berapa?", "money"),  # the measure word before "berapa"
+    ("Berapa ton beras yang diimpor?", "mass"),
+    ("Pada tahun 2005, berapa dana yang dikucurkan?", "money"),  # a year before it sets the scene
+    ("berapa jumlah IKM tahun 2023?", None),  # a count
+    ("berapa tenaga kerja IKM?", None),
+])
+def test_the_dimension_a_question_asks_for(question, dimension):
+    assert asked_dimension(question) == dimension
+
+
+def test_the_dimensions_of_an_answers_units():
+    assert unit_dimensions("2.693 meter di atas permukaan laut") == {"length"}
+    assert unit_dimensions("3.000 hektar") == {"area"}
+    assert unit_dimensions("Rp 5.700 per liter") == {"money"}  # a rate: its numerator's
+    assert unit_dimensions("10,23 mm/tahun") == {"length"}
+    assert unit_dimensions("12,37 juta tenaga kerja") == set()
+    assert unit_dimensions("Mal Kota Kasablanka") == set()  # "m" only as a word of its own
+
+
+@pytest.mark.parametrize("words, question, ok", [
+    ("2.693 meter di atas permukaan laut", "Berapa hektar lahan tanaman kentang di Dieng?", False),
+    ("3.000 hektar", "Berapa hektar lahan tanaman kentang di Dieng?", True),
+    ("3.000", "Berapa hektar lahan tanaman kentang di Dieng?", True),  # a bare figure may answer
+    ("218 kilometer persegi", "Berapakah luas DAS Merawu?", True),
+    ("10,23 mm per tahun", "Berapakah luas DAS Merawu?", False),
+    ("Rp 5.400", "harga pertamax turun jadi berapa?", True),
+    ("Rp 5.700 per liter", "harga pertamax turun jadi berapa?", True),
+    ("71 tahun", "Berapakah usia John Hall?", True),
+    ("35 kilogram", "Berapakah usia John Hall?", False),
+    ("13 orang", "berapa korban diare yang tewas?", True),  # a count: no dimension asked
+    ("dua persen per tahun", "berapa harga minyak meningkat?", True),  # a percentage has no dimension
+])
+def test_a_figure_answers_in_the_dimension_asked(words, question, ok):
+    assert measures_what_is_asked(words, question) is ok
