@@ -42,7 +42,7 @@ _NAMED_BEFORE = {
 _UNIT = {dimension: re.compile(r"(?<![\w$])(?:" + units + r")(?!\w)", re.IGNORECASE)
          for dimension, units in _UNITS.items()}
 _PER = re.compile(r"\s*(?:\bper\s+|/\s*)[^\W\d]+", re.IGNORECASE)  # a rate's denominator: "per liter", "/kg"
-_PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)
+PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)  # a share, which has no dimension
 _ASKED = {
     dimension: re.compile(r"\bberapa(?:kah)?\s+(?:" + words + r")\w*"
                           + (r"|\b(?:" + _NAMED_BEFORE[dimension] + r")\w*\s+(?:\S+\s+){0,4}?berapa"
@@ -68,7 +68,7 @@ def measures_what_is_asked(words: str, question: str) -> bool:
     """Whether the figure in `words` can be of the dimension `question` asks for: it gives a unit
     of that dimension, or none of any, or it is a percentage."""
     asked = asked_dimension(question)
-    if asked is None or _PERCENTAGE.search(words):
+    if asked is None or PERCENTAGE.search(words):
         return True
     given = unit_dimensions(words)
     return not given or asked in given

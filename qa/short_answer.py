@@ -26,7 +26,7 @@ from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.lexical import STOP_WORDS, stems
-from qa.measures import measures_what_is_asked
+from qa.measures import PERCENTAGE, measures_what_is_asked
 from qa.periods import Period, passage_period, time_spans
 from qa.query import QueryPlan
 from qa.reader import Span
@@ -75,7 +75,6 @@ _DATE_FIGURE = re.compile(r"\b\d{1,2}\s?/\s?\d{1,2}\b|(?<![\w.,])\d{3,4}(?![.,]?
                           r"|(?i:\b(?:abad|pukul|masehi|hijriah)\b)|\b\d+\s?(?:AD|BC|SM|M|H)\b|\b(?:AD|BC)\s?\d+\b")
 
 _CLAUSE = re.compile(r",\s+[^\W\d]")  # a comma, then a word: a clause or a list goes on
-_PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
@@ -247,17 +246,18 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     if asked_kind == QUANTITY:  # a figure, and not a date ("30/05/2023", "Oktober 2024")
         timed = time_spans(words)
         dated = parse_date(words) or (timed and sum(end - start for start, end in timed) >= len(words.strip()) - 1)
-        share_for_count = (_PERCENTAGE.search(words) and _ASKS_A_COUNT.search(question)
+        share_for_count = (PERCENTAGE.search(words) and _ASKS_A_COUNT.search(question)
                            and not _NAMES_A_SHARE.search(question))
-        count_for_share = _ASKS_A_SHARE.search(question) and not _PERCENTAGE.search(words)
+        count_for_share = _ASKS_A_SHARE.search(question) and not PERCENTAGE.search(words)
         rank = _ASKS_A_RANK.search(question) and _RANK.search(words)
         return (bool(re.search(r"\d", words) or _NUMBER_WORD.search(words) or rank) and not dated
                 and not share_for_count and not count_for_share and measures_what_is_asked(words, question))
-    timely = [t for t in tokens if t.isdigit() or t in MONTHS or _WEEKDAY.fullmatch(t)]
+    named_times = [t for t in tokens if t in MONTHS or _WEEKDAY.fullmatch(t)]
+    timely = len(named_times) + sum(t.isdigit() for t in tokens)
     if asked_kind == DATE:  # a day, a month, a year or a time; not any figure ("3.201 hektar")
-        return bool(any(not t.isdigit() for t in timely) or time_spans(words) or _DATE_FIGURE.search(words))
+        return bool(named_times or time_spans(words) or _DATE_FIGURE.search(words))
     if asked_kind in (PERSON, PLACE):  # a name: capitalized, and not a date
-        return bool(re.search(r"[A-Z]", words)) and len(timely) < len(tokens) / 2
+        return bool(re.search(r"[A-Z]", words)) and timely < len(tokens) / 2
     return True
 
 
