@@ -134,6 +134,14 @@ def time_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     return [m.span() for m in _REFERENCE.finditer(text, start, end) if m.lastgroup != "now"]
 
 
+def names_a_period(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether text[start:end] says what time it speaks of: a time reference other than a
+    dateline ("kata Reni, Kamis (4/1/2024)" says when it was said, not what about) or a word
+    for now."""
+    end = len(text) if end is None else end
+    return any(m.lastgroup not in ("dateline", "now") for m in _REFERENCE.finditer(text, start, end))
+
+
 def passage_period(text: str, article_date: str | dt.date | None) -> Period | None:
     """The span of every time the passage refers to, or its article's date if it names none."""
     anchor = parse_date(article_date) if isinstance(article_date, str) else article_date

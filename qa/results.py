@@ -35,7 +35,7 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     passages = [c.passage for c in ranked]
     found = readings(plan, passages, spans, calibration)
     short = short_answer(plan, passages, found, calibration)
-    best = best_by_result(found, len(spans))
+    best = best_by_result(plan, passages, found, len(spans))
     marks = {
         c.passage.id: Marked(b.span, round(b.confidence, 4), b.sure(calibration))
         for c, b in zip(ranked, best) if b

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.lexical import STOP_WORDS, stems
 from qa.measures import PERCENTAGE, measures_what_is_asked
-from qa.periods import Period, passage_period, time_spans
+from qa.periods import Period, names_a_period, passage_period, time_spans
 from qa.query import QueryPlan
 from qa.reader import Span
 from qa.reader_training import ADAPTER_DIR, answer_words
@@ -81,6 +82,7 @@ _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|ala
                      r"|in\s+order\s+to|due\s+to)\b", re.IGNORECASE)
 BRACKET_REACH = 40  # characters past a span's end within which a bracket it opened may close
 _FOLLOWING_WORD = re.compile(r"[ \t]+(\w+)")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")  # "IKI", "BPS", "UMKM"
 _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
 
 
@@ -261,6 +263,19 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     return True
 
 
+def spelt_out(text: str, question: str) -> set[str]:
+    """The stems of what `text` says the question's acronyms stand for: "Indeks Kepercayaan
+    Industri (IKI)" is the question's own "IKI", and tells nothing as an answer to "IKI bulan
+    September 2024 berapa?". An acronym of n letters is taken to stand for the n + 1 words
+    (a "dan" or "and" may join them) before it in brackets."""
+    found: set[str] = set()
+    for acronym in set(_ACRONYM.findall(question)):
+        for match in re.finditer(r"\(" + re.escape(acronym) + r"\)", text):
+            before = re.findall(r"\w+", text[max(0, match.start() - 200) : match.start()])
+            found.update(stems(" ".join(before[-(len(acronym) + 1):])))
+    return found
+
+
 def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
              calibration: Calibration) -> list[Reading]:
     """The reader's spans in the best results' passages, on word boundaries, with confidences."""
@@ -268,6 +283,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
     spans_answer = answer_kind(plan.question) == SPAN
     found = []
     for rank, (passage, passage_spans) in enumerate(zip(passages, spans)):
+        said = question_stems | spelt_out(passage.text, plan.question)
         for span in passage_spans:
             start, end = words_span(passage.text, span.start, span.end)
             if start >= end:
@@ -284,7 +300,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                     end = with_counted_words(passage.text, end, asked)
             words = passage.text[start:end]
             own = stems(words)
-            echo = sum(s in question_stems for s in own) / max(len(own), 1)
+            echo = sum(s in said for s in own) / max(len(own), 1)
             found.append(Reading(
                 rank, (start, end), sentence, words, span.margin, span.probability,
                 acceptable(words, plan.kind, plan.question),
@@ -305,11 +321,24 @@ def _same_words(words: str) -> str:
     return " ".join(answer_words(words))
 
 
-def best_by_result(found: list[Reading], results: int) -> list[Reading | None]:
-    """The most confident reading in each of the first `results` results' passages."""
+def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], tuple[bool, bool, float]]:
+    """How readings are ranked, best highest: of the period asked, then able to answer, then by
+    confidence. The short answer is the best of all; each result shows the best of its own, so
+    the passage the answer cites highlights that same answer (before, a result showed its most
+    confident reading even when that one was of the wrong kind, and the answer came from
+    another reading of the same passage)."""
+    def rank(r: Reading) -> tuple[bool, bool, float]:
+        return _of_the_period(plan, passages[r.rank], r), r.can_answer, r.confidence
+    return rank
+
+
+def best_by_result(plan: QueryPlan, passages: list[Passage], found: list[Reading],
+                   results: int) -> list[Reading | None]:
+    """The preferred reading (`preference`) in each of the first `results` results' passages."""
+    rank = preference(plan, passages)
     best: list[Reading | None] = [None] * results
     for r in found:
-        if r.rank < results and (best[r.rank] is None or r.confidence > best[r.rank].confidence):
+        if r.rank < results and (best[r.rank] is None or rank(r) > rank(best[r.rank])):
             best[r.rank] = r
     return best
 
@@ -321,18 +350,14 @@ def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
     if not found:
         return ShortAnswer(text=None, confidence=0.0, confident=False, kind=kind)
     asked = plan.asked.period
-
-    def of_the_period(r: Reading) -> bool:
-        return _of_the_period(plan, passages[r.rank], r)
-
-    best = max(found, key=lambda r: (of_the_period(r), r.can_answer, r.confidence))
+    best = max(found, key=preference(plan, passages))
     passage = passages[best.rank]
     shown = with_reason(passage.text, best.sentence, set(plan.content_stems)) if kind == SENTENCE else best.sentence
     sentence = passage.text[slice(*shown)].strip()
     period = _period(passage, best.sentence)
     confident = best.sure(calibration)
     note = None
-    if confident and not of_the_period(best):
+    if confident and not _of_the_period(plan, passage, best):
         confident = False
         note = f"latest found: {period.label}, not {asked.label}"
     elif confident and asked is not None and period is None:  # an undated passage can't vouch for a period
@@ -376,5 +401,5 @@ def _of_the_period(plan: QueryPlan, passage: Passage, reading: Reading) -> bool:
 
 def _period(passage: Passage, sentence: tuple[int, int]) -> Period | None:
     """What time the answer speaks of: its sentence's own time words, else its passage's."""
-    return passage_period(passage.text[slice(*sentence)], passage.date) if time_spans(
+    return passage_period(passage.text[slice(*sentence)], passage.date) if names_a_period(
         passage.text, *sentence) else passage.period

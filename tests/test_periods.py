@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, strategies as st
 
-from qa.periods import Period, passage_period, question_period
+from qa.periods import Period, names_a_period, passage_period, question_period
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -28,6 +28,16 @@ def test_passage_period(text, article_date, label):
 def test_datelines_and_version_numbers_are_not_periods():
     text = 'ujar Reni, Kamis (4/1/2024), tentang ISO 9001:2015 dan 2.500 meter.'
     assert passage_period(text, "2024-01-04") == Period.day(dt.date(2024, 1, 4))
+
+
+@pytest.mark.parametrize("text, names", [
+    ("berkontribusi 21,44%, kata Reni, Kamis (4/1/2024).", False),  # a dateline: when it was said
+    ("IKM menyerap 12,39 juta tenaga kerja saat ini.", False),
+    ("Sepanjang 2023, IKM menyerap 12,39 juta tenaga kerja.", True),
+    ("IKM tumbuh 5 persen tahun lalu, kata Reni, Kamis (4/1/2024).", True),
+])
+def test_a_text_names_a_period_with_time_words_other_than_datelines(text, names):
+    assert names_a_period(text) is names
 
 
 @pytest.mark.parametrize("placeholder", ["0001-01-01", "9999-12-31"])

@@ -4,12 +4,13 @@ import json
 
 import pytest
 
+from qa.lexical import stems
 from qa.periods import Period
 from qa.query import QueryPlan
 from qa.reader import Span
 from qa.short_answer import (
     CALIBRATION_FILE, FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
-    one_figure, readings, short_answer, with_brackets_closed, words_span,
+    one_figure, readings, short_answer, spelt_out, with_brackets_closed, words_span,
 )
 from qa.types import Passage
 
@@ -139,7 +140,16 @@ def test_the_most_confident_reading_answers_with_its_citation():
     assert short.confident and short.text == "12,37 juta tenaga kerja" and short.kind == SPAN
     assert short.confidence == pytest.approx(0.982, abs=1e-3)
     assert short.cited.startswith("Menurut kumparan (15 November 2024), Wamenperin Faisol Riza")
-    assert [r.words for r in best_by_result(found, 1)] == ["12,37 juta tenaga kerja"]
+    assert [r.words for r in best_by_result(plan, [passage()], found, 1)] == ["12,37 juta tenaga kerja"]
+
+
+def test_a_result_highlights_the_answer_it_gives_not_a_surer_reading_of_the_wrong_kind():
+    plan = QueryPlan.of("berapa tenaga kerja IKM 2024?")
+    found = readings(plan, [passage()], [[span_of("Wamenperin Faisol Riza", 6.0), span_of("12,37 juta tenaga kerja", 2.0)]],
+                     SURE)
+    assert max(found, key=lambda r: r.confidence).words == "Wamenperin Faisol Riza"  # surer, but not a figure
+    short = short_answer(plan, [passage()], found, SURE)
+    assert [r.words for r in best_by_result(plan, [passage()], found, 1)] == [short.text] == ["12,37 juta tenaga kerja"]
 
 
 def test_below_the_threshold_there_is_no_answer_and_no_citation():
@@ -210,16 +220,33 @@ def test_a_result_whose_answer_the_reader_is_much_surer_of_goes_first():
     other = passage("Wamenperin Faisol Riza membuka pameran.")
     plan = QueryPlan.of("siapa Wamenperin?")
     found = readings(plan, [passage(), other], [[span_of("Kemenperin", 0.0)], [Span(11, 22, 5.0, 0.9)]], SURE)
-    assert first_by_reading(plan, [passage(), other], best_by_result(found, 2)) == 1
+    assert first_by_reading(plan, [passage(), other], best_by_result(plan, [passage(), other], found, 2)) == 1
     close = readings(plan, [passage(), other], [[span_of("Faisol Riza", 4.9)], [Span(11, 22, 5.0, 0.9)]], SURE)
-    assert first_by_reading(plan, [passage(), other], best_by_result(close, 2)) == 0  # not by enough
+    assert first_by_reading(plan, [passage(), other], best_by_result(plan, [passage(), other], close, 2)) == 0  # not by enough
 
 
 def test_a_result_of_another_period_is_not_put_first_by_the_reader():
     old = passage("Pada 2022 IKM menyerap 12,39 juta tenaga kerja.", date="2023-05-30", period=Period.year(2022))
     plan = QueryPlan.of("berapa tenaga kerja IKM 2024?")
     found = readings(plan, [passage(), old], [[span_of("4,52 juta unit", 0.0)], [Span(23, 46, 6.0, 0.9)]], SURE)
-    assert first_by_reading(plan, [passage(), old], best_by_result(found, 2)) == 0
+    assert first_by_reading(plan, [passage(), old], best_by_result(plan, [passage(), old], found, 2)) == 0
+
+
+def test_a_dateline_does_not_make_an_answer_of_another_period():
+    text = ("Sepanjang tahun 2023 IKM menyerap 12,39 juta tenaga kerja. Selain itu, berkontribusi hingga 21,44% "
+            "dari total nilai output industri, kata Reni, Kamis (4/1/2024).")
+    said_in_2024 = passage(text, date="2024-01-04", period=Period.year(2023))
+    plan = QueryPlan.of("berapa kontribusi IKM terhadap nilai output industri tahun 2023?")
+    found = readings(plan, [said_in_2024], [[span_of("21,44%", 6.0, text)]], SURE)
+    assert short_answer(plan, [said_in_2024], found, SURE).confident
+
+
+def test_what_an_acronym_of_the_question_stands_for_is_the_question_s_own_words():
+    text = "Indeks Kepercayaan Industri (IKI) pada September 2024 sebesar 52,48 poin."
+    assert spelt_out(text, "IKI bulan September 2024 berapa?") == set(stems("Indeks Kepercayaan Industri"))
+    plan = QueryPlan.of("IKI bulan September 2024 berapa?")
+    found = readings(plan, [passage(text)], [[span_of("Indeks Kepercayaan Industri (IKI)", 6.0, text)]], SURE)
+    assert found[0].restates and not found[0].can_answer
 
 
 def test_passages_that_agree_count_for_each_other():
