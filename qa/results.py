@@ -12,7 +12,7 @@ from qa.citations import citation, cited_sentence
 from qa.query import Query, QueryPlan
 from qa.ranking import Candidate, answer_in
 from qa.reader import Span
-from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer
+from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer, shown_range
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
 
 MORE_PER_ARTICLE = 2  # other matching passages a result holds besides its best one
@@ -37,7 +37,7 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(plan, passages, found, len(spans))
     marks = {
-        c.passage.id: Marked(b.span, round(b.confidence, 4), b.sure(calibration))
+        c.passage.id: Marked(shown_range(plan, c.passage, b), round(b.confidence, 4), b.sure(calibration))
         for c, b in zip(ranked, best) if b
     }
     first = first_by_reading(plan, passages, best)

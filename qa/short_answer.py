@@ -343,6 +343,18 @@ def best_by_result(plan: QueryPlan, passages: list[Passage], found: list[Reading
     return best
 
 
+def shown_range(plan: QueryPlan, passage: Passage, reading: Reading) -> tuple[int, int]:
+    """What `reading` gives as its answer in `passage`: its span for a factoid question; for a
+    why/how question its sentence, and the next one when it restates the question
+    (`with_reason`), without the spaces at their edges. The short answer and the passage's
+    highlighted answer are the same words."""
+    if answer_kind(plan.question) == SPAN:
+        return reading.span
+    start, end = with_reason(passage.text, reading.sentence, set(plan.content_stems))
+    text = passage.text[start:end]
+    return start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
+
+
 def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
                  calibration: Calibration) -> ShortAnswer:
     """The answer from the most confident reading of the results' passages."""
@@ -352,8 +364,7 @@ def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
     asked = plan.asked.period
     best = max(found, key=preference(plan, passages))
     passage = passages[best.rank]
-    shown = with_reason(passage.text, best.sentence, set(plan.content_stems)) if kind == SENTENCE else best.sentence
-    sentence = passage.text[slice(*shown)].strip()
+    sentence = passage.text[slice(*(shown_range(plan, passage, best) if kind == SENTENCE else best.sentence))].strip()
     period = _period(passage, best.sentence)
     confident = best.sure(calibration)
     note = None

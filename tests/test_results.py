@@ -2,7 +2,9 @@
 
 from qa.query import Query, QueryPlan
 from qa.ranking import Candidate
-from qa.results import MORE_PER_ARTICLE, by_article, ordered, page, shown_passages
+from qa.reader import Span
+from qa.results import MORE_PER_ARTICLE, by_article, ordered, page, read_answer, shown_passages
+from qa.short_answer import Calibration
 from qa.types import Passage, ShortAnswer
 
 PLAN = QueryPlan.of("berapa tenaga kerja IKM?")
@@ -36,3 +38,21 @@ def test_a_page_holds_top_k_articles_from_the_offset_with_their_other_passages()
     second = page(Query(PLAN.question, 2, offset=1), PLAN, ShortAnswer(None, False), groups, {})
     assert [(r.rank, r.doc_id) for r in second.results] == [(2, "b"), (3, "c")]
     assert [c.key for c in shown_passages(Query(PLAN.question, 1), groups)] == ["a:0", "a:1", "a:2"]
+
+
+def test_each_read_passage_marks_the_answer_the_short_answer_gives():
+    """A factoid question marks the reader's span; a why question the sentence that holds it,
+    and the next one when that only restates the question, as the short answer gives it."""
+    text = ("IKM didorong mengembangkan produk yang lebih inovatif dan berkualitas tinggi. Tujuannya agar produknya "
+            "mampu bersaing di pasar global. Pameran digelar di Jakarta.")
+    passage = Passage("a:0", "a", 0, text, 0, len(text), source="s", date="2024-01-01")
+    ranked = [Candidate(key="a:0", dense=0.0, lexical=0.0, passage=passage, score=1.0)]
+    start = text.index("berkualitas tinggi")
+    spans = [[Span(start, start + len("berkualitas tinggi"), 5.0, 0.9)]]
+    sure = Calibration((1.0,) + (0.0,) * 8, 0.0, 0.5)
+    why = QueryPlan.of("mengapa IKM didorong mengembangkan produk inovatif?")
+    short, _, marks = read_answer(why, ranked, spans, sure)
+    assert text[slice(*marks["a:0"].span)] == short.text == text[: text.index(" Pameran")]
+    what = QueryPlan.of("produk IKM seperti apa yang didorong?")
+    short, _, marks = read_answer(what, ranked, spans, sure)
+    assert text[slice(*marks["a:0"].span)] == short.text == "berkualitas tinggi"
