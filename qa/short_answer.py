@@ -323,10 +323,9 @@ def _same_words(words: str) -> str:
 
 def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], tuple[bool, bool, float]]:
     """How readings are ranked, best highest: of the period asked, then able to answer, then by
-    confidence. The short answer is the best of all; each result shows the best of its own, so
-    the passage the answer cites highlights that same answer (before, a result showed its most
-    confident reading even when that one was of the wrong kind, and the answer came from
-    another reading of the same passage)."""
+    confidence. The short answer is the best of all and each result shows the best of its own,
+    so the passage an answer cites highlights that same answer, never a surer reading of the
+    wrong kind."""
     def rank(r: Reading) -> tuple[bool, bool, float]:
         return _of_the_period(plan, passages[r.rank], r), r.can_answer, r.confidence
     return rank
@@ -357,7 +356,7 @@ def shown_range(plan: QueryPlan, passage: Passage, reading: Reading) -> tuple[in
 
 def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
                  calibration: Calibration) -> ShortAnswer:
-    """The answer from the most confident reading of the results' passages."""
+    """The answer from the preferred reading (`preference`) of the results' passages."""
     kind = answer_kind(plan.question)
     if not found:
         return ShortAnswer(text=None, confidence=0.0, confident=False, kind=kind)
