@@ -21,7 +21,11 @@ _QUESTION_TYPES = [
     # "tahun berapakah", "bulan apakah": the particle -kah is part of the question word
     (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|bulan|pukul|jam)\s+berapa\w*|(?:hari|bulan)\s+apa\w*"
            r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
-    (QUANTITY, r"\b(?:berapa\w*|brp|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number))\b"),
+    (QUANTITY, r"\b(?:berapa\w*|brp|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number)"
+               # English names the measure it asks for: "what was the industry confidence index ...?"
+               r"|what\s+(?:is|was|are|were|will\s+be)\s+(?:the\s+|its\s+|their\s+)?(?:(?!of\b)[\w-]+\s+){0,3}?"
+               r"(?:number|amount|total|price|cost|value|rate|index|population|percentage|share|size|area|length"
+               r"|height|distance|budget|revenue|growth|count|sum|worth|salary|wage|capacity|speed|weight|age)s?)\b"),
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
     (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
 ]

@@ -44,6 +44,14 @@ def test_the_question_word_said_first_decides_the_kind():
     assert answer_type("kapan jumlah IKM mencapai 4,52 juta?") == DATE
 
 
+def test_english_asks_for_a_figure_by_naming_the_measure():
+    assert answer_type("what was the industry confidence index in October 2024?") == QUANTITY
+    assert answer_type("What is the population of the Greater Los Angeles Area?") == QUANTITY
+    assert answer_type("what is the number of people who work in IKM?") == QUANTITY
+    assert answer_type("what was the cause of the price increase?") == ENTITY  # "of" ends the measure's words
+    assert answer_type("what is the name of the minister?") == ENTITY
+
+
 def test_jumlah_asks_for_a_count_only_where_nothing_else_is_asked():
     assert answer_type("jumlah IKM 2023") == QUANTITY
     assert answer_type("Lembaga apakah yang mencatat jumlah suku bangsa di Aceh?") == ENTITY
