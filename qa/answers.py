@@ -29,9 +29,10 @@ _QUESTION_TYPES = [
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
     (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
 ]
-# "jumlah" asks for a count in a search-box question ("jumlah IKM 2023"), but only names one in a
-# question that asks for a thing ("lembaga apakah yang mencatat jumlah suku bangsa di Aceh?").
-_COUNT_NOUN = re.compile(r"\bjumlah\b")
+# "jumlah" (English "number of") asks for a count in a search-box question ("jumlah IKM 2023",
+# "latest number of IKM units"), but only names one in a question that asks for a thing
+# ("lembaga apakah yang mencatat jumlah suku bangsa di Aceh?").
+_COUNT_NOUN = re.compile(r"\b(?:jumlah|number\s+of|amount\s+of)\b")
 _ASKS_WHICH = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which)\b")
 
 # "12,37 juta tenaga kerja", "Rp 7,9 miliar", "66,25 persen", "4,4 juta unit", "99,7%", "65 IKM"

@@ -54,6 +54,8 @@ def test_english_asks_for_a_figure_by_naming_the_measure():
 
 def test_jumlah_asks_for_a_count_only_where_nothing_else_is_asked():
     assert answer_type("jumlah IKM 2023") == QUANTITY
+    assert answer_type("latest number of IKM units") == QUANTITY
+    assert answer_type("which agency counts the number of tourists?") == ENTITY
     assert answer_type("Lembaga apakah yang mencatat jumlah suku bangsa di Aceh?") == ENTITY
     assert answer_type("kota manakah yang jumlah wisatawannya menyamai jumlah penduduknya?") == ENTITY
 
