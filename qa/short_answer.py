@@ -240,7 +240,7 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     """Whether `words` can answer `question`, which asks for `asked_kind` (qa.answers.answer_type)."""
     written = re.findall(r"\w+", words)
     # An acronym is not a function word, though it may be spelt as one: "AS" (the United States), "WHO".
-    if all(t.lower() in STOP_WORDS and not (t.isupper() and len(t) > 1) for t in written):
+    if all(t.lower() in STOP_WORDS and not _ACRONYM.fullmatch(t) for t in written):
         return False
     tokens = [t.lower() for t in written]
     if asked_kind == ENTITY and _ASKS_A_THING.search(question) and _STARTS_WITH_FIGURE.match(words):
@@ -334,11 +334,9 @@ def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], 
 def best_by_result(plan: QueryPlan, passages: list[Passage], found: list[Reading],
                    results: int) -> list[Reading | None]:
     """The preferred reading (`preference`) in each of the first `results` results' passages."""
-    rank = preference(plan, passages)
     best: list[Reading | None] = [None] * results
-    for r in found:
-        if r.rank < results and (best[r.rank] is None or rank(r) > rank(best[r.rank])):
-            best[r.rank] = r
+    for r in sorted((r for r in found if r.rank < results), key=preference(plan, passages), reverse=True):
+        best[r.rank] = best[r.rank] or r  # the most preferred comes first (on a tie, the first read)
     return best
 
 
