@@ -27,8 +27,8 @@ from qa.engine import Engine
 from qa.evaluation import facqa, is_right, load_questions
 from qa.facqa import FacQARow, facqa_rows
 from qa.query import QueryPlan
-from qa.reader_training import SEED, split_held_in
-from qa.short_answer import CALIBRATION_FILE, FEATURES, Calibration, Reading, readings
+from qa.reader_training import SEED, ReaderWeights, split_held_in
+from qa.short_answer import FEATURES, Calibration, Reading, readings
 from qa.types import Passage
 
 log = logging.getLogger(__name__)
@@ -61,13 +61,14 @@ def threshold_for(confidences: np.ndarray, right: np.ndarray, precision: float =
     return float(confidences[order][good[-1]]) if len(good) else 1.0
 
 
-def calibrate(facqa_dir: Path, out: Path = CALIBRATION_FILE, settings: Settings | None = None) -> dict:
-    """Fit the curve and the threshold on held-in FacQA questions and save them in `out`."""
+def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None = None) -> dict:
+    """Fit the curve and the threshold of the reader `weights` on held-in FacQA questions and
+    save them beside its adapter."""
     _, held_in = split_held_in(facqa_rows(facqa_dir, "train"), seed=SEED)
     with tempfile.TemporaryDirectory() as work:
         corpus = Path(work) / "facqa.jsonl"
         facqa(facqa_dir, "train", corpus)
-        engine = Engine(settings, index_dir=Path(work) / "index")
+        engine = Engine(settings, index_dir=Path(work) / "index", reader_layers=str(weights.layers))
         engine.build_index([corpus])
         read = _read_held_in(engine, held_in)
         if OWN_QUESTIONS.is_file() and DEFAULT_CORPUS.is_dir():  # a checkout of the repository
@@ -97,7 +98,7 @@ def calibrate(facqa_dir: Path, out: Path = CALIBRATION_FILE, settings: Settings 
             "left_unanswered_without_their_passages": float(np.mean(np.array(unanswerable) < threshold)),
         },
     }
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    weights.calibration_file.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 

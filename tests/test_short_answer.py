@@ -8,8 +8,9 @@ from qa.lexical import stems
 from qa.periods import Period
 from qa.query import QueryPlan
 from qa.reader import Span
+from qa.reader_training import READERS
 from qa.short_answer import (
-    CALIBRATION_FILE, FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
+    FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
     one_figure, readings, short_answer, spelt_out, with_brackets_closed, words_span,
 )
 from qa.types import Passage
@@ -256,9 +257,10 @@ def test_passages_that_agree_count_for_each_other():
     assert [r.agreeing for r in found] == [1, 1]
 
 
-def test_the_committed_calibration_loads_and_rises_with_the_margin():
-    calibration = Calibration.load()
-    assert json.loads(CALIBRATION_FILE.read_text())["features"] == list(FEATURES)  # fitted on these features
+@pytest.mark.parametrize("weights", READERS, ids=lambda w: f"{w.layers} layers")
+def test_each_committed_calibration_loads_and_rises_with_the_margin(weights):
+    calibration = Calibration.load(weights.calibration_file)
+    assert json.loads(weights.calibration_file.read_text())["features"] == list(FEATURES)  # fitted on these features
     low, high = ([m, -1.0, 0, 0, 3, 1.0, 1.0, 0.0, 1.0] for m in (0.0, 10.0))
     assert 0 < calibration.confidence(low) < calibration.confidence(high) < 1
     assert 0.3 < calibration.threshold < 1
@@ -268,7 +270,7 @@ def test_a_reading_says_whether_it_came_from_its_passages_best_window():
     plan = QueryPlan.of("siapa Wamenperin?")
     start = TEXT.index("Faisol Riza")
     spans = [Span(start, start + 11, 5.0, 0.9, best_window=False)]
-    found = readings(plan, [passage()], [spans], Calibration.load())
+    found = readings(plan, [passage()], [spans], Calibration.load(READERS[0].calibration_file))
     assert not found[0].best_window and found[0].features[FEATURES.index("best_window")] == 0.0
 
 
