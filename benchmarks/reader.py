@@ -73,7 +73,8 @@ def main() -> None:
     print(f"CPU: {cpu}")
     print(f"{len(questions)} questions x {args.rounds} rounds; the reader reads the best {args.passages} results, "
           f"in windows of at most {WINDOW_TOKENS} tokens: the best window of each, and the rest of the first "
-          f"{trained.settings.reader_whole_passages}, as far as the budget allows")
+          f"{trained.settings.reader_whole_passages}, as far as the budget allows; the {trained.reader.weights.layers}-layer "
+          f"reader (reader_layers {trained.settings.reader_layers})")
     budget = trained.settings.reader_budget_ms
     windows = trained.reader.windows_within(budget)
     if windows is not None:
