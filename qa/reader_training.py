@@ -70,8 +70,13 @@ class ReaderWeights:
 
 # Two readers, deepest first. All 12 layers of the encoder find answers best; the first 6 read in
 # half the time, for CPUs where 12 would not fit a question's reading in its time budget (a
-# 2-core AVX2 CPU): `qa.reader.choose_weights` picks one by the speed measured on the CPU.
+# 2-core AVX2 CPU): `qa.reader.choose_reader` picks one by the speed measured on the CPU.
 READERS = tuple(ReaderWeights(int(layers)) for layers in READER_LAYERS)
+
+
+def reader_weights(layers: str | int) -> ReaderWeights:
+    """The committed reader of `layers` layers (one of READER_LAYERS, as settings write it)."""
+    return next(w for w in READERS if w.layers == int(layers))
 LORA = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.1, "target_modules": ["query", "key", "value", "dense"]}
 
 
