@@ -74,7 +74,8 @@ _ASKS_A_SHARE = re.compile(r"\bberapa(?:kah)?\s*(?:%|(?:persen|porsi|proporsi)\w
 _DATE_FIGURE = re.compile(r"\b\d{1,2}\s?/\s?\d{1,2}\b|(?<![\w.,])\d{3,4}(?![.,]?\d|[^\W\d])|\b\d{1,2}[.:]\d{2}\s?WI(?:B|TA|T)\b"
                           r"|(?i:\b(?:abad|pukul|masehi|hijriah)\b)|\b\d+\s?(?:AD|BC|SM|M|H)\b|\b(?:AD|BC)\s?\d+\b")
 
-_CLAUSE = re.compile(r",\s+[^\W\d]")  # a comma, then a word: a clause or a list goes on
+# A comma or a conjunction, then a word: a clause or a list goes on.
+_CLAUSE = re.compile(r"(?:,|\s(?:atau|dan|serta|sedangkan|sementara|or|and|while))\s+[^\W\d]", re.IGNORECASE)
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
@@ -189,10 +190,11 @@ def with_brackets_closed(text: str, start: int, end: int, limit: int) -> tuple[i
 
 
 def one_figure(text: str, start: int, end: int) -> int:
-    """The end of a span that starts with a figure, moved before a comma after which the span
-    goes on to another figure: "89 sentra IKM, di antaranya 21 sentra IKM" is "89 sentra IKM",
-    "49,55 detik, meninggalkan Sanya 0,19 detik" is "49,55 detik" (a decimal comma is followed
-    by a digit, not a word, and stays)."""
+    """The end of a span that starts with a figure, moved before a comma or a conjunction after
+    which the span goes on to another figure: "89 sentra IKM, di antaranya 21 sentra IKM" is
+    "89 sentra IKM", "4,19 juta unit usaha atau berkontribusi sebesar 99,7%" is "4,19 juta unit
+    usaha" (a decimal comma, or a range's "5 dan 10", is followed by a digit, not a word, and
+    stays)."""
     if not _STARTS_WITH_FIGURE.match(text, start):
         return end
     clause = _CLAUSE.search(text, start, end)

@@ -64,6 +64,9 @@ def test_a_span_s_brackets_are_balanced(read, shown):
 @pytest.mark.parametrize("read, shown", [
     ("89 sentra IKM, di antaranya 21 sentra IKM", "89 sentra IKM"),  # one figure, not two
     ("Rp 5.000, sedangkan harga pertamax plus dari Rp 5.700", "Rp 5.000"),
+    ("4,19 juta unit usaha atau berkontribusi sebesar 99,7%", "4,19 juta unit usaha"),  # a conjunction, then a clause
+    ("120 pekerja and about 40 volunteers", "120 pekerja"),
+    ("5 dan 10 persen", "5 dan 10 persen"),  # a range: the conjunction joins two figures
     ("9.567, 51 hektar", "9.567, 51 hektar"),  # a decimal comma (spaced, as FacQA's tokens are) stays
     ("12,37 juta tenaga kerja, kata Faisol", "12,37 juta tenaga kerja, kata Faisol"),  # no second figure
 ])
