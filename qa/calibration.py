@@ -5,11 +5,15 @@ confidence threshold at which 9 confident answers in 10 are right.
 
 Fitted on the FacQA train questions held out of training (`qa.reader_training.split_held_in`),
 asked end to end against every FacQA passage as users ask (retrieval, then the reader on the
-best passages), and on the own question set's questions over the default corpus that are not
-tagged held-out (news as people ask it: terse, colloquial, English). Each question is read twice: with the passages retrieval serves, and with every
-passage that holds its answer left out, where any answer counts as wrong, so that the curve
-learns what an unanswerable question looks like. The threshold is chosen on the first reading
-(FacQA repeats facts across passages in other words, so the second overstates wrong answers).
+best passages); on the same questions asked in English (`qa/data/held_in_english.jsonl`,
+translated by hand for this: FacQA has none in English, and users ask in English too); and on
+the own question set's questions over the default corpus that are not tagged held-out (news as
+people ask it: terse, colloquial, English). Each question is read twice: with the passages
+retrieval serves, and with every passage that holds its answer left out, where any answer
+counts as wrong, so that the curve learns what an unanswerable question looks like. One curve
+serves both languages (whether the question is in English is one of its features); a threshold
+is chosen for each language on its questions' first reading (FacQA repeats facts across
+passages in other words, so the second overstates wrong answers).
 FacQA valid is never used here.
 """
 
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 TARGET_PRECISION = 0.9
 OWN_QUESTIONS = Path(__file__).parent.parent / "benchmarks" / "questions.jsonl"
+HELD_IN_ENGLISH = Path(__file__).parent / "data" / "held_in_english.jsonl"
 DEFAULT_CORPUS = Path(__file__).parent.parent / "corpus"
 BATCH = 16
 
@@ -70,16 +75,30 @@ def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None
         facqa(facqa_dir, "train", corpus)
         engine = Engine(settings, index_dir=Path(work) / "index", reader_layers=str(weights.layers))
         engine.build_index([corpus])
-        read = _read_held_in(engine, held_in)
+        read = _read_held_in(engine, held_in) + _read_held_in(engine, in_english(held_in))
         if OWN_QUESTIONS.is_file() and DEFAULT_CORPUS.is_dir():  # a checkout of the repository
             own = Engine(engine.settings, engine.embedder, index_dir=Path(work) / "own")
             own.build_index([DEFAULT_CORPUS])
             read += _read_held_in(own, own_tune_rows())
-    features = np.array([r.features for _, found, _ in read for r in found])
-    right = np.array([answerable and is_right(r.words, gold) for gold, found, answerable in read for r in found],
+    features = np.array([r.features for _, found, _, _ in read for r in found])
+    right = np.array([answerable and is_right(r.words, gold) for gold, found, answerable, _ in read for r in found],
                      dtype=float)
     w = fit_logistic(features, right)
     curve = Calibration(tuple(w[:-1]), float(w[-1]), 0.0)
+    indonesian = _threshold(curve, [r[:3] for r in read if not r[3]])
+    english = _threshold(curve, [r[:3] for r in read if r[3]])
+    report = {
+        "features": list(FEATURES), "weights": [float(v) for v in w[:-1]], "intercept": float(w[-1]),
+        "threshold": indonesian["threshold"], "english_threshold": english["threshold"],
+        "held_in": {"indonesian": indonesian, "english": english},
+    }
+    weights.calibration_file.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _threshold(curve: Calibration, read: list[tuple[str, list[Reading], bool]]) -> dict:
+    """The threshold at which 9 in 10 of the answers to `read`'s answerable questions at or
+    above it are right, and what it gives there."""
     chosen = [(max(curve.confidence(r.features) for r in found),
                is_right(max(found, key=lambda r: curve.confidence(r.features)).words, gold))
               for gold, found, answerable in read if answerable and found]
@@ -88,18 +107,13 @@ def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None
     unanswerable = [max(curve.confidence(r.features) for r in found) if found else 0.0
                     for _, found, answerable in read if not answerable]
     confident = confidences >= threshold
-    report = {
-        "features": list(FEATURES), "weights": [float(v) for v in w[:-1]], "intercept": float(w[-1]),
+    return {
         "threshold": threshold,
-        "held_in": {
-            "questions": len(chosen),
-            "coverage": float(confident.mean()),
-            "precision_when_confident": float(chosen_right[confident].mean()) if confident.any() else 0.0,
-            "left_unanswered_without_their_passages": float(np.mean(np.array(unanswerable) < threshold)),
-        },
+        "questions": len(chosen),
+        "coverage": float(confident.mean()),
+        "precision_when_confident": float(chosen_right[confident].mean()) if confident.any() else 0.0,
+        "left_unanswered_without_their_passages": float(np.mean(np.array(unanswerable) < threshold)),
     }
-    weights.calibration_file.write_text(json.dumps(report, indent=2) + "\n")
-    return report
 
 
 def own_tune_rows() -> list[FacQARow]:
@@ -109,9 +123,15 @@ def own_tune_rows() -> list[FacQARow]:
     return [FacQARow(i.question, "", i.answer, 0) for i in items if i.answer and "held-out" not in i.tags]
 
 
-def _read_held_in(engine: Engine, rows) -> list[tuple[str, list[Reading], bool]]:
+def in_english(rows: list[FacQARow]) -> list[FacQARow]:
+    """The rows whose question has an English translation in HELD_IN_ENGLISH, asked in English."""
+    english = {r["question"]: r["english"] for r in map(json.loads, HELD_IN_ENGLISH.read_text().splitlines())}
+    return [FacQARow(english[r.question], r.passage, r.answer, r.answer_start) for r in rows if r.question in english]
+
+
+def _read_held_in(engine: Engine, rows) -> list[tuple[str, list[Reading], bool, bool]]:
     """Each row's gold answer and the reader's readings, as served and without its answer's
-    passages (`answerable` False)."""
+    passages (`answerable` False), and whether the question is in English."""
     depth = engine.settings.reader_passages
     curve = Calibration((0.0,) * len(FEATURES), 0.0, 0.0)  # confidences are not needed yet
     read = []
@@ -127,5 +147,6 @@ def _read_held_in(engine: Engine, rows) -> list[tuple[str, list[Reading], bool]]
                              for row, results, _ in asked])
         for (row, results, answerable), found in zip(asked, spans):
             passages = [Passage(r.passage_id, r.doc_id, 0, r.text, *r.article_span) for r in results]
-            read.append((row.answer, readings(QueryPlan.of(row.question), passages, found, curve), answerable))
+            plan = QueryPlan.of(row.question)
+            read.append((row.answer, readings(plan, passages, found, curve), answerable, plan.english))
     return read

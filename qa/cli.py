@@ -689,13 +689,13 @@ def train_reader(
     squad_limit: Annotated[Optional[int], typer.Option(
         min=1, help="At most N questions from each --squad file, drawn with the fixed seed.")] = None,
     calibrate_only: Annotated[bool, typer.Option(
-        "--calibrate-only", help="Keep the committed weights; only fit the confidence curve and threshold again.")] = False,
+        "--calibrate-only", help="Keep the committed weights; only fit the confidence curve and thresholds again.")] = False,
     config: ConfigFileOption = None,
 ):
     """Train the answer reader (LoRA adapter and span head on the bundled e5 encoder) on
     FacQA train, with more extractive QA data in SQuAD's JSON format if given, and print its
     scores on FacQA valid given the gold passage; then, for the committed reader, fit its
-    confidence curve and threshold on held-in questions. On 2 CPU cores: 25 to 60 minutes for
+    confidence curve and thresholds on held-in questions. On 2 CPU cores: 25 to 60 minutes for
     6 layers, about twice that for 12; fixed seed.
 
     **Examples**
@@ -727,10 +727,10 @@ def train_reader(
             from qa.calibration import calibrate
 
             found = calibrate(facqa, weights, settings)
-            held = found["held_in"]
-            out.print(f"confidence threshold {found['threshold']:.3f}: on {held['questions']} held-in questions "
-                      f"(asked with and without their answer's passages) {held['coverage']:.0%} confident, "
-                      f"{held['precision_when_confident']:.0%} of those right", markup=False)
+            for language, held in found["held_in"].items():
+                out.print(f"questions in {language}: confidence threshold {held['threshold']:.3f}; on "
+                          f"{held['questions']} held-in questions {held['coverage']:.0%} confident, "
+                          f"{held['precision_when_confident']:.0%} of those right", markup=False)
     except QAError as exc:
         raise _fail(exc) from None
 

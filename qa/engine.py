@@ -310,7 +310,7 @@ class Engine:
 
     @functools.cached_property
     def calibration(self) -> Calibration:
-        """The reader's confidence curve and threshold (`qa train-reader --calibrate-only`)."""
+        """The reader's confidence curve and thresholds (`qa train-reader --calibrate-only`)."""
         return Calibration.load(self.reader.weights.calibration_file)
 
     def health(self) -> dict:

@@ -41,6 +41,21 @@ _CHAT_WORD = re.compile(r"(?<![\w.])(?:" + "|".join(CHAT_SPELLINGS) + r")\b", re
 _TIME_LEAD = re.compile(
     r"\b(?=\S)(?:(?:in|on|during|per|pada|sepanjang|selama|hingga|sampai)\s+)?"
     r"(?:(?:tahun|thn|bulan|bln|tanggal|tgl|year|month)\s+)?$", re.IGNORECASE)
+# English's function words, none of them an Indonesian word. A question is asked in English
+# ("who is the Director General of IKMA?", "who discovered Helicobacter pylori?") when it starts
+# with an English question word, or when two or more of its lower-case words, a quarter of them or
+# more, are English function words; and it asks with no Indonesian question word (FacQA's "Siapa
+# pengarang buku The Clash of Civilizations ...?" names an English title). The reader learnt from
+# Indonesian questions, and is surer of their answers (`qa.short_answer`).
+ENGLISH_WORDS = frozenset(
+    "a an and are as at be been by can could did do does for from had has have how in into is it its many "
+    "much of on or than that the their there these this to was were what when where which who whom whose "
+    "why will with would".split())
+ENGLISH_QUESTION_START = frozenset("what who whom whose when where which why how is are was were did does do can "
+                                   "could will would".split())
+INDONESIAN_QUESTION_WORDS = frozenset("apa apakah siapa siapakah berapa berapakah brp kapan kapankah kpn mana "
+                                      "manakah dimana dimanakah dmn bagaimana gimana bgmn gmn mengapa kenapa knp".split())
+ENGLISH_SHARE = 0.25
 # A source filter names publishers: more than this is a mistake (or an attack), not a search.
 MAX_SOURCES, MAX_SOURCE_CHARS = 100, 200
 
@@ -113,6 +128,7 @@ class QueryPlan:
     kind: str  # the kind of answer asked for (qa.answers.answer_type)
     asked: AskedPeriod
     figures: list[re.Pattern]  # figures the question quotes ("10.514 sentra"): a passage with them is the one meant
+    english: bool  # asked in English (ENGLISH_WORDS)
 
     @classmethod
     def of(cls, question: str, today: dt.date | None = None) -> QueryPlan:
@@ -131,7 +147,19 @@ class QueryPlan:
             kind=answer_type(question),
             asked=asked,
             figures=[_figure_pattern(question[start:end]) for start, end in figures(question)],
+            english=is_english(question),
         )
+
+
+def is_english(question: str) -> bool:
+    """Whether `question` is asked in English (see ENGLISH_WORDS)."""
+    words = re.findall(r"[^\W\d_]+", question)
+    lower = [w.lower() for w in words]
+    if not words or INDONESIAN_QUESTION_WORDS & set(lower):
+        return False
+    plain = [w for w in words if w.islower()]  # capitalised words are names and titles
+    english = sum(w in ENGLISH_WORDS for w in plain)
+    return lower[0] in ENGLISH_QUESTION_START or (english >= 2 and english >= ENGLISH_SHARE * len(plain))
 
 
 def _figure_pattern(figure: str) -> re.Pattern:

@@ -150,7 +150,8 @@ class ShortAnswer:
     """The words that answer, from the best results.
 
     `confidence` (0-1) is how likely the answer is right; `confident` is true when it reaches
-    the threshold at which 9 answers in 10 are right. When not confident, `text` is None rather
+    the threshold at which 9 answers in 10 are right (one for questions in Indonesian, one for
+    questions in English). When not confident, `text` is None rather
     than a guess, except when the answer found speaks of another period than the one asked:
     then `text` is the latest found, `period` says when it is from and `note` says so.
     `kind` is "span" (a name, figure, date or place) or "sentence" (why/how questions).

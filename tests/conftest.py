@@ -17,6 +17,7 @@ import pytest
 from qa import Engine, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+FACQA = ROOT.parent / "shared" / "data" / "facqa"  # beside the checkout, as CI has it
 OUTPUT = ROOT / "test-output"  # screenshots and other files a person may want to look at
 CORPUS = ROOT / "corpus"
 QUESTION = "berapa tenaga kerja IKM 2024?"

@@ -1,6 +1,13 @@
-import numpy as np
+import json
 
-from qa.calibration import fit_logistic, threshold_for
+import numpy as np
+import pytest
+
+from conftest import FACQA
+from qa.calibration import HELD_IN_ENGLISH, fit_logistic, in_english, threshold_for
+from qa.facqa import facqa_rows
+from qa.query import is_english
+from qa.reader_training import SEED, split_held_in
 
 
 def test_the_logistic_fit_recovers_a_known_curve():
@@ -17,3 +24,13 @@ def test_the_threshold_is_the_lowest_at_which_nine_in_ten_are_right():
     assert threshold_for(confidences, right) == 0.2  # 9 of the 10 answers at or above it are right
     assert threshold_for(confidences, right, precision=0.95) == 0.3
     assert threshold_for(np.array([0.9, 0.8]), np.array([0.0, 0.0])) == 1.0
+
+
+@pytest.mark.skipif(not FACQA.is_dir(), reason="../shared/data/facqa not present")
+def test_every_held_in_question_is_also_asked_in_english():
+    _, held_in = split_held_in(facqa_rows(FACQA, "train"), seed=SEED)
+    english = in_english(held_in)
+    assert len(english) == len(held_in) == len(HELD_IN_ENGLISH.read_text().splitlines())
+    assert [(r.passage, r.answer) for r in english] == [(r.passage, r.answer) for r in held_in]
+    assert sum(is_english(r.question) for r in english) >= 0.99 * len(english)
+    assert all(json.loads(line)["english"] != json.loads(line)["question"] for line in HELD_IN_ENGLISH.read_text().splitlines())

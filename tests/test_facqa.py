@@ -2,11 +2,10 @@
 
 import pytest
 
-from conftest import ROOT
+from conftest import FACQA
 from qa.errors import InvalidInputError
 from qa.facqa import detokenize, facqa_rows
 
-FACQA = ROOT.parent / "shared" / "data" / "facqa"
 
 
 @pytest.mark.skipif(not FACQA.is_dir(), reason="../shared/data/facqa not present")

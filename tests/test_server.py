@@ -23,9 +23,10 @@ def test_real_server_answers(server, engine):
     assert httpx.get(f"{server}/health", timeout=10).json()["passages"] == len(engine.index.snapshot())
 
 
-def _big_batch(n: int) -> list[dict]:
-    """Articles enough to keep both cores embedding for several seconds."""
-    return [{**BATTERY, "id": f"besar-{i}", "text": " ".join([BATTERY["text"]] * 6) + f" Nomor {i}."}
+def _big_batch(n: int, repeat: int = 6) -> list[dict]:
+    """Articles enough to keep both cores embedding for several seconds: `n` of them, each
+    `repeat` times the battery article's text."""
+    return [{**BATTERY, "id": f"besar-{i}", "text": " ".join([BATTERY["text"]] * repeat) + f" Nomor {i}."}
             for i in range(n)]
 
 
@@ -48,8 +49,11 @@ def test_sigterm_stops_qa_serve_within_its_limit_during_a_write(engine, tmp_path
     shutil.copytree(engine.settings.index_dir, index_dir)
     process, base = start_qa_serve(index_dir, log, QA_API_KEY=KEY, QA_SHUTDOWN_TIMEOUT="1")
     try:
+        # enough to embed for far longer than the 3 s + 1 s below on a fast CPU (300 articles of 6
+        # times the text take about 3 s where bf16 runs on AMX: the write could finish within the limit)
         writing = threading.Thread(target=lambda: httpx.post(
-            f"{base}/articles", json=_big_batch(300), headers={"X-API-Key": KEY}, timeout=300), daemon=True)
+            f"{base}/articles", json=_big_batch(1000, repeat=12), headers={"X-API-Key": KEY}, timeout=300),
+            daemon=True)
         writing.start()
         time.sleep(3)  # well into embedding
         process.send_signal(signal.SIGTERM)

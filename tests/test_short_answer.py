@@ -102,6 +102,9 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("lima ribu orang", "berapa tenaga kerja IKM?", True),
     ("30/05/2023", "berapa jumlah unit IKM?", False),  # a date is not a figure
     ("Oktober 2024", "berapa jumlah unit IKM?", False),
+    ("9/8", "berapa harga emas?", False),  # a day and a month, as news writes them
+    ("(15/11)", "berapa jumlah unit IKM?", False),
+    ("3/4 penduduk", "berapa jumlah penduduk miskin?", True),  # more than a day and a month
     ("4,52 juta unit per Oktober 2024", "berapa jumlah unit IKM?", True),
     ("12-17 November 2024", "kapan Gebyar IKMA dilaksanakan?", True),
     ("Jakarta", "kapan Gebyar IKMA dilaksanakan?", False),
@@ -264,9 +267,11 @@ def test_passages_that_agree_count_for_each_other():
 def test_each_committed_calibration_loads_and_rises_with_the_margin(weights):
     calibration = Calibration.load(weights.calibration_file)
     assert json.loads(weights.calibration_file.read_text())["features"] == list(FEATURES)  # fitted on these features
-    low, high = ([m, -1.0, 0, 0, 3, 1.0, 1.0, 0.0, 1.0] for m in (0.0, 10.0))
+    low, high = ([m, -1.0, 0, 0, 3, 1.0, 1.0, 0.0, 1.0, 0.0] for m in (0.0, 10.0))
     assert 0 < calibration.confidence(low) < calibration.confidence(high) < 1
-    assert 0.3 < calibration.threshold < 1
+    assert 0.3 < calibration.threshold < 1 and 0.3 < calibration.english_threshold < 1  # one for each language
+    assert calibration.threshold_for(english=False) == calibration.threshold
+    assert calibration.threshold_for(english=True) == calibration.english_threshold
 
 
 def test_a_reading_says_whether_it_came_from_its_passages_best_window():
@@ -294,3 +299,20 @@ def test_a_why_answer_may_start_from_a_span_that_restates_the_question():
     found = readings(plan, [passage(text)], [[span_of("IKM didorong mengembangkan produk inovatif", 6.0, text)]], SURE)
     short = short_answer(plan, [passage(text)], found, SURE)
     assert short.confident and short.kind == SENTENCE and short.text.endswith("pasar global.")
+
+
+def test_an_english_question_s_readings_say_so_and_meet_its_threshold():
+    plan = QueryPlan.of("who is the Deputy Minister of Industry?")
+    calibration = Calibration((1.0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0.0, 0.5, english_threshold=0.99)
+    found = readings(plan, [passage()], [[span_of("Faisol Riza", 3.0)]], calibration)
+    assert found[0].english and found[0].features[FEATURES.index("english")] == 1.0
+    assert 0.5 < found[0].confidence < 0.99 and not found[0].sure(calibration)  # sure for Indonesian, not English
+    indonesian = readings(QueryPlan.of("siapa Wamenperin?"), [passage()], [[span_of("Faisol Riza", 3.0)]], calibration)
+    assert not indonesian[0].english and indonesian[0].sure(calibration)
+
+
+def test_no_answer_is_confident_where_the_reader_would_rather_say_there_is_none():
+    plan = QueryPlan.of("siapa Wamenperin?")
+    trusting = Calibration((0.0,) * len(FEATURES), 5.0, 0.5)  # every reading 0.99 confident
+    found = readings(plan, [passage()], [[span_of("Faisol Riza", -0.2), span_of("Kemenperin", 0.1)]], trusting)
+    assert [r.sure(trusting) for r in found] == [False, True]
