@@ -10,8 +10,9 @@ translated by hand for this: FacQA has none in English, and users ask in English
 the own question set's questions over the default corpus that are not tagged held-out (news as
 people ask it: terse, colloquial, English). Each question is read twice: with the passages
 retrieval serves, and with every passage that holds its answer left out, where any answer
-counts as wrong, so that the curve learns what an unanswerable question looks like. One curve
-serves both languages (whether the question is in English is one of its features); a threshold
+counts as wrong, so that the curve learns what an unanswerable question looks like. The curve is
+fitted on the questions in Indonesian; whether a question is in English is one more feature,
+whose weight alone is then fitted on the questions in English (`_fit_languages`); a threshold
 is chosen for each language on its questions' first reading (FacQA repeats facts across
 passages in other words, so the second overstates wrong answers).
 FacQA valid is never used here.
@@ -44,13 +45,14 @@ DEFAULT_CORPUS = Path(__file__).parent.parent / "corpus"
 BATCH = 16
 
 
-def fit_logistic(features: np.ndarray, right: np.ndarray, ridge: float = 1e-2, steps: int = 100) -> np.ndarray:
-    """Weights (the intercept last) of P(right) = sigmoid(features · w), by Newton's method with
-    a small ridge (a separable sample would otherwise send a weight to infinity)."""
+def fit_logistic(features: np.ndarray, right: np.ndarray, ridge: float = 1e-2, steps: int = 100,
+                 offset: np.ndarray | float = 0.0) -> np.ndarray:
+    """Weights (the intercept last) of P(right) = sigmoid(offset + features · w), by Newton's
+    method with a small ridge (a separable sample would otherwise send a weight to infinity)."""
     x = np.c_[features, np.ones(len(features))]
     w = np.zeros(x.shape[1])
     for _ in range(steps):
-        p = 1 / (1 + np.exp(-x @ w))
+        p = 1 / (1 + np.exp(-(offset + x @ w)))
         gradient = x.T @ (p - right) + ridge * w
         hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(len(w))
         w -= np.linalg.solve(hessian, gradient)
@@ -80,10 +82,7 @@ def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None
             own = Engine(engine.settings, engine.embedder, index_dir=Path(work) / "own")
             own.build_index([DEFAULT_CORPUS])
             read += _read_held_in(own, own_tune_rows())
-    features = np.array([r.features for _, found, _, _ in read for r in found])
-    right = np.array([answerable and is_right(r.words, gold) for gold, found, answerable, _ in read for r in found],
-                     dtype=float)
-    w = fit_logistic(features, right)
+    w = _fit_languages([r for r in read if not r[3]], [r for r in read if r[3]])
     curve = Calibration(tuple(w[:-1]), float(w[-1]), 0.0)
     indonesian = _threshold(curve, [r[:3] for r in read if not r[3]])
     english = _threshold(curve, [r[:3] for r in read if r[3]])
@@ -94,6 +93,29 @@ def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None
     }
     weights.calibration_file.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _fit_languages(indonesian: list, english: list) -> np.ndarray:
+    """The curve's weights (the intercept last): every weight fitted on the questions in
+    Indonesian, then only the English feature's, on the questions in English with the others
+    held. The English questions shift their answers' confidence by one amount, and so change
+    neither which reading of a question is preferred nor anything for Indonesian questions."""
+    english_feature = FEATURES.index("english")
+    features, right = _labelled(indonesian)
+    w = fit_logistic(features, right)
+    features, right = _labelled(english)
+    held = features @ w[:-1] + w[-1]
+    w[english_feature] = fit_logistic(np.empty((len(right), 0)), right, offset=held)[0]
+    return w
+
+
+def _labelled(read: list) -> tuple[np.ndarray, np.ndarray]:
+    """Every reading's features, and whether it is right (never, for a question read without
+    its answer's passages)."""
+    features = np.array([r.features for _, found, _, _ in read for r in found])
+    right = np.array([answerable and is_right(r.words, gold) for gold, found, answerable, _ in read for r in found],
+                     dtype=float)
+    return features, right
 
 
 def _threshold(curve: Calibration, read: list[tuple[str, list[Reading], bool]]) -> dict:

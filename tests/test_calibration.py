@@ -18,6 +18,15 @@ def test_the_logistic_fit_recovers_a_known_curve():
     assert abs(slope - 0.8) < 0.1 and abs(intercept + 1.0) < 0.15
 
 
+
+def test_with_the_other_weights_held_only_the_shift_is_fitted():
+    """How the English feature's weight is fitted: the curve's other weights held, as an offset."""
+    rng = np.random.default_rng(1)
+    held = rng.normal(0, 2, 5000)
+    right = (rng.random(5000) < 1 / (1 + np.exp(-(held + 0.7)))).astype(float)
+    (shift,) = fit_logistic(np.empty((5000, 0)), right, offset=held)
+    assert abs(shift - 0.7) < 0.1
+
 def test_the_threshold_is_the_lowest_at_which_nine_in_ten_are_right():
     confidences = np.array([0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
     right = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], dtype=float)
