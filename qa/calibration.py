@@ -82,20 +82,23 @@ def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None
             own = Engine(engine.settings, engine.embedder, index_dir=Path(work) / "own")
             own.build_index([DEFAULT_CORPUS])
             read += _read_held_in(own, own_tune_rows())
-    w = _fit_languages([r for r in read if not r[3]], [r for r in read if r[3]])
+    indonesian, english = [r for r in read if not r[3]], [r for r in read if r[3]]
+    w = _fit_languages(indonesian, english)
     curve = Calibration(tuple(w[:-1]), float(w[-1]), 0.0)
-    indonesian = _threshold(curve, [r[:3] for r in read if not r[3]])
-    english = _threshold(curve, [r[:3] for r in read if r[3]])
+    held_in = {"indonesian": _threshold(curve, indonesian), "english": _threshold(curve, english)}
     report = {
         "features": list(FEATURES), "weights": [float(v) for v in w[:-1]], "intercept": float(w[-1]),
-        "threshold": indonesian["threshold"], "english_threshold": english["threshold"],
-        "held_in": {"indonesian": indonesian, "english": english},
+        "threshold": held_in["indonesian"]["threshold"], "english_threshold": held_in["english"]["threshold"],
+        "held_in": held_in,
     }
     weights.calibration_file.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
-def _fit_languages(indonesian: list, english: list) -> np.ndarray:
+Read = tuple[str, list[Reading], bool, bool]  # gold answer, readings, answerable, asked in English
+
+
+def _fit_languages(indonesian: list[Read], english: list[Read]) -> np.ndarray:
     """The curve's weights (the intercept last): every weight fitted on the questions in
     Indonesian, then only the English feature's, on the questions in English with the others
     held. The English questions shift their answers' confidence by one amount, and so change
@@ -109,7 +112,7 @@ def _fit_languages(indonesian: list, english: list) -> np.ndarray:
     return w
 
 
-def _labelled(read: list) -> tuple[np.ndarray, np.ndarray]:
+def _labelled(read: list[Read]) -> tuple[np.ndarray, np.ndarray]:
     """Every reading's features, and whether it is right (never, for a question read without
     its answer's passages)."""
     features = np.array([r.features for _, found, _, _ in read for r in found])
@@ -118,16 +121,16 @@ def _labelled(read: list) -> tuple[np.ndarray, np.ndarray]:
     return features, right
 
 
-def _threshold(curve: Calibration, read: list[tuple[str, list[Reading], bool]]) -> dict:
+def _threshold(curve: Calibration, read: list[Read]) -> dict:
     """The threshold at which 9 in 10 of the answers to `read`'s answerable questions at or
     above it are right, and what it gives there."""
     chosen = [(max(curve.confidence(r.features) for r in found),
                is_right(max(found, key=lambda r: curve.confidence(r.features)).words, gold))
-              for gold, found, answerable in read if answerable and found]
+              for gold, found, answerable, _ in read if answerable and found]
     confidences, chosen_right = np.array([c for c, _ in chosen]), np.array([r for _, r in chosen], dtype=float)
     threshold = threshold_for(confidences, chosen_right)
     unanswerable = [max(curve.confidence(r.features) for r in found) if found else 0.0
-                    for _, found, answerable in read if not answerable]
+                    for _, found, answerable, _ in read if not answerable]
     confident = confidences >= threshold
     return {
         "threshold": threshold,
@@ -151,7 +154,7 @@ def in_english(rows: list[FacQARow]) -> list[FacQARow]:
     return [FacQARow(english[r.question], r.passage, r.answer, r.answer_start) for r in rows if r.question in english]
 
 
-def _read_held_in(engine: Engine, rows) -> list[tuple[str, list[Reading], bool, bool]]:
+def _read_held_in(engine: Engine, rows) -> list[Read]:
     """Each row's gold answer and the reader's readings, as served and without its answer's
     passages (`answerable` False), and whether the question is in English."""
     depth = engine.settings.reader_passages

@@ -68,17 +68,18 @@ _NAMES_A_SHARE = re.compile(r"%|\b(?:persen|persentase|proporsi|porsi|percent|pe
 # FacQA's 31 questions asking "berapa persen", 30 have one in their answer (the other: "40-50").
 _ASKS_A_SHARE = re.compile(r"\bberapa(?:kah)?\s*(?:%|(?:persen|porsi|proporsi)\w*)|\b(?:persentase|percentage"
                            r"|what\s+(?:share|proportion|percent)|how\s+many\s+percent)\b", re.IGNORECASE)
+# A day and a month, as news gives them ("Selasa (9/8)"): of FacQA's 2,806 gold answers, 128 are
+# only that, every one to a question asking when; none of its 463 "how many" answers holds one.
+_DAY_MONTH = r"\d{1,2}\s?/\s?\d{1,2}"
+_DAY_AND_MONTH = re.compile(r"\(?" + _DAY_MONTH + r"\)?")
 # What a date or time is written with besides month names and what `qa.periods` reads: a day
 # and month ("8/9", FacQA's "8/ 9"), a year of three or four digits that is not part of a larger
 # number ("809", not the "201" of "3.201"), a time of day ("10.00 WIB"), a century or an era
 # ("abad ke-17", "AD 14", "500 SM").
-_DATE_FIGURE = re.compile(r"\b\d{1,2}\s?/\s?\d{1,2}\b|(?<![\w.,])\d{3,4}(?![.,]?\d|[^\W\d])|\b\d{1,2}[.:]\d{2}\s?WI(?:B|TA|T)\b"
+_DATE_FIGURE = re.compile(r"\b" + _DAY_MONTH + r"\b|(?<![\w.,])\d{3,4}(?![.,]?\d|[^\W\d])|\b\d{1,2}[.:]\d{2}\s?WI(?:B|TA|T)\b"
                           r"|(?i:\b(?:abad|pukul|masehi|hijriah)\b)|\b\d+\s?(?:AD|BC|SM|M|H)\b|\b(?:AD|BC)\s?\d+\b")
 
 # A comma or a conjunction, then a word: a clause or a list goes on.
-# A day and a month, as news gives them ("Selasa (9/8)"): of FacQA's 2,806 gold answers, 128 are
-# only that, every one to a question asking when; none of its 463 "how many" answers holds one.
-_DAY_AND_MONTH = re.compile(r"\(?\d{1,2}\s?/\s?\d{1,2}\)?")
 _CLAUSE = re.compile(r"(?:,|\s(?:atau|dan|serta|sedangkan|sementara|or|and|while))\s+[^\W\d]", re.IGNORECASE)
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
