@@ -168,12 +168,24 @@ class Reading:
                 float(self.best_window), float(self.english)]
 
 
+def _joined(text: str, at: int) -> bool:
+    """Whether the characters at `at - 1` and `at` are of one word: letters and digits, and a
+    figure's decimal or thousands separator between two digits ("10,23", "5.000")."""
+    before, after = text[at - 1], text[at]
+    if before.isalnum() and after.isalnum():
+        return True
+    if after in ".," and before.isdigit():
+        return text[at + 1 : at + 2].isdigit()
+    return before in ".," and after.isdigit() and text[at - 2 : at - 1].isdigit()
+
+
 def words_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """[start, end) widened to whole words and stripped of spaces and punctuation at its edges
-    (a bracket whose other half it holds, or a percent sign that belongs to it, stays)."""
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+    """[start, end) widened to whole words (a figure whole: "10" of "10,23" is half of it) and
+    stripped of spaces and punctuation at its edges (a bracket whose other half it holds, or a
+    percent sign that belongs to it, stays)."""
+    while start > 0 and start < len(text) and _joined(text, start):
         start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+    while 0 < end < len(text) and _joined(text, end):
         end += 1
     while start < end and text[start] in _EDGE and not (text[start] == "(" and ")" in text[start:end]):
         start += 1

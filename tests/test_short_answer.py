@@ -34,9 +34,13 @@ def span_of(words: str, margin: float = 5.0, text: str = TEXT) -> Span:
     ("IKM de", "IKM dengan"),  # half a word is widened to the whole word
     ("2,37 juta tenaga ker", "12,37 juta tenaga kerja"),
     (" Faisol Riza.", "Faisol Riza"),  # spaces and a full stop at the edges go
+    ("12,", "12,37"),  # a figure is a word: the reader's "12," (a token of its own) is half of it
+    ("37 juta", "12,37 juta"),
+    ("Rp 5.", "Rp 5.000"),  # a thousands separator too
+    ("kerja,", "kerja"),  # a comma after a word still ends it
 ])
 def test_spans_start_and_end_on_word_boundaries(cut, whole):
-    text = "IKM dengan 12,37 juta tenaga kerja, kata Faisol Riza."
+    text = "IKM dengan 12,37 juta tenaga kerja, kata Faisol Riza. Harganya Rp 5.000."
     start = text.index(cut)
     assert text[slice(*words_span(text, start, start + len(cut)))] == whole
 
