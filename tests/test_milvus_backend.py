@@ -1,10 +1,14 @@
 """What only the Milvus backend has: a writer killed between two Milvus calls, Milvus Lite's one
-process, bad configuration, and the CLI and HTTP server run on it as a user would."""
+process, bad configuration, the CLI and HTTP server run on it as a user would, and API replicas
+sharing one Milvus server."""
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import httpx
 import pytest
@@ -15,7 +19,7 @@ from qa.errors import BackendUnavailableError, IndexBusyError, InvalidInputError
 from qa.store import content_hash
 from qa.workers import worker_count
 
-from conftest import CORPUS, QUESTION, ROOT, kill_group, start_qa_serve
+from conftest import CORPUS, QUESTION, ROOT, free_port, kill_group, start_qa_serve
 from test_backends import MANIFEST, article, entry, unit
 
 pytest.importorskip("pymilvus", reason="the Milvus backend needs the cluster extra: pip install -e '.[cluster]'")
@@ -189,3 +193,110 @@ def test_a_live_index_that_grows_past_exact_search_gets_a_graph(tmp_path):
     assert not backend._exact(backend._live_collection())
     assert [h.passage.doc_id for h in backend.search(None, lambda: unit(2), 1, Filters())] == ["a2"]
     backend.close()
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    """A Milvus server on a loopback port, reached as a standalone Milvus is (`QA_MILVUS_URI=
+    http://…`, gRPC over TCP): Milvus Lite's own server (`milvus-lite server`), which speaks the
+    same protocol to the same client code."""
+    port, log = free_port(), tmp_path / "milvus.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
+             "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                kill_group(process)
+                pytest.fail(f"the Milvus server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    kill_group(process)
+
+
+REPLICA_KEY = "kunci"
+COFFEE = "berapa ekspor kopi Lampung Oktober 2026?"
+
+
+def coffee_article(number: int) -> dict:
+    return {"id": f"kopi-{number}", "title": "Ekspor kopi Lampung naik", "source": "Uji", "date": "2026-11-30",
+            "text": f"Ekspor kopi Lampung pada Oktober 2026 mencapai {41_250 + number} ton, naik 18 persen dari "
+                    "bulan sebelumnya, kata Kepala Dinas Perdagangan Lampung Rina Susanti."}
+
+
+def first_result(base: str, question: str) -> str | None:
+    results = httpx.get(f"{base}/ask", params={"q": question}, timeout=60).json()["results"]
+    return results[0]["doc_id"] if results else None
+
+
+def within(seconds: float, condition) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_api_replicas_share_one_milvus_server(tmp_path, milvus_server):
+    """Two `qa serve` replicas (as behind a load balancer) over one Milvus server: what one writes
+    the other serves within 2 s, and a full rebuild goes live under both while they answer."""
+    env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server, "QA_API_KEY": REPLICA_KEY}
+    indexed = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path / "a")],
+                             cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    assert indexed.returncode == 0, indexed.stderr
+    replicas = [start_qa_serve(tmp_path / name, tmp_path / f"{name}.log", "--workers", "1", **env) for name in "ab"]
+    a, b = (base for _, base in replicas)
+    key = {"X-API-Key": REPLICA_KEY}
+    try:
+        assert "12,37 juta" in httpx.get(f"{b}/ask", params={"q": QUESTION}, timeout=60).json()["answer"]["text"]
+        # a write through one replica is served by the other; so is a removal
+        posted = httpx.post(f"{a}/articles", json=coffee_article(1), headers=key, timeout=120)
+        assert posted.status_code == 201 and posted.json()["added"] == ["kopi-1"]
+        assert within(2.0, lambda: first_result(b, COFFEE) == "kopi-1")
+        assert httpx.delete(f"{a}/articles/kopi-1", headers=key, timeout=120).json()["removed"] == ["kopi-1"]
+        assert within(2.0, lambda: first_result(b, COFFEE) != "kopi-1")
+        # writes of different articles through both replicas at once all land, once each
+        done = {}
+        writers = [threading.Thread(target=lambda base, n: done.__setitem__(n, httpx.post(
+            f"{base}/articles", json=coffee_article(n), headers=key, timeout=120).status_code), args=(base, n))
+            for n, base in ((2, a), (3, b))]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        assert done == {2: 201, 3: 201}
+        for base in (a, b):
+            assert within(2.0, lambda: httpx.get(f"{base}/health", timeout=30).json()["articles"] == 7)
+        assert httpx.get(f"{a}/health", timeout=30).json()["passages"] == 13 + 2
+        # a full rebuild (another collection, the alias switched when complete) while B answers
+        built = httpx.get(f"{b}/health", timeout=30).json()["built_at"]
+        answers, stop = [], threading.Event()
+
+        def ask_b():
+            while not stop.is_set():
+                response = httpx.get(f"{b}/ask", params={"q": QUESTION}, timeout=60)
+                answers.append(response.status_code == 200 and "12,37 juta" in response.json()["answer"]["text"])
+
+        asker = threading.Thread(target=ask_b)
+        asker.start()
+        rebuilt = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--fresh", "--index-dir",
+                                  str(tmp_path / "a")], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                                 text=True, timeout=600)
+        time.sleep(2)
+        stop.set()
+        asker.join()
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert answers and all(answers)
+        for base in (a, b):
+            health = httpx.get(f"{base}/health", timeout=30).json()
+            assert health["built_at"] != built and health["articles"] == 5  # the rebuild holds the corpus only
+    finally:
+        for process, _ in replicas:
+            kill_group(process)

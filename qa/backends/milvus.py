@@ -17,9 +17,11 @@ collection.
   passages and inserts the article rows last. A writer killed between two of these calls leaves
   an article without its mark (absent from listings, its passages possibly still found by
   searches); the next write of that article, or its removal, finds no mark and writes (or
-  deletes) all of its rows again, and `qa check` lists such articles. One writer at a time per
-  index: writes in one process take turns; run one `qa index`/`qa add` or one server that
-  writes.
+  deletes) all of its rows again, and `qa check` lists such articles. Writes in one process take
+  turns; API replicas over one server may all write (different articles at once both land), but
+  two writes of the same article at the same moment through two of them have no order, and can
+  leave its passages twice on a server (Milvus does not refuse a repeated primary key) until its
+  next write replaces them.
 """
 
 from __future__ import annotations
@@ -51,19 +53,23 @@ from qa.vectors import AUTO_EF_SEARCH
 log = logging.getLogger(__name__)
 
 
-class _QuietIterators(logging.Filter):
+class _LiteNoise(logging.Filter):
     """Milvus Lite has no timestamp service: at every query iterator its gRPC server logs a
     traceback and pymilvus a warning, and the iterator then uses the client's own time, which
-    is as good for one process. Those two records are dropped; nothing else is."""
+    is as good for one process. Those two records are dropped, as are pymilvus's tracebacks of
+    a Lite file another process holds (the error raised says so, in one line) and of a change
+    of properties that lost a race with another replica's (retried: `CHANGE_TRIES`); nothing
+    else is."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        return not any(noise in message for noise in ("mvccTs", "Method not implemented", "Failed to start MilvusLite"))
+        return not any(noise in message for noise in (
+            "mvccTs", "Method not implemented", "Failed to start MilvusLite", "schema.json.tmp"))
 
 
-# (the last: a Lite file another process holds; the error raised says so, in one line)
-for _logger in ("pymilvus.client.iterator.query_iterator", "grpc._server", "milvus_lite.server_manager"):
-    logging.getLogger(_logger).addFilter(_QuietIterators())
+for _logger in ("pymilvus.client.iterator.query_iterator", "grpc._server", "milvus_lite.server_manager",
+                "pymilvus.decorators"):
+    logging.getLogger(_logger).addFilter(_LiteNoise())
 
 MANIFEST_PROPERTY = "qa.manifest"
 STATE_PROPERTY = "qa.state"  # "building" until a build is complete, then "live"
@@ -76,6 +82,10 @@ INSERT_BATCH = 1_000  # rows per insert call
 CONNECT_SECONDS = 10.0
 LIVE_SECONDS = 1.0  # how long this process trusts what it last learnt of the live build
 SIZE_SECONDS = 60.0  # how long a passage count chooses efSearch (it changes by size class: 300k)
+# API replicas write at once. Milvus Lite's server fails one of two changes of a collection's
+# properties made at the same moment (both rename the same file), so recording a write's
+# generation is read again and retried.
+CHANGE_TRIES, CHANGE_PAUSE = 4, 0.05
 # Stems such as "12,37" and "4.500" are one token to the project; Milvus's analyzer splits on
 # punctuation, so each stem is written as one word: "_" "," "." become "_u" "_c" "_d".
 _ESCAPES = str.maketrans({"_": "_u", ",": "_c", ".": "_d"})
@@ -325,10 +335,17 @@ class MilvusBackend(Backend):
         """After a write to the live build: raise its generation, and give it an HNSW graph in
         place of exact search once it has grown past `exact_search_below` passages."""
         collection = self._live_collection(fresh=True)
-        properties = self._call("describe the index", "describe_collection", collection).get("properties", {})
-        generation = int(properties.get(GENERATION_PROPERTY, 0)) + 1
-        self._call("record a change", "alter_collection_properties", collection,
-                   properties={GENERATION_PROPERTY: str(generation)})
+        for attempt in range(CHANGE_TRIES):
+            properties = self._call("describe the index", "describe_collection", collection).get("properties", {})
+            generation = int(properties.get(GENERATION_PROPERTY, 0)) + 1
+            try:
+                self._call("record a change", "alter_collection_properties", collection,
+                           properties={GENERATION_PROPERTY: str(generation)})
+                break
+            except BackendUnavailableError:
+                if attempt == CHANGE_TRIES - 1:
+                    raise
+                time.sleep(CHANGE_PAUSE * (attempt + 1))
         if self._count(collection, "") >= self.settings.exact_search_below and self._exact(collection):
             _use_hnsw(self, collection)
 
