@@ -195,29 +195,44 @@ def test_a_live_index_that_grows_past_exact_search_gets_a_graph(tmp_path):
     backend.close()
 
 
-@pytest.fixture
-def milvus_server(tmp_path):
+class MilvusServer:
     """A Milvus server on a loopback port, reached as a standalone Milvus is (`QA_MILVUS_URI=
     http://…`, gRPC over TCP): Milvus Lite's own server (`milvus-lite server`), which speaks the
-    same protocol to the same client code."""
-    port, log = free_port(), tmp_path / "milvus.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                kill_group(process)
-                pytest.fail(f"the Milvus server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
-    kill_group(process)
+    same protocol to the same client code. It can be stopped and started again on its data."""
+
+    def __init__(self, directory):
+        self.directory, self.port, self.process = directory, free_port(), None
+        self.uri = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.directory / "milvus.log"
+        with open(log, "a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(self.directory / "milvus"),
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"the Milvus server did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        kill_group(self.process)
+        self.process.wait()
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    server = MilvusServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 REPLICA_KEY = "kunci"
@@ -247,7 +262,7 @@ def within(seconds: float, condition) -> bool:
 def test_api_replicas_share_one_milvus_server(tmp_path, milvus_server):
     """Two `qa serve` replicas (as behind a load balancer) over one Milvus server: what one writes
     the other serves within 2 s, and a full rebuild goes live under both while they answer."""
-    env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server, "QA_API_KEY": REPLICA_KEY}
+    env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server.uri, "QA_API_KEY": REPLICA_KEY}
     indexed = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path / "a")],
                              cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
     assert indexed.returncode == 0, indexed.stderr
@@ -300,3 +315,24 @@ def test_api_replicas_share_one_milvus_server(tmp_path, milvus_server):
     finally:
         for process, _ in replicas:
             kill_group(process)
+
+
+def test_a_replica_rides_out_a_milvus_server_restart(tmp_path, milvus_server):
+    """While the server is down, questions and health checks get a 503 that names it; once it is
+    back (its collections no longer loaded), the replica answers again without a restart."""
+    env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server.uri}
+    indexed = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path / "a")],
+                             cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    assert indexed.returncode == 0, indexed.stderr
+    process, base = start_qa_serve(tmp_path / "a", tmp_path / "a.log", "--workers", "1", **env)
+    ask = lambda: httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60)  # noqa: E731
+    try:
+        assert "12,37 juta" in ask().json()["answer"]["text"]
+        milvus_server.stop()
+        for response in (ask(), httpx.get(f"{base}/health", timeout=60)):
+            assert response.status_code == 503 and milvus_server.uri in response.json()["detail"]
+        milvus_server.start()
+        assert within(30.0, lambda: ask().status_code == 200)
+        assert "12,37 juta" in ask().json()["answer"]["text"]
+    finally:
+        kill_group(process)

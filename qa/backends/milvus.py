@@ -53,23 +53,23 @@ from qa.vectors import AUTO_EF_SEARCH
 log = logging.getLogger(__name__)
 
 
-class _LiteNoise(logging.Filter):
-    """Milvus Lite has no timestamp service: at every query iterator its gRPC server logs a
-    traceback and pymilvus a warning, and the iterator then uses the client's own time, which
-    is as good for one process. Those two records are dropped, as are pymilvus's tracebacks of
-    a Lite file another process holds (the error raised says so, in one line) and of a change
-    of properties that lost a race with another replica's (retried: `CHANGE_TRIES`); nothing
-    else is."""
+class _Noise(logging.Filter):
+    """Records said again, in one line, by the error raised, or of nothing wrong: pymilvus's
+    traceback of every failed call (`MilvusBackend._call` raises its reason in one line, or
+    retries it), and Milvus Lite's of a file another process holds. Milvus Lite also has no
+    timestamp service: at every query iterator its gRPC server logs a traceback and pymilvus a
+    warning, and the iterator then uses the client's own time, which is as good for one
+    process. Nothing else is dropped."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         return not any(noise in message for noise in (
-            "mvccTs", "Method not implemented", "Failed to start MilvusLite", "schema.json.tmp"))
+            "RPC error:", "mvccTs", "Method not implemented", "Failed to start MilvusLite"))
 
 
-for _logger in ("pymilvus.client.iterator.query_iterator", "grpc._server", "milvus_lite.server_manager",
-                "pymilvus.decorators"):
-    logging.getLogger(_logger).addFilter(_LiteNoise())
+for _logger in ("pymilvus.decorators", "pymilvus.client.iterator.query_iterator", "grpc._server",
+                "milvus_lite.server_manager"):
+    logging.getLogger(_logger).addFilter(_Noise())
 
 MANIFEST_PROPERTY = "qa.manifest"
 STATE_PROPERTY = "qa.state"  # "building" until a build is complete, then "live"
@@ -86,6 +86,7 @@ SIZE_SECONDS = 60.0  # how long a passage count chooses efSearch (it changes by 
 # properties made at the same moment (both rename the same file), so recording a write's
 # generation is read again and retried.
 CHANGE_TRIES, CHANGE_PAUSE = 4, 0.05
+NOT_LOADED = 101  # Milvus's error code for a search of a collection not loaded
 # Stems such as "12,37" and "4.500" are one token to the project; Milvus's analyzer splits on
 # punctuation, so each stem is written as one word: "_" "," "." become "_u" "_c" "_d".
 _ESCAPES = str.maketrans({"_": "_u", ",": "_c", ".": "_d"})
@@ -99,6 +100,12 @@ def embedded(settings: Settings) -> bool:
 def stem_text(words: list[str]) -> str:
     """Stems as the text Milvus's analyzer cuts back into exactly these tokens."""
     return " ".join(word.translate(_ESCAPES) for word in words)
+
+
+def _not_loaded(exc: Exception) -> bool:
+    """Whether a failed call found its collection not loaded (Milvus's error 101; Milvus Lite
+    says "released")."""
+    return getattr(exc, "code", None) == NOT_LOADED or bool(re.search(r"not loaded|state 'released'", str(exc)))
 
 
 def _literal(value: str) -> str:
@@ -186,13 +193,20 @@ class MilvusBackend(Backend):
                                           "and QA_MILVUS_TOKEN") from None
 
     def _call(self, what: str, method: str, *args, **kwargs):
-        """A client call whose failure becomes one clear error."""
-        try:
-            return getattr(self.client, method)(*args, **kwargs)
-        except QAError:
-            raise
-        except Exception as exc:
-            raise BackendUnavailableError(f"Milvus at {self.uri} failed to {what} ({_reason(exc)})") from None
+        """A client call whose failure becomes one clear error. A search or query of a collection
+        the server does not hold loaded (it restarted, or an operator released it) loads the
+        live build again and is tried once more: what this process noted as loaded is stale."""
+        for attempt in range(2):
+            try:
+                return getattr(self.client, method)(*args, **kwargs)
+            except QAError:
+                raise
+            except Exception as exc:
+                if attempt == 0 and method in ("search", "query") and _not_loaded(exc):
+                    self._loaded.clear()
+                    self._collections()
+                    continue
+                raise BackendUnavailableError(f"Milvus at {self.uri} failed to {what} ({_reason(exc)})") from None
 
     def _alias(self, kind: str) -> str:
         return f"{self.prefix}_{kind}"
