@@ -448,10 +448,11 @@ class StopWork:
 
 def _log_access_lines() -> None:
     """Access lines go to stderr as they are (each carries its own time), unless the
-    application that runs the app has set up logging itself (then they go where it says)."""
+    application that runs the app (`qa serve`'s CLI, or another) has set up logging itself:
+    then they go where it says, once."""
     if access_log.level == logging.NOTSET:
         access_log.setLevel(logging.INFO)
-    if not access_log.handlers and not logging.getLogger().handlers:
+    if not access_log.hasHandlers():
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         access_log.addHandler(handler)

@@ -108,3 +108,17 @@ def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
     assert outcomes == [200] * 8, outcomes
     written = log.read_text()
     assert "Traceback" not in written and "Application shutdown complete" in written, written
+    assert written.count('"GET /ask?') == 8, written  # one access line per request
+
+
+def test_one_worker_writes_one_access_line_per_request(engine, tmp_path):
+    """`qa serve --workers 1` answers in the CLI's own process, whose logging is set up: each
+    request's line is written once, not once by the access log and again by the CLI's handler."""
+    log = tmp_path / "server.log"
+    process, base = start_qa_serve(engine.settings.index_dir, log, "--workers", "1")
+    try:
+        assert httpx.get(f"{base}/ask", params={"question": QUESTION}, headers={"X-Request-ID": "once-1"},
+                         timeout=60).status_code == 200
+    finally:
+        kill_group(process)
+    assert log.read_text().count("id=once-1") == 1, log.read_text()
