@@ -43,11 +43,12 @@ _SENTENCE_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _SMALL_NUMBER = r"(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|\w*puluh)"
-_NUMBER_WORD = re.compile(  # "se-" makes one of something: "seorang", "seekor"
-    r"\b(?:" + _SMALL_NUMBER + r"|\w*ratus|se(?:orang|buah|ekor|pasang|belah)"
-    r"|ribu|ribuan|juta|jutaan|miliar|triliun|separuh|setengah|one|two|three|four|five|six|seven|eight|nine"
-    r"|ten|hundred|thousand|million|billion|dozen)\b",
-    re.IGNORECASE,
+# "se-" makes one of something: "seorang", "seekor". English number words count in lower case
+# only: in Indonesian news a capitalized one is part of a name ("One Village One Product").
+_NUMBER_WORD = re.compile(
+    r"\b(?:(?i:" + _SMALL_NUMBER + r"|\w*ratus|se(?:orang|buah|ekor|pasang|belah)"
+    r"|ribu|ribuan|juta|jutaan|miliar|triliun|separuh|setengah)|one|two|three|four|five|six|seven|eight|nine"
+    r"|ten|hundred|thousand|million|billion|dozen)\b"
 )
 _WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
 # "ke berapa" asks for a rank: an ordinal ("kedelapan") or a Roman numeral ("Women Islamic Games

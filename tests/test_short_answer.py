@@ -135,6 +135,9 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("kedelapan", "Pemenang Nobel sastra dari Inggris ke berapakah Harold Pinter?", True),  # a rank
     ("Laporan Asesmen Ketiga", "How much did the IPCC report say sea levels will rise?", False),
     ("seorang", "Berapa jumlah warga Spanyol dalam kecelakaan itu?", True),
+    ("One Village One Product (OVOP)", "IKI bulan September 2024 berapa?", False),  # a name, not a number
+    ("Delapan tim peneliti", "Berapa tim peneliti yang berhasil?", True),
+    ("two million people", "how many people were evacuated?", True),
     ("IV", "Women Islamic Games ke berapakah yang diadakan di Teheran?", True),  # a rank
     ("IV", "berapa jumlah korban kecelakaan itu?", False),
     ("2.693 meter di atas permukaan laut", "Berapa hektar lahan kentang di Dieng?", False),  # qa.measures
