@@ -2,8 +2,9 @@
 run, each ratio against its baseline measured in the same process.
 
 1. Quality: the own question set (over corpus/) and FacQA valid (over FacQA's 1,295 passages),
-   asked on a local index and on a Milvus Lite index of the same passages and vectors: hit@1,
-   MRR@10 and the short answers' F1 must be equal (within 0.01).
+   asked on a local index and on a Milvus Lite index of the same passages and vectors (or on a
+   Milvus server: --milvus-uri): hit@1, MRR@10 and the short answers' F1 must be equal (within
+   0.01).
 2. Speed and recall: retrieval alone (both sides: BM25 over the question's stems and the 50
    nearest vectors, both scores for every candidate, the passages read), over 10k and 100k
    passages (the real ones first, then synthetic vectors as in benchmarks/scaling.py), 200
@@ -12,6 +13,7 @@ run, each ratio against its baseline measured in the same process.
    Ray with 1 and 2 workers.
 
     python benchmarks/backends.py [--sizes 10000,100000] [--questions 200] [--skip quality,speed,ray]
+                                  [--milvus-uri http://host:19530]
 """
 
 from __future__ import annotations
@@ -64,7 +66,13 @@ class Remembered(PassageEmbedder):
             yield self.embed_passages(texts, progress)
 
 
-def quality(work: Path, facqa_dir: Path) -> list[dict]:
+def milvus_settings(uri: str | None, name: str) -> dict:
+    """Settings of a Milvus index for the run: Milvus Lite in the work folder, or collections of
+    their own on the server at `uri`."""
+    return {"milvus_uri": uri, "milvus_collection": f"bench_{name}"} if uri else {}
+
+
+def quality(work: Path, facqa_dir: Path, milvus_uri: str | None = None) -> list[dict]:
     base = Engine(Settings(index_dir=work / "unused", corpus_dir=work / "none"))
     remembered = Remembered(base.embedder)
     items = {"own questions": (load_questions(ROOT / "benchmarks" / "questions.jsonl"), [ROOT / "corpus"]),
@@ -73,7 +81,8 @@ def quality(work: Path, facqa_dir: Path) -> list[dict]:
     for name, (questions, paths) in items.items():
         for backend in ("local", "milvus"):
             engine = Engine(base.settings, embedder=base.embedder, backend=backend,
-                            index_dir=work / f"quality-{backend}-{len(rows)}")
+                            index_dir=work / f"quality-{backend}-{len(rows)}",
+                            **(milvus_settings(milvus_uri, f"quality{len(rows)}") if backend == "milvus" else {}))
             engine.passage_embedder = remembered
             engine.build_index(paths)
             started = time.perf_counter()
@@ -85,13 +94,15 @@ def quality(work: Path, facqa_dir: Path) -> list[dict]:
     return rows
 
 
-def speed(work: Path, n: int, texts: list[str], questions: list[str], queries: np.ndarray) -> list[dict]:
+def speed(work: Path, n: int, texts: list[str], questions: list[str], queries: np.ndarray,
+          milvus_uri: str | None = None) -> list[dict]:
     vectors = synthetic(work, n)
     manifest = Manifest(model="bench", dimension=vectors.shape[1], query_prefix="", passage_prefix="",
                         built_at="")
     rows = []
     for name in ("local", "milvus"):
-        backend = open_backend(Settings(backend=name, index_dir=work / f"speed-{name}-{n}"))
+        backend = open_backend(Settings(backend=name, index_dir=work / f"speed-{name}-{n}",
+                                        **(milvus_settings(milvus_uri, f"speed{n}") if name == "milvus" else {})))
         started = time.perf_counter()
         with backend.rebuild(manifest, resume=False) as build:
             for start in range(0, n, 5000):
@@ -161,6 +172,7 @@ def main() -> None:
     parser.add_argument("--ray-workers", default="1,2")
     parser.add_argument("--questions", type=int, default=200, help="questions per size (Milvus Lite searches are slow)")
     parser.add_argument("--skip", default="", help="comma-separated: quality, speed, ray")
+    parser.add_argument("--milvus-uri", help="a Milvus server to measure instead of Milvus Lite (collections bench_*)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     flags = next((line.split(":", 1)[1].split() for line in
@@ -173,8 +185,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "quality" not in skip:
-            print("quality, local vs Milvus Lite (same passages, same vectors):")
-            print(table(quality(work, args.facqa), ["set", "backend", "questions", "hit@1", "MRR@10", "answer F1",
+            print(f"quality, local vs {args.milvus_uri or 'Milvus Lite'} (same passages, same vectors):")
+            print(table(quality(work, args.facqa, args.milvus_uri), ["set", "backend", "questions", "hit@1", "MRR@10", "answer F1",
                                                      "s/question"]) + "\n", flush=True)
         if "speed" not in skip:
             prepare(work, args.facqa)
@@ -186,7 +198,7 @@ def main() -> None:
                        "p50 x local"]
             print(table([], columns), flush=True)
             for n in map(int, args.sizes.split(",")):
-                rows = speed(work, n, shared["texts"], questions, queries)
+                rows = speed(work, n, shared["texts"], questions, queries, args.milvus_uri)
                 print("\n".join(table(rows, columns).splitlines()[2:]), flush=True)
             print()
         if "ray" not in skip:
