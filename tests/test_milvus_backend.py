@@ -13,6 +13,7 @@ import time
 import httpx
 import pytest
 
+import qa.backends.milvus as milvus_backend
 from qa.backends import Filters, open_backend
 from qa.config import Settings
 from qa.errors import BackendUnavailableError, IndexBusyError, InvalidInputError
@@ -336,3 +337,21 @@ def test_a_replica_rides_out_a_milvus_server_restart(tmp_path, milvus_server):
         assert "12,37 juta" in ask().json()["answer"]["text"]
     finally:
         kill_group(process)
+
+
+def test_a_listing_is_not_kept_past_a_write_whose_generation_was_lost(tmp_path, milvus_server):
+    """Two replicas' writes at the same moment can raise the generation once (each reads it,
+    raises it and writes it back): another replica's article listing still sees both writes."""
+    writer, reader = (milvus(tmp_path / name, milvus_uri=milvus_server.uri) for name in "ab")
+    writer.create(MANIFEST)
+    writer.write([entry(article(i)) for i in range(2)])
+    assert reader.articles(0, 10)[0] == 2  # listed, and the listing cached
+    generation = writer.facts().generation
+    writer.write([entry(article(2))])
+    writer._call("undo the raise", "alter_collection_properties", writer._live_collection(fresh=True),
+                 properties={milvus_backend.GENERATION_PROPERTY: str(generation)})  # as if the raise was lost
+    assert reader.facts().generation == generation
+    total, listed = reader.articles(0, 10)
+    assert total == 3 and [a.id for a in listed] == ["a0", "a1", "a2"]
+    writer.close()
+    reader.close()

@@ -447,9 +447,12 @@ class MilvusBackend(Backend):
             raise BackendUnavailableError(f"Milvus at {self.uri} failed to read {collection} ({_reason(exc)})") from None
 
     def _article_ids(self) -> list[str]:
-        """Every stored article's id, in order (cached until the next write)."""
+        """Every stored article's id, in order (cached until the next write). The cache is kept by
+        the generation and the counts too: two replicas writing at the same moment can raise the
+        generation once for both writes (it is read, raised and written back)."""
         _, articles = self._collections()
-        version = (self._live_collection(), self.facts().generation)
+        facts = self.facts()
+        version = (self._live_collection(), facts.generation, facts.articles, facts.passages)
         if self._listing is None or self._listing[0] != version:
             ids = sorted(row["doc_id"] for row in self._iterate(articles, "part == 0", ["doc_id"]))
             self._listing = (version, ids)
