@@ -66,6 +66,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def within(seconds: float, condition, pause: float = 0.05) -> bool:
+    """Whether `condition()` comes true within `seconds`, asked every `pause` seconds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+    return True
+
+
 def wait_until_up(base: str, process: subprocess.Popen, log: Path | None = None) -> None:
     """Wait for a server process to answer /health (model loading included); `log`: the file
     its output goes to, if not a pipe."""

@@ -20,7 +20,7 @@ from qa.errors import BackendUnavailableError, IndexBusyError, InvalidInputError
 from qa.store import content_hash
 from qa.workers import worker_count
 
-from conftest import CORPUS, QUESTION, ROOT, free_port, kill_group, start_qa_serve
+from conftest import CORPUS, QUESTION, ROOT, free_port, kill_group, start_qa_serve, within
 from test_backends import MANIFEST, article, entry, unit
 
 pytest.importorskip("pymilvus", reason="the Milvus backend needs the cluster extra: pip install -e '.[cluster]'")
@@ -43,6 +43,12 @@ def in_another_process(index_dir, code: str) -> subprocess.CompletedProcess:
         backend = open_backend(Settings(backend="milvus", index_dir={str(index_dir)!r}))
     """) + textwrap.dedent(code)
     return subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def qa_index(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """`qa index` as a user runs it, with QA_* `env`."""
+    return subprocess.run([sys.executable, "-m", "qa", "index", *args], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=600)
 
 
 def test_a_writer_killed_between_two_milvus_calls_is_repaired_by_the_next_write(tmp_path):
@@ -167,8 +173,7 @@ def test_an_index_of_another_model_is_refused_with_a_rebuild_hint(tmp_path):
 
 def test_the_cli_and_the_server_run_on_milvus_as_on_the_local_index(tmp_path):
     env = {**os.environ, "QA_BACKEND": "milvus", "QA_INDEX_DIR": str(tmp_path / "index")}
-    indexed = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS)], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=600)
+    indexed = qa_index(env, str(CORPUS))
     assert indexed.returncode == 0, indexed.stderr
     asked = subprocess.run([sys.executable, "-m", "qa", "ask", QUESTION], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=300)
@@ -251,21 +256,11 @@ def first_result(base: str, question: str) -> str | None:
     return results[0]["doc_id"] if results else None
 
 
-def within(seconds: float, condition) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_api_replicas_share_one_milvus_server(tmp_path, milvus_server):
     """Two `qa serve` replicas (as behind a load balancer) over one Milvus server: what one writes
     the other serves within 2 s, and a full rebuild goes live under both while they answer."""
     env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server.uri, "QA_API_KEY": REPLICA_KEY}
-    indexed = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path / "a")],
-                             cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    indexed = qa_index(env, str(CORPUS), "--index-dir", str(tmp_path / "a"))
     assert indexed.returncode == 0, indexed.stderr
     replicas = [start_qa_serve(tmp_path / name, tmp_path / f"{name}.log", "--workers", "1", **env) for name in "ab"]
     a, b = (base for _, base in replicas)
@@ -302,9 +297,7 @@ def test_api_replicas_share_one_milvus_server(tmp_path, milvus_server):
 
         asker = threading.Thread(target=ask_b)
         asker.start()
-        rebuilt = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--fresh", "--index-dir",
-                                  str(tmp_path / "a")], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                                 text=True, timeout=600)
+        rebuilt = qa_index(env, str(CORPUS), "--fresh", "--index-dir", str(tmp_path / "a"))
         time.sleep(2)
         stop.set()
         asker.join()
@@ -322,8 +315,7 @@ def test_a_replica_rides_out_a_milvus_server_restart(tmp_path, milvus_server):
     """While the server is down, questions and health checks get a 503 that names it; once it is
     back (its collections no longer loaded), the replica answers again without a restart."""
     env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server.uri}
-    indexed = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path / "a")],
-                             cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
+    indexed = qa_index(env, str(CORPUS), "--index-dir", str(tmp_path / "a"))
     assert indexed.returncode == 0, indexed.stderr
     process, base = start_qa_serve(tmp_path / "a", tmp_path / "a.log", "--workers", "1", **env)
     ask = lambda: httpx.get(f"{base}/ask", params={"q": QUESTION}, timeout=60)  # noqa: E731

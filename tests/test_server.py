@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from conftest import BATTERY, QUESTION, kill_group, running_server, start_qa_serve
+from conftest import BATTERY, QUESTION, kill_group, running_server, start_qa_serve, within
 from qa import Engine
 
 KEY = "kunci"
@@ -119,9 +119,7 @@ def test_one_worker_writes_one_access_line_per_request(engine, tmp_path):
     try:
         assert httpx.get(f"{base}/ask", params={"question": QUESTION}, headers={"X-Request-ID": "once-1"},
                          timeout=60).status_code == 200
-        deadline = time.monotonic() + 30  # the line is written once the answer has gone
-        while "id=once-1" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        within(30, lambda: "id=once-1" in log.read_text())  # the line is written once the answer has gone
         time.sleep(0.5)  # time for a second line, were there one
     finally:
         kill_group(process)

@@ -4,13 +4,14 @@ the right article, with its title, source and date, and answer it."""
 
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from qa import Engine
 from qa.watching import FolderWatch
+
+from conftest import within
 from test_pdfs import press_release
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -106,8 +107,5 @@ def ids(engine: Engine) -> set[str]:
 
 
 def wait_for(condition, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("the watched folder's change did not reach the index")
-        time.sleep(0.2)
+    if not within(seconds, condition, pause=0.2):
+        pytest.fail("the watched folder's change did not reach the index")
