@@ -232,10 +232,13 @@ def one_figure(text: str, start: int, end: int) -> int:
     return end
 
 
-def with_counted_words(text: str, end: int, counted: set[str], most: int = 3) -> int:
-    """The end of a figure's span moved past the words right after it that the question names
-    ("berapa sentra IKM ...": "89" becomes "89 sentra IKM"): a figure is read with what it
-    counts, as the article gives it."""
+def with_counted_words(text: str, end: int, counted: set[str], most: int = 2) -> int:
+    """The end of a figure's span moved past the (at most `most`) words right after it that the
+    question names ("berapa sentra IKM ...": "89" becomes "89 sentra IKM", "326 spot" of "berapa
+    spot iklan ..." becomes "326 spot iklan"): a figure is read with what it counts, as the
+    article gives it. Two words, as what is counted is named ("tenaga kerja", "unit usaha"):
+    further on, the question's words are the clause that goes on ("360 anak penderita diare
+    dirawat")."""
     for match in _FOLLOWING_WORD.finditer(text, end):
         if match.start() != end or most == 0 or not set(stems(match.group(1))) & counted:
             break
@@ -325,10 +328,9 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             start, end = with_brackets_closed(passage.text, start, end, sentence[1])
             if start >= end:
                 continue
-            if plan.kind == QUANTITY:
+            if plan.kind == QUANTITY or (plan.kind == ENTITY and _STARTS_WITH_FIGURE.match(passage.text, start)):
                 end = one_figure(passage.text, start, end)
-                if _is_figure(passage.text[start:end].split()[-1]):
-                    end = with_counted_words(passage.text, end, asked)
+                end = with_counted_words(passage.text, end, asked)
             words = passage.text[start:end]
             own = stems(words)
             echo = sum(s in said for s in own) / max(len(own), 1)

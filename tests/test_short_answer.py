@@ -221,6 +221,21 @@ def test_a_figure_keeps_the_words_after_it_that_the_question_counts(question, re
     assert found[0].words == answer
 
 
+@pytest.mark.parametrize("question, text, read, answer", [
+    # after the unit the reader ended with, too
+    ("berapa spot iklan yang disiapkan?", "Tim menyiapkan 326 spot iklan di televisi.", "326 spot", "326 spot iklan"),
+    # a search-box question asks for a figure without "berapa"
+    ("data tenaga kerja IKM terbaru", "IKM menyerap 12,37 juta tenaga kerja.", "12,37 juta", "12,37 juta tenaga kerja"),
+    # two words at most: past them the question's words are the clause going on
+    ("berapa anak penderita diare yang dirawat?", "Ada 360 anak penderita diare dirawat di sana.", "360 anak",
+     "360 anak penderita diare"),
+    ("kapan sentra IKM dibina?", "Pada 2023 sentra IKM dibina.", "2023", "2023"),  # a date is not a count
+])
+def test_what_a_figure_counts_is_read_with_it(question, text, read, answer):
+    found = readings(QueryPlan.of(question), [passage(text)], [[span_of(read, text=text)]], SURE)
+    assert found[0].words == answer
+
+
 def test_a_why_answer_that_restates_the_question_goes_on_to_the_next_sentence():
     text = ("IKM didorong mengembangkan produk yang lebih inovatif dan berkualitas tinggi. Tujuannya agar produknya "
             "mampu bersaing di pasar global. Pameran digelar di Jakarta.")
