@@ -133,7 +133,7 @@ def index(
         "--ray", help="Embed on Ray: the cluster at --ray-address (or QA_RAY_ADDRESS), else a Ray started "
         "on this machine for the run.")] = False,
     ray_address: Annotated[str | None, typer.Option(
-        "--ray-address", help="The Ray cluster to embed on ('auto', 'ray://head:10001'); implies --ray.")] = None,
+        "--ray-address", help="The Ray cluster to embed on: its head's address ('head:6379'; 'auto' on a node); implies --ray.")] = None,
     ray_workers: Annotated[int | None, typer.Option(
         "--ray-workers", min=0, help="Ray actors embedding at once, each loading the model once; 0: one per node.")] = None,
 ):
@@ -148,7 +148,7 @@ def index(
 
     * `qa index articles.jsonl more/ --index-dir /srv/qa/index`
 
-    * `qa index archive/ --ray-address ray://head:10001` (embedding on a Ray cluster)
+    * `qa index archive/ --ray-address head:6379` (embedding on a Ray cluster)
     """
 
     def build(engine, progress):

@@ -90,8 +90,8 @@ class Settings(BaseSettings):
         "passages; 0: the same as the local backend's, by size.",
     )
     ray_address: str | None = Field(
-        None, description="The Ray cluster `qa index` embeds on ('ray://head:10001', 'auto'); unset: no Ray, "
-        "or with `qa index --ray` a Ray started on this machine for the run.",
+        None, description="The Ray cluster `qa index` embeds on: its head's address ('head:6379'; 'auto' on a "
+        "node); unset: no Ray, or with `qa index --ray` a Ray started on this machine for the run.",
     )
     ray_workers: int = Field(
         0, ge=0, le=4096, description="`qa index --ray`: actors embedding at once, each loading the model once and "

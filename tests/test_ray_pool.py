@@ -1,16 +1,25 @@
 """Embedding on Ray (`qa index --ray`): a local Ray indexes the default corpus and the passages
 of FacQA's valid questions; its vectors and answers are the single-process build's, and an
-interrupted run resumes."""
+interrupted run resumes. A Ray cluster of two nodes (both on this machine, reached by the head's
+address, with token authentication) builds the same index through `qa index --ray-address`."""
 
 import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa import Engine
+from qa.errors import BackendUnavailableError
 from qa.evaluation import facqa
 
-from conftest import CORPUS, QUESTION, ROOT
+from conftest import CORPUS, QUESTION, ROOT, free_port, kill_group, within
 
 pytest.importorskip("ray", reason="embedding on Ray needs the cluster extra: pip install -e '.[cluster]'")
 
@@ -76,3 +85,79 @@ def test_a_ray_build_equals_the_single_process_build(engine, ray_embedder, tmp_p
         assert [r.passage_id for r in a.results] == [r.passage_id for r in b.results]
         assert a.answer.text == b.answer.text
     assert json.loads(json.dumps(on_ray.health()))["passages"] == report.passages
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A Ray cluster of a head and one worker node on this machine, one core each, started as
+    an operator does (`ray start`; `--block` so that stopping the command stops its node and
+    nothing else on the machine), with token authentication on. Yields the head's address and
+    the environment that reaches it."""
+    ray = Path(sys.executable).parent / "ray"
+    folder = Path(tempfile.mkdtemp(prefix="qa-ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
+    env = {**os.environ, "RAY_TMPDIR": str(folder), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
+    address = f"127.0.0.1:{free_port()}"
+    node = ["--num-cpus", "1", "--object-store-memory", str(200 * 2**20), "--disable-usage-stats", "--block"]
+    log = open(folder / "nodes.log", "w")
+    head = subprocess.Popen([ray, "start", "--head", "--port", address.split(":")[1], "--include-dashboard", "false",
+                             *node], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen([ray, "start", "--address", address, *node], env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+
+    def nodes() -> int:
+        status = subprocess.run([ray, "status", "--address", address], env=env, capture_output=True, text=True)
+        return status.stdout.split("Pending:")[0].count(" node_")
+
+    try:
+        assert within(120, lambda: nodes() == 2, pause=2), (folder / "nodes.log").read_text()[-3000:]
+        yield address, env
+    finally:
+        for process in (worker, head):  # a node stops its own processes on SIGTERM; any left are killed
+            process.terminate()
+        for process in (worker, head):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            kill_group(process)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_two_node_ray_cluster_builds_the_single_process_index(engine, ray_cluster, tmp_path):
+    address, env = ray_cluster
+    done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path),
+                           "--ray-address", address], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 worker(s) x 1 core(s) on 2 node(s)" in done.stderr  # an actor on each node
+    assert "INFO" not in done.stderr  # Ray Data's own lines stay in its log file: the build prints its progress
+    on_cluster = Engine(engine.settings, embedder=engine.embedder, index_dir=tmp_path)
+    expected, found = vectors_by_passage(engine), vectors_by_passage(on_cluster)
+    assert sorted(found) == sorted(expected)
+    assert min(float(found[i] @ expected[i]) for i in expected) >= 0.999
+    a, b = engine.ask(QUESTION), on_cluster.ask(QUESTION)
+    assert b.answer.text == a.answer.text == "12,37 juta tenaga kerja"
+    assert [r.passage_id for r in b.results] == [r.passage_id for r in a.results]
+
+
+def test_ray_without_an_address_starts_its_own_beside_a_running_cluster(ray_cluster, tmp_path):
+    """`--ray` alone is a Ray for this run, not whatever cluster `ray start` left on the machine."""
+    _, env = ray_cluster
+    done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path), "--ray"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on 1 node(s)" in done.stderr
+
+
+def test_ray_client_addresses_are_refused_with_the_way_that_works(engine, tmp_path):
+    """Ray Data does not run over Ray Client (ray-project/ray#48682): one line says what to do."""
+    done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path),
+                           "--ray-address", "ray://127.0.0.1:10001"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "head:6379" in done.stderr and "ray job submit" in done.stderr
+    assert not any(tmp_path.iterdir())  # refused before anything was read or written
+    from qa.embedding.ray_pool import RayEmbedder
+
+    with pytest.raises(BackendUnavailableError, match="Ray Client"):
+        RayEmbedder(engine.settings, engine.embedder.dimension, address="ray://head:10001")

