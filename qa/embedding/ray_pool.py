@@ -131,9 +131,10 @@ class RayEmbedder(PassageEmbedder):
 
 def _quiet(logger: logging.Logger) -> None:
     """Ray Data's lines on the console only when they are errors (its own log file under the
-    session folder keeps them all): the build prints its own progress."""
+    session folder keeps them all): the build prints its own progress. Only Ray's own console
+    handler is touched: others on the logger (a test's log capture) are not Ray's to quiet."""
     for handler in logger.handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+        if type(handler).__module__.startswith("ray.") and isinstance(handler, logging.StreamHandler):
             handler.setLevel(logging.ERROR)
 
 
