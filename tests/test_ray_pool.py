@@ -91,16 +91,17 @@ def test_a_ray_build_equals_the_single_process_build(engine, ray_embedder, tmp_p
 def ray_cluster():
     """A Ray cluster of a head and one worker node on this machine, one core each, started as
     an operator does (`ray start`; `--block` so that stopping the command stops its node and
-    nothing else on the machine), with token authentication on. Yields the head's address and
-    the environment that reaches it."""
+    nothing else on the machine), with token authentication on and the head's job server.
+    Yields the head's address, its job server's and the environment that reaches them."""
     ray = Path(sys.executable).parent / "ray"
     folder = Path(tempfile.mkdtemp(prefix="qa-ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     env = {**os.environ, "RAY_TMPDIR": str(folder), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
-    address = f"127.0.0.1:{free_port()}"
+    address, jobs = f"127.0.0.1:{free_port()}", free_port()
     node = ["--num-cpus", "1", "--object-store-memory", str(200 * 2**20), "--disable-usage-stats", "--block"]
     log = open(folder / "nodes.log", "w")
-    head = subprocess.Popen([ray, "start", "--head", "--port", address.split(":")[1], "--include-dashboard", "false",
-                             *node], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    head = subprocess.Popen([ray, "start", "--head", "--port", address.split(":")[1], "--dashboard-host", "127.0.0.1",
+                             "--dashboard-port", str(jobs), *node],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     worker = subprocess.Popen([ray, "start", "--address", address, *node], env=env, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
 
@@ -110,7 +111,7 @@ def ray_cluster():
 
     try:
         assert within(120, lambda: nodes() == 2, pause=2), (folder / "nodes.log").read_text()[-3000:]
-        yield address, env
+        yield address, f"http://127.0.0.1:{jobs}", env
     finally:
         for process in (worker, head):  # a node stops its own processes on SIGTERM; any left are killed
             process.terminate()
@@ -124,14 +125,9 @@ def ray_cluster():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_a_two_node_ray_cluster_builds_the_single_process_index(engine, ray_cluster, tmp_path):
-    address, env = ray_cluster
-    done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path),
-                           "--ray-address", address], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "2 worker(s) x 1 core(s) on 2 node(s)" in done.stderr  # an actor on each node
-    assert "INFO" not in done.stderr  # Ray Data's own lines stay in its log file: the build prints its progress
-    on_cluster = Engine(engine.settings, embedder=engine.embedder, index_dir=tmp_path)
+def assert_same_index(engine: Engine, index_dir: Path) -> None:
+    """The index in `index_dir` holds `engine`'s passages, vectors (cosine >= 0.999) and answers."""
+    on_cluster = Engine(engine.settings, embedder=engine.embedder, index_dir=index_dir)
     expected, found = vectors_by_passage(engine), vectors_by_passage(on_cluster)
     assert sorted(found) == sorted(expected)
     assert min(float(found[i] @ expected[i]) for i in expected) >= 0.999
@@ -140,9 +136,32 @@ def test_a_two_node_ray_cluster_builds_the_single_process_index(engine, ray_clus
     assert [r.passage_id for r in b.results] == [r.passage_id for r in a.results]
 
 
+def test_a_two_node_ray_cluster_builds_the_single_process_index(engine, ray_cluster, tmp_path):
+    address, _, env = ray_cluster
+    done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path),
+                           "--ray-address", address], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 worker(s) x 1 core(s) on 2 node(s)" in done.stderr  # an actor on each node
+    assert "INFO" not in done.stderr  # Ray Data's own lines stay in its log file: the build prints its progress
+    assert_same_index(engine, tmp_path)
+
+
+def test_qa_index_submitted_as_a_ray_job_builds_the_same_index(engine, ray_cluster, tmp_path):
+    """The other way onto a cluster: `ray job submit -- qa index ... --ray-address auto`, whose
+    driver runs on the head (here the articles and the index folder are on the same disk)."""
+    _, jobs, env = ray_cluster
+    ray = Path(sys.executable).parent / "ray"
+    done = subprocess.run([ray, "job", "submit", "--address", jobs, "--", sys.executable, "-m", "qa", "index",
+                           str(CORPUS), "--index-dir", str(tmp_path), "--ray-address", "auto"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "on 2 node(s)" in done.stdout + done.stderr and "succeeded" in done.stdout + done.stderr
+    assert_same_index(engine, tmp_path)
+
+
 def test_ray_without_an_address_starts_its_own_beside_a_running_cluster(ray_cluster, tmp_path):
     """`--ray` alone is a Ray for this run, not whatever cluster `ray start` left on the machine."""
-    _, env = ray_cluster
+    _, _, env = ray_cluster
     done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path), "--ray"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
