@@ -31,14 +31,16 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
                 calibration: Calibration) -> tuple[ShortAnswer, list[Candidate], dict[str, Marked]]:
     """The short answer from the reader's `spans` in the first passages of `ranked`; `ranked`
     again, with a passage whose answer the reader is clearly surer of moved first; and each
-    read passage's best reading."""
+    read passage's best reading, where it can answer: a card never highlights as its answer a
+    span of the wrong kind ("One Village One Product (OVOP)" for "IKI bulan September 2024
+    berapa?", when the passage's figure is October's)."""
     passages = [c.passage for c in ranked]
     found = readings(plan, passages, spans, calibration)
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(plan, passages, found, len(spans))
     marks = {
         c.passage.id: Marked(shown_range(plan, c.passage, b), round(b.confidence, 4), b.sure(calibration))
-        for c, b in zip(ranked, best) if b
+        for c, b in zip(ranked, best) if b and b.can_answer
     }
     first = first_by_reading(plan, passages, best)
     if first:

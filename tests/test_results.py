@@ -56,3 +56,18 @@ def test_each_read_passage_marks_the_answer_the_short_answer_gives():
     what = QueryPlan.of("produk IKM seperti apa yang didorong?")
     short, _, marks = read_answer(what, ranked, spans, sure)
     assert text[slice(*marks["a:0"].span)] == short.text == "berkualitas tinggi"
+
+
+def test_a_span_of_the_wrong_kind_is_not_marked_as_a_passages_answer():
+    """"berapa ..." asks for a figure: a passage whose best reading is a name shows none, and
+    one whose reading is a figure shows it."""
+    text = "Pameran menampilkan One Village One Product (OVOP). Pameran itu diikuti 137 IKM unggulan."
+    passage = Passage("a:0", "a", 0, text, 0, len(text), source="s", date="2024-11-15")
+    ranked = [Candidate(key="a:0", dense=0.0, lexical=0.0, passage=passage, score=1.0)]
+    sure = Calibration((1.0,) + (0.0,) * 8, 0.0, 0.5)
+    plan = QueryPlan.of("berapa IKM yang ikut pameran?")
+    name, figure = text.index("One Village"), text.index("137 IKM")
+    _, _, marks = read_answer(plan, ranked, [[Span(name, name + len("One Village One Product (OVOP)"), 3.0, 0.8)]], sure)
+    assert marks == {}
+    _, _, marks = read_answer(plan, ranked, [[Span(figure, figure + len("137 IKM"), 3.0, 0.8)]], sure)
+    assert text[slice(*marks["a:0"].span)] == "137 IKM"
