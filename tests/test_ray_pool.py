@@ -151,9 +151,16 @@ def test_qa_index_submitted_as_a_ray_job_builds_the_same_index(engine, ray_clust
     driver runs on the head (here the articles and the index folder are on the same disk)."""
     _, jobs, env = ray_cluster
     ray = Path(sys.executable).parent / "ray"
-    done = subprocess.run([ray, "job", "submit", "--address", jobs, "--", sys.executable, "-m", "qa", "index",
-                           str(CORPUS), "--index-dir", str(tmp_path), "--ray-address", "auto"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    runs = []
+
+    def submitted() -> bool:  # the head's job agent may still be starting: Ray says to try again later
+        runs.append(subprocess.run([ray, "job", "submit", "--address", jobs, "--", sys.executable, "-m", "qa", "index",
+                                    str(CORPUS), "--index-dir", str(tmp_path), "--ray-address", "auto"],
+                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=600))
+        return "No available agent" not in runs[-1].stderr
+
+    assert within(120, submitted, pause=3)
+    done = runs[-1]
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "on 2 node(s)" in done.stdout + done.stderr and "succeeded" in done.stdout + done.stderr
     assert_same_index(engine, tmp_path)
