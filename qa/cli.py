@@ -133,7 +133,8 @@ def index(
         "--ray", help="Embed on Ray: the cluster at --ray-address (or QA_RAY_ADDRESS), else a Ray started "
         "on this machine for the run.")] = False,
     ray_address: Annotated[str | None, typer.Option(
-        "--ray-address", help="The Ray cluster to embed on: its head's address ('head:6379'; 'auto' on a node); implies --ray.")] = None,
+        "--ray-address", help="The Ray cluster to embed on: its head's address ('head:6379'; 'auto' on a node); "
+        "implies --ray.")] = None,
     ray_workers: Annotated[int | None, typer.Option(
         "--ray-workers", min=0, help="Ray actors embedding at once, each loading the model once; 0: one per node.")] = None,
 ):

@@ -253,10 +253,6 @@ def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
     return inside[0][0], inside[-1][1]
 
 
-def _is_figure(word: str) -> bool:
-    return bool(re.search(r"\d", word) or _NUMBER_WORD.fullmatch(word))
-
-
 def with_reason(text: str, sentence: tuple[int, int], asked: set[str]) -> tuple[int, int]:
     """The sentence, and the one after it when it mostly restates the question: "IKM didorong
     mengembangkan produk inovatif. Tujuannya agar ..." answers "mengapa IKM didorong

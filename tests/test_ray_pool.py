@@ -97,13 +97,19 @@ def ray_cluster():
     folder = Path(tempfile.mkdtemp(prefix="qa-ray-", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     env = {**os.environ, "RAY_TMPDIR": str(folder), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
     address, jobs = f"127.0.0.1:{free_port()}", free_port()
-    node = ["--num-cpus", "1", "--object-store-memory", str(200 * 2**20), "--disable-usage-stats", "--block"]
     log = open(folder / "nodes.log", "w")
-    head = subprocess.Popen([ray, "start", "--head", "--port", address.split(":")[1], "--dashboard-host", "127.0.0.1",
-                             "--dashboard-port", str(jobs), *node],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    worker = subprocess.Popen([ray, "start", "--address", address, *node], env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+
+    def node(*role: str) -> subprocess.Popen:
+        # Each node's agent gets ports of its own: by default it takes 52365, and another Ray on the
+        # machine (the local one above) would leave the head with no agent to run jobs.
+        ports = [f"--{name}={free_port()}" for name in ("dashboard-agent-listen-port", "dashboard-agent-grpc-port",
+                                                        "runtime-env-agent-port", "metrics-export-port")]
+        return subprocess.Popen([ray, "start", *role, *ports, "--num-cpus", "1", "--object-store-memory",
+                                 str(200 * 2**20), "--disable-usage-stats", "--block"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    head = node("--head", "--port", address.split(":")[1], "--dashboard-host", "127.0.0.1", "--dashboard-port", str(jobs))
+    worker = node("--address", address)
 
     def nodes() -> int:
         status = subprocess.run([ray, "status", "--address", address], env=env, capture_output=True, text=True)
