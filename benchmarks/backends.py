@@ -10,9 +10,9 @@ run, each ratio against its baseline measured in the same process.
    passages (the real ones first, then synthetic vectors as in benchmarks/scaling.py), 200
    FacQA valid questions one at a time, warm; recall@10 of the dense side against exact search.
 3. Ray: passages per second embedding FacQA's passages in this process, and through a local
-   Ray with 1 and 2 workers.
+   Ray (or the cluster at --ray-address) with 1 and 2 workers.
 
-    python benchmarks/backends.py [--sizes 10000,100000] [--questions 200] [--skip quality,speed,ray]
+    python benchmarks/backends.py [--sizes 10000,100000] [--questions 200] [--skip quality,speed,ray] [--ray-address HEAD:PORT]
                                   [--milvus-uri http://host:19530]
 """
 
@@ -142,7 +142,7 @@ def speed(work: Path, n: int, texts: list[str], questions: list[str], queries: n
     return rows
 
 
-def ray_throughput(texts: list[str], workers: list[int]) -> list[dict]:
+def ray_throughput(texts: list[str], workers: list[int], address: str | None = None) -> list[dict]:
     from qa.embedding.ray_pool import RayEmbedder
 
     engine = Engine(Settings(index_dir="/nonexistent", corpus_dir="/nonexistent"))
@@ -154,12 +154,12 @@ def ray_throughput(texts: list[str], workers: list[int]) -> list[dict]:
     rows = [{"embedding": "this process", "workers": 1, "passages/s": baseline, "x one process": 1.0}]
     for count in workers:
         started = time.perf_counter()
-        ray = RayEmbedder(engine.settings, embedder.dimension, workers=count)
+        ray = RayEmbedder(engine.settings, embedder.dimension, address=address, workers=count)
         list(ray.embed_chunks([texts[:64]]))  # the actors start and load the model
         ready = time.perf_counter()
         list(ray.embed_chunks([texts[i : i + 256] for i in range(0, len(texts), 256)]))
         rate = len(texts) / (time.perf_counter() - ready)
-        rows.append({"embedding": "local Ray", "workers": count, "passages/s": rate, "x one process": rate / baseline,
+        rows.append({"embedding": f"Ray at {address}" if address else "local Ray", "workers": count, "passages/s": rate, "x one process": rate / baseline,
                      "start s": ready - started})
         ray.close()
     return rows
@@ -170,6 +170,7 @@ def main() -> None:
     parser.add_argument("--facqa", type=Path, default=ROOT.parent / "shared" / "data" / "facqa")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--ray-workers", default="1,2")
+    parser.add_argument("--ray-address", help="a Ray cluster's head (head:6379) to measure instead of a local Ray")
     parser.add_argument("--questions", type=int, default=200, help="questions per size (Milvus Lite searches are slow)")
     parser.add_argument("--skip", default="", help="comma-separated: quality, speed, ray")
     parser.add_argument("--milvus-uri", help="a Milvus server to measure instead of Milvus Lite (collections bench_*)")
@@ -206,7 +207,7 @@ def main() -> None:
             texts = [p.text for a in read_paths([ROOT / "corpus", work / "facqa.jsonl"]).articles
                      for p in split_article(a)]
             print(f"embedding {len(texts)} passages (FacQA + corpus/):")
-            print(table(ray_throughput(texts, [int(w) for w in args.ray_workers.split(",")]),
+            print(table(ray_throughput(texts, [int(w) for w in args.ray_workers.split(",")], args.ray_address),
                         ["embedding", "workers", "passages/s", "x one process", "start s"]))
 
 

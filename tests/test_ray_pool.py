@@ -152,6 +152,18 @@ def test_a_two_node_ray_cluster_builds_the_single_process_index(engine, ray_clus
     assert_same_index(engine, tmp_path)
 
 
+def test_fewer_workers_than_nodes_each_fit_on_one_node(engine, ray_cluster, tmp_path):
+    """One actor on a cluster of two one-core nodes asks for one core, not the cluster's two:
+    no node has two, and it would wait for ever."""
+    address, _, env = ray_cluster
+    done = subprocess.run([sys.executable, "-m", "qa", "index", str(CORPUS), "--index-dir", str(tmp_path),
+                           "--ray-address", address, "--ray-workers", "1"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 worker(s) x 1 core(s) on 2 node(s)" in done.stderr
+    assert_same_index(engine, tmp_path)
+
+
 def test_qa_index_submitted_as_a_ray_job_builds_the_same_index(engine, ray_cluster, tmp_path):
     """The other way onto a cluster: `ray job submit -- qa index ... --ray-address auto`, whose
     driver runs on the head (here the articles and the index folder are on the same disk)."""

@@ -70,9 +70,12 @@ class RayEmbedder(PassageEmbedder):
                                               f"({type(exc).__name__}: {str(exc)[:300]})") from None
         self.address = address
         resources = ray.cluster_resources()
-        cores, nodes = int(resources.get("CPU", 1)), max(1, len(ray.nodes()))
+        alive = [node for node in ray.nodes() if node.get("Alive")]
+        cores, nodes = int(resources.get("CPU", 1)), max(1, len(alive))
         self.workers = workers or nodes  # one per node by default: each uses all of its node's cores
-        self.cpus = max(1, cores // self.workers)
+        # an actor fits on one node: asking for more cores than the largest has would never start
+        largest = max((int(node.get("Resources", {}).get("CPU", 0)) for node in alive), default=1)
+        self.cpus = max(1, min(cores // self.workers, largest))
         log.info("embedding on Ray: %d worker(s) x %d core(s) on %d node(s)", self.workers, self.cpus, nodes)
 
     def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
