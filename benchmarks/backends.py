@@ -159,7 +159,8 @@ def ray_throughput(texts: list[str], workers: list[int], address: str | None = N
         ready = time.perf_counter()
         list(ray.embed_chunks([texts[i : i + 256] for i in range(0, len(texts), 256)]))
         rate = len(texts) / (time.perf_counter() - ready)
-        rows.append({"embedding": f"Ray at {address}" if address else "local Ray", "workers": count, "passages/s": rate, "x one process": rate / baseline,
+        rows.append({"embedding": f"Ray at {address}" if address else "local Ray", "workers": count,
+                     "passages/s": rate, "x one process": rate / baseline,
                      "start s": ready - started})
         ray.close()
     return rows

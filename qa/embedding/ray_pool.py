@@ -69,13 +69,11 @@ class RayEmbedder(PassageEmbedder):
                 raise BackendUnavailableError(f"cannot start or reach Ray at {address or 'this machine'} "
                                               f"({type(exc).__name__}: {str(exc)[:300]})") from None
         self.address = address
-        resources = ray.cluster_resources()
-        alive = [node for node in ray.nodes() if node.get("Alive")]
-        cores, nodes = int(resources.get("CPU", 1)), max(1, len(alive))
+        node_cores = [int(node.get("Resources", {}).get("CPU", 0)) for node in ray.nodes() if node.get("Alive")]
+        nodes = max(1, len(node_cores))
         self.workers = workers or nodes  # one per node by default: each uses all of its node's cores
         # an actor fits on one node: asking for more cores than the largest has would never start
-        largest = max((int(node.get("Resources", {}).get("CPU", 0)) for node in alive), default=1)
-        self.cpus = max(1, min(cores // self.workers, largest))
+        self.cpus = max(1, min(sum(node_cores) // self.workers, max(node_cores, default=1)))
         log.info("embedding on Ray: %d worker(s) x %d core(s) on %d node(s)", self.workers, self.cpus, nodes)
 
     def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
