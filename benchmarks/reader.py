@@ -1,7 +1,8 @@
 """What the trained reader costs a question, in process, on this CPU.
 
 Over an index of the default corpus, every question of benchmarks/questions.jsonl is asked
-with the trained reader (as configured, and reading each passage in its best window alone:
+with the trained reader (as configured; reading on past a sure answer from the best windows,
+reader_stop_confidence=1; and reading each passage in its best window alone:
 reader_whole_passages=0, what a CPU too slow for reader_budget_ms reads) and with the rules'
 answers (the baseline: the same ranking, no model for the answer), alternating, in one process;
 then the same questions are read in batches of reader.MAX_BATCH, as `Engine.ask_many`, `qa ask`
@@ -56,8 +57,9 @@ def main() -> None:
         trained = Engine(index_dir=Path(tmp) / "index", reader="trained", reader_passages=args.passages)
         trained.build_index([ROOT / "corpus"])
         rules = Engine(trained.settings, trained.embedder, reader="rules")
+        read_on = Engine(trained.settings, trained.embedder, reader="trained", reader_stop_confidence=1)
         windows = Engine(trained.settings, trained.embedder, reader="trained", reader_whole_passages=0)
-        engines = {"rules": rules, "trained": trained, "best windows": windows}
+        engines = {"rules": rules, "trained": trained, "read on": read_on, "best windows": windows}
         for engine in engines.values():  # load, compile and warm each
             engine.ask(questions[0])
         timings: dict[str, list[float]] = {name: [] for name in engines}
@@ -85,6 +87,8 @@ def main() -> None:
     print("| answers | ms p50 per question | ms p90 | added by the reader (p50) | × rules |")
     print("|---|---:|---:|---:|---:|")
     rows = [("rules (baseline)", timings["rules"], base), ("trained reader, one question at a time", timings["trained"], base),
+            ("trained reader, the rest read even after a sure answer (`QA_READER_STOP_CONFIDENCE=1`), one at a time",
+             timings["read on"], base),
             ("trained reader, best windows only (`QA_READER_WHOLE_PASSAGES=0`), one at a time",
              timings["best windows"], base)]
     for name, seconds, baseline in rows:

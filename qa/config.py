@@ -196,6 +196,12 @@ class Settings(BaseSettings):
         "use): the rest of the passages read whole is read only in as many windows as fit in it, the first "
         "first; the best window of each passage read is always read. 0: no limit.",
     )
+    reader_stop_confidence: float = Field(
+        0.5, ge=0, le=1,
+        description="A confident answer found in the best windows with at least this confidence stands: the rest "
+        "of the passages read whole is read only for answers less sure (reading it changed none of those above "
+        "0.5 on the project's question sets, and takes about as long again). 1: always read it.",
+    )
     min_coverage: float = Field(
         0.5, ge=0, le=1,
         description="With reader=rules: the share of the question's words the answer sentence needs to be confident.",

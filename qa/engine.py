@@ -21,7 +21,7 @@ from qa.errors import ArticleNotFoundError, IndexNotFoundError, InvalidInputErro
 from qa.indexing import Indexer, IndexReport, Progress, UpdateReport
 from qa.query import DEFAULT_TOP_K, SORTS, Query, QueryPlan
 from qa.ranking import Candidate, Weights, matching, rank
-from qa.reader import Reader, Span, choose_reader, shared_reader
+from qa.reader import Found, Reader, choose_reader, shared_reader
 from qa.results import by_article, ordered, page, read_answer, rules_answer, rules_marks, shown_passages
 from qa.retrieval import Retriever
 from qa.short_answer import Calibration
@@ -227,8 +227,12 @@ class Engine:
         stages = Stages(timings)
         query = self._query(question, top_k, date_from, date_to, sources, offset, sort)
         plan, ranked = self._search(query, weights, stages)
-        spans = (self.reader.read_later(plan.untimed, self._to_read(ranked), *self._reading).result()
-                 if self._reads else None)
+        spans = None
+        if self._reads:
+            texts = self._to_read(ranked)
+            spans = self.reader.read_later(plan.untimed, texts).result()
+            if self._reads_on(plan, ranked, spans):
+                spans = self.reader.read_later(plan.untimed, texts, *self._reading, found=spans).result()
         return self._answer(query, plan, ranked, spans, stages)
 
     def ask_many(
@@ -242,12 +246,21 @@ class Engine:
         offset: int = 0,
         sort: str = SORTS[0],
     ) -> list[Answer]:
-        """`ask` for each of `questions` (same options for all), their passages read together in
-        one batch: the reader's model is most of a question's cost, and a batch shares it."""
+        """`ask` for each of `questions` (same options for all), their passages read together:
+        the reader's model is most of a question's cost, and a batch shares it. The best
+        windows of all go in one batch, then the rest of the passages of those not yet sure
+        (reader_stop_confidence) in another."""
         queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
-        spans = (self.read([(plan.untimed, self._to_read(ranked)) for plan, ranked in searched])
-                 if self._reads else [None] * len(searched))
+        spans: list[Found | None] = [None] * len(searched)
+        if self._reads:
+            asked = [(plan.untimed, self._to_read(ranked)) for plan, ranked in searched]
+            spans = self.reader.read(asked)
+            on = [n for n, ((plan, ranked), found) in enumerate(zip(searched, spans)) if self._reads_on(plan, ranked, found)]
+            if on:
+                more = self.reader.read([asked[n] for n in on], *self._reading, found=[spans[n] for n in on])
+                for n, found in zip(on, more):
+                    spans[n] = found
         return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, spans)]
 
     def _query(self, question, top_k, date_from, date_to, sources, offset, sort) -> Query:
@@ -262,10 +275,20 @@ class Engine:
                 raise InvalidInputError(f"unknown source(s): {named}; {sources_hint(list(held.values()))}")
         return query
 
-    def read(self, questions: list[tuple[str, list[str]]]) -> list[list[list[Span]]]:
+    def read(self, questions: list[tuple[str, list[str]]]) -> list[Found]:
         """The trained reader's spans for each (question, passages), read as far as the settings
-        say, in one batch."""
+        say, in one batch, whatever the best windows found (`ask` stops reading at a sure
+        answer from them: reader_stop_confidence)."""
         return self.reader.read(questions, *self._reading)
+
+    def _reads_on(self, plan: QueryPlan, ranked: list[Candidate], spans: Found) -> bool:
+        """Whether to read the rest of the passages read whole, after their best windows gave
+        `spans`: not when those already give a confident answer at reader_stop_confidence or
+        above, which reading on rarely changes, at about as much reading time again."""
+        if not self.settings.reader_whole_passages:
+            return False
+        short = read_answer(plan, ranked, spans, self.calibration)[0]
+        return not (short.confident and short.confidence >= self.settings.reader_stop_confidence)
 
     @property
     def _reading(self) -> tuple[int, float]:
@@ -291,7 +314,7 @@ class Engine:
         stages.done("rank")
         return plan, ranked
 
-    def _answer(self, query: Query, plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]] | None,
+    def _answer(self, query: Query, plan: QueryPlan, ranked: list[Candidate], spans: Found | None,
                 stages: Stages) -> Answer:
         """The short answer from the reader's `spans` in the best passages (None: by the rules),
         and the page of results asked for."""

@@ -85,6 +85,9 @@ class Span:
     best_window: bool = True  # from the passage's best window, not the rest of it: the calibration weighs it
 
 
+Found = list[list[Span]]  # for each passage of a question, its best spans, best first
+
+
 def adapter_key(weights: ReaderWeights) -> str:
     """A hash of the committed weights: a retrained adapter gets a new export."""
     digest = hashlib.sha256()
@@ -250,22 +253,29 @@ class Reader:
         timed = [m.speed for m in self.choice.measurements if m.work == "questions" and m.plan == self.choice.questions]
         return timed[0] / TRIAL_WINDOWS if timed else None
 
-    def read_later(self, question: str, passages: list[str], whole: int = 0, budget_ms: float = 0.0):
+    def read_later(self, question: str, passages: list[str], whole: int = 0, budget_ms: float = 0.0,
+                   found: Found | None = None):
         """`read` for one question, as a future: questions asked at the same time from several
         threads (a busy server) are read together in one model call."""
-        return self._batcher.submit((question, passages, whole, budget_ms))
+        return self._batcher.submit((question, passages, whole, budget_ms, found))
 
-    def read(self, questions: list[tuple[str, list[str]]], whole: int = 0,
-             budget_ms: float = 0.0) -> list[list[list[Span]]]:
+    def read(self, questions: list[tuple[str, list[str]]], whole: int = 0, budget_ms: float = 0.0,
+             found: list[Found] | None = None) -> list[Found]:
         """For each (question, passages): the best spans in each passage's best window, best
         first, and for its first `whole` passages then the best in the rest of them (none
         where a passage has no text to read), in as many windows as fit in `budget_ms` a
-        question at this CPU's speed (`window_ms`; 0: no limit). All of it runs as one batch."""
-        return self._read([(question, passages, whole, budget_ms) for question, passages in questions])
+        question at this CPU's speed (`window_ms`; 0: no limit). All of it runs as one batch.
 
-    def _read(self, questions: list[tuple[str, list[str], int, float]]) -> list[list[list[Span]]]:
+        `found`: what an earlier `read` with `whole=0` found for each question, in the best
+        windows: only the rest is read now, and added to it (as one `read` would have)."""
+        found = found or [None] * len(questions)
+        return self._read([(question, passages, whole, budget_ms, first)
+                           for (question, passages), first in zip(questions, found)])
+
+    def _read(self, questions: list[tuple[str, list[str], int, float, Found | None]]) -> list[Found]:
         windows = [w for q, asked in enumerate(questions) for w in self._windows(q, *asked)]
-        found: list[list[list[Span]]] = [[[] for _ in passages] for _, passages, *_ in questions]
+        found: list[Found] = [[list(spans) for spans in first] if first is not None else [[] for _ in passages]
+                              for _, passages, _, _, first in questions]
         rest: dict[tuple[int, int], list[Span]] = {}
         if windows:
             for window, start, end in zip(windows, *self._logits(windows)):
@@ -279,7 +289,9 @@ class Reader:
         return found
 
     def _windows(self, number: int, question: str, passages: list[str], whole: int = 0,
-                 budget_ms: float = 0.0) -> list[_Window]:
+                 budget_ms: float = 0.0, found: Found | None = None) -> list[_Window]:
+        """The windows to read for question `number`: each passage's best one (unless `found`
+        already holds what they gave), then those covering the rest of the first `whole`."""
         asked = self._tokenizer.encode(QUESTION_PREFIX + question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
         # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
         head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
@@ -302,7 +314,8 @@ class Reader:
                              for b in [begin, *rest]]
             windows.append(best)
             rest_windows += others
-        return windows + rest_windows[: self._rest_allowed(len(windows), budget_ms)]
+        rest_windows = rest_windows[: self._rest_allowed(len(windows), budget_ms)]
+        return rest_windows if found is not None else windows + rest_windows
 
     def windows_within(self, budget_ms: float) -> int | None:
         """How many windows a question can read in `budget_ms` on this CPU (None: no limit)."""

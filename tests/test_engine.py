@@ -420,3 +420,25 @@ def test_questions_asked_together_get_the_answers_they_get_alone(engine):
     for a, b in zip(together, alone):
         assert (a.answer.text, a.answer.passage_id) == (b.answer.text, b.answer.passage_id)
         assert a.answer.confidence == pytest.approx(b.answer.confidence, abs=tolerance)
+
+
+def test_a_sure_answer_from_the_best_windows_is_not_read_on(engine, monkeypatch):
+    """The rest of the first passage is read only when its best windows give no answer at
+    reader_stop_confidence: a sure one stands, and is what reading on would also give."""
+    read_on = []
+    read_later = engine.reader.read_later
+
+    def counted(*asked, **options):
+        read_on.append(options.get("found") is not None)
+        return read_later(*asked, **options)
+
+    monkeypatch.setattr(engine.reader, "read_later", counted)
+    sure = engine.ask("siapa Direktur Jenderal IKMA Kemenperin?")
+    assert sure.answer.confident and sure.answer.confidence >= engine.settings.reader_stop_confidence
+    assert read_on == [False]
+    always = Engine(engine.settings, embedder=engine.embedder, reader_stop_confidence=1)
+    assert always.ask("siapa Direktur Jenderal IKMA Kemenperin?").answer.text == sure.answer.text
+    assert read_on == [False, False, True]
+    read_on.clear()
+    unsure_at_first = engine.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?")
+    assert read_on == [False, True] and "319 IKM" in unsure_at_first.answer.text

@@ -148,6 +148,23 @@ def test_a_passage_read_whole_gives_the_answer_its_best_window_missed(reader):
     assert reader.read([(BATTERY_QUESTION, [KUMPARAN, BATTERY_PAGE])], whole=1)[0][1] == best_only
 
 
+def test_reading_the_rest_later_adds_to_the_best_windows_what_one_read_finds(reader):
+    """`found`: the best windows were read before; only the rest is read now, and what comes
+    back is what reading it all at once gives (margins within batching's rounding)."""
+    asked = [(BATTERY_QUESTION, [BATTERY_PAGE, KUMPARAN]), ("berapa jumlah IKM?", [KUMPARAN])]
+    first = reader.read(asked)
+    assert reader._windows(0, *asked[0], whole=0, found=first[0]) == []  # nothing left to read
+    later = reader.read(asked, whole=1, found=first)
+    at_once = reader.read(asked, whole=1)
+    tolerance = batch_tolerance(reader, exact=1e-3, rounded=0.15)
+    for two_steps, one_step in zip(later, at_once):
+        for a, b in zip(two_steps, one_step):
+            assert [(s.start, s.end, s.best_window) for s in a] == [(s.start, s.end, s.best_window) for s in b]
+            assert all(abs(x.margin - y.margin) < tolerance for x, y in zip(a, b))
+    assert any("4.000" in BATTERY_PAGE[s.start : s.end] for s in later[0][0])  # found in the rest
+    assert first[0][0] == reader.read(asked)[0][0]  # what was found before is not changed
+
+
 def test_the_rest_of_a_passage_is_read_only_as_far_as_the_time_budget_allows(reader):
     """`budget_ms` a question, at the speed measured on this CPU: the best window is always
     read; the rest of the passage, from its start, in as many windows as fit."""
