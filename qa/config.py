@@ -198,9 +198,10 @@ class Settings(BaseSettings):
     )
     reader_stop_confidence: float = Field(
         0.5, ge=0, le=1,
-        description="A confident answer found in the best windows with at least this confidence stands: the rest "
-        "of the passages read whole is read only for answers less sure (reading it changed none of those above "
-        "0.5 on the project's question sets, and takes about as long again). 1: always read it.",
+        description="A confident answer found in the first passage's best window with at least this confidence "
+        "stands: the other passages and the rest of those read whole are read only for answers less sure "
+        "(reading them changed none of those on the project's question sets, and takes about as long again). "
+        "1: always read them.",
     )
     min_coverage: float = Field(
         0.5, ge=0, le=1,

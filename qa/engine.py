@@ -96,12 +96,13 @@ class Engine:
             return self.backend
 
     def load(self) -> Engine:
-        """Load the index (building it from the corpus folder if there is none) and the models
-        now, not at the first question: what a server does before it takes requests."""
+        """Load the index (building it from the corpus folder if there is none) and the models,
+        compiled and run once, now, not at the first question: what a server does before it
+        takes requests."""
         self.index
-        self.embedder
+        self.embedder.warm()
         if self.settings.reader == "trained":
-            self.reader
+            self.reader.warm()
         return self
 
     def _matching_index(self, backend: Backend | None = None) -> Backend:
@@ -230,7 +231,7 @@ class Engine:
         spans = None
         if self._reads:
             texts = self._to_read(ranked)
-            spans = self.reader.read_later(plan.untimed, texts).result()
+            spans = self.reader.read_later(plan.untimed, texts[:1]).result()
             if self._reads_on(plan, ranked, spans):
                 spans = self.reader.read_later(plan.untimed, texts, *self._reading, found=spans).result()
         return self._answer(query, plan, ranked, spans, stages)
@@ -247,15 +248,15 @@ class Engine:
         sort: str = SORTS[0],
     ) -> list[Answer]:
         """`ask` for each of `questions` (same options for all), their passages read together:
-        the reader's model is most of a question's cost, and a batch shares it. The best
-        windows of all go in one batch, then the rest of the passages of those not yet sure
+        the reader's model is most of a question's cost, and a batch shares it. The first
+        passage's best window of each goes in one batch, then the rest for those not yet sure
         (reader_stop_confidence) in another."""
         queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
         spans: list[Found | None] = [None] * len(searched)
         if self._reads:
             asked = [(plan.untimed, self._to_read(ranked)) for plan, ranked in searched]
-            spans = self.reader.read(asked)
+            spans = self.reader.read([(question, texts[:1]) for question, texts in asked])
             on = [n for n, ((plan, ranked), found) in enumerate(zip(searched, spans)) if self._reads_on(plan, ranked, found)]
             if on:
                 more = self.reader.read([asked[n] for n in on], *self._reading, found=[spans[n] for n in on])
@@ -277,16 +278,17 @@ class Engine:
 
     def read(self, questions: list[tuple[str, list[str]]]) -> list[Found]:
         """The trained reader's spans for each (question, passages), read as far as the settings
-        say, in one batch, whatever the best windows found (`ask` stops reading at a sure
-        answer from them: reader_stop_confidence)."""
+        say, in one batch, whatever the first passage's best window found (`ask` stops at a
+        sure answer there: reader_stop_confidence)."""
         return self.reader.read(questions, *self._reading)
 
     def _reads_on(self, plan: QueryPlan, ranked: list[Candidate], spans: Found) -> bool:
-        """Whether to read the rest of the passages read whole, after their best windows gave
-        `spans`: not when those already give a confident answer at reader_stop_confidence or
-        above, which reading on rarely changes, at about as much reading time again."""
-        if not self.settings.reader_whole_passages:
-            return False
+        """Whether to read on after the best window of the first passage gave `spans`: the
+        best windows of the other passages, and the rest of those read whole. Not when that
+        window already gives a confident answer at reader_stop_confidence or above, which
+        reading on rarely changes, at about as much reading time again."""
+        if len(spans) >= min(len(ranked), self.settings.reader_passages) and not self.settings.reader_whole_passages:
+            return False  # nothing more to read
         short = read_answer(plan, ranked, spans, self.calibration)[0]
         return not (short.confident and short.confidence >= self.settings.reader_stop_confidence)
 

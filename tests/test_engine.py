@@ -422,23 +422,26 @@ def test_questions_asked_together_get_the_answers_they_get_alone(engine):
         assert a.answer.confidence == pytest.approx(b.answer.confidence, abs=tolerance)
 
 
-def test_a_sure_answer_from_the_best_windows_is_not_read_on(engine, monkeypatch):
-    """The rest of the first passage is read only when its best windows give no answer at
-    reader_stop_confidence: a sure one stands, and is what reading on would also give."""
-    read_on = []
+def test_a_sure_answer_from_the_first_passage_is_not_read_on(engine, monkeypatch):
+    """The first passage is read in its best window first; the other passages, and the rest
+    of the first, are read only when it gives no answer at reader_stop_confidence: a sure one
+    stands, and is what reading on would also give."""
+    reads = []  # per read: how many passages, and whether it goes on from an earlier read
     read_later = engine.reader.read_later
 
-    def counted(*asked, **options):
-        read_on.append(options.get("found") is not None)
-        return read_later(*asked, **options)
+    def counted(question, passages, *options, **named):
+        reads.append((len(passages), named.get("found") is not None))
+        return read_later(question, passages, *options, **named)
 
     monkeypatch.setattr(engine.reader, "read_later", counted)
     sure = engine.ask("siapa Direktur Jenderal IKMA Kemenperin?")
     assert sure.answer.confident and sure.answer.confidence >= engine.settings.reader_stop_confidence
-    assert read_on == [False]
+    assert reads == [(1, False)]
     always = Engine(engine.settings, embedder=engine.embedder, reader_stop_confidence=1)
-    assert always.ask("siapa Direktur Jenderal IKMA Kemenperin?").answer.text == sure.answer.text
-    assert read_on == [False, False, True]
-    read_on.clear()
+    read_on = always.ask("siapa Direktur Jenderal IKMA Kemenperin?").answer
+    assert (read_on.text, read_on.passage_id) == (sure.answer.text, sure.answer.passage_id)
+    passages = engine.settings.reader_passages
+    assert reads == [(1, False), (1, False), (passages, True)]
+    reads.clear()
     unsure_at_first = engine.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?")
-    assert read_on == [False, True] and "319 IKM" in unsure_at_first.answer.text
+    assert reads == [(1, False), (passages, True)] and "319 IKM" in unsure_at_first.answer.text

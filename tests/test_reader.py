@@ -148,21 +148,26 @@ def test_a_passage_read_whole_gives_the_answer_its_best_window_missed(reader):
     assert reader.read([(BATTERY_QUESTION, [KUMPARAN, BATTERY_PAGE])], whole=1)[0][1] == best_only
 
 
-def test_reading_the_rest_later_adds_to_the_best_windows_what_one_read_finds(reader):
-    """`found`: the best windows were read before; only the rest is read now, and what comes
-    back is what reading it all at once gives (margins within batching's rounding)."""
+def test_reading_the_rest_later_adds_to_what_was_read_before_what_one_read_finds(reader):
+    """`found`: the best windows of the first passages were read before; only the rest is read
+    now, and what comes back is what reading it all at once gives (margins within batching's
+    rounding)."""
     asked = [(BATTERY_QUESTION, [BATTERY_PAGE, KUMPARAN]), ("berapa jumlah IKM?", [KUMPARAN])]
-    first = reader.read(asked)
-    assert reader._windows(0, *asked[0], whole=0, found=first[0]) == []  # nothing left to read
-    later = reader.read(asked, whole=1, found=first)
     at_once = reader.read(asked, whole=1)
     tolerance = batch_tolerance(reader, exact=1e-3, rounded=0.15)
-    for two_steps, one_step in zip(later, at_once):
-        for a, b in zip(two_steps, one_step):
-            assert [(s.start, s.end, s.best_window) for s in a] == [(s.start, s.end, s.best_window) for s in b]
-            assert all(abs(x.margin - y.margin) < tolerance for x, y in zip(a, b))
-    assert any("4.000" in BATTERY_PAGE[s.start : s.end] for s in later[0][0])  # found in the rest
-    assert first[0][0] == reader.read(asked)[0][0]  # what was found before is not changed
+    for before in (1, 2):  # the first passage's best window, or the best windows of all
+        first = reader.read([(question, passages[:before]) for question, passages in asked])
+        assert len(first[0]) == before
+        left = reader._windows(0, *asked[0], whole=1, found=first[0])
+        assert not any(w.best for w in left if w.passage < before) and left
+        later = reader.read(asked, whole=1, found=first)
+        for two_steps, one_step in zip(later, at_once):
+            assert len(two_steps) == len(one_step)
+            for a, b in zip(two_steps, one_step):
+                assert [(s.start, s.end, s.best_window) for s in a] == [(s.start, s.end, s.best_window) for s in b]
+                assert all(abs(x.margin - y.margin) < tolerance for x, y in zip(a, b))
+        assert any("4.000" in BATTERY_PAGE[s.start : s.end] for s in later[0][0])  # found in the rest
+    assert reader._windows(0, *asked[0], found=reader.read(asked)[0]) == []  # nothing left to read
 
 
 def test_the_rest_of_a_passage_is_read_only_as_far_as_the_time_budget_allows(reader):
@@ -198,6 +203,13 @@ def test_spans_from_the_rest_of_a_passage_follow_the_best_windows_without_overla
     rest = [Span(12, 18, 9.0, 0.9, False), Span(30, 40, 1.0, 0.5, False), Span(50, 55, 3.0, 0.5, False),
             Span(52, 60, 2.5, 0.5, False), Span(70, 75, 0.5, 0.5, False)]
     assert [(s.start, s.margin) for s in with_rest(best, rest, count=2)] == [(10, 2.0), (50, 3.0), (30, 1.0)]
+
+
+def test_warming_compiles_the_reader_before_the_first_question(settings):
+    fresh = Reader(settings, shared_reader(settings).weights)
+    assert "_request" not in vars(fresh)  # compiled at the first read, unless warmed
+    fresh.warm()
+    assert "_request" in vars(fresh)
 
 
 def test_empty_and_blank_passages_have_no_spans(reader):

@@ -95,6 +95,11 @@ class Embedder(PassageEmbedder):
         work (BM25) while the model runs."""
         return self._queries.submit(question)
 
+    def warm(self) -> None:
+        """Make ready now what a question needs (compiled models, buffers), not at the first
+        one: what a server does before it takes requests."""
+        self.embed_query("warm")
+
     def describe(self, measurements: bool = False) -> dict:
         """How the model runs here and why: the backend, its number format and threading (and
         with `measurements`, the timings the choice was made by)."""

@@ -108,6 +108,15 @@ class OpenVINOEmbedder(Embedder):
             self._for_questions = self.compile(self.choice.questions).create_infer_request()
         return self._for_questions.infer(self._feed(texts))[0].copy()
 
+    def warm(self) -> None:
+        """Compile and run the model of each question length now: each is compiled at the
+        first question of its length, and a fresh server worker's first questions waited up
+        to half a second for it (benchmarks/load.py). Questions longer than the longest
+        length, which are rare, still compile theirs at the first."""
+        encoding = self._tokenizer.encode(self.query_prefix + "warm")
+        for length in QUESTION_LENGTHS:
+            self._static(length).infer(_model_inputs([encoding], self._inputs, self._tokenizer, length))
+
     def _static(self, length: int):
         if length not in self._for_lengths:
             plan = self.choice.questions
