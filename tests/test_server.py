@@ -78,8 +78,11 @@ def test_sigterm_lets_the_reads_in_flight_finish(engine, tmp_path):
     the server took gets its answer, then it exits within its limit, cleanly."""
     index_dir, log = tmp_path / "index", tmp_path / "server.log"
     shutil.copytree(engine.settings.index_dir, index_dir)
+    # all eight may wait their turn, and each takes long enough (the reader reading ten passages
+    # whole) to be seen in flight: a sure answer after one window is answered in a few ms
     process, base = start_qa_serve(index_dir, log, QA_SHUTDOWN_TIMEOUT="20", QA_MAX_CONCURRENT_REQUESTS="1",
-                                   QA_QUEUE_TIMEOUT="30")  # all eight may wait their turn
+                                   QA_QUEUE_TIMEOUT="30", QA_READER_PASSAGES="10", QA_READER_WHOLE_PASSAGES="10",
+                                   QA_READER_BUDGET_MS="0", QA_READER_STOP_CONFIDENCE="1")
     outcomes: list[object] = []
 
     def ask():
