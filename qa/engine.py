@@ -287,8 +287,9 @@ class Engine:
         best windows of the other passages, and the rest of those read whole. Not when that
         window already gives a confident answer at reader_stop_confidence or above, which
         reading on rarely changes, at about as much reading time again."""
-        if len(spans) >= min(len(ranked), self.settings.reader_passages) and not self.settings.reader_whole_passages:
-            return False  # nothing more to read
+        to_read = min(len(ranked), self.settings.reader_passages)
+        if len(spans) >= to_read and not (self.settings.reader_whole_passages and to_read):
+            return False  # nothing more to read (no results, or all read and none to read whole)
         short = read_answer(plan, ranked, spans, self.calibration)[0]
         return not (short.confident and short.confidence >= self.settings.reader_stop_confidence)
 

@@ -445,3 +445,6 @@ def test_a_sure_answer_from_the_first_passage_is_not_read_on(engine, monkeypatch
     reads.clear()
     unsure_at_first = engine.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?")
     assert reads == [(1, False), (passages, True)] and "319 IKM" in unsure_at_first.answer.text
+    reads.clear()
+    assert engine.ask("siapa Direktur Jenderal IKMA?", date_from="2099-01-01").answer.text is None
+    assert reads == [(0, False)]  # no results: nothing to read on
