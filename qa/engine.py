@@ -22,7 +22,7 @@ from qa.indexing import Indexer, IndexReport, Progress, UpdateReport
 from qa.query import DEFAULT_TOP_K, SORTS, Query, QueryPlan
 from qa.ranking import Candidate, Weights, matching, rank
 from qa.reader import Found, Reader, choose_reader, shared_reader
-from qa.results import by_article, ordered, page, read_answer, rules_answer, rules_marks, shown_passages
+from qa.results import Read, by_article, ordered, page, read_answer, rules_answer, rules_marks, shown_passages
 from qa.retrieval import Retriever
 from qa.short_answer import Calibration
 from qa.timing import Stages
@@ -228,13 +228,15 @@ class Engine:
         stages = Stages(timings)
         query = self._query(question, top_k, date_from, date_to, sources, offset, sort)
         plan, ranked = self._search(query, weights, stages)
-        spans = None
+        read = None
         if self._reads:
             texts = self._to_read(ranked)
             spans = self.reader.read_later(plan.untimed, texts[:1]).result()
-            if self._reads_on(plan, ranked, spans):
+            read = self._standing(plan, ranked, spans)
+            if read is None:
                 spans = self.reader.read_later(plan.untimed, texts, *self._reading, found=spans).result()
-        return self._answer(query, plan, ranked, spans, stages)
+                read = read_answer(plan, ranked, spans, self.calibration)
+        return self._answer(query, plan, ranked, read, stages)
 
     def ask_many(
         self,
@@ -253,16 +255,17 @@ class Engine:
         (reader_stop_confidence) in another."""
         queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
-        spans: list[Found | None] = [None] * len(searched)
+        reads: list[Read | None] = [None] * len(searched)
         if self._reads:
             asked = [(plan.untimed, self._to_read(ranked)) for plan, ranked in searched]
             spans = self.reader.read([(question, texts[:1]) for question, texts in asked])
-            on = [n for n, ((plan, ranked), found) in enumerate(zip(searched, spans)) if self._reads_on(plan, ranked, found)]
+            reads = [self._standing(plan, ranked, found) for (plan, ranked), found in zip(searched, spans)]
+            on = [n for n, read in enumerate(reads) if read is None]
             if on:
                 more = self.reader.read([asked[n] for n in on], *self._reading, found=[spans[n] for n in on])
                 for n, found in zip(on, more):
-                    spans[n] = found
-        return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, spans)]
+                    reads[n] = read_answer(*searched[n], found, self.calibration)
+        return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, reads)]
 
     def _query(self, question, top_k, date_from, date_to, sources, offset, sort) -> Query:
         """The question and its options, checked; a publisher the index does not hold is named
@@ -282,16 +285,16 @@ class Engine:
         sure answer there: reader_stop_confidence)."""
         return self.reader.read(questions, *self._reading)
 
-    def _reads_on(self, plan: QueryPlan, ranked: list[Candidate], spans: Found) -> bool:
-        """Whether to read on after the best window of the first passage gave `spans`: the
-        best windows of the other passages, and the rest of those read whole. Not when that
-        window already gives a confident answer at reader_stop_confidence or above, which
-        reading on rarely changes, at about as much reading time again."""
-        to_read = min(len(ranked), self.settings.reader_passages)
+    def _standing(self, plan: QueryPlan, ranked: list[Candidate], spans: Found) -> Read | None:
+        """The answer from what the best window of the first passage gave (`spans`), if it
+        stands: a confident one at reader_stop_confidence or above, which reading on rarely
+        changes at about as much reading time again, or when there is nothing more to read.
+        None: read on (the best windows of the other passages, the rest of those read whole)."""
+        read = read_answer(plan, ranked, spans, self.calibration)
+        short, to_read = read[0], min(len(ranked), self.settings.reader_passages)
         if len(spans) >= to_read and not (self.settings.reader_whole_passages and to_read):
-            return False  # nothing more to read (no results, or all read and none to read whole)
-        short = read_answer(plan, ranked, spans, self.calibration)[0]
-        return not (short.confident and short.confidence >= self.settings.reader_stop_confidence)
+            return read  # nothing more to read (no results, or all read and none to read whole)
+        return read if short.confident and short.confidence >= self.settings.reader_stop_confidence else None
 
     @property
     def _reading(self) -> tuple[int, float]:
@@ -317,18 +320,18 @@ class Engine:
         stages.done("rank")
         return plan, ranked
 
-    def _answer(self, query: Query, plan: QueryPlan, ranked: list[Candidate], spans: Found | None,
+    def _answer(self, query: Query, plan: QueryPlan, ranked: list[Candidate], read: Read | None,
                 stages: Stages) -> Answer:
-        """The short answer from the reader's `spans` in the best passages (None: by the rules),
+        """The short answer that the reader's spans gave (`read_answer`; None: by the rules),
         and the page of results asked for."""
         stages.done("read")
-        if spans is None:
+        if read is None:
             short, marks = rules_answer(plan, ranked, self.settings.min_coverage), {}
         else:
-            short, ranked, marks = read_answer(plan, ranked, spans, self.calibration)
+            short, ranked, marks = read
         found = matching(ranked, self.settings.match_dense_z, self.settings.match_lexical)
         groups = ordered(by_article(found), query.sort)
-        if spans is None:
+        if read is None:
             marks = rules_marks(plan, shown_passages(query, groups))
         answer = page(query, plan, short, groups, marks)
         stages.done("answer")

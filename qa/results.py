@@ -27,8 +27,12 @@ class Marked:
     confident: bool
 
 
+# the short answer, the candidates reordered by what the reader found, each read passage's mark
+Read = tuple[ShortAnswer, list[Candidate], dict[str, Marked]]
+
+
 def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]],
-                calibration: Calibration) -> tuple[ShortAnswer, list[Candidate], dict[str, Marked]]:
+                calibration: Calibration) -> Read:
     """The short answer from the reader's `spans` in the first passages of `ranked`; `ranked`
     again, with a passage whose answer the reader is clearly surer of moved first; and each
     read passage's best reading, where it can answer: a card never highlights as its answer a

@@ -11,8 +11,8 @@ class Stages:
     A question's stages: snapshot (the latest index, filters), lexical (BM25, while the model
     embeds the question), embed (waiting for the question's vector after BM25 is done), dense
     (vector search, both scores for every candidate), passages (read from the store), rank
-    (fusion, answers, duplicates), read (the trained reader on the best passages) and answer
-    (the short answer from its spans, and the page of results: grouped by article, ordered,
+    (fusion, answers, duplicates), read (the trained reader on the best passages, and the short
+    answer from its spans) and answer (the page of results: grouped by article, ordered,
     highlighted)."""
 
     def __init__(self, timings: dict[str, float] | None):
