@@ -211,7 +211,7 @@ def _say_renamed(response: Response, used: dict[str, str]) -> None:
 
 
 def _check_key(settings: Settings, given: str | None) -> None:
-    if settings.api_key is None or not settings.api_key.get_secret_value():
+    if not settings.has_api_key:
         raise WritesDisabledError("this server takes no writes: it has no API key (set QA_API_KEY)")
     expected = settings.api_key.get_secret_value().encode()
     if given is None or not secrets.compare_digest(_header_bytes(given), expected):
@@ -464,10 +464,13 @@ def without_paths(message: str) -> str:
 
 def serving_engine(settings: Settings) -> Engine:
     """The engine a server runs: loaded, and (setting `write_process`) embedding the articles
-    of writes in a lower-priority process of its own."""
+    of writes in a lower-priority process of its own, started now if the server takes writes."""
     engine = Engine(settings).load()
     if settings.write_process:
-        engine.passage_embedder = EmbeddingProcess(settings, engine.embedder.dimension)
+        writes = EmbeddingProcess(settings, engine.embedder.dimension)
+        if settings.has_api_key:
+            writes.start()
+        engine.passage_embedder = writes
     return engine
 
 

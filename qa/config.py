@@ -248,8 +248,8 @@ class Settings(BaseSettings):
     )
     write_process: bool = Field(
         True, description="The server embeds the articles of HTTP writes in a process of its own at a lower CPU "
-        "priority (started at the first write), so questions do not wait behind them; false: in the "
-        "serving process (less memory).",
+        "priority (started with the server when it has an api_key), so questions do not wait behind them; "
+        "false: in the serving process (less memory).",
     )
     max_concurrent_requests: int = Field(
         0, ge=0, description="Reads (questions, article lists, facets) the server answers at once; 0: one per "
@@ -287,7 +287,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _reads_need_a_key(self):
-        if self.protect_reads and not (self.api_key and self.api_key.get_secret_value()):
+        if self.protect_reads and not self.has_api_key:
             raise ValueError("protect_reads needs an api_key")
         return self
 
@@ -300,6 +300,11 @@ class Settings(BaseSettings):
     @classmethod
     def _layers_as_written(cls, layers: Any) -> Any:
         return str(layers) if isinstance(layers, int) else layers  # reader_layers = 6 in qa.toml
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether an API key is set: a server takes HTTP writes (and protects reads) only with one."""
+        return bool(self.api_key and self.api_key.get_secret_value())
 
     def fetch_policy(self) -> FetchPolicy:
         return FetchPolicy(self.fetch_timeout_s, self.fetch_max_bytes, self.fetch_max_redirects,

@@ -4,9 +4,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from conftest import BATTERY, BATTERY_QUESTION, QUESTION
+from conftest import BATTERY, BATTERY_QUESTION, QUESTION, within
 from qa import Engine
-from qa.api import create_app
+from qa.api import create_app, serving_engine
 from qa.config import Settings
 
 
@@ -322,3 +322,23 @@ def test_fetched_pages_and_feeds_are_answered_at_once(live_engine, news_site):
         assert len(added.json()["added"]) == 3 and "HTTP 404" in added.json()["skipped"][0]
         answer = client.get("/ask", params={"question": "berapa juta wisatawan mancanegara ke Bali?"}).json()
         assert answer["results"][0]["source"] == "ANTARA" and answer["results"][0]["date"] == "2024-12-02"
+
+
+def resident_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+
+def test_a_server_that_takes_writes_starts_their_embedding_process_with_it(settings):
+    """Its model loads as the server starts: a first write waited seconds for it, and on a busy
+    server the loading slowed the questions answered meanwhile. A server without an API key
+    takes no writes and starts none."""
+    taking = serving_engine(settings.model_copy(update={"api_key": SecretStr("kunci")}))
+    refusing = serving_engine(settings)
+    try:
+        assert refusing.passage_embedder.pid is None
+        pid = taking.passage_embedder.pid
+        assert pid is not None
+        assert within(60, lambda: resident_mb(pid) > 300)  # the model loaded (without it: about 110 MB)
+    finally:
+        taking.passage_embedder.close()

@@ -8,7 +8,7 @@ from multiprocessing import get_context
 import numpy as np
 import pytest
 
-from qa.embedding.process import NICENESS, EmbeddingProcess, _embed_until_closed
+from qa.embedding.process import NICENESS, READY, EmbeddingProcess, _embed_until_closed
 from qa.errors import WorkStoppedError
 
 TEXTS = ["Kementerian Perindustrian meresmikan pabrik baterai di Batang.",
@@ -55,6 +55,19 @@ def test_a_process_killed_during_a_write_fails_it_clearly_and_the_next_write_sta
     assert process.pid != first
 
 
+def test_one_started_before_a_write_serves_it(engine):
+    embedding = EmbeddingProcess(engine.settings, engine.embedder.dimension)
+    try:
+        embedding.start()
+        started = embedding.pid
+        embedding.start()  # running already: the same one
+        assert embedding.pid == started
+        assert embedding.embed_passages(TEXTS[:2]).shape == (2, engine.embedder.dimension)
+        assert embedding.pid == started
+    finally:
+        embedding.close()
+
+
 def test_a_stop_between_batches_leaves_the_process_ready(process):
     def stop(n):  # what a write's StopWork does when its client has gone
         raise WorkStoppedError("the client disconnected; nothing was stored")
@@ -72,6 +85,7 @@ def test_a_parent_gone_before_the_vectors_lets_the_process_end_quietly(engine):
     worker = context.Process(target=_embed_until_closed, args=(engine.settings, child))
     worker.start()
     child.close()
+    assert parent.recv() == READY  # its model loaded
     parent.send(TEXTS)
     parent.close()  # gone before the answer
     worker.join(timeout=120)

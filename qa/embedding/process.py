@@ -4,10 +4,13 @@ done in the process that answers questions, every question asked meanwhile waits
 In a child process at `nice` +5, the questions come first and the write takes the cores they
 leave.
 
-The child starts at the first write and lives as long as its parent. The parent sends it the
-passages a batch at a time, so a write can still stop between batches (its client gone, its
-time up) with nothing stored; a child that dies (killed, out of memory) fails the write under
-way with a clear error, nothing stored, and the next write starts a new one.
+A server that takes writes starts the child as it starts (`start`, which waits until its model
+is loaded), not at the first write, which waited for it (1.4 s on an idle 2-core machine,
+6.6–6.9 s on a busy one, competing with the questions). The child lives as long as its parent.
+The parent sends it the passages a batch at a time, so a write can still stop between batches
+(its client gone, its time up) with nothing stored; a child that dies (killed, out of memory)
+fails the write under way with a clear error, nothing stored, and the next write starts a new
+one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 # Below the serving processes (0): the scheduler gives them the cores first. At +10 a write got
 # a tenth of a busy machine and took 20 s (benchmarks/load.py, 16 clients); +5 gives it about a quarter.
 NICENESS = 5
+READY = "ready"  # the child's first message: its model is loaded
 
 
 class EmbeddingProcess(PassageEmbedder):
@@ -61,35 +65,52 @@ class EmbeddingProcess(PassageEmbedder):
                 self._process.kill()
             self._process = self._connection = None
 
+    def start(self) -> None:
+        """Start the child now, if it is not running, and wait until it has loaded its model."""
+        with self._lock:
+            try:
+                self._start_if_stopped()
+            except WorkStoppedError as exc:  # the next write starts another
+                log.warning("%s", exc)
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
     def _ask(self, texts: list[str]) -> np.ndarray:
-        if self._process is None or not self._process.is_alive():
-            self._start()
+        self._start_if_stopped()
         try:
             self._connection.send(texts)
             kind, value = self._connection.recv()
         except (EOFError, OSError):
-            self._process.join(timeout=1)
-            code = self._process.exitcode
-            self._process = self._connection = None
-            log.warning("the embedding process stopped (exit code %s)", code)
-            raise WorkStoppedError(f"the process that embeds new articles stopped (exit code {code}); nothing "
-                                   "was stored: send the articles again") from None
+            raise self._stopped() from None
         if kind == "failed":
             raise ModelError(value)
         return value
 
-    def _start(self) -> None:
+    def _start_if_stopped(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
         context = get_context("spawn")  # a fresh interpreter: no copy of the parent's threads or locks
         self._connection, child_end = context.Pipe()
         self._process = context.Process(target=_embed_until_closed, args=(self.settings, child_end),
                                         name="qa-embedding", daemon=True)
         self._process.start()
         child_end.close()
+        try:  # until its model is loaded (or failed to: the first write tries again, and answers the error)
+            self._connection.recv()
+        except (EOFError, OSError):
+            raise self._stopped() from None
         log.info("embedding process started (pid %d, nice +%d)", self._process.pid, NICENESS)
+
+    def _stopped(self) -> WorkStoppedError:
+        """The error of a child that stopped, forgotten so that the next write starts another."""
+        self._process.join(timeout=1)
+        code = self._process.exitcode
+        self._process = self._connection = None
+        log.warning("the embedding process stopped (exit code %s)", code)
+        return WorkStoppedError(f"the process that embeds new articles stopped (exit code {code}); nothing "
+                                "was stored: send the articles again")
 
 
 def _embed_until_closed(settings: Settings, connection) -> None:
@@ -100,6 +121,15 @@ def _embed_until_closed(settings: Settings, connection) -> None:
     os.nice(NICENESS)
     unpin()  # a server worker keeps to its share of the cores; its writes may use them all
     embedder = None
+    try:  # now, not at the first write
+        embedder = load_embedder(settings)
+        embedder.embed_passages(["warm"])  # the first run readies the passage model (a third of a second)
+    except Exception:  # the first write tries again and fails with the error
+        log.exception("the embedding process could not load the model")
+    try:
+        connection.send(READY)
+    except OSError:  # the parent is gone already
+        return
     while True:
         try:
             texts = connection.recv()
