@@ -101,6 +101,37 @@ def while_one_read_runs(app, held: Held, then):
     return asyncio.run(test())
 
 
+def test_a_read_that_would_end_late_at_the_slower_reads_time_gets_503_not_a_late_answer():
+    """Reads have taken 0.05 s and 0.35 s in turn (0.12 s on average). One waits behind a read
+    of 0.75 s: at the average time it would have been started at 0.75 s and answered at 1.1 s,
+    past the 1 s limit. A read is started only if it would end in time at about the slower
+    reads' time, so it gets 503 before that."""
+    metrics = Metrics()
+
+    async def sleeping(scope, receive, send):
+        await asyncio.sleep(float(scope["query_string"].decode().removeprefix("s=")))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = Admission(sleeping, metrics, concurrent=1, waiting=10, timeout=1.0)
+
+    async def test():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+            for seconds in (0.05, 0.35) * 3:
+                await client.get(f"/ask?s={seconds}")
+            running = asyncio.create_task(client.get("/ask?s=0.75"))
+            await asyncio.sleep(0.02)
+            started = time.perf_counter()
+            late = await client.get("/ask?s=0.35")
+            return late, time.perf_counter() - started, await running
+
+    late, seconds, running = asyncio.run(test())
+    assert late.status_code == 503 and "queue_timeout" in late.json()["detail"] and late.headers["retry-after"]
+    assert seconds < 0.73  # before the turn came
+    assert running.status_code == 200
+    assert metrics.rejected.labels("waited_too_long")._value.get() == 1
+
+
 def test_a_full_queue_gets_503_with_retry_after_at_once_and_health_still_answers():
     held, metrics = Held(), Metrics()
     app = Admission(held, metrics, concurrent=1, waiting=1, timeout=30)
