@@ -168,9 +168,9 @@ def index(
         "embedding passages", build, config, model=model, index_dir=index_dir, corpus_dir=corpus_dir,
         follow_links=follow_links, columns=columns, ray_address=ray_address, ray_workers=ray_workers)
     out.print(
-        f"indexed {report.articles} articles into {report.passages} passages "
-        f"({report.embedded} passages embedded, {report.reused} articles reused, {len(report.skipped)} skipped) "
-        f"in {report.seconds:.1f}s -> {engine.settings.index_dir}",
+        f"indexed {_count(report.articles, 'article')} into {_count(report.passages, 'passage')} "
+        f"({_count(report.embedded, 'passage')} embedded, {_count(report.reused, 'article')} reused, "
+        f"{len(report.skipped)} skipped) in {report.seconds:.1f}s -> {engine.settings.index_dir}",
         markup=False, soft_wrap=True,
     )
 
@@ -230,6 +230,11 @@ def _with_progress(label: str, work, config: Path | None, **flags):
     return engine, report
 
 
+def _count(number: int, noun: str) -> str:
+    """A count and its noun: "1 passage", "2 passages"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _print_json(value) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -265,8 +270,8 @@ def add(
         return
     out.print(
         f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)} "
-        f"articles ({report.passages} passages written) -> {engine.settings.index_dir}",
-        markup=False,
+        f"articles ({_count(report.passages, 'passage')} written) -> {engine.settings.index_dir}",
+        markup=False, soft_wrap=True,
     )
 
 

@@ -307,6 +307,11 @@ def test_add_a_csv_export_a_page_url_and_a_feed(engine, tmp_path, news_site):
     assert "ekspor.csv: row 4: needs a non-empty string field 'text'" in added.stderr
     bad = qa("add", export, "--columns", "body=isi", "--index-dir", index_dir)
     assert bad.returncode == 2 and "unknown field 'body'" in bad.stderr and "Traceback" not in bad.stderr
+    one = tmp_path / "satu.csv"
+    one.write_text("judul;isi_berita\nHarga bawang turun;Harga bawang merah turun menjadi Rp 30 ribu per kilogram.\n",
+                   encoding="utf-8")
+    told = qa("add", one, "--columns", "text=isi_berita,title=judul", "--index-dir", index_dir)
+    assert told.stdout.startswith("added 1, replaced 0, unchanged 0 articles (1 passage written) -> "), told.stdout
     refused = qa("add", f"{news_site.base}/berita/detik", "--index-dir", index_dir)
     assert refused.returncode == 2 and "private, loopback or link-local" in refused.stderr
     local = {"QA_FETCH_PRIVATE_ADDRESSES": "true"}
