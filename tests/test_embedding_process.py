@@ -8,6 +8,7 @@ from multiprocessing import get_context
 import numpy as np
 import pytest
 
+from qa.embedding import process as process_module
 from qa.embedding.process import NICENESS, READY, EmbeddingProcess, _embed_until_closed
 from qa.errors import WorkStoppedError
 
@@ -63,6 +64,21 @@ def test_one_started_before_a_write_serves_it(engine):
         embedding.start()  # running already: the same one
         assert embedding.pid == started
         assert embedding.embed_passages(TEXTS[:2]).shape == (2, engine.embedder.dimension)
+        assert embedding.pid == started
+    finally:
+        embedding.close()
+
+
+def test_a_start_that_stops_waiting_leaves_the_first_write_to_wait(engine, monkeypatch):
+    """A server's start waits for the model a bounded time; a write after that still gets its
+    vectors from the same process, once the model is loaded."""
+    monkeypatch.setattr(process_module, "LOAD_WAIT_S", 0.01)
+    embedding = EmbeddingProcess(engine.settings, engine.embedder.dimension)
+    try:
+        embedding.start()  # back before the model is loaded
+        started = embedding.pid
+        vectors = embedding.embed_passages(TEXTS[:2])
+        assert np.min(np.sum(vectors * engine.embedder.embed_passages(TEXTS[:2]), axis=1)) > 0.999
         assert embedding.pid == started
     finally:
         embedding.close()

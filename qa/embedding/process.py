@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # a tenth of a busy machine and took 20 s (benchmarks/load.py, 16 clients); +5 gives it about a quarter.
 NICENESS = 5
 READY = "ready"  # the child's first message: its model is loaded
+LOAD_WAIT_S = 120  # a server's start waits at most this long for it (then its first write does)
 
 
 class EmbeddingProcess(PassageEmbedder):
@@ -42,6 +43,7 @@ class EmbeddingProcess(PassageEmbedder):
         self.settings, self.dimension = settings, dimension
         self._lock = threading.Lock()  # one write's passages at a time
         self._process = self._connection = None
+        self._loading = False  # started, its READY not received yet
 
     def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors for `texts`, in order; `progress(n)` after each batch of n (where a write
@@ -69,7 +71,7 @@ class EmbeddingProcess(PassageEmbedder):
         """Start the child now, if it is not running, and wait until it has loaded its model."""
         with self._lock:
             try:
-                self._start_if_stopped()
+                self._start_if_stopped(wait=LOAD_WAIT_S)
             except WorkStoppedError as exc:  # the next write starts another
                 log.warning("%s", exc)
 
@@ -88,19 +90,27 @@ class EmbeddingProcess(PassageEmbedder):
             raise ModelError(value)
         return value
 
-    def _start_if_stopped(self) -> None:
-        if self._process is not None and self._process.is_alive():
+    def _start_if_stopped(self, wait: float | None = None) -> None:
+        """Start the child if it is not running, and wait (at most `wait` seconds; None: as
+        long as it takes) until it has loaded its model."""
+        if self._process is None or not self._process.is_alive():
+            context = get_context("spawn")  # a fresh interpreter: no copy of the parent's threads or locks
+            self._connection, child_end = context.Pipe()
+            self._process = context.Process(target=_embed_until_closed, args=(self.settings, child_end),
+                                            name="qa-embedding", daemon=True)
+            self._process.start()
+            child_end.close()
+            self._loading = True
+        if not self._loading:
             return
-        context = get_context("spawn")  # a fresh interpreter: no copy of the parent's threads or locks
-        self._connection, child_end = context.Pipe()
-        self._process = context.Process(target=_embed_until_closed, args=(self.settings, child_end),
-                                        name="qa-embedding", daemon=True)
-        self._process.start()
-        child_end.close()
-        try:  # until its model is loaded (or failed to: the first write tries again, and answers the error)
+        try:  # its READY (if its model failed to load, the first write tries again and answers the error)
+            if not self._connection.poll(wait):
+                log.warning("the embedding process is still loading its model after %g s", wait)
+                return
             self._connection.recv()
         except (EOFError, OSError):
             raise self._stopped() from None
+        self._loading = False
         log.info("embedding process started (pid %d, nice +%d)", self._process.pid, NICENESS)
 
     def _stopped(self) -> WorkStoppedError:
@@ -108,6 +118,7 @@ class EmbeddingProcess(PassageEmbedder):
         self._process.join(timeout=1)
         code = self._process.exitcode
         self._process = self._connection = None
+        self._loading = False
         log.warning("the embedding process stopped (exit code %s)", code)
         return WorkStoppedError(f"the process that embeds new articles stopped (exit code {code}); nothing "
                                 "was stored: send the articles again")
