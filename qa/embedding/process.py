@@ -65,7 +65,7 @@ class EmbeddingProcess(PassageEmbedder):
             self._process.join(timeout=5)
             if self._process.is_alive():
                 self._process.kill()
-            self._process = self._connection = None
+            self._forget()
 
     def start(self) -> None:
         """Start the child now, if it is not running, and wait until it has loaded its model."""
@@ -113,12 +113,16 @@ class EmbeddingProcess(PassageEmbedder):
         self._loading = False
         log.info("embedding process started (pid %d, nice +%d)", self._process.pid, NICENESS)
 
+    def _forget(self) -> None:
+        """No child: the next write (or `start`) starts another."""
+        self._process = self._connection = None
+        self._loading = False
+
     def _stopped(self) -> WorkStoppedError:
         """The error of a child that stopped, forgotten so that the next write starts another."""
         self._process.join(timeout=1)
         code = self._process.exitcode
-        self._process = self._connection = None
-        self._loading = False
+        self._forget()
         log.warning("the embedding process stopped (exit code %s)", code)
         return WorkStoppedError(f"the process that embeds new articles stopped (exit code {code}); nothing "
                                 "was stored: send the articles again")
