@@ -1,5 +1,5 @@
-"""Real saved news pages with their truth, for `benchmarks/ingest.py`, from the test fixtures of
-two public scrapers, each page checked by the tests of its own commit:
+"""Real saved news pages with their truth, for `benchmarks/ingest.py`, from the test data of public
+scrapers and extractors:
 - github.com/anpandu/indonesian-news-scraper (MIT): its tests assert each saved article page's
   title, date and publisher; every version of a fixture in the repository's history is a page of
   its own. Pages of 10 sites from 2015-2017.
@@ -11,11 +11,17 @@ two public scrapers, each page checked by the tests of its own commit:
   the publishing date each should give (tests/eval_default.json, tests/eval_mediacloud_2020.json);
   three are Indonesian (detikHealth and Kompas 2023, Tribunnews 2020). It asserts no title, so
   each page's headline was read off the page by hand (HTMLDATE_HEADLINES), before qa read it.
+- github.com/tisorlawan/indonesian-media-crawler (no licence stated): a crawler whose tests keep
+  five detik pages of 2021-2022 (news, sport, football, inet, travel) under tests/htmls/; its
+  test asserts the title and time of one, and the headline, publisher and date of each were read
+  off the pages by hand (CRAWLER_PAGES) before qa read them. The newest version of each is used.
 
     git clone https://github.com/anpandu/indonesian-news-scraper /tmp/ins
     git clone https://github.com/flairNLP/fundus /tmp/fundus
     git clone https://github.com/adbar/htmldate /tmp/htmldate
-    python benchmarks/real_pages.py /tmp/ins /tmp/real-pages --fundus /tmp/fundus --htmldate /tmp/htmldate
+    git clone https://github.com/tisorlawan/indonesian-media-crawler /tmp/crawler
+    python benchmarks/real_pages.py /tmp/ins /tmp/real-pages --fundus /tmp/fundus --htmldate /tmp/htmldate \
+        --crawler /tmp/crawler
     python benchmarks/ingest.py --pages /tmp/real-pages --truth /tmp/real-pages/truth.jsonl
 
 The pages stay out of this repository: the scrapers' licences cover their code, not the
@@ -157,18 +163,49 @@ def collect_htmldate(repo: Path, out: Path) -> list[dict]:
     return rows
 
 
+# indonesian-media-crawler's saved pages: the publisher, headline and day each shows
+CRAWLER_PAGES_DIR = "tests/htmls/"
+CRAWLER_PAGES = {
+    "1.html": ("Detik", "Polisi soal Pistol di Kasus Cekcok Pemobil vs Pemotor: Cuma Diperlihatkan", "2022-12-10"),
+    "2.html": ("Detik", "Susunan Pemain Maroko Vs Portugal: Ronaldo Cadangan Lagi", "2022-12-10"),
+    "4.html": ("Detik", "Para Peracik Bola Mati", "2021-09-30"),
+    "inet.html": ("Detik", "Bos Kripto yang Bangkrut Ngeles Soal Hobi Beli Rumah Mewah", "2022-12-10"),
+    "travel.html": ("Detik", "Kadispar Badung Jamin Wisman Tak Disweeping Imbas Pasal Zina KUHP", "2022-12-10"),
+}
+
+
+def collect_crawler(repo: Path, out: Path) -> list[dict]:
+    """The newest version of each page indonesian-media-crawler keeps, with the truth read off it."""
+    rows = []
+    for line in _git(repo, "ls-tree", "-r", "HEAD", CRAWLER_PAGES_DIR).splitlines():
+        blob, path = line.split()[2], line.split("\t")[1]
+        if (truth := CRAWLER_PAGES.get(Path(path).name)) is None:
+            print(f"skipped {path}: a page whose truth has not been read by hand")
+            continue
+        publisher, headline, day = truth
+        name = f"crawler-{Path(path).name}"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(_blob(repo, blob))
+        rows.append({"file": name, "site": publisher, "title": headline, "source": publisher, "date": day})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("clone", type=Path, help="a clone of github.com/anpandu/indonesian-news-scraper")
     parser.add_argument("out", type=Path, help="folder for the pages and truth.jsonl")
     parser.add_argument("--fundus", type=Path, help="a clone of github.com/flairNLP/fundus: its Indonesian pages too")
     parser.add_argument("--htmldate", type=Path, help="a clone of github.com/adbar/htmldate: its Indonesian pages too")
+    parser.add_argument("--crawler", type=Path,
+                        help="a clone of github.com/tisorlawan/indonesian-media-crawler: its detik pages too")
     args = parser.parse_args()
     rows = collect(args.clone, args.out)
     if args.fundus:
         rows += collect_fundus(args.fundus, args.out)
     if args.htmldate:
         rows += collect_htmldate(args.htmldate, args.out)
+    if args.crawler:
+        rows += collect_crawler(args.crawler, args.out)
     (args.out / "truth.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                           encoding="utf-8")
     print(f"{len(rows)} pages from {len({r['site'] for r in rows})} sites in {args.out}")
