@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,7 @@ BRACKET_REACH = 40  # characters past a span's end within which a bracket it ope
 _FOLLOWING_WORD = re.compile(r"[ \t]+(\w+)")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")  # "IKI", "BPS", "UMKM"
 _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
+PHRASE_TIMES, PHRASE_SHARE = 3, 0.75  # how often, and how much of the time, a word is followed by one word
 
 
 def answer_kind(question: str) -> str:
@@ -246,6 +248,37 @@ def with_counted_words(text: str, end: int, counted: set[str], most: int = 2) ->
     return end
 
 
+def phrase_after(word: str, texts: list[str]) -> str | None:
+    """The content word that follows `word` in `texts` at least PHRASE_TIMES times and PHRASE_SHARE
+    of the time: a phrase they use whole. Where the passages read say "4,4 juta unit usaha", "total
+    unit usaha industri" and "kuantitas unit usaha IKM", "unit" is "unit usaha"; a word followed by
+    punctuation, a figure, a function word or by different words starts no such phrase."""
+    if word.lower() in STOP_WORDS or re.search(r"\d", word):
+        return None
+    follow: Counter[str | None] = Counter()
+    pattern = re.compile(r"(?<!\w)" + re.escape(word) + r"(?!\w)(?:[ \t](\w+))?", re.IGNORECASE)
+    for text in texts:
+        follow.update(m.group(1).lower() if m.group(1) else None for m in pattern.finditer(text))
+    if not follow:
+        return None
+    (most, times), = follow.most_common(1)
+    whole = times >= PHRASE_TIMES and times >= PHRASE_SHARE * follow.total()
+    return most if whole and most is not None and most not in STOP_WORDS and not re.search(r"\d", most) else None
+
+
+def with_fixed_phrase(text: str, end: int, texts: list[str], most: int = 2) -> int:
+    """The end of a figure's span moved past the words that complete the phrase its last word
+    starts in `texts` (`phrase_after`): "4,4 juta unit" is "4,4 juta unit usaha", as the passages
+    say it."""
+    for _ in range(most):
+        last = re.search(r"(\w+)\W*$", text[max(0, end - 40) : end])
+        following = _FOLLOWING_WORD.match(text, end)
+        if not last or not following or phrase_after(last.group(1), texts) != following.group(1).lower():
+            break
+        end = following.end()
+    return end
+
+
 def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
     """The sentence (or sentences, when the span crosses a boundary) that hold `span`."""
     sentences = sentence_spans(text, 0, len(text)) or [(0, len(text))]
@@ -312,6 +345,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
     asked, question_stems = set(plan.content_stems), set(plan.stems)
     spans_answer = answer_kind(plan.question) == SPAN
     found = []
+    texts = [p.text for p in passages]
     for rank, (passage, passage_spans) in enumerate(zip(passages, spans)):
         said = question_stems | spelt_out(passage.text, plan.question)
         for span in passage_spans:
@@ -327,6 +361,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             if plan.kind == QUANTITY or (plan.kind == ENTITY and _STARTS_WITH_FIGURE.match(passage.text, start)):
                 end = one_figure(passage.text, start, end)
                 end = with_counted_words(passage.text, end, asked)
+                end = with_fixed_phrase(passage.text, end, texts)
             words = passage.text[start:end]
             own = stems(words)
             echo = sum(s in said for s in own) / max(len(own), 1)

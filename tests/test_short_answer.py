@@ -236,6 +236,31 @@ def test_what_a_figure_counts_is_read_with_it(question, text, read, answer):
     assert found[0].words == answer
 
 
+@pytest.mark.parametrize("text, answer", [
+    # "unit" is mostly "unit usaha" in what was read: the figure's unit is read whole
+    ("IKM mencapai 4,4 juta unit usaha (99,7% unit usaha industri, 40 unit usaha baru, 7 unit per hari).",
+     "4,4 juta unit usaha"),
+    # twice is no phrase; nor is a word followed by others, by punctuation or by a function word
+    ("IKM mencapai 4,4 juta unit usaha (99,7% unit usaha industri).", "4,4 juta unit"),
+    ("IKM mencapai 4,4 juta unit usaha (99,7% unit usaha industri, 40 unit mesin, 7 unit per hari).",
+     "4,4 juta unit"),
+    ("IKM mencapai 4,4 juta unit, naik dari 4,2 juta unit; dari 4 juta unit.", "4,4 juta unit"),
+    ("IKM mencapai 4,4 juta unit di Jawa, 20 unit di Bali, 10 unit di Aceh.", "4,4 juta unit"),
+])
+def test_a_figure_is_read_with_the_phrase_its_unit_starts_in_what_was_read(text, answer):
+    found = readings(QueryPlan.of("berapa jumlah IKM?"), [passage(text)], [[span_of("4,4 juta unit", text=text)]],
+                     SURE)
+    assert found[0].words == answer
+
+
+def test_a_phrase_is_counted_over_all_the_passages_given():
+    first = passage("IKM mencapai 4,4 juta unit usaha.")
+    others = [passage("Totalnya 99,7% unit usaha industri."), passage("Ada 40 unit usaha baru.")]
+    found = readings(QueryPlan.of("berapa jumlah IKM?"), [first, *others],
+                     [[span_of("4,4 juta unit", text=first.text)], [], []], SURE)
+    assert found[0].words == "4,4 juta unit usaha"
+
+
 def test_a_why_answer_that_restates_the_question_goes_on_to_the_next_sentence():
     text = ("IKM didorong mengembangkan produk yang lebih inovatif dan berkualitas tinggi. Tujuannya agar produknya "
             "mampu bersaing di pasar global. Pameran digelar di Jakarta.")
