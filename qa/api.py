@@ -583,8 +583,11 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None,
     async def add_articles(body: ArticleIn | Annotated[list[ArticleIn], Field(max_length=MAX_ARTICLES_PER_REQUEST)],
                            request: Request, engine: EngineDep):
         records = [a.model_dump(exclude_none=True) for a in (body if isinstance(body, list) else [body])]
-        articles = await run_in_threadpool(read_records, records)
-        return await _stoppable_write(request, engine, engine.add, articles)
+
+        def read_and_add(records: list[dict], check):  # reading a large batch is part of the stoppable work
+            return engine.add(read_records(records), check)
+
+        return await _stoppable_write(request, engine, read_and_add, records)
 
     @app.post("/articles/fetch", response_model=UpdateReport, status_code=201, tags=["articles"],
               summary="Fetch pages and feeds by URL and add their articles", dependencies=[Depends(writer)],
