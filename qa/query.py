@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from qa.definitions import asked_acronym, asks_for_a_definition
 from qa.answers import answer_type, figures, keywords
 from qa.errors import InvalidInputError
 from qa.lexical import stem_forms, stems
@@ -129,6 +130,8 @@ class QueryPlan:
     asked: AskedPeriod
     figures: list[re.Pattern]  # figures the question quotes ("10.514 sentra"): a passage with them is the one meant
     english: bool  # asked in English (ENGLISH_WORDS)
+    acronym: str | None = None  # the word asked to be spelled out ("apa itu IKM?": "IKM"), qa.definitions
+    definition: bool = False  # asks what a thing is ("apa itu ...?", "what does ... mean?"), qa.definitions
 
     @classmethod
     def of(cls, question: str, today: dt.date | None = None) -> QueryPlan:
@@ -148,6 +151,8 @@ class QueryPlan:
             asked=asked,
             figures=[_figure_pattern(question[start:end]) for start, end in figures(question)],
             english=is_english(question),
+            acronym=asked_acronym(question),
+            definition=asks_for_a_definition(question),
         )
 
 

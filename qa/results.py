@@ -12,7 +12,9 @@ from qa.citations import citation, cited_sentence
 from qa.query import Query, QueryPlan
 from qa.ranking import Candidate, answer_in
 from qa.reader import Span
-from qa.short_answer import Calibration, best_by_result, first_by_reading, readings, short_answer, shown_range
+from qa.short_answer import (
+    Calibration, best_by_result, first_by_reading, readings, short_answer, shown_range, spelled_out_readings,
+)
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
 
 MORE_PER_ARTICLE = 2  # other matching passages a result holds besides its best one
@@ -39,7 +41,8 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     span of the wrong kind ("One Village One Product (OVOP)" for "IKI bulan September 2024
     berapa?", when the passage's figure is October's)."""
     passages = [c.passage for c in ranked]
-    found = readings(plan, passages, spans, calibration)
+    # what the passages spell out answers "apa itu IKM?" better than any span the reader proposes
+    found = spelled_out_readings(plan, passages) or readings(plan, passages, spans, calibration)
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(plan, passages, found, len(spans))
     marks = {

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.definitions import asked_acronym, names_acronym, spelled_out
 from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY
 from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
@@ -37,10 +38,12 @@ from qa.reader_training import answer_words
 from qa.types import Passage, ShortAnswer
 
 SPAN, SENTENCE = "span", "sentence"
-# Questions whose answer is a reason, a purpose or a manner: a clause, not a few words.
+# Questions whose answer is a reason, a purpose, a manner or what a thing is: a clause, not a
+# few words ("apa itu restrukturisasi mesin?" is answered by the sentence that says what it is).
 _SENTENCE_QUESTION = re.compile(
     r"\b(?:mengapa|kenapa|knp|bagaimana|gimana|apa\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
-    r"|untuk\s+apa|why|how(?!\s+(?:many|much|long|old|often|far|big|large))|what\s+(?:for|is\s+the\s+purpose))\b",
+    r"|untuk\s+apa|why|how(?!\s+(?:many|much|long|old|often|far|big|large))|what\s+(?:for|is\s+the\s+purpose)"
+    r"|apa(?:kah)?\s+(?:itu|yang\s+dimaksud)|pengertian|definisi|what\s+is\s+meant)\b",
     re.IGNORECASE,
 )
 _SMALL_NUMBER = r"(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|\w*puluh)"
@@ -57,8 +60,9 @@ _WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
 _ASKS_A_RANK = re.compile(r"\bke\s*-?\s*berapa", re.IGNORECASE)
 _RANK = re.compile(r"\b(?:[IVXLC]+|(?i:ke-?" + _SMALL_NUMBER + r"))\b")
 # Indonesian asks for a figure with "berapa"; "apa" asks for a thing ("topan apa ...", "apa nama
-# ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure for its answer.
-_ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b", re.IGNORECASE)
+# ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure for its answer. So
+# does English "what is/are ..." where it names no measure (those ask a QUANTITY, qa.answers).
+_ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b|\bwhat\s+(?:is|are|was|were)\b", re.IGNORECASE)
 _STARTS_WITH_FIGURE = re.compile(r"(?:Rp\.?|US\$|\$)?\s?\d")
 # A count ("berapa jumlah ...", "how many ...") is not a share: of FacQA train's 126 questions
 # asking for one, the 2 answered with a percentage ask "berapa persen" themselves.
@@ -83,6 +87,9 @@ _DATE_FIGURE = re.compile(r"\b" + _DAY_MONTH + r"\b|(?<![\w.,])\d{3,4}(?![.,]?\d
 
 # A comma or a conjunction, then a word: a clause or a list goes on.
 _CLAUSE = re.compile(r"(?:,|\s(?:atau|dan|serta|sedangkan|sementara|or|and|while))\s+[^\W\d]", re.IGNORECASE)
+# An acronym's spelling-out found letter by letter: of the 156 found in the default corpus, the
+# general news and FacQA's passages, none was wrong when read by hand (docs/reader.md).
+SPELLED_OUT_CONFIDENCE = 0.95
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
 RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
@@ -95,7 +102,8 @@ PHRASE_TIMES, PHRASE_SHARE = 3, 0.75  # how often, and how much of the time, a w
 
 
 def answer_kind(question: str) -> str:
-    return SENTENCE if _SENTENCE_QUESTION.search(question) else SPAN
+    """SPAN or SENTENCE; what an acronym stands for is a few words (`qa.definitions`)."""
+    return SENTENCE if _SENTENCE_QUESTION.search(question) and not asked_acronym(question) else SPAN
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,10 @@ class Reading:
     confidence: float = 0.0
     restates: bool = False  # a span answer made only of the question's own words
     english: bool = False  # the question is asked in English, whose words rarely meet the passage's
+    # whether its confidence may vouch for it: not the reader's for what a thing is ("apa itu
+    # restrukturisasi mesin?"), which it was not trained to find (qa.definitions), unless the text
+    # brackets the span with the acronym asked ("Badan Tenaga Atom Internasional (IAEA)")
+    vouched: bool = True
 
     @property
     def can_answer(self) -> bool:
@@ -161,7 +173,8 @@ class Reading:
         """Whether it is given as a confident answer (before the period's veto): never when the
         reader itself would rather say "no answer here" (margin ≤ 0), as extractive readers
         trained with no-answer examples decide, whatever the other features add."""
-        return self.can_answer and self.margin > 0 and self.confidence >= calibration.threshold_for(self.english)
+        return (self.can_answer and self.vouched and self.margin > 0
+                and self.confidence >= calibration.threshold_for(self.english))
 
     @property
     def features(self) -> list[float]:
@@ -347,7 +360,8 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
     found = []
     texts = [p.text for p in passages]
     for rank, (passage, passage_spans) in enumerate(zip(passages, spans)):
-        said = question_stems | spelt_out(passage.text, plan.question)
+        # what an acronym of the question stands for restates it, unless that is what is asked
+        said = question_stems | (spelt_out(passage.text, plan.question) if plan.acronym is None else set())
         for span in passage_spans:
             start, end = words_span(passage.text, span.start, span.end)
             if start >= end:
@@ -371,6 +385,8 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=echo, best_window=span.best_window, restates=spans_answer and echo == 1,
                 english=plan.english,
+                vouched=not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
+                                                                                  plan.acronym)),
             ))
     passages_giving: dict[str, set[int]] = {}
     for r in found:
@@ -378,6 +394,21 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
     for r in found:
         r.agreeing = len(passages_giving[_same_words(r.words)]) - 1
         r.confidence = calibration.confidence(r.features)
+    return found
+
+
+def spelled_out_readings(plan: QueryPlan, passages: list[Passage]) -> list[Reading]:
+    """For a question that asks what an acronym is ("apa itu IKM?"), the words that spell it out
+    in the results' passages (`qa.definitions.spelled_out`), sure at SPELLED_OUT_CONFIDENCE; none for
+    other questions."""
+    if plan.acronym is None:
+        return []
+    found = []
+    for rank, passage in enumerate(passages):
+        for start, end in spelled_out(passage.text, plan.acronym):
+            found.append(Reading(rank, (start, end), sentence_of(passage.text, (start, end)), passage.text[start:end],
+                                 margin=math.inf, probability=1.0, acceptable=True, coverage=1.0, echo=0.0,
+                                 best_window=True, confidence=SPELLED_OUT_CONFIDENCE, english=plan.english))
     return found
 
 

@@ -99,6 +99,22 @@ def test_without_the_figure_bonus_recency_would_win(engine):
     assert "4,19 juta unit" not in plain.ask("berapa persen dari total unit usaha IKM yang 4,19 juta unit?").results[0].text
 
 
+@pytest.mark.parametrize("question, answer", [
+    ("apa itu IKI?", "Indeks Kepercayaan Industri"),
+    ("what does OVOP stand for?", "One Village One Product"),
+    ("DAK singkatan dari apa?", "Dana Alokasi Khusus"),
+])
+def test_an_acronym_is_answered_by_what_the_news_spells_it_out_as(engine, question, answer):
+    short = engine.ask(question).answer
+    assert short.confident and short.text == answer and short.kind == "span" and answer in short.cited
+
+
+@pytest.mark.parametrize("question", ["apa itu restrukturisasi mesin?", "what is Gebyar IKMA?"])
+def test_what_a_thing_is_gets_no_confident_span_from_the_reader(engine, question):
+    answer = engine.ask(question)
+    assert answer.results and not answer.answer.confident
+
+
 @pytest.mark.parametrize("question", ["harga emas hari ini", "siapa presiden Amerika Serikat?"])
 def test_questions_the_corpus_cannot_answer_get_no_made_up_answer(engine, question):
     answer = engine.ask(question)

@@ -10,8 +10,9 @@ from qa.query import QueryPlan
 from qa.reader import Span
 from qa.reader_training import READERS
 from qa.short_answer import (
-    FEATURES, SENTENCE, SPAN, Calibration, acceptable, answer_kind, best_by_result, first_by_reading,
-    one_figure, readings, short_answer, spelt_out, with_brackets_closed, words_span,
+    FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, answer_kind, best_by_result,
+    first_by_reading, one_figure, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
+    words_span,
 )
 from qa.types import Passage
 
@@ -92,6 +93,8 @@ def test_a_span_that_is_only_a_closing_bracket_is_dropped():
     ("how many workers did IKM employ?", SPAN),
     ("berapa tenaga kerja IKM 2024?", SPAN),
     ("siapa Dirjen IKMA?", SPAN),
+    ("apa itu restrukturisasi mesin?", SENTENCE),  # what a thing is: the sentence that says it
+    ("apa itu IKM?", SPAN),  # what an acronym stands for: a few words
 ])
 def test_why_and_how_questions_get_sentences(question, kind):
     assert answer_kind(question) == kind
@@ -113,6 +116,8 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("12-17 November 2024", "kapan Gebyar IKMA dilaksanakan?", True),
     ("Jakarta", "kapan Gebyar IKMA dilaksanakan?", False),
     ("74 juta jiwa", "topan apa yang melanda Provinsi Jiangsu?", False),  # "apa" asks for a thing, not a figure
+    ("2024", "what is Gebyar IKMA?", False),  # so does English "what is ..." that names no measure
+    ("52,75 poin", "what was the industry confidence index in October 2024?", True),  # it names one
     ("Rp 5.000", "apa yang dibeli warga?", False),
     ("Khanun", "topan apa yang melanda Provinsi Jiangsu?", True),
     ("G20", "apa nama forum itu?", True),
@@ -363,3 +368,30 @@ def test_no_answer_is_confident_where_the_reader_would_rather_say_there_is_none(
     trusting = Calibration((0.0,) * len(FEATURES), 5.0, 0.5)  # every reading 0.99 confident
     found = readings(plan, [passage()], [[span_of("Faisol Riza", -0.2), span_of("Kemenperin", 0.1)]], trusting)
     assert [r.sure(trusting) for r in found] == [False, True]
+
+
+def test_an_acronym_question_is_answered_by_its_spelling_out_in_any_result():
+    first, second = passage("IKM tumbuh pesat."), passage("Industri Kecil Menengah (IKM) menyerap tenaga kerja.")
+    plan = QueryPlan.of("apa itu IKM?")
+    found = spelled_out_readings(plan, [first, second])
+    short = short_answer(plan, [first, second], found, SURE)
+    assert short.confident and short.text == "Industri Kecil Menengah" and short.kind == SPAN
+    assert short.confidence == SPELLED_OUT_CONFIDENCE and "(IKM)" in short.cited
+    assert spelled_out_readings(QueryPlan.of("berapa IKM?"), [second]) == []
+
+
+def test_the_readers_spans_do_not_vouch_for_what_a_thing_is():
+    text = "Program restrukturisasi memberi potongan harga mesin kepada IKM."
+    plan = QueryPlan.of("apa itu restrukturisasi mesin?")
+    found = readings(plan, [passage(text)], [[span_of("potongan harga mesin", 9.0, text)]], SURE)
+    assert found and not found[0].sure(SURE)
+    assert not short_answer(plan, [passage(text)], found, SURE).confident
+
+
+def test_a_readers_span_that_the_text_brackets_with_the_acronym_asked_is_vouched_for():
+    text = "Kepala Badan Tenaga Atom Internasional (IAEA) datang ke Jakarta."
+    plan = QueryPlan.of("apa itu IAEA?")
+    assert spelled_out_readings(plan, [passage(text)]) == []  # a translation: its letters do not spell IAEA
+    found = readings(plan, [passage(text)], [[span_of("Badan Tenaga Atom Internasional", 9.0, text),
+                                              span_of("Jakarta", 8.0, text)]], SURE)
+    assert [r.words for r in found if r.sure(SURE)] == ["Badan Tenaga Atom Internasional"]
