@@ -340,16 +340,11 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
 
 
 def spelt_out(text: str, question: str) -> set[str]:
-    """The stems of what `text` says the question's acronyms stand for: "Indeks Kepercayaan
-    Industri (IKI)" is the question's own "IKI", and tells nothing as an answer to "IKI bulan
-    September 2024 berapa?". An acronym of n letters is taken to stand for the n + 1 words
-    (a "dan" or "and" may join them) before it in brackets."""
-    found: set[str] = set()
-    for acronym in set(_ACRONYM.findall(question)):
-        for match in re.finditer(r"\(" + re.escape(acronym) + r"\)", text):
-            before = re.findall(r"\w+", text[max(0, match.start() - 200) : match.start()])
-            found.update(stems(" ".join(before[-(len(acronym) + 1):])))
-    return found
+    """The stems of the words that spell out the question's acronyms in `text`
+    (`qa.definitions.spelled_out`): "Indeks Kepercayaan Industri (IKI)" is the question's own
+    "IKI", and tells nothing as an answer to "IKI bulan September 2024 berapa?"."""
+    return {stem for acronym in set(_ACRONYM.findall(question))
+            for start, end in spelled_out(text, acronym) for stem in stems(text[start:end])}
 
 
 def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
