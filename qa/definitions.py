@@ -24,8 +24,10 @@ _ASKS_WHAT = [
 ]
 # A question that asks what a thing is, whatever the thing: "apa itu ...", "... itu apa?", "what is
 # meant by ...", and English "what is/are X" where X is a name, not "the ... of ..." (a factoid).
+# The words that ask for one; such an answer is a sentence (qa.short_answer).
+DEFINITION_CUE = r"apa(?:kah)?\s+(?:itu|yang\s+dimaksud)|pengertian|definisi|what\s+is\s+meant"
 _ASKS_A_DEFINITION = re.compile(
-    r"^(?:apa(?:kah)?\s+(?:itu|yang\s+dimaksud)|pengertian|definisi|arti|define|meaning\s+of|what\s+(?:is|are)\s+meant)\b"
+    r"^(?:" + DEFINITION_CUE + r"|arti|define|meaning\s+of|what\s+are\s+meant)\b"
     r"|^what\s+(?:is|are|was)\s+(?!(?:the|a|an)\b)(?:[\w-]+\s*){1,4}\??$"
     r"|\b(?:itu\s+apa|apa\s+itu|apaan|artinya\s+apa)\s*\??$|^what\s+does\s+.+\s+(?:mean|stand\s+for)\s*\??$",
     re.IGNORECASE,
@@ -47,8 +49,9 @@ def asked_acronym(question: str) -> str | None:
 
 
 def asks_for_a_definition(question: str) -> bool:
-    """Whether `question` asks what something is or means (`asked_acronym` is one such)."""
-    return bool(_ASKS_A_DEFINITION.search(question.strip())) or asked_acronym(question) is not None
+    """Whether `question` asks what something is or means, other than what an acronym stands for
+    (`asked_acronym`)."""
+    return bool(_ASKS_A_DEFINITION.search(question.strip()))
 
 
 def spelled_out(text: str, acronym: str) -> list[tuple[int, int]]:
@@ -88,7 +91,7 @@ def _spelling_before(text: str, at: int, letters: str) -> tuple[int, int] | None
         return None
     for count in range(2, min(len(words), 2 * len(letters) + 2) + 1):
         chosen = words[-count:]
-        if not _joined(text, chosen):
+        if not _joined(text, chosen[:2]):  # the gaps after it were checked with fewer words
             return None  # punctuation other than a comma or a hyphen: the name began after it
         if chosen[0].group().lower() in _SKIPPED:
             continue

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from qa.definitions import asked_acronym, asks_for_a_definition
 from qa.answers import answer_type, figures, keywords
+from qa.definitions import asked_acronym, asks_for_a_definition
 from qa.errors import InvalidInputError
 from qa.lexical import stem_forms, stems
 from qa.periods import AskedPeriod, question_period, time_spans
@@ -136,6 +136,7 @@ class QueryPlan:
     @classmethod
     def of(cls, question: str, today: dt.date | None = None) -> QueryPlan:
         asked = question_period(question, today)
+        acronym = asked_acronym(question)
         untimed = question
         for start, end in reversed(time_spans(question)):
             lead = _TIME_LEAD.search(untimed, 0, start)
@@ -151,8 +152,8 @@ class QueryPlan:
             asked=asked,
             figures=[_figure_pattern(question[start:end]) for start, end in figures(question)],
             english=is_english(question),
-            acronym=asked_acronym(question),
-            definition=asks_for_a_definition(question),
+            acronym=acronym,
+            definition=acronym is not None or asks_for_a_definition(question),
         )
 
 

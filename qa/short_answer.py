@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.definitions import asked_acronym, names_acronym, spelled_out
 from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY
 from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
+from qa.definitions import DEFINITION_CUE, asked_acronym, names_acronym, spelled_out
 from qa.lexical import STOP_WORDS, stems
 from qa.measures import PERCENTAGE, measures_what_is_asked
 from qa.periods import Period, names_a_period, passage_period, time_spans
@@ -43,7 +43,7 @@ SPAN, SENTENCE = "span", "sentence"
 _SENTENCE_QUESTION = re.compile(
     r"\b(?:mengapa|kenapa|knp|bagaimana|gimana|apa\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
     r"|untuk\s+apa|why|how(?!\s+(?:many|much|long|old|often|far|big|large))|what\s+(?:for|is\s+the\s+purpose)"
-    r"|apa(?:kah)?\s+(?:itu|yang\s+dimaksud)|pengertian|definisi|what\s+is\s+meant)\b",
+    r"|" + DEFINITION_CUE + r")\b",
     re.IGNORECASE,
 )
 _SMALL_NUMBER = r"(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|\w*puluh)"
