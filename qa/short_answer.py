@@ -21,7 +21,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY
@@ -99,6 +99,9 @@ _FOLLOWING_WORD = re.compile(r"[ \t]+(\w+)")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")  # "IKI", "BPS", "UMKM"
 _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
 PHRASE_TIMES, PHRASE_SHARE = 3, 0.75  # how often, and how much of the time, a word is followed by one word
+# A figure with what comes before its digits (a currency) and the word after them (its unit or
+# magnitude): "Rp 60,7 miliar" is ("Rp", "miliar"), "52,48 poin" ("", "poin").
+_MEASURED = re.compile(r"(?:(Rp\.?|US\$|\$)\s?)?\d+(?:[.,]\d+)*\s?(%|[^\W\d]+)", re.IGNORECASE)
 
 
 def answer_kind(question: str) -> str:
@@ -383,6 +386,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 vouched=not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
                                                                                   plan.acronym)),
             ))
+    found += [sibling for r in found for sibling in period_siblings(plan, passages[r.rank], r, asked, question_stems)]
     passages_giving: dict[str, set[int]] = {}
     for r in found:
         passages_giving.setdefault(_same_words(r.words), set()).add(r.rank)
@@ -390,6 +394,42 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
         r.agreeing = len(passages_giving[_same_words(r.words)]) - 1
         r.confidence = calibration.confidence(r.features)
     return found
+
+
+def period_siblings(plan: QueryPlan, passage: Passage, reading: Reading, asked: set[str],
+                    question_stems: set[str]) -> list[Reading]:
+    """For a figure of another period than the one asked, the figures of the same measure (the
+    same currency and unit word) in the sentences around it that name the period asked: news
+    gives a figure with the one it moved from ("IKI pada Oktober 2024 ... mencapai 52,75 poin.
+    Poin tersebut naik dari capaian sebelumnya pada bulan September 2024 sebesar 52,48 poin."),
+    and the reader, which reads the question without its time words, cannot tell them apart.
+    Never confident (`vouched` False): the reader found the measure, not this figure."""
+    if plan.asked.period is None or plan.kind != QUANTITY or _of_the_period(plan, passage, reading):
+        return []
+    measure = _MEASURED.match(reading.words)
+    if measure is None:
+        return []
+    sentences = sentence_spans(passage.text, 0, len(passage.text))
+    near = [s for n, s in enumerate(sentences) if any(
+        abs(n - m) <= 1 for m, other in enumerate(sentences) if other[0] < reading.sentence[1] and reading.sentence[0] < other[1])]
+    siblings = []
+    for sentence in near:
+        if not names_a_period(passage.text, *sentence) or not _period(passage, sentence).overlaps(plan.asked.period):
+            continue
+        for match in _MEASURED.finditer(passage.text, *sentence):
+            if (match.start() < reading.span[1] and reading.span[0] < match.end()
+                    or (match[1] or "").rstrip(".").lower() != (measure[1] or "").rstrip(".").lower()
+                    or match[2].lower() != measure[2].lower()):
+                continue
+            end = with_counted_words(passage.text, match.end(), asked)
+            words = passage.text[match.start():end]
+            own = stems(words)
+            siblings.append(replace(
+                reading, span=(match.start(), end), sentence=sentence, words=words,
+                # its sentence speaks of the same measure as the reading's, whose coverage stays
+                acceptable=acceptable(words, plan.kind, plan.question),
+                echo=sum(s in question_stems for s in own) / max(len(own), 1), vouched=False))
+    return siblings
 
 
 def spelled_out_readings(plan: QueryPlan, passages: list[Passage]) -> list[Reading]:

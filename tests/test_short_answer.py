@@ -11,7 +11,7 @@ from qa.reader import Span
 from qa.reader_training import READERS
 from qa.short_answer import (
     FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, answer_kind, best_by_result,
-    first_by_reading, one_figure, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
+    first_by_reading, one_figure, period_siblings, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
     words_span,
 )
 from qa.types import Passage
@@ -273,6 +273,30 @@ def test_a_why_answer_that_restates_the_question_goes_on_to_the_next_sentence():
     found = readings(plan, [passage(text)], [[span_of("berkualitas tinggi", 5.0, text)]], SURE)
     short = short_answer(plan, [passage(text)], found, SURE)
     assert short.text.startswith("IKM didorong") and short.text.endswith("pasar global.")
+
+
+IKI = ("Indeks Kepercayaan Industri (IKI) pada Oktober 2024 mencapai 52,75 poin. Poin tersebut naik dari "
+       "capaian sebelumnya pada bulan September 2024 sebesar 52,48 poin dan 1,2 persen. Gebyar IKMA 2024 "
+       "melibatkan 137 IKM.")
+
+
+def test_a_figure_of_another_period_leads_to_the_same_measure_in_the_period_asked():
+    plan = QueryPlan.of("IKI bulan September 2024 berapa?")
+    found = readings(plan, [passage(IKI)], [[span_of("52,75 poin", 6.0, IKI)]], SURE)
+    assert [r.words for r in found] == ["52,75 poin", "52,48 poin"]  # not "1,2 persen": another measure
+    sibling = found[1]
+    assert sibling.margin == found[0].margin and sibling.coverage == found[0].coverage
+    short = short_answer(plan, [passage(IKI)], found, SURE)
+    # the reader found the measure, not this figure: shown in its passage, never the confident answer
+    assert not short.confident and short.text is None
+    assert [IKI[slice(*b.span)] for b in best_by_result(plan, [passage(IKI)], found, 1)] == ["52,48 poin"]
+
+
+@pytest.mark.parametrize("question", ["IKI bulan Oktober 2024 berapa?", "berapa IKI?", "kapan IKI 52,48 poin?"])
+def test_a_figure_of_the_period_asked_or_of_no_period_has_no_siblings(question):
+    plan = QueryPlan.of(question)
+    read = readings(plan, [passage(IKI)], [[span_of("52,75 poin", 6.0, IKI)]], SURE)
+    assert period_siblings(plan, passage(IKI), read[0], set(plan.content_stems), set(plan.stems)) == []
 
 
 def test_a_result_whose_answer_the_reader_is_much_surer_of_goes_first():
