@@ -414,7 +414,8 @@ def period_siblings(plan: QueryPlan, passage: Passage, reading: Reading, asked: 
         abs(n - m) <= 1 for m, other in enumerate(sentences) if other[0] < reading.sentence[1] and reading.sentence[0] < other[1])]
     siblings = []
     for sentence in near:
-        if not names_a_period(passage.text, *sentence) or not _period(passage, sentence).overlaps(plan.asked.period):
+        period = _period(passage, sentence) if names_a_period(passage.text, *sentence) else None
+        if period is None or not period.overlaps(plan.asked.period):  # None: "tahun lalu" with no date
             continue
         for match in _MEASURED.finditer(passage.text, *sentence):
             if (match.start() < reading.span[1] and reading.span[0] < match.end()

@@ -292,6 +292,13 @@ def test_a_figure_of_another_period_leads_to_the_same_measure_in_the_period_aske
     assert [IKI[slice(*b.span)] for b in best_by_result(plan, [passage(IKI)], found, 1)] == ["52,48 poin"]
 
 
+def test_a_sentence_whose_period_cannot_be_told_gives_no_sibling():
+    text = "Pada Oktober 2024 IKI mencapai 52,75 poin. Tahun lalu IKI sebesar 52,48 poin."
+    undated = passage(text, date=None, period=None)  # "tahun lalu" of no known date
+    plan = QueryPlan.of("IKI tahun 2023 berapa?")
+    assert [r.words for r in readings(plan, [undated], [[span_of("52,75 poin", 6.0, text)]], SURE)] == ["52,75 poin"]
+
+
 @pytest.mark.parametrize("question", ["IKI bulan Oktober 2024 berapa?", "berapa IKI?", "kapan IKI 52,48 poin?"])
 def test_a_figure_of_the_period_asked_or_of_no_period_has_no_siblings(question):
     plan = QueryPlan.of(question)
