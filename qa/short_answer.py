@@ -98,6 +98,10 @@ BRACKET_REACH = 40  # characters past a span's end within which a bracket it ope
 _FOLLOWING_WORD = re.compile(r"[ \t]+(\w+)")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")  # "IKI", "BPS", "UMKM"
 _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
+# Words that make a role someone else's: a deputy, a former holder, a candidate, an acting one.
+ROLE_MODIFIERS = frozenset({"wakil", "mantan", "eks", "calon", "plt", "deputy", "vice", "former", "acting",
+                            "candidate"})
+_WORD = re.compile(r"\w+")
 PHRASE_TIMES, PHRASE_SHARE = 3, 0.75  # how often, and how much of the time, a word is followed by one word
 # A figure with what comes before its digits (a currency) and the word after them (its unit or
 # magnitude): "Rp 60,7 miliar" is ("Rp", "miliar"), "52,48 poin" ("", "poin").
@@ -342,6 +346,34 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     return True
 
 
+def title_before(text: str, span: tuple[int, int], sentence: tuple[int, int]) -> list[str]:
+    """The words of the title that names the span, right before it in its sentence: the run of
+    capitalized words (and bracketed acronyms) that ends where the span starts, and the
+    lowercase word before it ("Wakil Menteri Perindustrian (Wamenperin)" of "… Faisol Riza",
+    "mantan Presiden" of "… Soeharto")."""
+    tokens = re.findall(r"\(\w+\)|\w[\w.-]*|[^\w\s]", text[sentence[0] : span[0]])
+    run: list[str] = []
+    while tokens and (tokens[-1][0].isupper() or tokens[-1].startswith("(") and len(tokens[-1]) > 1):
+        run.insert(0, tokens.pop())
+    return ([tokens[-1]] if tokens and run and tokens[-1][0].isalpha() else []) + run
+
+
+def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str,
+                 asked: set[str], english: bool = False) -> bool:
+    """Whether the title right before `span` (`title_before`) gives it a role the question asks
+    for with a modifier that makes it someone else's, which the question does not say: "siapa
+    menteri perindustrian?" is not answered by "Wakil Menteri Perindustrian (Wamenperin) Faisol
+    Riza", the deputy, nor "siapa presiden?" by a former one. An English question's words are
+    not the passage's: there any such modifier counts that the question does not make its own."""
+    title = [word.lower() for word in title_before(text, span, sentence)]
+    said = {w.lower() for w in _WORD.findall(question)}
+    modified = [w for w in title[:2] if w in ROLE_MODIFIERS and w not in said]
+    if english:
+        return bool(modified) and not said & ROLE_MODIFIERS
+    # a bracketed acronym names the whole title, modifier and all: "siapa Wamenperin?" asks for the deputy
+    return bool(modified) and bool(set(stems(" ".join(w for w in title if not w.startswith("(")))) & asked)
+
+
 def spelt_out(text: str, question: str) -> set[str]:
     """The stems of the words that spell out the question's acronyms in `text`
     (`qa.definitions.spelled_out`): "Indeks Kepercayaan Industri (IKI)" is the question's own
@@ -383,8 +415,10 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=echo, best_window=span.best_window, restates=spans_answer and echo == 1,
                 english=plan.english,
-                vouched=not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
-                                                                                  plan.acronym)),
+                vouched=(not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
+                                                                                   plan.acronym)))
+                and not (plan.kind in (PERSON, ENTITY)
+                         and another_role(passage.text, (start, end), sentence, plan.question, asked, plan.english)),
             ))
     found += [sibling for r in found for sibling in period_siblings(plan, passages[r.rank], r, asked, question_stems)]
     passages_giving: dict[str, set[int]] = {}

@@ -109,7 +109,7 @@ def test_eval_prints_the_rankings_and_both_kinds_of_answers(tmp_path):
 
     result = qa("eval", cwd=ROOT)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("benchmarks/questions.jsonl: 66 questions over ")
+    assert result.stdout.startswith("benchmarks/questions.jsonl: 67 questions over ")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     names = [row.split(" | ")[0][2:] for row in rows]
     assert names[0] == "ranking" and names[-2:] == ["bm25", "dense"]

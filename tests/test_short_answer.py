@@ -10,9 +10,9 @@ from qa.query import QueryPlan
 from qa.reader import Span
 from qa.reader_training import READERS
 from qa.short_answer import (
-    FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, answer_kind, best_by_result,
+    FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, another_role, answer_kind, best_by_result,
     first_by_reading, one_figure, period_siblings, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
-    words_span,
+    title_before, words_span,
 )
 from qa.types import Passage
 
@@ -426,3 +426,41 @@ def test_a_readers_span_that_the_text_brackets_with_the_acronym_asked_is_vouched
     found = readings(plan, [passage(text)], [[span_of("Badan Tenaga Atom Internasional", 9.0, text),
                                               span_of("Jakarta", 8.0, text)]], SURE)
     assert [r.words for r in found if r.sure(SURE)] == ["Badan Tenaga Atom Internasional"]
+
+
+DEPUTY = ("Wakil Menteri Perindustrian (Wamenperin) Faisol Riza mengatakan IKM telah menyerap 12,37 juta tenaga "
+          "kerja. Menperin Agus Gumiwang Kartasasmita mengapresiasi kerja sama itu.")
+
+
+@pytest.mark.parametrize("question, confident", [
+    ("siapa menteri perindustrian?", False),  # Faisol Riza is the deputy
+    ("siapa wakil menteri perindustrian?", True),
+    ("who is the minister of industry?", False),  # in English, any such word the question does not say
+    ("who is the deputy minister of industry?", True),
+    ("siapa Wamenperin?", True),  # the bracketed acronym names the deputy's whole title
+])
+def test_a_name_given_a_role_that_is_someone_else_s_is_not_a_confident_answer(question, confident):
+    plan = QueryPlan.of(question)
+    found = readings(plan, [passage(DEPUTY)], [[span_of("Faisol Riza", 6.0, DEPUTY)]], SURE)
+    assert short_answer(plan, [passage(DEPUTY)], found, SURE).confident is confident
+
+
+def test_a_role_is_read_from_the_title_right_before_the_name():
+    text = "DPRD menolak Wakil Gubernur Rudolf Pardede menggantikan Gubernur Tengku Rizal Nurdin yang meninggal."
+    plan = QueryPlan.of("siapa gubernur yang meninggal?")
+    start = text.index("Tengku")
+    assert title_before(text, (start, start + 19), (0, len(text))) == ["menggantikan", "Gubernur"]
+    assert not another_role(text, (start, start + 19), (0, len(text)), plan.question, set(plan.content_stems))
+    start = text.index("Rudolf")
+    assert title_before(text, (start, start + 14), (0, len(text))) == ["menolak", "Wakil", "Gubernur"]
+    assert another_role(text, (start, start + 14), (0, len(text)), plan.question, set(plan.content_stems))
+
+
+def test_a_role_modifier_far_before_the_span_or_of_another_word_says_nothing():
+    plan = QueryPlan.of("siapa menteri perindustrian?")
+    asked = set(plan.content_stems)
+    start = DEPUTY.index("Agus")
+    sentence = (DEPUTY.index("Menperin"), len(DEPUTY))
+    assert not another_role(DEPUTY, (start, start + 4), sentence, plan.question, asked)  # another sentence
+    text = "Mantan pemain bola itu kini menteri perindustrian, yakni Budi."
+    assert not another_role(text, (text.index("Budi"), len(text) - 1), (0, len(text)), plan.question, asked)
