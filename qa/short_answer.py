@@ -444,10 +444,9 @@ def period_siblings(plan: QueryPlan, passage: Passage, reading: Reading, asked: 
     if measure is None:
         return []
     sentences = sentence_spans(passage.text, 0, len(passage.text))
-    near = [s for n, s in enumerate(sentences) if any(
-        abs(n - m) <= 1 for m, other in enumerate(sentences) if other[0] < reading.sentence[1] and reading.sentence[0] < other[1])]
+    held = [n for n, s in enumerate(sentences) if s[0] < reading.sentence[1] and reading.sentence[0] < s[1]]
     siblings = []
-    for sentence in near:
+    for sentence in sentences[max(held[0] - 1, 0) : held[-1] + 2] if held else []:
         period = _period(passage, sentence) if names_a_period(passage.text, *sentence) else None
         if period is None or not period.overlaps(plan.asked.period):  # None: "tahun lalu" with no date
             continue
