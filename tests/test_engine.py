@@ -459,8 +459,13 @@ def test_a_sure_answer_from_the_first_passage_is_not_read_on(engine, monkeypatch
     passages = engine.settings.reader_passages
     assert reads == [(1, False), (1, False), (passages, True)]
     reads.clear()
-    unsure_at_first = engine.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?")
-    assert reads == [(1, False), (passages, True)] and "319 IKM" in unsure_at_first.answer.text
+    unsure_at_first = engine.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?").answer
+    assert reads == [(1, False), (passages, True)]
+    # reading on finds what reading everything at once finds (which reader this CPU runs decides
+    # whether that is "319 IKM", and how sure: the quality tables measure that, not this test)
+    everything = always.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?").answer
+    assert (unsure_at_first.text, unsure_at_first.passage_id, unsure_at_first.confidence) == (
+        everything.text, everything.passage_id, everything.confidence)
     reads.clear()
     assert engine.ask("siapa Direktur Jenderal IKMA?", date_from="2099-01-01").answer.text is None
     assert reads == [(0, False)]  # no results: nothing to read on
