@@ -407,20 +407,18 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 end = with_counted_words(passage.text, end, asked)
                 end = with_fixed_phrase(passage.text, end, texts)
             words = passage.text[start:end]
-            own = stems(words)
-            echo = sum(s in said for s in own) / max(len(own), 1)
+            echo = _echo(words, said)
             found.append(Reading(
                 rank, (start, end), sentence, words, span.margin, span.probability,
                 acceptable(words, plan.kind, plan.question),
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=echo, best_window=span.best_window, restates=spans_answer and echo == 1,
                 english=plan.english,
-                vouched=(not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
-                                                                                   plan.acronym)))
-                and not (plan.kind in (PERSON, ENTITY)
-                         and another_role(passage.text, (start, end), sentence, plan.question, asked, plan.english)),
+                vouched=_vouched(plan, passage.text, (start, end), sentence, asked),
             ))
-    found += [sibling for r in found for sibling in period_siblings(plan, passages[r.rank], r, asked, question_stems)]
+    # a reading found twice alike (its window read twice) brings its siblings once
+    parents = {(r.rank, r.span, r.margin, r.probability, r.best_window): r for r in found}.values()
+    found += [sibling for r in parents for sibling in period_siblings(plan, passages[r.rank], r, asked, question_stems)]
     passages_giving: dict[str, set[int]] = {}
     for r in found:
         passages_giving.setdefault(_same_words(r.words), set()).add(r.rank)
@@ -428,6 +426,26 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
         r.agreeing = len(passages_giving[_same_words(r.words)]) - 1
         r.confidence = calibration.confidence(r.features)
     return found
+
+
+def _echo(words: str, said: set[str]) -> float:
+    """The share of `words`' stems that the question already said."""
+    own = stems(words)
+    return sum(s in said for s in own) / max(len(own), 1)
+
+
+def _vouched(plan: QueryPlan, text: str, span: tuple[int, int], sentence: tuple[int, int], asked: set[str]) -> bool:
+    """Whether the reader's confidence may vouch for the span at `span`: not for what a thing is
+    unless the text brackets it with the acronym asked, nor for a name of someone else's role
+    (`another_role`)."""
+    if plan.definition and not (plan.acronym and names_acronym(text, span, plan.acronym)):
+        return False
+    return not (plan.kind in (PERSON, ENTITY) and another_role(text, span, sentence, plan.question, asked, plan.english))
+
+
+def _measure(figure: re.Match) -> tuple[str, str]:
+    """A `_MEASURED` figure's currency and unit word, as they are compared."""
+    return (figure[1] or "").rstrip(".").lower(), figure[2].lower()
 
 
 def period_siblings(plan: QueryPlan, passage: Passage, reading: Reading, asked: set[str],
@@ -451,18 +469,15 @@ def period_siblings(plan: QueryPlan, passage: Passage, reading: Reading, asked: 
         if period is None or not period.overlaps(plan.asked.period):  # None: "tahun lalu" with no date
             continue
         for match in _MEASURED.finditer(passage.text, *sentence):
-            if (match.start() < reading.span[1] and reading.span[0] < match.end()
-                    or (match[1] or "").rstrip(".").lower() != (measure[1] or "").rstrip(".").lower()
-                    or match[2].lower() != measure[2].lower()):
+            if match.start() < reading.span[1] and reading.span[0] < match.end() or _measure(match) != _measure(measure):
                 continue
             end = with_counted_words(passage.text, match.end(), asked)
             words = passage.text[match.start():end]
-            own = stems(words)
             siblings.append(replace(
                 reading, span=(match.start(), end), sentence=sentence, words=words,
                 # its sentence speaks of the same measure as the reading's, whose coverage stays
-                acceptable=acceptable(words, plan.kind, plan.question),
-                echo=sum(s in question_stems for s in own) / max(len(own), 1), vouched=False))
+                acceptable=acceptable(words, plan.kind, plan.question), echo=_echo(words, question_stems),
+                vouched=False))
     return siblings
 
 
