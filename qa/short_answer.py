@@ -155,7 +155,7 @@ class Reading:
     words: str  # the span's text
     margin: float
     probability: float
-    acceptable: bool  # of the asked kind, not a lone function word
+    acceptable: bool  # of the asked kind (not a name in someone else's role: `another_role`), not a lone function word
     coverage: float  # share of the question's words (not its time words) in its sentence
     echo: float  # share of its own words that the question has: an answer that repeats the question
     best_window: bool  # read in its passage's best window (`qa.reader`), not in the rest of it
@@ -408,13 +408,18 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 end = with_fixed_phrase(passage.text, end, texts)
             words = passage.text[start:end]
             echo = _echo(words, said)
+            # a name in someone else's role is not of the kind asked: the curve rates it as such,
+            # and a name in the role asked, in this passage or the next, is preferred to it
+            of_the_kind = acceptable(words, plan.kind, plan.question) and not (
+                plan.kind in (PERSON, ENTITY) and another_role(passage.text, (start, end), sentence, plan.question,
+                                                               asked, plan.english))
             found.append(Reading(
-                rank, (start, end), sentence, words, span.margin, span.probability,
-                acceptable(words, plan.kind, plan.question),
+                rank, (start, end), sentence, words, span.margin, span.probability, of_the_kind,
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=echo, best_window=span.best_window, restates=spans_answer and echo == 1,
                 english=plan.english,
-                vouched=_vouched(plan, passage.text, (start, end), sentence, asked),
+                vouched=not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
+                                                                                   plan.acronym)),
             ))
     # a reading found twice alike (its window read twice) brings its siblings once
     parents = {(r.rank, r.span, r.margin, r.probability, r.best_window): r for r in found}.values()
@@ -432,15 +437,6 @@ def _echo(words: str, said: set[str]) -> float:
     """The share of `words`' stems that the question already said."""
     own = stems(words)
     return sum(s in said for s in own) / max(len(own), 1)
-
-
-def _vouched(plan: QueryPlan, text: str, span: tuple[int, int], sentence: tuple[int, int], asked: set[str]) -> bool:
-    """Whether the reader's confidence may vouch for the span at `span`: not for what a thing is
-    unless the text brackets it with the acronym asked, nor for a name of someone else's role
-    (`another_role`)."""
-    if plan.definition and not (plan.acronym and names_acronym(text, span, plan.acronym)):
-        return False
-    return not (plan.kind in (PERSON, ENTITY) and another_role(text, span, sentence, plan.question, asked, plan.english))
 
 
 def _measure(figure: re.Match) -> tuple[str, str]:

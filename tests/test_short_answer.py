@@ -445,6 +445,21 @@ def test_a_name_given_a_role_that_is_someone_else_s_is_not_a_confident_answer(qu
     assert short_answer(plan, [passage(DEPUTY)], found, SURE).confident is confident
 
 
+def test_a_name_in_the_role_asked_comes_before_a_surer_one_in_someone_else_s():
+    """The deputy is named with the title asked ("Wakil Menteri Perindustrian"), the minister only
+    by his acronym ("Menperin") in the second result: his name answers, and his passage comes first."""
+    minister = "Menperin Agus Gumiwang Kartasasmita mengapresiasi kerja sama Kemenperin dengan daerah."
+    plan = QueryPlan.of("siapa menteri perindustrian?")
+    passages = [passage(DEPUTY), passage(minister)]
+    kind_counts = Calibration((1.0, 0, 0, 0, 0, 4.0), -4.0, 0.5)  # sigmoid(margin + 4 if of the kind asked - 4)
+    found = readings(plan, passages, [[span_of("Faisol Riza", 4.0, DEPUTY)],
+                                      [span_of("Agus Gumiwang Kartasasmita", 3.0, minister)]], kind_counts)
+    deputy = next(r for r in found if r.words == "Faisol Riza")
+    assert not deputy.acceptable and deputy.confidence == pytest.approx(kind_counts.confidence([4.0, 0, 0, 0, 0, 0]))
+    assert short_answer(plan, passages, found, kind_counts).text == "Agus Gumiwang Kartasasmita"
+    assert first_by_reading(plan, passages, best_by_result(plan, passages, found, 2)) == 1
+
+
 def test_a_role_is_read_from_the_title_right_before_the_name():
     text = "DPRD menolak Wakil Gubernur Rudolf Pardede menggantikan Gubernur Tengku Rizal Nurdin yang meninggal."
     plan = QueryPlan.of("siapa gubernur yang meninggal?")
