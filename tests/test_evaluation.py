@@ -22,7 +22,9 @@ def test_own_question_set_hit_at_1_is_at_least_095(engine):
     rows = {row.ranking: row for row in evaluation.compare()}
     hybrid, rules, bm25, dense = (rows[name] for name in (
         "hybrid, trained answers", "hybrid, rules answers", "bm25", "dense"))
-    assert hybrid.hit1 >= 0.94 and rules.hit1 == hybrid.hit1  # the answers do not change the ranking
+    # the rules' answers leave the ranking as it is; the reader may put a result it is surer of first
+    # ("siapa menteri perindustrian?": the minister's passage, not his deputy's)
+    assert rules.hit1 >= 0.94 and hybrid.hit1 >= rules.hit1
     assert hybrid.hit1 > max(bm25.hit1, dense.hit1)
     assert hybrid.abstained == 1.0  # every unanswerable question left without a confident answer
     assert rows["hybrid, trained answers: English questions"].questions == 14
