@@ -565,7 +565,7 @@ def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
 def first_by_reading(plan: QueryPlan, passages: list[Passage], best: list[Reading | None]) -> int:
     """Which of the results read should come first: the first, unless the reader is surer, by
     more than RERANK_MARGIN, of an answer of the asked kind and period in another. (On FacQA
-    valid this lifts hit@1 from 0.788 to 0.823; the own set's is unchanged.)"""
+    valid this lifts hit@1 from 0.788 to 0.823; on the own set, 0.950 to 0.967.)"""
     top = best[0].confidence if best and best[0] else 0.0
     chosen = 0
     for n, reading in enumerate(best):
