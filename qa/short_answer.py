@@ -29,7 +29,7 @@ from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.definitions import DEFINITION_CUE, asked_acronym, names_acronym, spelled_out
-from qa.lexical import STOP_WORDS, stems
+from qa.lexical import STOP_WORDS, WORD, stems
 from qa.measures import PERCENTAGE, measures_what_is_asked
 from qa.periods import Period, names_a_period, passage_period, time_spans
 from qa.query import QueryPlan
@@ -101,7 +101,6 @@ _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
 # Words that make a role someone else's: a deputy, a former holder, a candidate, an acting one.
 ROLE_MODIFIERS = frozenset({"wakil", "mantan", "eks", "calon", "plt", "deputy", "vice", "former", "acting",
                             "candidate"})
-_WORD = re.compile(r"\w+")
 PHRASE_TIMES, PHRASE_SHARE = 3, 0.75  # how often, and how much of the time, a word is followed by one word
 # A figure with what comes before its digits (a currency) and the word after them (its unit or
 # magnitude): "Rp 60,7 miliar" is ("Rp", "miliar"), "52,48 poin" ("", "poin").
@@ -366,7 +365,7 @@ def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], qu
     Riza", the deputy, nor "siapa presiden?" by a former one. An English question's words are
     not the passage's: there any such modifier counts that the question does not make its own."""
     title = [word.lower() for word in title_before(text, span, sentence)]
-    said = {w.lower() for w in _WORD.findall(question)}
+    said = {w.lower() for w in WORD.findall(question)}
     modified = [w for w in title[:2] if w in ROLE_MODIFIERS and w not in said]
     if english:
         return bool(modified) and not said & ROLE_MODIFIERS
@@ -413,13 +412,13 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             of_the_kind = acceptable(words, plan.kind, plan.question) and not (
                 plan.kind in (PERSON, ENTITY) and another_role(passage.text, (start, end), sentence, plan.question,
                                                                asked, plan.english))
+            vouched = not plan.definition or bool(
+                plan.acronym and names_acronym(passage.text, (start, end), plan.acronym))
             found.append(Reading(
                 rank, (start, end), sentence, words, span.margin, span.probability, of_the_kind,
                 coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
                 echo=echo, best_window=span.best_window, restates=spans_answer and echo == 1,
-                english=plan.english,
-                vouched=not plan.definition or bool(plan.acronym and names_acronym(passage.text, (start, end),
-                                                                                   plan.acronym)),
+                english=plan.english, vouched=vouched,
             ))
     # a reading found twice alike (its window read twice) brings its siblings once
     parents = {(r.rank, r.span, r.margin, r.probability, r.best_window): r for r in found}.values()
