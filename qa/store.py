@@ -46,6 +46,9 @@ CREATE INDEX IF NOT EXISTS removed_generation ON removed(generation);
 INSERT OR IGNORE INTO meta SELECT 'removed_log_from', {since};
 """
 REMOVED_LOG_GENERATIONS = 10_000
+# Rows a Store remembers as verified (`VerifiedRows`): a few questions' candidates over and over,
+# at about 4 KB a passage row (text, terms, vector), so at most some 30 MB a process.
+VERIFIED_ROWS = 8192
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -124,6 +127,33 @@ def article_checksum(*values: str | int | None) -> str:
     return checksum(*(values[:-1] if values[-1] is None else values))
 
 
+class VerifiedRows:
+    """The values of the rows whose checksums passed lately, by row key. Serving reads the same
+    candidate rows question after question, and hashing them again was a sixth of a question's
+    own Python work; a row read with exactly the values and checksum that passed before passes
+    again, compared instead of hashed. A row changed on disk differs in some value (or is read
+    for the first time), so it is hashed and caught as before. Holds the last `limit` rows."""
+
+    def __init__(self, limit: int = VERIFIED_ROWS):
+        self._limit = limit
+        self._rows: dict[object, tuple] = {}
+        self._lock = threading.Lock()  # a Store serves several threads
+
+    def intact(self, key: object, values: tuple, stored: str, digest) -> bool:
+        """Whether `values` match `stored`; `digest` computes their checksum when not known."""
+        record = (values, stored)
+        if self._rows.get(key) == record:
+            return True
+        if digest(*values) != stored:
+            return False
+        with self._lock:
+            self._rows.pop(key, None)
+            if len(self._rows) >= self._limit:
+                del self._rows[next(iter(self._rows))]  # the oldest first
+            self._rows[key] = record
+        return True
+
+
 def damage_notice(article_ids: list[str]) -> str:
     """What to say about articles whose stored rows fail their checksums, and how to recover."""
     shown = ", ".join(repr(i) for i in article_ids[:5]) + (", …" if len(article_ids) > 5 else "")
@@ -159,6 +189,7 @@ class Store:
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._reported: set[str] = set()  # damaged articles already warned about
+        self._verified = VerifiedRows()  # rows served lately, compared instead of hashed again
         self._authors_kept = False  # whether the articles table is known to have the author column
 
     @classmethod
@@ -344,13 +375,16 @@ class Store:
         columns = self._article_columns()
         for where, args in self._id_chunks(doc_ids, "id"):
             for *values, stored in self._db.execute(f"SELECT {columns}, checksum FROM articles {where}", args):
-                articles[values[0]] = values if article_checksum(*values) == stored else None
+                values = tuple(values)
+                articles[values[0]] = (values if self._verified.intact(("article", values[0]), values, stored,
+                                                                      article_checksum) else None)
         found, intact = {}, {i: articles[i] is not None for i in articles}
         for row, *values, stored in records:
+            values = tuple(values)
             passage_id, doc_id, position, start, end, text, period_start, period_end = values[:8]
             if doc_id not in articles:
                 continue  # deleted since its passages were read: gone, not damaged
-            if not intact[doc_id] or checksum(*values) != stored:
+            if not intact[doc_id] or not self._verified.intact(row, values, stored, checksum):
                 intact[doc_id] = False
                 continue
             _, _, title, source, date, url, _, _, author = articles[doc_id]

@@ -183,6 +183,35 @@ def test_damaged_rows_are_not_served(store, caplog):
         store.article("a")
 
 
+@pytest.mark.parametrize("change", [
+    "UPDATE passages SET text = 'disisipkan' WHERE id = 'b:0'",
+    "UPDATE passages SET checksum = 'x' WHERE id = 'b:1'",
+    "UPDATE articles SET title = 'palsu' WHERE id = 'b'",
+])
+def test_rows_served_before_are_not_hashed_again_but_damage_after_is_caught(store, monkeypatch, change):
+    store.write([entry("a"), entry("b")])
+    rows = [int(r) for r in store.row_ids()]
+    assert len(store.passages(rows)) == 4
+    hashed = []
+    monkeypatch.setattr(qa.store, "checksum", lambda *values: hashed.append(values) or "")
+    assert len(store.passages(rows)) == 4 and hashed == []  # the same rows, compared, not hashed
+    monkeypatch.undo()
+    garble(store, change)
+    assert sorted(p.doc_id for p in store.passages(rows).values()) == ["a", "a"]
+
+
+def test_verified_rows_keep_only_the_latest():
+    rows = qa.store.VerifiedRows(limit=2)
+    digest = lambda *values: "ok"  # noqa: E731
+    for key in (1, 2, 3):  # 1 is let go for 3
+        assert rows.intact(key, (key,), "ok", digest)
+    assert not rows.intact(4, (4,), "bad", digest)
+    assert rows.intact(3, (3,), "ok", lambda *values: pytest.fail("3 was verified last"))
+    assert not rows.intact(3, (3,), "other", digest)  # another checksum: hashed again
+    computed = []
+    assert rows.intact(1, (1,), "ok", lambda *values: computed.append(values) or "ok") and computed == [(1,)]
+
+
 def test_writing_the_same_content_again_repairs_a_damaged_article(store):
     store.write([entry("a")])
     garble(store, "UPDATE passages SET text = 'disisipkan' WHERE id = 'a:0'")
