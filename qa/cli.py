@@ -685,7 +685,7 @@ def check(config: ConfigFileOption = None, model: ModelOption = None, index_dir:
 @app.command("train-reader")
 def train_reader(
     facqa: Annotated[Path, typer.Option(help="FacQA folder (train.csv, valid.csv).")] = Path("../shared/data/facqa"),
-    layers: Annotated[Layers, typer.Option(help="Which reader: all 12 layers of the encoder, or its first 6.")] = "12",
+    layers: Annotated[Layers, typer.Option(help="Which reader: all 12 layers of the encoder, or its first 8 or 6.")] = "12",
     adapter_dir: Annotated[Optional[Path], typer.Option(
         "--out", help="Where the trained adapter goes [default: qa/data/reader-LAYERS, the committed one].")] = None,
     epochs: Annotated[int, typer.Option(min=1, max=20)] = 2,

