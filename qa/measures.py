@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import re
 
+from qa.lexical import STOP_WORDS, WORD
+
 # Units, by the dimension they measure.
 _UNITS = {
     "area": r"hektar\w*|hektare|ha|km2|km²|m2|m²|(?:kilo)?meter\s+persegi|acres?",
-    "length": r"(?:kilo|senti|mili)?meters?|km|cm|mm|m|mil|miles?|kaki|feet|inci|mdpl",
-    "time": r"tahun|bulan|minggu|pekan|hari|jam|menit|detik|years?|months?|weeks?|days?|hours?|minutes?|seconds?",
-    "money": r"rp\.?|rupiah|dolar|dollars?|us\$|\$|euro|yen|ringgit|yuan",
+    "length": r"(?:kilo|senti|mili)?meters?|km|cm|mm|m|mil|miles?|kaki|feet|inci|mdpl|dpl",
+    "time": r"tahun|bulan|minggu|pekan|hari|jam|menit|detik|dekade|windu|abad|semester|triwulan|kuartal"
+            r"|years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century",
+    "money": r"rp\.?|rupiah|dolar|dollars?|us\$|\$|euro|yen|ringgit|yuan|baht|won|peso|rupee|pounds?|poundsterling"
+             r"|franc|dinar|riyal|rial|lira|rubel|ruble|dirham",
     "mass": r"(?:kilo)?grams?|kg|ton|tons|kuintal|pounds?",
     "volume": r"liter|barel|barrels?|(?:meter|m)\s+kubik|m3|m³",
 }
@@ -42,9 +46,18 @@ _NAMED_BEFORE = {
 _UNIT = {dimension: re.compile(r"(?<![\w$])(?:" + units + r")(?!\w)", re.IGNORECASE)
          for dimension, units in _UNITS.items()}
 _PER = re.compile(r"\s*(?:\bper\s+|/\s*)[^\W\d]+", re.IGNORECASE)  # a rate's denominator: "per liter", "/kg"
+# What a figure counts: the word right after its digits and their magnitude ("65 IKM", "137
+# peserta"). A count of things is not a measure: "berapa anggaran …?" is not answered "65 IKM".
+# Of FacQA's questions asking in a dimension, no gold answer counts things without a unit. A word
+# the question says is its subject, not a thing counted ("153 Kebun Raya" for "Berapakah umur
+# Kebun Raya Cibodas …?", as the answer's span keeps the question's words after a figure).
+_MAGNITUDE = r"(?:ribu|juta|miliar|triliun|thousand|million|billion)\b"
+_COUNTED = re.compile(r"\d(?:[\d.,]*\d)?\s*(?:" + _MAGNITUDE + r"\s*)?(?!" + _MAGNITUDE + r")(?P<word>[^\W\d_][\w-]*)",
+                      re.IGNORECASE)
 PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)  # a share, which has no dimension
 _ASKED = {
-    dimension: re.compile(r"\bberapa(?:kah)?\s+(?:" + words + r")\w*"
+    # "berapa tonkah", "berapa lamanya", but not "berapa Tonique" (a name)
+    dimension: re.compile(r"\bberapa(?:kah)?\s+(?:" + words + r")(?:kah|nya)?\b"
                           + (r"|\b(?:" + _NAMED_BEFORE[dimension] + r")\w*\s+(?:\S+\s+){0,4}?berapa"
                              if dimension in _NAMED_BEFORE else ""), re.IGNORECASE)
     for dimension, words in _MEASURE_WORDS.items()
@@ -66,9 +79,15 @@ def unit_dimensions(words: str) -> set[str]:
 
 def measures_what_is_asked(words: str, question: str) -> bool:
     """Whether the figure in `words` can be of the dimension `question` asks for: it gives a unit
-    of that dimension, or none of any, or it is a percentage."""
+    of that dimension, or it is a percentage, or a bare figure that counts nothing named."""
     asked = asked_dimension(question)
     if asked is None or PERCENTAGE.search(words):
         return True
     given = unit_dimensions(words)
-    return not given or asked in given
+    if given:
+        return asked in given
+    counted = _COUNTED.search(words)
+    if counted is None:
+        return True
+    word = counted["word"].lower()
+    return word in STOP_WORDS or word in {w.lower() for w in WORD.findall(question)}

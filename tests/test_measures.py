@@ -14,6 +14,8 @@ from qa.measures import asked_dimension, measures_what_is_asked, unit_dimensions
     ("Pada tahun 2005, berapa dana yang dikucurkan?", "money"),  # a year before it sets the scene
     ("berapa jumlah IKM tahun 2023?", None),  # a count
     ("berapa tenaga kerja IKM?", None),
+    ("Berapa tonkah produksi pupuk?", "mass"),
+    ("Tanggal berapa Tonique Williams-Darling lahir?", None),  # a name, not "ton"
 ])
 def test_the_dimension_a_question_asks_for(question, dimension):
     assert asked_dimension(question) == dimension
@@ -40,6 +42,14 @@ def test_the_dimensions_of_an_answers_units():
     ("35 kilogram", "Berapakah usia John Hall?", False),
     ("13 orang", "berapa korban diare yang tewas?", True),  # a count: no dimension asked
     ("dua persen per tahun", "berapa harga minyak meningkat?", True),  # a percentage has no dimension
+    ("65 IKM", "berapa anggaran restrukturisasi mesin 2023?", False),  # a count of things, not money
+    ("137 peserta", "berapa lama pameran berlangsung?", False),
+    ("500 juta", "Berapakah dana yang dibutuhkan untuk restorasi candi Arjuna?", True),  # a magnitude counts nothing
+    ("3.000 di antaranya", "Berapa hektar lahan yang terbakar?", True),
+    ("153 Kebun Raya", "Berapakah umur Kebun Raya Cibodas pada tanggal 11 April 2006", True),  # its subject
+    ("26,5 baht", "Berapa harga minyak per liter di Thailand?", True),
+    ("2.469 dpl", "Berapakah tinggi Gunung Hulu Nilo?", True),
+    ("dua dekade", "berapa lama konflik berlangsung?", True),
 ])
 def test_a_figure_answers_in_the_dimension_asked(words, question, ok):
     assert measures_what_is_asked(words, question) is ok
