@@ -55,11 +55,22 @@ _MAGNITUDE = r"(?:ribu|juta|miliar|triliun|thousand|million|billion)\b"
 _COUNTED = re.compile(r"\d(?:[\d.,]*\d)?\s*(?:" + _MAGNITUDE + r"\s*)?(?!" + _MAGNITUDE + r")(?P<word>[^\W\d_][\w-]*)",
                       re.IGNORECASE)
 PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)  # a share, which has no dimension
+# English names the dimension with its question words ("how tall", "how old") or with what it asks
+# the amount of ("how much was the program worth?", "what was the budget ...?"); "how long" may ask
+# a time or a length, so it names neither.
+_ASKED_IN_ENGLISH = {
+    "length": r"\bhow\s+(?:tall|high|far|deep|wide)\b",
+    "time": r"\bhow\s+old\b",
+    "money": r"\bhow\s+much\b.*\b(?:cost|costs|worth|spend|spent|pay|paid|invest|invested|money|funds?|funding)\b"
+             r"|\bwhat\s+(?:is|was|are|were|will\s+be)\s+(?:the\s+|its\s+|their\s+)?(?:[\w-]+\s+){0,3}?"
+             r"(?:price|cost|budget|salary|wage|revenue|worth|fund|funding)s?\b",
+    "mass": r"\bhow\s+heavy\b",
+}
 _ASKED = {
-    # "berapa tonkah", "berapa lamanya", but not "berapa Tonique" (a name)
-    dimension: re.compile(r"\bberapa(?:kah)?\s+(?:" + words + r")(?:kah|nya)?\b"
-                          + (r"|\b(?:" + _NAMED_BEFORE[dimension] + r")\w*\s+(?:\S+\s+){0,4}?berapa"
-                             if dimension in _NAMED_BEFORE else ""), re.IGNORECASE)
+    dimension: re.compile("|".join(filter(None, (
+        r"\bberapa(?:kah)?\s+(?:" + words + r")(?:kah|nya)?\b",  # "berapa tonkah", not "berapa Tonique" (a name)
+        r"\b(?:" + _NAMED_BEFORE[dimension] + r")\w*\s+(?:\S+\s+){0,4}?berapa" if dimension in _NAMED_BEFORE else "",
+        _ASKED_IN_ENGLISH.get(dimension, "")))), re.IGNORECASE)
     for dimension, words in _MEASURE_WORDS.items()
 }
 

@@ -64,6 +64,8 @@ _RANK = re.compile(r"\b(?:[IVXLC]+|(?i:ke-?" + _SMALL_NUMBER + r"))\b")
 # does English "what is/are ..." where it names no measure (those ask a QUANTITY, qa.answers).
 _ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b|\bwhat\s+(?:is|are|was|were)\b", re.IGNORECASE)
 _STARTS_WITH_FIGURE = re.compile(r"(?:Rp\.?|US\$|\$)?\s?\d")
+# Digits that write a number, not those inside a name ("Startup4Industry", "G20"); "Rp7,9" is money.
+_DIGITS = re.compile(r"(?<![^\W_])\d|\bRp\.?\d", re.IGNORECASE)
 # A count ("berapa jumlah ...", "how many ...") is not a share: of FacQA train's 126 questions
 # asking for one, the 2 answered with a percentage ask "berapa persen" themselves.
 _ASKS_A_COUNT = re.compile(r"\b(?:berapa(?:kah)?\s+(?:banyak|jumlah|total)|jumlah|total|how\s+many|number\s+of)\b",
@@ -334,7 +336,7 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
                            and not _NAMES_A_SHARE.search(question))
         count_for_share = _ASKS_A_SHARE.search(question) and not PERCENTAGE.search(words)
         rank = _ASKS_A_RANK.search(question) and _RANK.search(words)
-        return (bool(re.search(r"\d", words) or _NUMBER_WORD.search(words) or rank) and not dated
+        return (bool(_DIGITS.search(words) or _NUMBER_WORD.search(words) or rank) and not dated
                 and not share_for_count and not count_for_share and measures_what_is_asked(words, question))
     named_times = [t for t in tokens if t in MONTHS or _WEEKDAY.fullmatch(t)]
     timely = len(named_times) + sum(t.isdigit() for t in tokens)

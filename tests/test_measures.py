@@ -16,6 +16,13 @@ from qa.measures import asked_dimension, measures_what_is_asked, unit_dimensions
     ("berapa tenaga kerja IKM?", None),
     ("Berapa tonkah produksi pupuk?", "mass"),
     ("Tanggal berapa Tonique Williams-Darling lahir?", None),  # a name, not "ton"
+    ("how much was the machine restructuring program worth?", "money"),
+    ("what was the budget of the program?", "money"),
+    ("how tall is Mount Merapi?", "length"),
+    ("how old is John Hall?", "time"),
+    ("how long did the fair last?", None),  # a time or a length
+    ("how much did IKM contribute to industrial output?", None),
+    ("what was the industry confidence index in October 2024?", None),
 ])
 def test_the_dimension_a_question_asks_for(question, dimension):
     assert asked_dimension(question) == dimension

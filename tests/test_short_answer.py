@@ -147,6 +147,10 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("IV", "berapa jumlah korban kecelakaan itu?", False),
     ("2.693 meter di atas permukaan laut", "Berapa hektar lahan kentang di Dieng?", False),  # qa.measures
     ("3.000 hektar", "Berapa hektar lahan kentang di Dieng?", True),
+    ("Startup4Industry", "what was the industry confidence index in October 2024?", False),  # digits in a name
+    ("G20", "berapa negara anggota forum itu?", False),
+    ("Rp7,9 miliar", "berapa anggaran restrukturisasi mesin?", True),
+    ("65 IKM", "how much was the machine restructuring program worth?", False),  # a count, not money (qa.measures)
 ])
 def test_a_confident_answer_must_be_of_the_kind_asked(words, question, ok):
     assert acceptable(words, QueryPlan.of(question).kind, question) is ok
