@@ -366,7 +366,8 @@ def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], qu
     menteri perindustrian?" is not answered by "Wakil Menteri Perindustrian (Wamenperin) Faisol
     Riza", the deputy, nor "siapa presiden?" by a former one. An English question's words are
     not the passage's: there any such modifier counts that the question does not make its own."""
-    title = [word.lower() for word in title_before(text, span, sentence)]
+    # the span may be the title itself ("Wakil Menteri Perindustrian (Wamenperin)", shown for who the minister is)
+    title = [word.lower() for word in title_before(text, span, sentence) + WORD.findall(text[span[0]:span[1]])]
     said = {w.lower() for w in WORD.findall(question)}
     modified = [w for w in title[:2] if w in ROLE_MODIFIERS and w not in said]
     if english:

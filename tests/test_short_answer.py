@@ -475,6 +475,16 @@ def test_a_role_is_read_from_the_title_right_before_the_name():
     assert another_role(text, (start, start + 14), (0, len(text)), plan.question, set(plan.content_stems))
 
 
+def test_a_span_that_is_itself_someone_elses_title_is_another_role():
+    plan = QueryPlan.of("siapa menteri perindustrian?")
+    start = DEPUTY.index("Wakil Menteri")
+    end = DEPUTY.index(" Faisol")
+    assert DEPUTY[start:end] == "Wakil Menteri Perindustrian (Wamenperin)"
+    assert another_role(DEPUTY, (start, end), (0, len(DEPUTY)), plan.question, set(plan.content_stems))
+    wamenperin = QueryPlan.of("siapa wakil menteri perindustrian?")  # asked for: the deputy's own
+    assert not another_role(DEPUTY, (start, end), (0, len(DEPUTY)), wamenperin.question, set(wamenperin.content_stems))
+
+
 def test_a_role_modifier_far_before_the_span_or_of_another_word_says_nothing():
     plan = QueryPlan.of("siapa menteri perindustrian?")
     asked = set(plan.content_stems)
