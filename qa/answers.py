@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from qa.chunking import sentence_spans
 from qa.lexical import STOP_WORDS, WORD, content_words, stem_words
+from qa.measures import what_is_the
 from qa.periods import time_spans
 
 QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
@@ -23,9 +24,9 @@ _QUESTION_TYPES = [
            r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
     (QUANTITY, r"\b(?:berapa\w*|brp|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number)"
                # English names the measure it asks for: "what was the industry confidence index ...?"
-               r"|what\s+(?:is|was|are|were|will\s+be)\s+(?:the\s+|its\s+|their\s+)?(?:(?!of\b)[\w-]+\s+){0,3}?"
-               r"(?:number|amount|total|price|cost|value|rate|index|population|percentage|share|size|area|length"
-               r"|height|distance|budget|revenue|growth|count|sum|worth|salary|wage|capacity|speed|weight|age)s?)\b"),
+               r"|" + what_is_the("number|amount|total|price|cost|value|rate|index|population|percentage|share|size"
+                                  r"|area|length|height|distance|budget|revenue|growth|count|sum|worth|salary|wage"
+                                  r"|capacity|speed|weight|age") + r")\b"),
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
     (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
 ]

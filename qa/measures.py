@@ -55,6 +55,13 @@ _MAGNITUDE = r"(?:ribu|juta|miliar|triliun|thousand|million|billion)\b"
 _COUNTED = re.compile(r"\d(?:[\d.,]*\d)?\s*(?:" + _MAGNITUDE + r"\s*)?(?!" + _MAGNITUDE + r")(?P<word>[^\W\d_][\w-]*)",
                       re.IGNORECASE)
 PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)  # a share, which has no dimension
+def what_is_the(measures: str) -> str:
+    """The pattern of an English question naming the measure it asks for, one of `measures`
+    (alternatives): "what was the industry confidence index …", "what is its budget …"."""
+    return (r"what\s+(?:is|was|are|were|will\s+be)\s+(?:the\s+|its\s+|their\s+)?(?:(?!of\b)[\w-]+\s+){0,3}?"
+            r"(?:" + measures + r")s?")
+
+
 # English names the dimension with its question words ("how tall", "how old") or with what it asks
 # the amount of ("how much was the program worth?", "what was the budget ...?"); "how long" may ask
 # a time or a length, so it names neither.
@@ -62,8 +69,7 @@ _ASKED_IN_ENGLISH = {
     "length": r"\bhow\s+(?:tall|high|far|deep|wide)\b",
     "time": r"\bhow\s+old\b",
     "money": r"\bhow\s+much\b.*\b(?:cost|costs|worth|spend|spent|pay|paid|invest|invested|money|funds?|funding)\b"
-             r"|\bwhat\s+(?:is|was|are|were|will\s+be)\s+(?:the\s+|its\s+|their\s+)?(?:[\w-]+\s+){0,3}?"
-             r"(?:price|cost|budget|salary|wage|revenue|worth|fund|funding)s?\b",
+             r"|\b" + what_is_the("price|cost|budget|salary|wage|revenue|worth|fund|funding") + r"\b",
     "mass": r"\bhow\s+heavy\b",
 }
 _ASKED = {

@@ -192,8 +192,9 @@ def choose_reader(settings: Settings) -> tuple[Reader, str]:
             reader = _shared(settings, weights)
             if reader.window_ms is None or not settings.reader_budget_ms:
                 return reader, "the deepest: no time budget, or a number format forced and not measured"
-            took = f"{DEEP_WINDOWS} windows of the {weights.layers}-layer reader take {DEEP_WINDOWS * reader.window_ms:.0f} ms"
-            if DEEP_WINDOWS * reader.window_ms <= settings.reader_budget_ms:
+            reading_ms = DEEP_WINDOWS * reader.window_ms
+            took = f"{DEEP_WINDOWS} windows of the {weights.layers}-layer reader take {reading_ms:.0f} ms"
+            if reading_ms <= settings.reader_budget_ms:
                 return reader, "; ".join([*tried, f"{took} on this CPU, within reader_budget_ms {settings.reader_budget_ms:g}"])
             tried.append(took)
             per_layer_ms = reader.window_ms / weights.layers
