@@ -56,7 +56,11 @@ MODEL_FILE, TOKENIZER_FILE, META_FILE = "reader.xml", "tokenizer.json", "reader.
 # of FacQA's passages (about 70 tokens) are read whole (64 tokens lost 2 points of F1 there).
 WINDOW_TOKENS = 80
 MAX_BATCH = 8  # questions a busy server reads together at most
-SPANS_PER_PASSAGE = 3  # candidates per passage for `qa.short_answer` to choose among
+# Candidates per window for `qa.short_answer` to choose among: it weighs each window's best
+# FIRST_SPANS, and the others only when none of those is of the kind and period asked (for "IKI
+# bulan September 2024 berapa?" the reader's best three are the index's name, its acronym and a
+# month; its figure comes after them).
+SPANS_PER_PASSAGE, FIRST_SPANS = 6, 3
 WINDOWS_PER_CALL = 32  # a bigger batch gains no speed on a CPU and needs more memory
 MAX_QUESTION_TOKENS = 48  # a longer question is cut: the passage needs the window more
 # The export must find the same spans as the torch model, with logits this close.
@@ -83,6 +87,7 @@ class Span:
     margin: float
     probability: float
     best_window: bool = True  # from the passage's best window, not the rest of it: the calibration weighs it
+    place: int = 0  # among its window's best spans (0: the best)
 
 
 Found = list[list[Span]]  # for each passage of a question, its best spans, best first
@@ -488,7 +493,7 @@ def best_spans(window: _Window, start: np.ndarray, end: np.ndarray, count: int =
         taken.append((i, j))
         first, last = window.offsets[at[i] - window.first], window.offsets[at[j] - window.first]
         spans.append(Span(max(first[0], 0), last[1], float(scores[i, j] - null),
-                          float(start_probability[i + 1] * end_probability[j + 1]), window.best))
+                          float(start_probability[i + 1] * end_probability[j + 1]), window.best, len(spans)))
         if len(spans) == count:
             break
     return spans

@@ -11,9 +11,10 @@ from qa.answers import highlight
 from qa.citations import citation, cited_sentence
 from qa.query import Query, QueryPlan
 from qa.ranking import Candidate, answer_in
-from qa.reader import Span
+from qa.reader import FIRST_SPANS, Span
 from qa.short_answer import (
-    Calibration, best_by_result, first_by_reading, readings, short_answer, shown_range, spelled_out_readings,
+    Calibration, Reading, best_by_result, first_by_reading, preference, readings, short_answer, shown_range,
+    spelled_out_readings,
 )
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
 
@@ -42,7 +43,7 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     berapa?", when the passage's figure is October's)."""
     passages = [c.passage for c in ranked]
     # what the passages spell out answers "apa itu IKM?" better than any span the reader proposes
-    found = spelled_out_readings(plan, passages) or readings(plan, passages, spans, calibration)
+    found = spelled_out_readings(plan, passages) or _readings(plan, passages, spans, calibration)
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(plan, passages, found, len(spans))
     marks = {
@@ -53,6 +54,20 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     if first:
         ranked = [ranked[first], *ranked[:first], *ranked[first + 1:]]
     return short, ranked, marks
+
+
+def _readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
+              calibration: Calibration) -> list[Reading]:
+    """The readings of each window's best FIRST_SPANS spans; of all the reader's spans when none
+    of those can answer of the period asked (the reader's best are often the asked thing's name,
+    its figure comes later). The others are not weighed first: they would cost every question
+    their checks, and a later span that the reader rates lower would outvote its best ones."""
+    first = [[span for span in passage_spans if span.place < FIRST_SPANS] for passage_spans in spans]
+    found = readings(plan, passages, first, calibration)
+    prefer = preference(plan, passages)
+    if sum(map(len, first)) == sum(map(len, spans)) or any(all(prefer(r)[:2]) for r in found):
+        return found
+    return readings(plan, passages, spans, calibration)
 
 
 def rules_answer(plan: QueryPlan, ranked: list[Candidate], min_coverage: float) -> ShortAnswer:

