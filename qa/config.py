@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     weight_dense: float = Field(1.0, description="Weight of the dense (embedding) z-score.")
     weight_lexical: float = Field(1.0, description="Weight of the BM25 z-score.")
     weight_period: float = Field(1.0, description="Bonus for a passage about the period the question names.")
-    weight_recency: float = Field(0.25, description="Bonus (0..1 scaled) for recent passages when no period is named.")
+    weight_recency: float = Field(0.25, description="Bonus (0..1 scaled) for recent passages when no period is "
+                                  "named, and for those nearest the period named when none speaks of it.")
     weight_coverage: float = Field(3.0, description="Weight of the share of question words in the best sentence.")
     weight_answer: float = Field(1.5, description="Bonus when the best sentence holds an answer of the asked kind.")
     weight_figure: float = Field(

@@ -7,7 +7,8 @@ The score of a candidate is a weighted sum (weights in `Weights`, chosen by meas
   period          1 if the passage speaks of the period the question names; for "terbaru" or
                   "latest", the period is the most recent year any candidate speaks of;
   recency         0..1, how recent the passage's period is among the candidates, when the
-                  question names no period (the latest data first);
+                  question names no period (the latest data first); how near it is to the
+                  period named, when no candidate speaks of that one;
   coverage        share of the question's words in the passage's best sentence;
   answer          1 if that sentence holds a span of the kind asked for (a figure, a name...);
   figure          share of the figures the question quotes ("10.514 sentra") that the passage
@@ -75,12 +76,19 @@ def _zscores(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
 
 
-def _recency(candidates: list[Candidate]) -> np.ndarray:
-    ends = np.array([c.passage.period.end.toordinal() if c.passage.period else np.nan for c in candidates])
-    known = ends[~np.isnan(ends)]
+def _nearness(candidates: list[Candidate], asked: Period | None) -> np.ndarray:
+    """0..1 among the candidates: how near each passage's period is to the one `asked` (None: how
+    recent it is); 0 for an undated passage."""
+    def key(period: Period) -> float:
+        if asked is None:
+            return period.end.toordinal()
+        before, after = asked.start.toordinal() - period.end.toordinal(), period.start.toordinal() - asked.end.toordinal()
+        return -max(before, after, 0)
+    keys = np.array([key(c.passage.period) if c.passage.period else np.nan for c in candidates])
+    known = keys[~np.isnan(keys)]
     if len(known) < 2 or known.max() == known.min():
         return np.zeros(len(candidates))
-    return np.nan_to_num((ends - known.min()) / (known.max() - known.min()), nan=0.0)
+    return np.nan_to_num((keys - known.min()) / (known.max() - known.min()), nan=0.0)
 
 
 def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: int | None = None) -> list[Candidate]:
@@ -98,12 +106,13 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     if plan.asked.latest:
         ends = [c.passage.period.end for c in candidates if c.passage.period]
         asked = Period.year(max(ends).year) if ends else None
-    if asked is not None:
-        score += weights.period * np.array(
-            [bool(c.passage.period and c.passage.period.overlaps(asked)) for c in candidates]
-        )
-    else:
-        score += weights.recency * _recency(candidates)
+    of_the_period = np.array([bool(asked and c.passage.period and c.passage.period.overlaps(asked))
+                              for c in candidates])
+    score += weights.period * of_the_period
+    if not of_the_period.any():
+        # nothing speaks of the period asked (or none is): the nearest, or the latest, first; a
+        # question about a year the news has not reached gets the latest figure, with its period
+        score += weights.recency * _nearness(candidates, asked)
     if plan.figures and weights.figure:
         score += weights.figure * np.array(
             [sum(bool(f.search(c.passage.text)) for f in plan.figures) / len(plan.figures) for c in candidates])

@@ -115,6 +115,16 @@ def test_what_a_thing_is_gets_no_confident_span_from_the_reader(engine, question
     assert answer.results and not answer.answer.confident
 
 
+def test_a_year_the_news_has_not_reached_gets_the_latest_figure_with_its_period(engine):
+    """The corpus's figures are of 2022 to 2024: asked about 2025, the 2024 figure comes first and
+    is given with its period, not as the answer."""
+    answer = engine.ask("berapa tenaga kerja IKM tahun 2025?")
+    assert "12,37 juta tenaga kerja" in answer.results[0].text
+    short = answer.answer
+    assert short.text == "12,37 juta tenaga kerja" and not short.confident
+    assert short.note == "latest found: 2024, not 2025" and short.period == "2024"
+
+
 @pytest.mark.parametrize("question", ["harga emas hari ini", "siapa presiden Amerika Serikat?"])
 def test_questions_the_corpus_cannot_answer_get_no_made_up_answer(engine, question):
     answer = engine.ask(question)

@@ -52,6 +52,17 @@ def test_without_a_period_recent_passages_go_first():
     assert rank(plan, candidates, Weights.only(dense=1), 2)[0].key == 0
 
 
+def test_a_period_no_passage_speaks_of_lifts_the_nearest():
+    """For a year the news has not reached, the latest figure found; for one before it, the earliest."""
+    candidates = [_candidate(0, "IKM 2022", dense=0.82, year=2022), _candidate(1, "IKM 2023", dense=0.81, year=2023),
+                  _candidate(2, "IKM 2024", dense=0.80, year=2024)]
+    weights = Weights.only(dense=1, period=3, recency=3)
+    assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2025", TODAY), candidates, weights, 3)] == [2, 1, 0]
+    assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2019", TODAY), candidates, weights, 3)] == [0, 1, 2]
+    # a passage of the period asked: the period decides, and nearness does not weigh
+    assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2023", TODAY), candidates, weights, 3)] == [1, 0, 2]
+
+
 def test_a_quoted_figure_outranks_recency():
     plan = QueryPlan.of("siapa yang menyebut 4,4 juta unit usaha IKM?", TODAY)
     candidates = [_candidate(0, "IKM mencapai 4,52 juta unit", dense=0.82, year=2024),
