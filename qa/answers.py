@@ -59,9 +59,12 @@ _NOT_NAME = _TITLES | frozenset(
     tbk indonesia jakarta mal
     """.split()
 )
-_PLACE_CUE = re.compile(
-    r"\b(?:di|ke|dari|Desa|Kecamatan|Kabupaten|Kota|Provinsi|Pulau|Jalan|Jl\.?)\s+$", re.IGNORECASE
-)
+# Words that begin the name of a place, never a person's: "Kota Bandung", "Bandar Udara Polonia",
+# "Mal Kota Kasablanka" (not "Gedung" or "Istana": "Gedung Putih" and "Istana" also speak, as
+# offices do).
+PLACE_NAME = re.compile(r"(?:Desa|Kecamatan|Kabupaten|Kota|Provinsi|Pulau|Jalan|Jl\.?|Bandara|Bandar\s+Udara"
+                        r"|Pelabuhan|Stadion|Mal|Gunung|Sungai|Danau|Pantai|Lapangan)(?!\w)")
+_PLACE_CUE = re.compile(r"\b(?:di|ke|dari|" + PLACE_NAME.pattern + r")\s+$", re.IGNORECASE)
 
 
 def answer_type(question: str) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.answers import DATE, ENTITY, PERSON, PLACE, QUANTITY
+from qa.answers import DATE, ENTITY, PERSON, PLACE, PLACE_NAME, QUANTITY
 from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
@@ -342,6 +342,8 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     timely = len(named_times) + sum(t.isdigit() for t in tokens)
     if asked_kind == DATE:  # a day, a month, a year or a time; not any figure ("3.201 hektar")
         return bool(named_times or time_spans(words) or _DATE_FIGURE.search(words))
+    if asked_kind == PERSON and PLACE_NAME.match(words):  # "Mal Kota Kasablanka" is no one
+        return False
     if asked_kind in (PERSON, PLACE):  # a name: capitalized, and not a date
         return bool(re.search(r"[A-Z]", words)) and timely < len(tokens) / 2
     return True

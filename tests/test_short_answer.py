@@ -141,6 +141,11 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("Laporan Asesmen Ketiga", "How much did the IPCC report say sea levels will rise?", False),
     ("seorang", "Berapa jumlah warga Spanyol dalam kecelakaan itu?", True),
     ("One Village One Product (OVOP)", "IKI bulan September 2024 berapa?", False),  # a name, not a number
+    ("Mal Kota Kasablanka", "who is the deputy minister who spoke at Gebyar IKMA?", False),  # a place is no one
+    ("Bandar Udara Sultan Syarif Kasim II", "Siapakah nama pilot pesawat itu?", False),
+    ("Malik Mahmud", "siapa ketua tim perunding GAM?", True),
+    ("Gedung Putih", "siapa yang membantah laporan itu?", True),  # an office speaks
+    ("Mal Kota Kasablanka", "di mana Gebyar IKMA digelar?", True),
     ("Delapan tim peneliti", "Berapa tim peneliti yang berhasil?", True),
     ("two million people", "how many people were evacuated?", True),
     ("IV", "Women Islamic Games ke berapakah yang diadakan di Teheran?", True),  # a rank
