@@ -20,7 +20,7 @@ QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "
 # mengungkapkan jumlah wisatawan ..." asks who, "jumlah unit IKM tahun 2022 berapa?" how many).
 _QUESTION_TYPES = [
     # "tahun berapakah", "bulan apakah": the particle -kah is part of the question word
-    (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|bulan|pukul|jam)\s+berapa\w*|(?:hari|bulan)\s+apa\w*"
+    (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|bulan|pukul|jam)\s+berapa\w*|(?:hari|tanggal|tahun|bulan)\s+apa\w*"
            r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
     (QUANTITY, r"\b(?:berapa\w*|brp|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number)"
                # English names the measure it asks for: "what was the industry confidence index ...?"
@@ -34,7 +34,7 @@ _QUESTION_TYPES = [
 # "latest number of IKM units"), but only names one in a question that asks for a thing
 # ("lembaga apakah yang mencatat jumlah suku bangsa di Aceh?").
 _COUNT_NOUN = re.compile(r"\b(?:jumlah|number\s+of|amount\s+of)\b")
-_ASKS_WHICH = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which)\b")
+ASKS_WHICH = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which)\b", re.IGNORECASE)
 
 # "12,37 juta tenaga kerja", "Rp 7,9 miliar", "66,25 persen", "4,4 juta unit", "99,7%", "65 IKM"
 _FIGURE = re.compile(
@@ -72,7 +72,7 @@ def answer_type(question: str) -> str:
     asked = [(found.start(), kind) for kind, pattern in _QUESTION_TYPES if (found := re.search(pattern, lowered))]
     if asked:
         return min(asked)[1]
-    return QUANTITY if _COUNT_NOUN.search(lowered) and not _ASKS_WHICH.search(lowered) else ENTITY
+    return QUANTITY if _COUNT_NOUN.search(lowered) and not ASKS_WHICH.search(lowered) else ENTITY
 
 
 def keywords(question: str) -> set[str]:

@@ -30,6 +30,8 @@ def test_a_date_asked_with_the_particle_kah_is_a_date():
     assert answer_type("Pada tahun berapakah SEA Games terakhir diadakan di Vietnam?") == DATE
     assert answer_type("Tanggal berapakah Sharapova lahir?") == DATE
     assert answer_type("Bulan apakah polisi menyita kayu ilegal?") == DATE
+    assert answer_type("Pada tanggal apa pabrik itu diresmikan?") == DATE
+    assert answer_type("tahun apa VOC bangkrut?") == DATE
     assert answer_type("jam berapa kereta berangkat?") == DATE
     assert answer_type("in which year was the program started?") == DATE
     assert answer_type("Berapa tahunkah ia meneliti kimia organik?") == QUANTITY

@@ -110,6 +110,9 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("30/05/2023", "berapa jumlah unit IKM?", False),  # a date is not a figure
     ("Oktober 2024", "berapa jumlah unit IKM?", False),
     ("9/8", "berapa harga emas?", False),  # a day and a month, as news writes them
+    ("26/8", "Di kota manakah ribuan perajin rotan berunjuk rasa?", False),  # a thing asked, not a time
+    ("Cirebon", "Di kota manakah ribuan perajin rotan berunjuk rasa?", True),
+    ("30 Januari 2005", "Apa nama badan parlemen di Irak?", False),
     ("(15/11)", "berapa jumlah unit IKM?", False),
     ("3/4 penduduk", "berapa jumlah penduduk miskin?", True),  # more than a day and a month
     ("4,52 juta unit per Oktober 2024", "berapa jumlah unit IKM?", True),
