@@ -13,7 +13,7 @@ from qa.query import Query, QueryPlan
 from qa.ranking import Candidate, answer_in
 from qa.reader import FIRST_SPANS, Span
 from qa.short_answer import (
-    Calibration, Reading, best_by_result, first_by_reading, preference, readings, short_answer, shown_range,
+    Calibration, Reading, answers_as_asked, best_by_result, first_by_reading, readings, short_answer, shown_range,
     spelled_out_readings,
 )
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
@@ -64,8 +64,7 @@ def _readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
     their checks, and a later span that the reader rates lower would outvote its best ones."""
     first = [[span for span in passage_spans if span.place < FIRST_SPANS] for passage_spans in spans]
     found = readings(plan, passages, first, calibration)
-    prefer = preference(plan, passages)
-    if sum(map(len, first)) == sum(map(len, spans)) or any(all(prefer(r)[:2]) for r in found):
+    if sum(map(len, first)) == sum(map(len, spans)) or any(answers_as_asked(plan, passages[r.rank], r) for r in found):
         return found
     return readings(plan, passages, spans, calibration)
 

@@ -335,7 +335,7 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     tokens = [t.lower() for t in written]
     if asked_kind == ENTITY and _ASKS_A_THING.search(question) and _STARTS_WITH_FIGURE.match(words):
         return False
-    if (asked_kind == QUANTITY or asked_kind == ENTITY and ASKS_WHICH.search(question)) and _only_a_time(words):
+    if (asked_kind == QUANTITY or (asked_kind == ENTITY and ASKS_WHICH.search(question))) and _only_a_time(words):
         # a figure, or the thing asked ("di kota manakah …"), is not a date ("30/05/2023", "Oktober
         # 2024", "9/8"): of FacQA's 1,102 questions asking for a thing, no gold answer is only a time
         return False
@@ -519,6 +519,11 @@ def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], 
     return rank
 
 
+def answers_as_asked(plan: QueryPlan, passage: Passage, reading: Reading) -> bool:
+    """Whether `reading` (in `passage`) can answer, of the kind and period asked."""
+    return reading.can_answer and _of_the_period(plan, passage, reading)
+
+
 def best_by_result(plan: QueryPlan, passages: list[Passage], found: list[Reading],
                    results: int) -> list[Reading | None]:
     """The preferred reading (`preference`) in each of the first `results` results' passages."""
@@ -581,8 +586,7 @@ def first_by_reading(plan: QueryPlan, passages: list[Passage], best: list[Readin
     top = best[0].confidence if best and best[0] else 0.0
     chosen = 0
     for n, reading in enumerate(best):
-        if (reading and reading.can_answer and reading.confidence > top + RERANK_MARGIN
-                and _of_the_period(plan, passages[n], reading)
+        if (reading and reading.confidence > top + RERANK_MARGIN and answers_as_asked(plan, passages[n], reading)
                 and (chosen == 0 or reading.confidence > best[chosen].confidence)):
             chosen = n
     return chosen
