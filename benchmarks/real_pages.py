@@ -15,13 +15,18 @@ scrapers and extractors:
   five detik pages of 2021-2022 (news, sport, football, inet, travel) under tests/htmls/; its
   test asserts the title and time of one, and the headline, publisher and date of each were read
   off the pages by hand (CRAWLER_PAGES) before qa read them. The newest version of each is used.
+- github.com/hafizbadrie/slasherrb (MIT): a content extractor whose specs kept ten article pages
+  of ten sites from June 2015 under spec/cases/ (removed from the repository later, so they are
+  taken from its history), with the expected text and no metadata; the headline, publisher and
+  day of each were read off the pages by hand (SLASHER_PAGES) before qa read them.
 
     git clone https://github.com/anpandu/indonesian-news-scraper /tmp/ins
     git clone https://github.com/flairNLP/fundus /tmp/fundus
     git clone https://github.com/adbar/htmldate /tmp/htmldate
     git clone https://github.com/tisorlawan/indonesian-media-crawler /tmp/crawler
+    git clone https://github.com/hafizbadrie/slasherrb /tmp/slasher
     python benchmarks/real_pages.py /tmp/ins /tmp/real-pages --fundus /tmp/fundus --htmldate /tmp/htmldate \
-        --crawler /tmp/crawler
+        --crawler /tmp/crawler --slasher /tmp/slasher
     python benchmarks/ingest.py --pages /tmp/real-pages --truth /tmp/real-pages/truth.jsonl
 
 The pages stay out of this repository: the scrapers' licences cover their code, not the
@@ -163,27 +168,50 @@ def collect_htmldate(repo: Path, out: Path) -> list[dict]:
     return rows
 
 
-# indonesian-media-crawler's saved pages: the publisher, headline and day each shows
-CRAWLER_PAGES_DIR = "tests/htmls/"
-CRAWLER_PAGES = {
+# Pages whose truth was read off each page by hand, before qa read them: for each repository, the
+# folder that keeps them, a prefix for their names here, and the publisher, headline and day of
+# each file name.
+CRAWLER_PAGES = ("tests/htmls/", "crawler-", {
     "1.html": ("Detik", "Polisi soal Pistol di Kasus Cekcok Pemobil vs Pemotor: Cuma Diperlihatkan", "2022-12-10"),
     "2.html": ("Detik", "Susunan Pemain Maroko Vs Portugal: Ronaldo Cadangan Lagi", "2022-12-10"),
     "4.html": ("Detik", "Para Peracik Bola Mati", "2021-09-30"),
     "inet.html": ("Detik", "Bos Kripto yang Bangkrut Ngeles Soal Hobi Beli Rumah Mewah", "2022-12-10"),
     "travel.html": ("Detik", "Kadispar Badung Jamin Wisman Tak Disweeping Imbas Pasal Zina KUHP", "2022-12-10"),
-}
+})
+SLASHER_PAGES = ("spec/cases/", "slasher-", {
+    "detik.html": ("Detik", "Mahasiswa UGM Kembangkan Robot Terapi Pascastroke", "2015-06-16"),
+    "kompas.html": ("Kompas", "Supaya Timnya Mengalah, Eks Pelatih Mengaku Ditawari Rp 200 Juta", "2015-06-17"),
+    "liputan6.html": ("Liputan6", "Wapres JK dan Ahok 'Blusukan' dari Udara", "2015-06-18"),
+    "merdeka.html": ("Merdeka", "Kisah penjaga penjara Guantanamo yang beralih memeluk Islam", "2015-06-19"),
+    "okezone.html": ("Okezone", "Ahok Dukung Jokowi Diberi Pangkat Bintang Lima", "2015-06-19"),
+    "suara.html": ("Suara", "Polda Bali Kumpulkan 4 Alat Bukti Pembunuhan Angeline", "2015-06-19"),
+    "thejakartaglobe.html": ("The Jakarta Globe", "Brouhaha Over Bill to Weaken KPK Carries PDI-P’s Hallmarks",
+                             "2015-06-19"),
+    "thejakartapost.html": ("The Jakarta Post", "Suspect caught in US black church 'hate crime' rampage", "2015-06-19"),
+    "tribunnews.html": ("Tribunnews",
+                        "Kadishub DKI: Taksi Uber Tak Punya Izin Operasi, Uji KIR, Tidak Berargo dan Bermahkota",
+                        "2015-06-19"),
+    "viva.html": ("Viva", "Thailand Butuh Empat Hari Sebelum Pastikan ada MERS", "2015-06-19"),
+})
 
 
-def collect_crawler(repo: Path, out: Path) -> list[dict]:
-    """The newest version of each page indonesian-media-crawler keeps, with the truth read off it."""
+def collect_read_by_hand(repo: Path, out: Path, pages: tuple[str, str, dict[str, tuple[str, str, str]]]) -> list[dict]:
+    """The newest version in `repo`'s history of each page named in `pages`, with the truth read
+    off it."""
+    folder, prefix, truths = pages
+    newest: dict[str, str] = {}
+    for commit in _git(repo, "rev-list", "--all", "--", folder).split():  # newest first
+        for line in _git(repo, "ls-tree", "-r", commit, folder).splitlines():
+            newest.setdefault(line.split("\t")[1], line.split()[2])
     rows = []
-    for line in _git(repo, "ls-tree", "-r", "HEAD", CRAWLER_PAGES_DIR).splitlines():
-        blob, path = line.split()[2], line.split("\t")[1]
-        if (truth := CRAWLER_PAGES.get(Path(path).name)) is None:
+    for path, blob in sorted(newest.items()):
+        if not path.endswith(".html"):
+            continue
+        if (truth := truths.get(Path(path).name)) is None:
             print(f"skipped {path}: a page whose truth has not been read by hand")
             continue
         publisher, headline, day = truth
-        name = f"crawler-{Path(path).name}"
+        name = prefix + Path(path).name
         out.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(_blob(repo, blob))
         rows.append({"file": name, "site": publisher, "title": headline, "source": publisher, "date": day})
@@ -198,6 +226,7 @@ def main() -> None:
     parser.add_argument("--htmldate", type=Path, help="a clone of github.com/adbar/htmldate: its Indonesian pages too")
     parser.add_argument("--crawler", type=Path,
                         help="a clone of github.com/tisorlawan/indonesian-media-crawler: its detik pages too")
+    parser.add_argument("--slasher", type=Path, help="a clone of github.com/hafizbadrie/slasherrb: its pages too")
     args = parser.parse_args()
     rows = collect(args.clone, args.out)
     if args.fundus:
@@ -205,7 +234,9 @@ def main() -> None:
     if args.htmldate:
         rows += collect_htmldate(args.htmldate, args.out)
     if args.crawler:
-        rows += collect_crawler(args.crawler, args.out)
+        rows += collect_read_by_hand(args.crawler, args.out, CRAWLER_PAGES)
+    if args.slasher:
+        rows += collect_read_by_hand(args.slasher, args.out, SLASHER_PAGES)
     (args.out / "truth.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                                           encoding="utf-8")
     print(f"{len(rows)} pages from {len({r['site'] for r in rows})} sites in {args.out}")

@@ -66,13 +66,14 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
         document = trafilatura.extract_metadata(html, default_url=url, date_config=_DATE_SEARCH) or Document()
     else:
         text = document.text or ""
-    found, headline = _found(document, url, headlines)
+    page_title = tree.findtext(".//title") if tree is not None else None
+    found, headline = _found(document, url, headlines, page_title)
     return (_without_lead_in(text, headline) if headline is not None else text), found
 
 
-def _found(document, url: str | None, headlines: list) -> tuple[dict, object]:
+def _found(document, url: str | None, headlines: list, page_title: str | None = None) -> tuple[dict, object]:
     """What the markup says of the page, and the story's `<h1>` (None where none was found)."""
-    source = _source(document.sitename, document.hostname)
+    source = _source(document.sitename, document.hostname, page_title)
     title, headline = _headline(document.title, headlines, (document.sitename, document.hostname, source))
     found = {
         "title": title,
@@ -176,17 +177,29 @@ def _letters(text: str) -> str:
     return re.sub(r"\W|_", "", text.lower())
 
 
-def _source(site_name: str | None, hostname: str | None) -> str | None:
+def _source(site_name: str | None, hostname: str | None, page_title: str | None = None) -> str | None:
     """The publisher as the project names it ("detik" for detikFinance or finance.detik.com),
-    else the page's site name, else its host (without "www." or a port). trafilatura gives
-    the host as the site name when the page names none."""
+    else the name the page's title gives its host, else the page's site name, else its host
+    (without "www." or a port). trafilatura gives the host as the site name when the page names
+    none, and else reads a Twitter handle as one ("Jakpost" where the title ends "| The Jakarta
+    Post" on thejakartapost.com)."""
     looks_like_host = bool(site_name and _HOST.fullmatch(site_name))
     host = _bare_host(hostname) or (_bare_host(site_name) if looks_like_host else None)
     # Hosts are lower case; site names come in any case ("Tempo.co", "KOMPAS.com").
     named = find_source(host or "") or find_source((site_name or "").lower())
     if named:
         return named
+    if host and page_title and (title_named := _host_named_in(page_title, host)):
+        return title_named
     return host if looks_like_host else site_name or host
+
+
+def _host_named_in(page_title: str, host: str) -> str | None:
+    """The first or last part of `page_title` that spells the host's name ("The Jakarta Post"
+    for thejakartapost.com, "Tempo.co" for tempo.co), if one does."""
+    names = {_letters(host)} | {label for label in host.split(".") if len(label) >= 4}
+    parts = [part.strip() for part in _TITLE_PARTS.split(page_title)]
+    return next((part for part in ((parts[-1], parts[0]) if len(parts) > 1 else ()) if _letters(part) in names), None)
 
 
 def _bare_host(name: str | None) -> str | None:

@@ -86,6 +86,17 @@ def test_the_site_name_is_cut_without_a_headline_element():
         assert read_html(html)[1]["title"] == title.replace("KapanLagi.com: ", "").split(" | ")[0]
 
 
+def test_the_publisher_is_the_name_the_title_gives_the_host_not_a_twitter_handle():
+    # No og:site_name: trafilatura reads the Twitter handle ("Jakpost") as the site's name.
+    head = ('<title>Banjir Rendam Jakarta Utara | The Harian Post</title>'
+            '<meta name="twitter:site" content="@harpost">'
+            '<link rel="canonical" href="https://www.theharianpost.com/news/2031/01/15/banjir.html">')
+    assert read_html(_page(head, ""))[1]["source"] == "The Harian Post"
+    # A title whose parts do not spell the host leaves the host as the publisher.
+    head = head.replace("The Harian Post", "Berita Lain").replace('<meta name="twitter:site" content="@harpost">', "")
+    assert read_html(_page(head, ""))[1]["source"] == "theharianpost.com"
+
+
 def test_a_title_that_only_looks_split_keeps_its_words():
     # "Jokowi" is who spoke, not the site (og:site_name "Harian Rakyat").
     html = _page('<title>Jokowi: Ekonomi Tumbuh 5 Persen</title><meta property="og:site_name" content="Harian Rakyat">', "")
