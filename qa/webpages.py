@@ -71,7 +71,7 @@ def read_html(html: str | bytes, url: str | None = None) -> tuple[str, dict]:
     return (_without_lead_in(text, headline) if headline is not None else text), found
 
 
-def _found(document, url: str | None, headlines: list, page_title: str | None = None) -> tuple[dict, object]:
+def _found(document, url: str | None, headlines: list, page_title: str | None) -> tuple[dict, object]:
     """What the markup says of the page, and the story's `<h1>` (None where none was found)."""
     source = _source(document.sitename, document.hostname, page_title)
     title, headline = _headline(document.title, headlines, (document.sitename, document.hostname, source))
@@ -177,7 +177,7 @@ def _letters(text: str) -> str:
     return re.sub(r"\W|_", "", text.lower())
 
 
-def _source(site_name: str | None, hostname: str | None, page_title: str | None = None) -> str | None:
+def _source(site_name: str | None, hostname: str | None, page_title: str | None) -> str | None:
     """The publisher as the project names it ("detik" for detikFinance or finance.detik.com),
     else the name the page's title gives its host, else the page's site name, else its host
     (without "www." or a port). trafilatura gives the host as the site name when the page names
@@ -196,7 +196,8 @@ def _source(site_name: str | None, hostname: str | None, page_title: str | None 
 
 def _host_named_in(page_title: str, host: str) -> str | None:
     """The first or last part of `page_title` that spells the host's name ("The Jakarta Post"
-    for thejakartapost.com, "Tempo.co" for tempo.co), if one does."""
+    for thejakartapost.com, "Tempo.co" for tempo.co), if one does. trafilatura's host is the
+    site's domain, without a section's subdomain."""
     names = {_letters(host)} | {label for label in host.split(".") if len(label) >= 4}
     parts = [part.strip() for part in _TITLE_PARTS.split(page_title)]
     return next((part for part in ((parts[-1], parts[0]) if len(parts) > 1 else ()) if _letters(part) in names), None)
