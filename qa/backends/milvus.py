@@ -13,15 +13,15 @@ collection.
 - Words: Milvus's own BM25 (its full-text search function) over the project's Indonesian stems,
   stored as text, so scores are BM25 over the same stems as the local backend's.
 - Writes: Milvus has no transactions. An article's rows in the articles collection are its
-  commit mark: a write deletes them first, then the article's old passages, inserts the new
-  passages and inserts the article rows last. A writer killed between two of these calls leaves
+  commit mark: a write deletes them first, then the article's old passages, writes the new
+  passages and writes the article rows last. A writer killed between two of these calls leaves
   an article without its mark (absent from listings, its passages possibly still found by
   searches); the next write of that article, or its removal, finds no mark and writes (or
   deletes) all of its rows again, and `qa check` lists such articles. Writes in one process take
-  turns; API replicas over one server may all write (different articles at once both land), but
-  two writes of the same article at the same moment through two of them have no order, and can
-  leave its passages twice on a server (Milvus does not refuse a repeated primary key) until its
-  next write replaces them.
+  turns; API replicas over one server may all write (different articles at once both land).
+  Rows are upserted by their ids, so the same article written at the same moment through two
+  replicas is stored once; two different versions of it written at that moment have no order,
+  and can leave a mix of both until its next write replaces them.
 """
 
 from __future__ import annotations
@@ -74,11 +74,12 @@ for _logger in ("pymilvus.decorators", "pymilvus.client.iterator.query_iterator"
 MANIFEST_PROPERTY = "qa.manifest"
 STATE_PROPERTY = "qa.state"  # "building" until a build is complete, then "live"
 GENERATION_PROPERTY = "qa.generation"  # raised by every write, for /health
+CHANGE_PROPERTY = "qa.change"  # a random token written by every write with its generation
 TEXT_PART = 16_000  # characters of an article's text per row: Milvus strings hold 65,535 bytes
 ID_LENGTH = 4_096
 TEXT_LENGTH = 65_535
 IN_BATCH = 500  # ids per `in [...]` expression
-INSERT_BATCH = 1_000  # rows per insert call
+UPSERT_BATCH = 1_000  # rows per upsert call
 CONNECT_SECONDS = 10.0
 LIVE_SECONDS = 1.0  # how long this process trusts what it last learnt of the live build
 SIZE_SECONDS = 60.0  # how long a passage count chooses efSearch (it changes by size class: 300k)
@@ -354,7 +355,7 @@ class MilvusBackend(Backend):
             generation = int(properties.get(GENERATION_PROPERTY, 0)) + 1
             try:
                 self._call("record a change", "alter_collection_properties", collection,
-                           properties={GENERATION_PROPERTY: str(generation)})
+                           properties={GENERATION_PROPERTY: str(generation), CHANGE_PROPERTY: secrets.token_hex(8)})
                 break
             except BackendUnavailableError:
                 if attempt == CHANGE_TRIES - 1:
@@ -448,11 +449,14 @@ class MilvusBackend(Backend):
 
     def _article_ids(self) -> list[str]:
         """Every stored article's id, in order (cached until the next write). The cache is kept by
-        the generation and the counts too: two replicas writing at the same moment can raise the
-        generation once for both writes (it is read, raised and written back)."""
+        the change token and the counts too, not only the generation: two replicas writing at the
+        same moment can raise the generation once for both writes (it is read, raised and written
+        back), but each writes a token of its own, and a write whose change could not be recorded
+        at all still changes the counts."""
         _, articles = self._collections()
-        facts = self.facts()
-        version = (self._live_collection(), facts.generation, facts.articles, facts.passages)
+        facts, properties = self._facts()
+        version = (self._live_collection(), facts.generation, properties.get(CHANGE_PROPERTY), facts.articles,
+                   facts.passages)
         if self._listing is None or self._listing[0] != version:
             ids = sorted(row["doc_id"] for row in self._iterate(articles, "part == 0", ["doc_id"]))
             self._listing = (version, ids)
@@ -492,11 +496,16 @@ class MilvusBackend(Backend):
                       first_date=min(dates, default=None), last_date=max(dates, default=None), undated=undated)
 
     def facts(self) -> IndexFacts:
+        return self._facts()[0]
+
+    def _facts(self) -> tuple[IndexFacts, dict]:
+        """The index's facts, and the live build's properties they were read from."""
         passages, articles = self._collections()
         collection = self._live_collection()
         properties = self._call("describe the index", "describe_collection", collection).get("properties", {})
-        return IndexFacts(articles=self._count(articles, "part == 0"), passages=self._count(passages, ""),
-                          generation=int(properties.get(GENERATION_PROPERTY, 0)), built_at=self.manifest.built_at)
+        facts = IndexFacts(articles=self._count(articles, "part == 0"), passages=self._count(passages, ""),
+                           generation=int(properties.get(GENERATION_PROPERTY, 0)), built_at=self.manifest.built_at)
+        return facts, properties
 
     def _count(self, collection: str, expression: str) -> int:
         rows = self._call("count", "query", collection, filter=expression, output_fields=["count(*)"])
@@ -674,8 +683,8 @@ class MilvusBuild(Build):
                 mark["path"] = paths[mark["doc_id"]]
             if self._written is not None:
                 self._written.update(ids)
-            _insert(b, self.passages_name, rows)
-            _insert(b, self.articles_name, marks)
+            _upsert(b, self.passages_name, rows)
+            _upsert(b, self.articles_name, marks)
         return [a.id for a in copied]
 
     def passages(self) -> int:
@@ -757,22 +766,26 @@ def _write(b: MilvusBackend, passages: str, articles: str, entries: list[Entry],
         b._call("delete articles", "delete", articles, filter=_in("doc_id", batch))
         b._call("delete passages", "delete", passages, filter=_in("doc_id", batch))
     for group in _batches(written, 64):
-        _insert(b, passages, [row for e in group for row in _passage_rows(e)])
-        _insert(b, articles, [row for e in group for row in _article_rows(e)])
+        _upsert(b, passages, [row for e in group for row in _passage_rows(e)])
+        _upsert(b, articles, [row for e in group for row in _article_rows(e)])
     if (written or removed) and passages == b._alias("passages"):
         b._changed()
     return [e.article.id for e in written], removed
 
 
-def _insert(b: MilvusBackend, collection: str, rows: list[dict]) -> None:
+def _upsert(b: MilvusBackend, collection: str, rows: list[dict]) -> None:
+    """Writes `rows` as upserts: their keys are the passages' and the article parts' ids, so the
+    same article written at the same moment through two replicas (whose deletes both run before
+    either's rows land) replaces rows instead of adding them twice. A Milvus server does not
+    refuse a repeated key on insert; an upsert costs the same here (Milvus Lite, 2,000 rows)."""
     # Rows meet collections of either schema: copied from a build made before authors were kept
     # into one with them ("" is no author, as for the other text fields), or written to one without.
     if b.holds_authors(collection):
         rows = [{"author": "", **row} for row in rows]
     else:
         rows = [{k: v for k, v in row.items() if k != "author"} for row in rows]
-    for batch in _batches(rows, INSERT_BATCH):
-        b._call("write", "insert", collection, batch)
+    for batch in _batches(rows, UPSERT_BATCH):
+        b._call("write", "upsert", collection, batch)
 
 
 def _passage_rows(entry: Entry) -> list[dict]:
