@@ -14,7 +14,11 @@ write's answer until /health shows an index generation past the one before it: s
 and /health's p99 during the run, as a monitor in a process of its own sees it (as a load
 balancer's health check would) and as the load generator's own event loop sees it (which adds
 that loop's wait behind the clients' answers); then the resident memory of the server's
-processes.
+processes. Beside each open loop's p99, the ideal one: that of a queue with one perfect
+server per core (no HTTP, no load generator, writer or monitor on the cores, no work lost
+between workers), each question served in the time the ceiling's engine took for it, the same
+arrivals: no server can do better on these cores, so it says how much of the tail is the
+server's and how much is the load itself.
 Targets (issue 17), on 2 cores with FacQA indexed: 16 clients, 0 errors, >= 0.7 x ceiling,
 p99 <= 3 x p50; open loop at 80%: p99 <= 250 ms; 64 clients and open loop at 150%: only 503s,
 p99 of the served ones <= 1 s, /health p99 <= 50 ms.
@@ -28,12 +32,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import heapq
 import json
+import math
 import os
 import random
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +69,7 @@ class Run:
     writer: bool
     workers: int = 1
     seconds: float = 0.0
+    rate: float = 0.0  # questions a second arriving (open loop), 0 for a closed loop
     latencies: list[float] = field(default_factory=list)  # of the questions answered (200)
     server_ms: list[float] = field(default_factory=list)  # the same, as the server's access log times them
     errors: list[str] = field(default_factory=list)
@@ -201,7 +209,7 @@ async def writer(http: httpx.AsyncClient, articles: list[dict], every: float, st
 async def load(base: str, questions: list[str], articles: list[dict], name: str, seconds: float,
                write_every: float | None, offset: int, clients: int = 0, rate: float = 0.0) -> Run:
     """`clients` asking in a closed loop, or questions arriving at `rate` a second."""
-    run = Run(load=name, writer=write_every is not None)
+    run = Run(load=name, writer=write_every is not None, rate=rate)
     connections = clients + 4 if clients else 1000
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
@@ -221,9 +229,10 @@ async def load(base: str, questions: list[str], articles: list[dict], name: str,
     return run
 
 
-def engines_on_cores(index_dir: Path, questions: list[str], seconds: float, cores: list[int]) -> list[float]:
-    """Questions a second of the engine in one process per core of `cores`, each pinned to its
-    core and asking one question after another, all starting together once all are loaded."""
+def engines_on_cores(index_dir: Path, questions: list[str], seconds: float, cores: list[int]) -> list[list[float]]:
+    """The seconds each question took the engine in one process per core of `cores`, each
+    pinned to its core and asking one question after another, all starting together once all
+    are loaded."""
     code = (
         "import os, sys, time, json\n"
         "os.sched_setaffinity(0, {int(sys.argv[1])})\n"
@@ -234,10 +243,12 @@ def engines_on_cores(index_dir: Path, questions: list[str], seconds: float, core
         "for q in questions[:5]: engine.ask(q, 5)\n"
         "print('ready', flush=True)\n"
         "sys.stdin.readline()\n"
-        "started, n = time.perf_counter(), 0\n"
+        "started, took = time.perf_counter(), []\n"
         f"while time.perf_counter() - started < {seconds}:\n"
-        "    engine.ask(questions[n % len(questions)], 5); n += 1\n"
-        "print(n / (time.perf_counter() - started))\n"
+        "    asked = time.perf_counter()\n"
+        "    engine.ask(questions[len(took) % len(questions)], 5)\n"
+        "    took.append(time.perf_counter() - asked)\n"
+        "print(json.dumps(took))\n"
     )
     processes = [subprocess.Popen([sys.executable, "-c", code, str(core)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for core in cores]
@@ -250,25 +261,47 @@ def engines_on_cores(index_dir: Path, questions: list[str], seconds: float, core
     for process in processes:
         process.stdin.write("go\n")
         process.stdin.flush()
-    rates = []
+    times = []
     for process in processes:
         out, err = process.communicate()
         if process.returncode:
             raise SystemExit(f"the engine's ceiling could not be measured:\n{err[-2000:]}")
-        rates.append(float(out.strip().splitlines()[-1]))
-    return rates
+        times.append(json.loads(out.strip().splitlines()[-1]))
+    return times
 
 
-def ceiling(index_dir: Path, questions: list[str], seconds: float) -> float:
-    """Questions a second of the engine in a process pinned to one core, times the cores."""
+def per_second(took: list[float]) -> float:
+    return len(took) / sum(took)
+
+
+def ceiling(index_dir: Path, questions: list[str], seconds: float) -> tuple[float, list[float]]:
+    """Questions a second of the engine in a process pinned to one core, times the cores; and
+    the seconds each question took it."""
     cores = sorted(os.sched_getaffinity(0))
-    return engines_on_cores(index_dir, questions, seconds, cores[:1])[0] * len(cores)
+    took = engines_on_cores(index_dir, questions, seconds, cores[:1])[0]
+    return per_second(took) * len(cores), took
 
 
 def side_by_side(index_dir: Path, questions: list[str], seconds: float) -> float:
     """Questions a second of one engine per core, all at once: what the cores give together,
     which is less than the ceiling where they share caches, memory and clock."""
-    return sum(engines_on_cores(index_dir, questions, seconds, sorted(os.sched_getaffinity(0))))
+    return sum(map(per_second, engines_on_cores(index_dir, questions, seconds, sorted(os.sched_getaffinity(0)))))
+
+
+def ideal_p99(took: list[float], rate: float, servers: int, arrivals: int = 200_000) -> float:
+    """p99 ms of a first-come-first-served queue with `servers` servers, questions arriving at
+    random (Poisson) at `rate` a second, each served in a time drawn from `took` (seconds): the
+    least any server on that many cores can give; nan when `rate` is past what they serve."""
+    if rate * statistics.fmean(took) >= servers:
+        return float("nan")
+    rng = random.Random(0)
+    free, now, answered = [0.0] * servers, 0.0, []  # free: when each server is next free
+    for _ in range(arrivals):
+        now += rng.expovariate(rate)
+        done = max(heapq.heappop(free), now) + rng.choice(took)
+        heapq.heappush(free, done)
+        answered.append(done - now)
+    return percentile(answered[arrivals // 10 :], 99) * 1000  # past the first tenth: a queue started empty
 
 
 def memory(root: int) -> dict[str, list[tuple[float, float]]]:
@@ -307,20 +340,23 @@ def memory(root: int) -> dict[str, list[tuple[float, float]]]:
     return roles
 
 
-def table(runs: list[Run], ceiling_qps: float) -> str:
+def table(runs: list[Run], ceiling_qps: float, took: list[float]) -> str:
     rows = [
         "| workers | load | writer | answered | req/s | × ceiling | p50 ms | p95 ms | p99 ms | p99 / p50 | "
-        "p99 ms at the server | errors | 503s | "
+        "p99 ms at the server | ideal p99 ms | errors | 503s | "
         "writes ok | write errors | write p50 ms | write lag p99 ms | /health p99 ms (monitor) | "
         "/health p99 ms (load generator) |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    cores = len(os.sched_getaffinity(0))
     for r in runs:
         p50, p99 = percentile(r.latencies, 50), percentile(r.latencies, 99)
+        ideal = ideal_p99(took, r.rate, cores) if r.rate else None
+        ideal_cell = "-" if ideal is None else "∞" if math.isnan(ideal) else f"{ideal:.0f}"
         rows.append(
             f"| {r.workers} | {r.load} | {'yes' if r.writer else 'no'} | {len(r.latencies)} | {len(r.latencies) / r.seconds:.1f} "
             f"| {len(r.latencies) / r.seconds / ceiling_qps:.2f} | {p50:.0f} | {percentile(r.latencies, 95):.0f} "
-            f"| {p99:.0f} | {p99 / p50:.1f} | {percentile(r.server_ms, 99):.0f} | {len(r.errors)} | {r.shed} "
+            f"| {p99:.0f} | {p99 / p50:.1f} | {percentile(r.server_ms, 99):.0f} | {ideal_cell} | {len(r.errors)} | {r.shed} "
             f"| {r.writes} | {len(r.write_errors)} "
             f"| {percentile(r.write_ms, 50):.0f} | {percentile(r.write_lag_ms, 99):.0f} "
             f"| {percentile(r.monitor_health_ms, 99):.0f} | {percentile(r.health_ms, 99):.0f} |"
@@ -354,7 +390,7 @@ def main() -> None:
         ]
         print("the engine's ceiling: one core, in process ...", file=sys.stderr)
         sample = random.Random(0).sample(questions, 200)
-        ceiling_qps = ceiling(index_dir, sample, args.seconds)
+        ceiling_qps, took = ceiling(index_dir, sample, args.seconds)
         print("the engines side by side: one per core, at once ...", file=sys.stderr)
         together_qps = side_by_side(index_dir, sample, args.seconds)
         loads = [(f"{c} clients", {"clients": c}) for c in map(int, filter(None, args.clients.split(",")))]
@@ -389,8 +425,10 @@ def main() -> None:
     print(f"ceiling: {ceiling_qps:.1f} questions/s ({ceiling_qps / len(os.sched_getaffinity(0)):.1f} on one core, "
           f"in process, times {len(os.sched_getaffinity(0))} cores)")
     print(f"side by side: {together_qps:.1f} questions/s ({together_qps / ceiling_qps:.2f} × the ceiling: one engine "
-          f"per core, all at once, the most the workers can reach)\n")
-    print(table(runs, ceiling_qps))
+          f"per core, all at once, the most the workers can reach)")
+    print(f"the ceiling's engine, a question: p50 {percentile(took, 50) * 1000:.1f} ms, p99 "
+          f"{percentile(took, 99) * 1000:.1f} ms (what the ideal p99 serves each question in)\n")
+    print(table(runs, ceiling_qps, took))
     print("\nresident memory after the runs, MB, one value per process (PSS: shared pages split among the "
           "processes sharing them):\n")
     print("| workers | process | RSS | PSS |\n|---:|---|---|---|")
