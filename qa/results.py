@@ -13,8 +13,8 @@ from qa.query import Query, QueryPlan
 from qa.ranking import Candidate, answer_in
 from qa.reader import FIRST_SPANS, Span
 from qa.short_answer import (
-    Calibration, Reading, answers_as_asked, best_by_result, first_by_reading, readings, short_answer, shown_range,
-    spelled_out_readings,
+    SENTENCE, Calibration, Reading, answer_kind, answers_as_asked, best_by_result, first_by_reading, readings, short_answer,
+    shown_range, spelled_out_readings,
 )
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
 
@@ -60,8 +60,12 @@ def _readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
               calibration: Calibration) -> list[Reading]:
     """The readings of each window's best FIRST_SPANS spans; of all the reader's spans when none
     of those can answer of the period asked (the reader's best are often the asked thing's name,
-    its figure comes later). The others are not weighed first: they would cost every question
-    their checks, and a later span that the reader rates lower would outvote its best ones."""
+    its figure comes later), or when a sentence answers (why, how): there every span can
+    answer, and what counts is which sentence it is in (`preference`). The others are not
+    weighed first: they would cost every question their checks, and a later span that the
+    reader rates lower would outvote its best ones."""
+    if answer_kind(plan.question) == SENTENCE:
+        return readings(plan, passages, spans, calibration)
     first = [[span for span in passage_spans if span.place < FIRST_SPANS] for passage_spans in spans]
     found = readings(plan, passages, first, calibration)
     if sum(map(len, first)) == sum(map(len, spans)) or any(answers_as_asked(plan, passages[r.rank], r) for r in found):

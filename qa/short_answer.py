@@ -509,13 +509,21 @@ def _same_words(words: str) -> str:
     return " ".join(answer_words(words))
 
 
-def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], tuple[bool, bool, float]]:
+def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], tuple[bool, bool, float, float]]:
     """How readings are ranked, best highest: of the period asked, then able to answer, then by
     confidence. The short answer is the best of all and each result shows the best of its own,
     so the passage an answer cites highlights that same answer, never a surer reading of the
-    wrong kind."""
-    def rank(r: Reading) -> tuple[bool, bool, float]:
-        return _of_the_period(plan, passages[r.rank], r), r.can_answer, r.confidence
+    wrong kind.
+
+    For a question answered with a sentence (why, how), the share of the question's words in
+    the reading's sentence comes before confidence: the reader learnt factoid spans, and its
+    surest span in a why-question's passage is often a name in a sentence about something else,
+    while the sentence that says what the question asks about gives the reason, or is followed
+    by it (`with_reason`)."""
+    by_sentence = answer_kind(plan.question) == SENTENCE
+
+    def rank(r: Reading) -> tuple[bool, bool, float, float]:
+        return _of_the_period(plan, passages[r.rank], r), r.can_answer, r.coverage if by_sentence else 0.0, r.confidence
     return rank
 
 

@@ -93,3 +93,23 @@ def test_the_readers_later_spans_are_weighed_only_when_its_best_cannot_answer():
     first = [*names[:-1], span("52,48", 0.5, FIRST_SPANS - 1)]
     short, _, _ = read_answer(plan, ranked, [[*first, span("52,48 poin, kata Agus", 3.0, FIRST_SPANS)]], sure)
     assert short.text == "52,48"
+
+
+def test_every_span_is_weighed_for_a_question_a_sentence_answers():
+    """For a why-question every span can answer, so the reader's later spans are weighed too:
+    the sentence that says what is asked may hold only those."""
+    text = ("Gebyar IKMA 2024 dibuka Faisol Riza di Jakarta. IKM didorong mengembangkan produk inovatif. "
+            "Tujuannya agar mampu bersaing di pasar global.")
+    passage = Passage("a:0", "a", 0, text, 0, len(text), source="s", date="2024-10-01")
+    ranked = [Candidate(key="a:0", dense=0.0, lexical=0.0, passage=passage, score=1.0)]
+    sure = Calibration((1.0,) + (0.0,) * 8, 0.0, 0.5)
+
+    def span(words: str, margin: float, place: int) -> Span:
+        start = text.index(words)
+        return Span(start, start + len(words), margin, 0.5, place=place)
+
+    names = [span(words, 4.0 - n, n) for n, words in enumerate(["Gebyar IKMA 2024", "Faisol Riza", "Jakarta"])]
+    short, _, marks = read_answer(QueryPlan.of("mengapa IKM didorong mengembangkan produk inovatif?"), ranked,
+                                  [[*names, span("produk inovatif", 0.5, FIRST_SPANS)]], sure)
+    assert short.text == text[slice(*marks["a:0"].span)]
+    assert short.text.startswith("IKM didorong") and short.text.endswith("pasar global.")

@@ -220,6 +220,20 @@ def test_a_why_question_is_answered_with_the_sentence():
     assert short.kind == SENTENCE and short.text.startswith("Pengembangan IKM") and short.text.endswith("pihak.")
 
 
+def test_a_why_question_is_answered_by_the_sentence_about_what_it_asks_not_the_surest_span():
+    """The reader learnt factoid spans: its surest span in a why-question's passage may be a name
+    in another sentence. The sentence holding most of the question's words answers, with the
+    next one when it only restates the question; a factoid question still takes the surest span."""
+    text = ("Faisol Riza hadir dalam Gebyar IKMA 2024 di Jakarta. IKM didorong mengembangkan produk yang lebih "
+            "inovatif. Tujuannya agar mampu bersaing di pasar global.")
+    spans = [[span_of("Faisol Riza", 6.0, text), span_of("produk yang lebih inovatif", 1.0, text)]]
+    plan = QueryPlan.of("mengapa IKM didorong mengembangkan produk yang lebih inovatif?")
+    short = short_answer(plan, [passage(text)], readings(plan, [passage(text)], spans, SURE), SURE)
+    assert short.kind == SENTENCE and short.text.startswith("IKM didorong") and short.text.endswith("pasar global.")
+    plan = QueryPlan.of("siapa yang hadir dalam Gebyar IKMA 2024?")
+    assert short_answer(plan, [passage(text)], readings(plan, [passage(text)], spans, SURE), SURE).text == "Faisol Riza"
+
+
 def test_a_span_ends_with_the_sentence_it_starts_in():
     text = "IKM menyerap 12,39 juta tenaga kerja. Ini setara dengan 66,25 persen."
     found = readings(QueryPlan.of("berapa tenaga kerja IKM?"), [passage(text)], [[span_of(text[13:55], text=text)]], SURE)
