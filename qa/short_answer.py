@@ -93,7 +93,7 @@ _CLAUSE = re.compile(r"(?:,|\s(?:atau|dan|serta|sedangkan|sementara|or|and|while
 # general news and FacQA's passages, none was wrong when read by hand (docs/reader.md).
 SPELLED_OUT_CONFIDENCE = 0.95
 RERANK_MARGIN = 0.1  # how much surer of another result's answer the reader must be to put it first
-RESTATES = 0.5  # share of a sentence's words from the question above which it restates the question
+RESTATES = 0.5  # share of the question's words in a sentence at and above which it restates the question
 _REASON = re.compile(r"\b(?:karena|sebab|agar|supaya|sehingga|demi|tujuannya|alasannya|because|so\s+that"
                      r"|in\s+order\s+to|due\s+to)\b", re.IGNORECASE)
 BRACKET_REACH = 40  # characters past a span's end within which a bracket it opened may close
@@ -308,12 +308,14 @@ def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
 
 
 def with_reason(text: str, sentence: tuple[int, int], asked: set[str]) -> tuple[int, int]:
-    """The sentence, and the one after it when it mostly restates the question: "IKM didorong
-    mengembangkan produk inovatif. Tujuannya agar ..." answers "mengapa IKM didorong
-    mengembangkan produk inovatif?" in its second sentence. A sentence that gives a reason
-    itself ("... karena ...") is enough."""
+    """The sentence, and the one after it when it restates the question (holds most of its
+    words, however many others it has: "Reni Yanita, Dirjen IKMA, mengatakan pemerintah
+    mengeluarkan peraturan tentang dekonsentrasi." restates "apa tujuan peraturan
+    dekonsentrasi?"): "IKM didorong mengembangkan produk inovatif. Tujuannya agar ..." answers
+    "mengapa IKM didorong mengembangkan produk inovatif?" in its second sentence. A sentence that
+    gives a reason itself ("... karena ...") is enough."""
     own = set(stems(text[slice(*sentence)]))
-    if len(own & asked) < RESTATES * len(own) or _REASON.search(text, *sentence):
+    if len(own & asked) < RESTATES * len(asked) or _REASON.search(text, *sentence):
         return sentence
     following = [s for s in sentence_spans(text, sentence[1], len(text)) if text[slice(*s)].strip()]
     return (sentence[0], following[0][1]) if following else sentence

@@ -234,6 +234,18 @@ def test_a_why_question_is_answered_by_the_sentence_about_what_it_asks_not_the_s
     assert short_answer(plan, [passage(text)], readings(plan, [passage(text)], spans, SURE), SURE).text == "Faisol Riza"
 
 
+def test_a_sentence_that_restates_a_why_question_among_other_words_is_followed_by_the_next():
+    """A sentence holding most of the question's words restates it, however many words of its own
+    (a speaker, a title) it has; giving no reason itself, the next sentence is shown with it."""
+    text = ("Direktur Jenderal IKMA Kementerian Perindustrian Reni Yanita mengatakan pemerintah mengeluarkan "
+            "peraturan tentang dekonsentrasi dan tugas pembantuan. Salah satu tujuannya adalah menghilangkan "
+            "tumpang tindih. Acara digelar di Jakarta.")
+    plan = QueryPlan.of("apa tujuan peraturan dekonsentrasi dan tugas pembantuan?")
+    found = readings(plan, [passage(text)], [[span_of("Reni Yanita", 5.0, text)]], SURE)
+    short = short_answer(plan, [passage(text)], found, SURE)
+    assert short.text.startswith("Direktur Jenderal") and short.text.endswith("tumpang tindih.")
+
+
 def test_a_span_ends_with_the_sentence_it_starts_in():
     text = "IKM menyerap 12,39 juta tenaga kerja. Ini setara dengan 66,25 persen."
     found = readings(QueryPlan.of("berapa tenaga kerja IKM?"), [passage(text)], [[span_of(text[13:55], text=text)]], SURE)
