@@ -313,9 +313,10 @@ def with_reason(text: str, sentence: tuple[int, int], asked: set[str]) -> tuple[
     mengeluarkan peraturan tentang dekonsentrasi." restates "apa tujuan peraturan
     dekonsentrasi?"): "IKM didorong mengembangkan produk inovatif. Tujuannya agar ..." answers
     "mengapa IKM didorong mengembangkan produk inovatif?" in its second sentence. A sentence that
-    gives a reason itself ("... karena ...") is enough."""
+    gives a reason itself ("... karena ...") is enough, and so is any sentence for a question with
+    no words of its own to restate."""
     own = set(stems(text[slice(*sentence)]))
-    if len(own & asked) < RESTATES * len(asked) or _REASON.search(text, *sentence):
+    if not asked or len(own & asked) < RESTATES * len(asked) or _REASON.search(text, *sentence):
         return sentence
     following = [s for s in sentence_spans(text, sentence[1], len(text)) if text[slice(*s)].strip()]
     return (sentence[0], following[0][1]) if following else sentence

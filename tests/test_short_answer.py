@@ -12,7 +12,7 @@ from qa.reader_training import READERS
 from qa.short_answer import (
     FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, another_role, answer_kind, best_by_result,
     first_by_reading, one_figure, period_siblings, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
-    title_before, words_span,
+    sentence_of, title_before, with_reason, words_span,
 )
 from qa.types import Passage
 
@@ -244,6 +244,8 @@ def test_a_sentence_that_restates_a_why_question_among_other_words_is_followed_b
     found = readings(plan, [passage(text)], [[span_of("Reni Yanita", 5.0, text)]], SURE)
     short = short_answer(plan, [passage(text)], found, SURE)
     assert short.text.startswith("Direktur Jenderal") and short.text.endswith("tumpang tindih.")
+    first = sentence_of(text, (0, 1))
+    assert with_reason(text, first, set()) == first  # a question with no words of its own restates nothing
 
 
 def test_a_span_ends_with_the_sentence_it_starts_in():
