@@ -16,13 +16,20 @@ from qa.periods import time_spans
 
 QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "entity"
 
+# English asks a degree, "how" and an adjective, for a figure, as "berapa" and one does ("how old"
+# is "berapa usia", "how far" "berapa jauh"); "how long" and "how often" ask a degree too, but are
+# answered as often by a range of dates or a word ("setiap tahun"); "how" before anything else
+# asks a manner or a reason.
+_FIGURE_DEGREES = "many|much|old|far|big|large|tall|high|deep|wide|heavy|fast"
+HOW_MUCH = r"how\s+(?:" + _FIGURE_DEGREES + ")"
+HOW_DEGREE = r"how\s+(?:long|often|" + _FIGURE_DEGREES + ")"
 # The words that ask for each kind; the one the question says first decides ("siapakah yang
 # mengungkapkan jumlah wisatawan ..." asks who, "jumlah unit IKM tahun 2022 berapa?" how many).
 _QUESTION_TYPES = [
     # "tahun berapakah", "bulan apakah": the particle -kah is part of the question word
     (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|bulan|pukul|jam)\s+berapa\w*|(?:hari|tanggal|tahun|bulan)\s+apa\w*"
            r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
-    (QUANTITY, r"\b(?:berapa\w*|brp|how\s+(?:many|much)|what\s+(?:share|percentage|percent|proportion|number)"
+    (QUANTITY, r"\b(?:berapa\w*|brp|" + HOW_MUCH + r"|what\s+(?:share|percentage|percent|proportion|number)"
                # English names the measure it asks for: "what was the industry confidence index ...?"
                r"|" + what_is_the("number|amount|total|price|cost|value|rate|index|population|percentage|share|size"
                                   r"|area|length|height|distance|budget|revenue|growth|count|sum|worth|salary|wage"

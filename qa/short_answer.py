@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.answers import ASKS_WHICH, DATE, ENTITY, PERSON, PLACE, PLACE_NAME, QUANTITY
+from qa.answers import ASKS_WHICH, DATE, ENTITY, HOW_DEGREE, PERSON, PLACE, PLACE_NAME, QUANTITY
 from qa.chunking import sentence_spans
 from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
@@ -42,7 +42,7 @@ SPAN, SENTENCE = "span", "sentence"
 # few words ("apa itu restrukturisasi mesin?" is answered by the sentence that says what it is).
 _SENTENCE_QUESTION = re.compile(
     r"\b(?:mengapa|kenapa|knp|bagaimana|gimana|apa\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
-    r"|untuk\s+apa|why|how(?!\s+(?:many|much|long|old|often|far|big|large))|what\s+(?:for|is\s+the\s+purpose)"
+    r"|untuk\s+apa|why|(?!" + HOW_DEGREE + r")how|what\s+(?:for|is\s+the\s+purpose)"
     r"|" + DEFINITION_CUE + r")\b",
     re.IGNORECASE,
 )

@@ -17,6 +17,12 @@ def test_answer_types():
     assert answer_type("berapa tenaga kerja IKM?") == QUANTITY
     assert answer_type("brp jumlah IKM") == QUANTITY
     assert answer_type("how many workers?") == QUANTITY
+    # a degree asks for a figure, as "berapa tinggi" does; "how" before a verb asks a manner
+    for question in ("how tall is Monas?", "how old is the city of Bandung?", "how far is Bogor from Jakarta?",
+                     "how large is Kerinci regency?", "how fast do objects fall?"):
+        assert answer_type(question) == QUANTITY, question
+    assert answer_type("how does the program work?") == ENTITY
+    assert answer_type("how long was Warsaw occupied?") == ENTITY  # as often "from 1915 to 1918" as a figure
     assert answer_type("kapan acara digelar?") == DATE
     assert answer_type("tahun berapa program dimulai?") == DATE
     assert answer_type("siapa Dirjen IKMA?") == PERSON

@@ -90,6 +90,10 @@ def test_a_span_that_is_only_a_closing_bracket_is_dropped():
     ("apa tujuan business matching bagi IKM?", SENTENCE),
     ("why is collaboration important?", SENTENCE),
     ("how does the program work?", SENTENCE),
+    ("how tall is Monas?", SPAN),  # a degree: a figure, as "berapa tinggi"
+    ("how deep is the lake?", SPAN),
+    ("how is IKM doing?", SENTENCE),
+    ("how long was Warsaw occupied?", SPAN),
     ("how many workers did IKM employ?", SPAN),
     ("berapa tenaga kerja IKM 2024?", SPAN),
     ("siapa Dirjen IKMA?", SPAN),
