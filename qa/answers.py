@@ -23,13 +23,16 @@ QUANTITY, DATE, PERSON, PLACE, ENTITY = "quantity", "date", "person", "place", "
 _FIGURE_DEGREES = "many|much|old|far|big|large|tall|high|deep|wide|heavy|fast"
 HOW_MUCH = r"how\s+(?:" + _FIGURE_DEGREES + ")"
 HOW_DEGREE = r"how\s+(?:long|often|" + _FIGURE_DEGREES + ")"
+# Indonesian asks so with "seberapa" ("seberapa besar(kah)", "seberapa jauh"); "seberapa
+# berhasil/mirip/penting" asks how well, not a figure.
+SEBERAPA = r"seberapa\s+(?:banyak|besar|tinggi|jauh|luas|berat|cepat|panjang|lebar|mahal|tua)(?:kah|nya)?"
 # The words that ask for each kind; the one the question says first decides ("siapakah yang
 # mengungkapkan jumlah wisatawan ..." asks who, "jumlah unit IKM tahun 2022 berapa?" how many).
 _QUESTION_TYPES = [
     # "tahun berapakah", "bulan apakah": the particle -kah is part of the question word
     (DATE, r"\b(?:kapan\w*|(?:tanggal|tahun|bulan|pukul|jam)\s+berapa\w*|(?:hari|tanggal|tahun|bulan)\s+apa\w*"
            r"|when|(?:what|which)\s+(?:year|date|day|month|time))\b"),
-    (QUANTITY, r"\b(?:berapa\w*|brp|" + HOW_MUCH + r"|what\s+(?:share|percentage|percent|proportion|number)"
+    (QUANTITY, r"\b(?:berapa\w*|brp|" + SEBERAPA + "|" + HOW_MUCH + r"|what\s+(?:share|percentage|percent|proportion|number)"
                # English names the measure it asks for: "what was the industry confidence index ...?"
                r"|" + what_is_the("number|amount|total|price|cost|value|rate|index|population|percentage|share|size"
                                   r"|area|length|height|distance|budget|revenue|growth|count|sum|worth|salary|wage"

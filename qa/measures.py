@@ -30,7 +30,7 @@ _UNITS = {
 # berapa?"), but not time words, which there set the scene ("tahun 2005, berapa dana ...").
 _MEASURE_WORDS = {
     "area": r"luas|hektar",
-    "length": r"panjang|jarak|tinggi|ketinggian|kedalaman|lebar|meter|kilometer",
+    "length": r"panjang|jarak|jauh|tinggi|ketinggian|kedalaman|lebar|meter|kilometer",
     "time": r"usia|umur|lama|durasi|tahun|bulan|hari|jam|menit",
     "money": r"harga|biaya|dana|anggaran|gaji|tarif|modal|rupiah|dolar",
     "mass": r"berat|bobot|massa|ton|kilogram",
@@ -74,7 +74,8 @@ _ASKED_IN_ENGLISH = {
 }
 _ASKED = {
     dimension: re.compile("|".join(filter(None, (
-        r"\bberapa(?:kah)?\s+(?:" + words + r")(?:kah|nya)?\b",  # "berapa tonkah", not "berapa Tonique" (a name)
+        # "berapa tonkah", "seberapa tinggi", not "berapa Tonique" (a name)
+        r"\b(?:se)?berapa(?:kah)?\s+(?:" + words + r")(?:kah|nya)?\b",
         r"\b(?:" + _NAMED_BEFORE[dimension] + r")\w*\s+(?:\S+\s+){0,4}?berapa" if dimension in _NAMED_BEFORE else "",
         _ASKED_IN_ENGLISH.get(dimension, "")))), re.IGNORECASE)
     for dimension, words in _MEASURE_WORDS.items()

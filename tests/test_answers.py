@@ -23,6 +23,10 @@ def test_answer_types():
         assert answer_type(question) == QUANTITY, question
     assert answer_type("how does the program work?") == ENTITY
     assert answer_type("how long was Warsaw occupied?") == ENTITY  # as often "from 1915 to 1918" as a figure
+    for question in ("seberapa besar kontribusi IKM terhadap PDB?", "Seberapa tinggikah Gunung Bogong?",
+                     "seberapa jauh Bogor dari Jakarta?"):
+        assert answer_type(question) == QUANTITY, question
+    assert answer_type("seberapa berhasil upaya itu?") == ENTITY  # how well: not a figure
     assert answer_type("kapan acara digelar?") == DATE
     assert answer_type("tahun berapa program dimulai?") == DATE
     assert answer_type("siapa Dirjen IKMA?") == PERSON

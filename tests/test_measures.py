@@ -7,6 +7,8 @@ from qa.measures import asked_dimension, measures_what_is_asked, unit_dimensions
     ("Berapa hektar lahan tanaman kentang di Dieng?", "area"),
     ("Berapakah luas area Kebun Raya Cibodas?", "area"),
     ("Berapa tinggi Gunung Merapi?", "length"),
+    ("Seberapa tinggikah Gunung Bogong?", "length"),  # "seberapa" asks as "berapa" does
+    ("berapa jauh Bogor dari Jakarta?", "length"),
     ("berapa lama perjalanan Jakarta-Bandung?", "time"),
     ("Berapakah usia John Hall saat menerima Nobel?", "time"),
     ("harga pertamax turun jadi berapa?", "money"),  # the measure word before "berapa"
