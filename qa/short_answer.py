@@ -41,8 +41,11 @@ SPAN, SENTENCE = "span", "sentence"
 # Questions whose answer is a reason, a purpose, a manner or what a thing is: a clause, not a
 # few words ("apa itu restrukturisasi mesin?" is answered by the sentence that says what it is).
 _SENTENCE_QUESTION = re.compile(
-    r"\b(?:mengapa|kenapa|knp|bagaimana|gimana|apa\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
-    r"|untuk\s+apa|why|(?!" + HOW_DEGREE + r")how|what\s+(?:for|is\s+the\s+purpose)"
+    # the particle -kah asks the same ("Bagaimanakah …", "Apakah tujuan …"), as in "Berapakah"
+    r"\b(?:(?:mengapa|kenapa|bagaimana)(?:kah)?|knp|gimana"
+    r"|apa(?:kah)?\s+(?:tujuan|alasan|manfaat|fungsi|penyebab|sebab)\w*"
+    r"|untuk\s+apa|why|(?!" + HOW_DEGREE + r")how|what\s+for|what\s+(?:caused?|causes|led\s+to)"
+    r"|what\s+(?:is|was|are|were)\s+the\s+(?:purpose|reason|cause|aim|goal)s?|for\s+what\s+(?:purpose|reason)"
     r"|" + DEFINITION_CUE + r")\b",
     re.IGNORECASE,
 )

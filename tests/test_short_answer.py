@@ -94,6 +94,13 @@ def test_a_span_that_is_only_a_closing_bracket_is_dropped():
     ("how deep is the lake?", SPAN),
     ("how is IKM doing?", SENTENCE),
     ("how long was Warsaw occupied?", SPAN),
+    ("Bagaimanakah cara membuat bioetanol?", SENTENCE),  # -kah asks the same, as in "Berapakah"
+    ("Mengapakah harga naik?", SENTENCE),
+    ("Apakah tujuan program itu?", SENTENCE),
+    ("what caused the flood?", SENTENCE),  # a reason, as "apa penyebab banjir?"
+    ("what was the purpose of the fair?", SENTENCE),
+    ("for what reason was the fund cut?", SENTENCE),
+    ("what was the cost of the program?", SPAN),
     ("how many workers did IKM employ?", SPAN),
     ("berapa tenaga kerja IKM 2024?", SPAN),
     ("siapa Dirjen IKMA?", SPAN),
