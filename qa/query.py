@@ -38,6 +38,13 @@ CHAT_SPELLINGS = {
     "jg": "juga", "sj": "saja", "ttg": "tentang", "dlm": "dalam",
 }
 _CHAT_WORD = re.compile(r"(?<![\w.])(?:" + "|".join(CHAT_SPELLINGS) + r")\b", re.IGNORECASE)
+
+
+def written_out(text: str) -> str:
+    """`text` with its chat spellings written out ("kpn pameran digelar" → "kapan pameran digelar")."""
+    return " ".join(_CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0).lower()], text).split())
+
+
 # words that only lead to a time ("pada tahun 2024", "in 2024") go with it
 _TIME_LEAD = re.compile(
     r"\b(?=\S)(?:(?:in|on|during|per|pada|sepanjang|selama|hingga|sampai)\s+)?"
@@ -125,6 +132,7 @@ class QueryPlan:
     content_forms: list[frozenset[str]]  # each content stem with the question's words it comes from
     untimed: str  # what the reader reads: the question without its time words (the period is the ranking's
     # job), chat spellings written out
+    written: str  # the question with its chat spellings written out: what its kind and vetoes read ("kpn": when)
     words: set[str]  # the question's words to highlight
     kind: str  # the kind of answer asked for (qa.answers.answer_type)
     asked: AskedPeriod
@@ -146,9 +154,10 @@ class QueryPlan:
             stems=stems(question),
             content_stems=stems(untimed),
             content_forms=stem_forms(untimed),
-            untimed=" ".join(_CHAT_WORD.sub(lambda m: CHAT_SPELLINGS[m.group(0).lower()], untimed).split()) or question,
+            untimed=written_out(untimed) or question,
+            written=written_out(question) or question,
             words=keywords(question),
-            kind=answer_type(question),
+            kind=answer_type(written_out(question)),
             asked=asked,
             figures=[_figure_pattern(question[start:end]) for start, end in figures(question)],
             english=is_english(question),

@@ -64,7 +64,7 @@ def _readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
     answer, and what counts is which sentence it is in (`preference`). The others are not
     weighed first: they would cost every question their checks, and a later span that the
     reader rates lower would outvote its best ones."""
-    if answer_kind(plan.question) == SENTENCE:
+    if answer_kind(plan.written) == SENTENCE:
         return readings(plan, passages, spans, calibration)
     first = [[span for span in passage_spans if span.place < FIRST_SPANS] for passage_spans in spans]
     found = readings(plan, passages, first, calibration)

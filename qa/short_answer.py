@@ -404,12 +404,12 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
              calibration: Calibration) -> list[Reading]:
     """The reader's spans in the best results' passages, on word boundaries, with confidences."""
     asked, question_stems = set(plan.content_stems), set(plan.stems)
-    spans_answer = answer_kind(plan.question) == SPAN
+    spans_answer = answer_kind(plan.written) == SPAN
     found = []
     texts = [p.text for p in passages]
     for rank, (passage, passage_spans) in enumerate(zip(passages, spans)):
         # what an acronym of the question stands for restates it, unless that is what is asked
-        said = question_stems | (spelt_out(passage.text, plan.question) if plan.acronym is None else set())
+        said = question_stems | (spelt_out(passage.text, plan.written) if plan.acronym is None else set())
         for span in passage_spans:
             start, end = words_span(passage.text, span.start, span.end)
             if start >= end:
@@ -428,8 +428,8 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
             echo = _echo(words, said)
             # a name in someone else's role is not of the kind asked: the curve rates it as such,
             # and a name in the role asked, in this passage or the next, is preferred to it
-            of_the_kind = acceptable(words, plan.kind, plan.question) and not (
-                plan.kind in (PERSON, ENTITY) and another_role(passage.text, (start, end), sentence, plan.question,
+            of_the_kind = acceptable(words, plan.kind, plan.written) and not (
+                plan.kind in (PERSON, ENTITY) and another_role(passage.text, (start, end), sentence, plan.written,
                                                                asked, plan.english))
             vouched = not plan.definition or bool(
                 plan.acronym and names_acronym(passage.text, (start, end), plan.acronym))
@@ -490,7 +490,7 @@ def period_siblings(plan: QueryPlan, passage: Passage, reading: Reading, asked: 
             siblings.append(replace(
                 reading, span=(match.start(), end), sentence=sentence, words=words,
                 # its sentence speaks of the same measure as the reading's, whose coverage stays
-                acceptable=acceptable(words, plan.kind, plan.question), echo=_echo(words, question_stems),
+                acceptable=acceptable(words, plan.kind, plan.written), echo=_echo(words, question_stems),
                 vouched=False))
     return siblings
 
@@ -526,7 +526,7 @@ def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], 
     surest span in a why-question's passage is often a name in a sentence about something else,
     while the sentence that says what the question asks about gives the reason, or is followed
     by it (`with_reason`)."""
-    by_sentence = answer_kind(plan.question) == SENTENCE
+    by_sentence = answer_kind(plan.written) == SENTENCE
 
     def rank(r: Reading) -> tuple[bool, bool, float, float]:
         return _of_the_period(plan, passages[r.rank], r), r.can_answer, r.coverage if by_sentence else 0.0, r.confidence
@@ -552,7 +552,7 @@ def shown_range(plan: QueryPlan, passage: Passage, reading: Reading) -> tuple[in
     why/how question its sentence, and the next one when it restates the question
     (`with_reason`), without the spaces at their edges. The short answer and the passage's
     highlighted answer are the same words."""
-    if answer_kind(plan.question) == SPAN:
+    if answer_kind(plan.written) == SPAN:
         return reading.span
     start, end = with_reason(passage.text, reading.sentence, set(plan.content_stems))
     text = passage.text[start:end]
@@ -562,7 +562,7 @@ def shown_range(plan: QueryPlan, passage: Passage, reading: Reading) -> tuple[in
 def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
                  calibration: Calibration) -> ShortAnswer:
     """The answer from the preferred reading (`preference`) of the results' passages."""
-    kind = answer_kind(plan.question)
+    kind = answer_kind(plan.written)
     if not found:
         return ShortAnswer(text=None, confidence=0.0, confident=False, kind=kind)
     asked = plan.asked.period

@@ -1,6 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
+from qa.answers import DATE, PLACE, QUANTITY
 from qa.errors import InvalidInputError
 from qa.query import Query, QueryPlan, is_english
 
@@ -56,6 +57,16 @@ def test_plan_reads_kind_period_and_words():
 ])
 def test_the_reader_reads_the_question_without_its_time_and_in_full_spelling(question, untimed):
     assert QueryPlan.of(question).untimed == untimed
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("kpn gebyar ikma digelar?", DATE),  # chat spellings ask as their words do
+    ("dmn pameran digelar?", PLACE),
+    ("brp tenaga kerja IKM?", QUANTITY),
+])
+def test_a_question_in_chat_spelling_asks_for_the_kind_its_words_do(question, kind):
+    plan = QueryPlan.of(question)
+    assert plan.kind == kind and plan.question == question and "kpn" not in plan.written
 
 
 @given(st.text(), st.one_of(st.integers(), st.text(), st.floats(), st.none()), st.one_of(st.none(), st.text()))

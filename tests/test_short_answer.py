@@ -101,6 +101,7 @@ def test_a_span_that_is_only_a_closing_bracket_is_dropped():
     ("what was the purpose of the fair?", SENTENCE),
     ("for what reason was the fund cut?", SENTENCE),
     ("what was the cost of the program?", SPAN),
+    (QueryPlan.of("gmn cara daftar IKM?").written, SENTENCE),  # "gmn": bagaimana
     ("how many workers did IKM employ?", SPAN),
     ("berapa tenaga kerja IKM 2024?", SPAN),
     ("siapa Dirjen IKMA?", SPAN),
