@@ -21,6 +21,12 @@ from qa.dates import MONTHS, WEEKDAY, parse_date
 
 _MONTH_NAMES = "|".join(sorted((m for m in MONTHS if len(m) >= 3), key=len, reverse=True))
 _YEAR = r"(?<![\d.,:/])(?:19|20)\d\d(?![\d]|[.,]\d)"
+_TO = r"\s*(?:[-–]|s/d|(?:hingga|sampai)(?:\s+dengan)?|to|through|until)\s*"  # "Januari-Maret", "January to March"
+# how many years back: "dua tahun lalu", "two years ago"
+_COUNTS = {word: number for number, words in enumerate(
+    ["", "satu one", "dua two", "tiga three", "empat four", "lima five", "enam six", "tujuh seven", "delapan eight",
+     "sembilan nine", "sepuluh ten"]) for word in words.split()}
+_COUNT = r"\d{1,2}|" + "|".join(_COUNTS)
 # Each alternative is one named group; `match.lastgroup` says which kind of reference it is.
 _REFERENCE = re.compile(
     "|".join(
@@ -28,10 +34,13 @@ _REFERENCE = re.compile(
             rf"(?P<dateline>\b{WEEKDAY}\s*,?\s*\(\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\))",
             rf"(?P<on_day>\b(?P<day>\d{{1,2}})(?:\s*[-–]\s*(?P<last_day>\d{{1,2}}))?\s+(?P<day_month>{_MONTH_NAMES})\.?"
             rf"\s+(?P<day_year>{_YEAR}))",
-            rf"(?P<in_month>\b(?P<month>{_MONTH_NAMES})\.?\s+(?P<month_year>{_YEAR}))",
+            rf"(?P<in_month>\b(?P<month>{_MONTH_NAMES})\.?(?:{_TO}(?P<to_month>{_MONTH_NAMES})\.?)?"
+            rf"\s+(?P<month_year>{_YEAR}))",
+            # "sejak 2020" asks about every year from 2020 on, not 2020 alone
+            rf"(?P<since>\b(?:sejak|since)\s+(?:(?:tahun|the\s+year)\s+)?(?P<since_year>{_YEAR}))",
             rf"(?P<in_year>{_YEAR})",
-            r"(?P<years_ago>\b(?:(?P<count>\d{1,2})\s+)?tahun\s+(?:yang\s+)?(?:lalu|sebelumnya|kemarin)\b"
-            r"|\blast\s+year\b|\bsetahun\s+(?:yang\s+)?lalu\b)",
+            rf"(?P<years_ago>\b(?:(?P<count>{_COUNT})\s+)?tahun\s+(?:yang\s+)?(?:lalu|sebelumnya|kemarin)\b"
+            rf"|\b(?P<count_en>{_COUNT})\s+years?\s+ago\b|\blast\s+year\b|\bsetahun\s+(?:yang\s+)?lalu\b)",
             r"(?P<this_year>\b(?:tahun\s+ini|this\s+year)\b)",
             r"(?P<next_year>\b(?:tahun\s+depan|next\s+year)\b)",
             r"(?P<last_month>\b(?:bulan\s+(?:yang\s+)?lalu|last\s+month)\b)",
@@ -107,16 +116,24 @@ def _resolve(match: re.Match, anchor: dt.date | None) -> Period | None:
             first = dt.date(year, month, int(match["day"]))
             return Period(first, dt.date(year, month, int(match["last_day"] or match["day"])))
         if kind == "in_month":
-            return Period.month(int(match["month_year"]), MONTHS[match["month"].lower()])
+            year = int(match["month_year"])
+            first = Period.month(year, MONTHS[match["month"].lower()])
+            last = Period.month(year, MONTHS[match["to_month"].lower()]) if match["to_month"] else first
+            return first.union(last)
     except ValueError:  # "31 Februari 2024"
         return None
     if kind == "in_year":
         return Period.year(int(match["in_year"]))
+    if kind == "since" and (anchor is None or anchor.year < int(match["since_year"])):
+        return Period.year(int(match["since_year"]))
     if anchor is None:
         return None
     try:
+        if kind == "since":
+            return Period(dt.date(int(match["since_year"]), 1, 1), anchor)
         if kind == "years_ago":
-            return Period.year(anchor.year - int(match["count"] or 1))
+            count = (match["count"] or match["count_en"] or "1").lower()
+            return Period.year(anchor.year - int(_COUNTS.get(count, count)))
         if kind in ("this_year", "next_year"):
             return Period.year(anchor.year + (kind == "next_year"))
         if kind in ("last_month", "this_month"):

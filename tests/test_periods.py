@@ -19,6 +19,10 @@ TODAY = dt.date(2026, 11, 22)
         ("Ekspor naik bulan lalu.", "2024-01-04", "2023-12"),
         ("Target tahun ini dan tahun depan.", "2024-03-01", "2024/2025"),
         ("Acara dilaksanakan pada 12-17 November 2024 di Jakarta.", "2024-11-15", "2024-11-12/2024-11-17"),
+        ("Ekspor naik pada Januari-Maret 2024.", "2024-05-02", "2024-01/2024-03"),  # a range of months
+        ("Dua tahun lalu IKM tumbuh.", "2024-05-02", "2022"),  # counted in words
+        ("Sejak 2020, IKM tumbuh.", "2024-05-02", "2020-01-01/2024-05-02"),  # every year from 2020 on
+        ("Sejak 2020, IKM tumbuh.", None, "2020"),
     ],
 )
 def test_passage_period(text, article_date, label):
@@ -64,6 +68,12 @@ def test_without_time_words_or_date_there_is_no_period():
         ("jumlah IKM Oktober 2024", "2024-10"),
         ("tenaga kerja IKM tahun lalu", "2025"),
         ("how many workers did IKM employ in 2022?", "2022"),
+        ("berapa IKM dua tahun lalu?", "2024"),
+        ("how many IKM two years ago?", "2024"),
+        ("berapa ekspor Januari hingga Maret 2024?", "2024-01/2024-03"),
+        ("exports from January to March 2024", "2024-01/2024-03"),
+        ("berapa IKM sejak 2020?", "2020-01-01/2026-11-22"),
+        ("how many IKM since 2020?", "2020-01-01/2026-11-22"),
     ],
 )
 def test_question_names_a_period(question, label):
