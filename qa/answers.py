@@ -40,10 +40,15 @@ _QUESTION_TYPES = [
     (PERSON, r"\b(?:siapa\w*|who|whom)\b"),
     (PLACE, r"\b(?:di\s*mana\w*|ke\s*mana\w*|dari\s*mana\w*|where|lokasi)\b"),
 ]
-# "jumlah" (English "number of") asks for a count in a search-box question ("jumlah IKM 2023",
-# "latest number of IKM units"), but only names one in a question that asks for a thing
-# ("lembaga apakah yang mencatat jumlah suku bangsa di Aceh?").
-_COUNT_NOUN = re.compile(r"\b(?:jumlah|number\s+of|amount\s+of)\b")
+# A word naming a figure ("jumlah", "total", "nilai", "harga", "angka", "persentase"; English
+# "number of", "price of", …) asks for one in a search-box question ("jumlah IKM 2023", "harga emas
+# hari ini", "latest number of IKM units"), but only names one in a question that asks for a
+# thing, a reason or a manner ("lembaga apakah yang mencatat jumlah suku bangsa di Aceh?",
+# "mengapa minyak baru dijual dengan harga lebih tinggi?").
+_FIGURE_NOUN = re.compile(r"\b(?:jumlah|total|nilai|harga|angka|persentase"
+                          r"|(?:number|amount|total|value|price|percentage|rate)\s+of)\b")
+_ASKS_OTHERWISE = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which|mengapa\w*|kenapa\w*|knp|bagaimana\w*|gimana"
+                             r"|why|how)\b")
 ASKS_WHICH = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which)\b", re.IGNORECASE)
 
 # "12,37 juta tenaga kerja", "Rp 7,9 miliar", "66,25 persen", "4,4 juta unit", "99,7%", "65 IKM"
@@ -82,7 +87,7 @@ def answer_type(question: str) -> str:
     asked = [(found.start(), kind) for kind, pattern in _QUESTION_TYPES if (found := re.search(pattern, lowered))]
     if asked:
         return min(asked)[1]
-    return QUANTITY if _COUNT_NOUN.search(lowered) and not ASKS_WHICH.search(lowered) else ENTITY
+    return QUANTITY if _FIGURE_NOUN.search(lowered) and not _ASKS_OTHERWISE.search(lowered) else ENTITY
 
 
 def keywords(question: str) -> set[str]:

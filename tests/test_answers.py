@@ -27,6 +27,13 @@ def test_answer_types():
                      "seberapa jauh Bogor dari Jakarta?"):
         assert answer_type(question) == QUANTITY, question
     assert answer_type("seberapa berhasil upaya itu?") == ENTITY  # how well: not a figure
+    # a search box's word for a figure asks for one
+    for question in ("jumlah IKM 2023", "total IKM 2023", "nilai ekspor IKM 2023", "harga emas hari ini",
+                     "price of gold today"):
+        assert answer_type(question) == QUANTITY, question
+    assert answer_type("lembaga apakah yang mencatat nilai ekspor?") == ENTITY  # names a figure, asks a thing
+    assert answer_type("mengapa minyak baru dijual dengan harga lebih tinggi?") == ENTITY  # asks a reason
+    assert answer_type("mengapa jumlah IKM naik?") == ENTITY
     assert answer_type("kapan acara digelar?") == DATE
     assert answer_type("tahun berapa program dimulai?") == DATE
     assert answer_type("siapa Dirjen IKMA?") == PERSON
