@@ -47,9 +47,9 @@ _QUESTION_TYPES = [
 # "mengapa minyak baru dijual dengan harga lebih tinggi?").
 _FIGURE_NOUN = re.compile(r"\b(?:jumlah|total|nilai|harga|angka|persentase"
                           r"|(?:number|amount|total|value|price|percentage|rate)\s+of)\b")
-_ASKS_OTHERWISE = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which|mengapa\w*|kenapa\w*|knp|bagaimana\w*|gimana"
-                             r"|why|how)\b")
-ASKS_WHICH = re.compile(r"\b(?:apa\w*|\w*mana\w*|what|which)\b", re.IGNORECASE)
+_WHICH_WORDS = r"apa\w*|\w*mana\w*|what|which"
+ASKS_WHICH = re.compile(r"\b(?:" + _WHICH_WORDS + r")\b", re.IGNORECASE)
+_ASKS_OTHERWISE = re.compile(r"\b(?:" + _WHICH_WORDS + r"|mengapa\w*|kenapa\w*|knp|bagaimana\w*|gimana|why|how)\b")
 
 # "12,37 juta tenaga kerja", "Rp 7,9 miliar", "66,25 persen", "4,4 juta unit", "99,7%", "65 IKM"
 _FIGURE = re.compile(

@@ -149,15 +149,16 @@ class QueryPlan:
         for start, end in reversed(time_spans(question)):
             lead = _TIME_LEAD.search(untimed, 0, start)
             untimed = untimed[: lead.start() if lead else start] + " " + untimed[end:]
+        written = written_out(question) or question
         return cls(
             question=question,
             stems=stems(question),
             content_stems=stems(untimed),
             content_forms=stem_forms(untimed),
             untimed=written_out(untimed) or question,
-            written=written_out(question) or question,
+            written=written,
             words=keywords(question),
-            kind=answer_type(written_out(question)),
+            kind=answer_type(written),
             asked=asked,
             figures=[_figure_pattern(question[start:end]) for start, end in figures(question)],
             english=is_english(question),
