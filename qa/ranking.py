@@ -4,8 +4,9 @@ answers found, near-duplicates grouped.
 The score of a candidate is a weighted sum (weights in `Weights`, chosen by measurement with
 `qa eval`, see README):
   dense, lexical  each signal as a z-score over the candidates, so neither dominates by scale;
-  period          1 if the passage speaks of the period the question names; for "terbaru" or
-                  "latest", the period is the most recent year any candidate speaks of;
+  period          1 if the passage speaks of the period the question names, or, when none does,
+                  of the nearest year any candidate speaks of; for "terbaru" or "latest", the
+                  period is the most recent year any candidate speaks of;
   recency         0..1, how recent the passage's period is among the candidates, when the
                   question names no period (the latest data first); how near it is to the
                   period named, when no candidate speaks of that one;
@@ -91,6 +92,23 @@ def _nearness(candidates: list[Candidate], asked: Period | None) -> np.ndarray:
     return np.nan_to_num((keys - known.min()) / (known.max() - known.min()), nan=0.0)
 
 
+def _of_the_period(candidates: list[Candidate], asked: Period | None) -> np.ndarray:
+    return np.array([bool(asked and c.passage.period and c.passage.period.overlaps(asked)) for c in candidates])
+
+
+def _nearest_year(candidates: list[Candidate], asked: Period) -> Period | None:
+    """The year, of those the candidates speak of, nearest to `asked` (the earlier on a tie)."""
+    def distance(period: Period) -> tuple[int, bool]:  # days apart, and whether it comes after
+        before = asked.start.toordinal() - period.end.toordinal()
+        after = period.start.toordinal() - asked.end.toordinal()
+        return max(before, after), after > before
+    periods = [c.passage.period for c in candidates if c.passage.period]
+    if not periods:
+        return None
+    nearest = min(periods, key=distance)
+    return Period.year(nearest.start.year if distance(nearest)[1] else nearest.end.year)
+
+
 def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: int | None = None) -> list[Candidate]:
     """The best `limit` of `candidates` (None: all), best first, scored; near-duplicates folded
     into the first of them. Answers are looked for (`answer_in`) in the best RERANK_DEPTH
@@ -106,13 +124,16 @@ def rank(plan: QueryPlan, candidates: list[Candidate], weights: Weights, limit: 
     if plan.asked.latest:
         ends = [c.passage.period.end for c in candidates if c.passage.period]
         asked = Period.year(max(ends).year) if ends else None
-    of_the_period = np.array([bool(asked and c.passage.period and c.passage.period.overlaps(asked))
-                              for c in candidates])
-    score += weights.period * of_the_period
+    of_the_period = _of_the_period(candidates, asked)
     if not of_the_period.any():
         # nothing speaks of the period asked (or none is): the nearest, or the latest, first; a
         # question about a year the news has not reached gets the latest figure, with its period
         score += weights.recency * _nearness(candidates, asked)
+        if asked:
+            # and the nearest year the news speaks of stands in for the one asked, as the latest
+            # does for "terbaru": how near a passage is weighs as much as the period would have
+            of_the_period = _of_the_period(candidates, _nearest_year(candidates, asked))
+    score += weights.period * of_the_period
     if plan.figures and weights.figure:
         score += weights.figure * np.array(
             [sum(bool(f.search(c.passage.text)) for f in plan.figures) / len(plan.figures) for c in candidates])

@@ -115,10 +115,13 @@ def test_what_a_thing_is_gets_no_confident_span_from_the_reader(engine, question
     assert answer.results and not answer.answer.confident
 
 
-def test_a_year_the_news_has_not_reached_gets_the_latest_figure_with_its_period(engine):
+@pytest.mark.parametrize("question", ["berapa tenaga kerja IKM tahun 2025?", "berapa tenaga kerja IKM 2025?"])
+def test_a_year_the_news_has_not_reached_gets_the_latest_figure_with_its_period(engine, question):
     """The corpus's figures are of 2022 to 2024: asked about 2025, the 2024 figure comes first and
-    is given with its period, not as the answer."""
-    answer = engine.ask("berapa tenaga kerja IKM tahun 2025?")
+    is given with its period, not as the answer. (Without "tahun", the 2022 figure's passage
+    matched the words better and came first, and the 2024 figure, read second, fell short of
+    the confidence the note needs.)"""
+    answer = engine.ask(question)
     assert "12,37 juta tenaga kerja" in answer.results[0].text
     short = answer.answer
     assert short.text == "12,37 juta tenaga kerja" and not short.confident

@@ -63,6 +63,21 @@ def test_a_period_no_passage_speaks_of_lifts_the_nearest():
     assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2023", TODAY), candidates, weights, 3)] == [1, 0, 2]
 
 
+def test_the_nearest_year_stands_in_for_one_no_passage_speaks_of():
+    """Asked about 2025, the 2024 passage outweighs a closer match of 2022 as a passage of 2025
+    would; the year passed, the earliest. Undated passages alone: nothing stands in."""
+    candidates = [_candidate(0, "IKM 2022", dense=0.84, year=2022), _candidate(1, "IKM 2024", dense=0.80, year=2024),
+                  _candidate(2, "IKM 2023", dense=0.70, year=2023)]
+    weights = Weights.only(dense=1, period=1, recency=0.25)
+    assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2025", TODAY), candidates, weights, 3)] == [1, 0, 2]
+    assert rank(QueryPlan.of("tenaga kerja IKM", TODAY), candidates, weights, 3)[0].key == 0  # no year asked
+    later = [_candidate(0, "IKM 2024", dense=0.84, year=2024), _candidate(1, "IKM 2022", dense=0.80, year=2022),
+             _candidate(2, "IKM 2023", dense=0.70, year=2023)]
+    assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2019", TODAY), later, weights, 3)] == [1, 0, 2]
+    undated = [_candidate(0, "IKM a", dense=0.84), _candidate(1, "IKM b", dense=0.80)]
+    assert [c.key for c in rank(QueryPlan.of("tenaga kerja IKM 2025", TODAY), undated, weights, 2)] == [0, 1]
+
+
 def test_a_quoted_figure_outranks_recency():
     plan = QueryPlan.of("siapa yang menyebut 4,4 juta unit usaha IKM?", TODAY)
     candidates = [_candidate(0, "IKM mencapai 4,52 juta unit", dense=0.82, year=2024),
