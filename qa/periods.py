@@ -151,6 +151,16 @@ def time_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     return [m.span() for m in _REFERENCE.finditer(text, start, end) if m.lastgroup != "now"]
 
 
+_WRITTEN_ALIKE = re.compile(rf"\d+|\b(?:{_MONTH_NAMES})\b", re.IGNORECASE)
+
+
+def dated_words(text: str) -> list[str]:
+    """The numbers and month names of the times `text` names ("2024", "Oktober"): a passage says
+    them in the same words when it speaks of the same time, while a relative time ("tahun
+    lalu", "saat ini") in a passage is counted from its own date, not the question's."""
+    return [m.group() for start, end in time_spans(text) for m in _WRITTEN_ALIKE.finditer(text, start, end)]
+
+
 def names_a_period(text: str, start: int = 0, end: int | None = None) -> bool:
     """Whether text[start:end] says what time it speaks of: a time reference other than a
     dateline ("kata Reni, Kamis (4/1/2024)" says when it was said, not what about) or a word

@@ -10,7 +10,7 @@ from qa.answers import answer_type, figures, keywords
 from qa.definitions import asked_acronym, asks_for_a_definition
 from qa.errors import InvalidInputError
 from qa.lexical import stem_forms, stems
-from qa.periods import AskedPeriod, question_period, time_spans
+from qa.periods import AskedPeriod, dated_words, question_period, time_spans
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL, escapes, undecodable bytes
@@ -127,7 +127,10 @@ class QueryPlan:
     """What the ranking needs to know about a question, worked out once."""
 
     question: str
-    stems: list[str]  # BM25 terms
+    stems: list[str]  # every word's stem: what an answer that only repeats the question repeats
+    # BM25 terms: the content stems and the numbers and months of its times (`dated_words`), not
+    # the relative ones, which a passage counts from another date
+    lexical_stems: list[str]
     content_stems: list[str]  # the stems without the question's time words: what the answer sits beside
     content_forms: list[frozenset[str]]  # each content stem with the question's words it comes from
     untimed: str  # what the reader reads: the question without its time words (the period is the ranking's
@@ -153,6 +156,7 @@ class QueryPlan:
         return cls(
             question=question,
             stems=stems(question),
+            lexical_stems=stems(" ".join([untimed, *dated_words(question)])),
             content_stems=stems(untimed),
             content_forms=stem_forms(untimed),
             untimed=written_out(untimed) or question,

@@ -23,7 +23,7 @@ class Retriever:
         # the model embeds the question while the backend runs BM25
         pending = self.embedder.embed_query_later(query.question) if weights.dense else None
         hits = self.backend.search(
-            stems=plan.stems if weights.lexical else None,
+            stems=plan.lexical_stems if weights.lexical else None,
             vector=pending.result if pending else None,
             depth=max(self.depth, query.top_k),
             filters=Filters(query.date_from, query.date_to, tuple(query.sources)),

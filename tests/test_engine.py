@@ -128,6 +128,15 @@ def test_a_year_the_news_has_not_reached_gets_the_latest_figure_with_its_period(
     assert short.note == "latest found: 2024, not 2025" and short.period == "2024"
 
 
+def test_last_year_is_counted_from_today_not_matched_in_the_words(engine):
+    """"tahun lalu" is a year without figures in the corpus (today is past 2025): the passage that
+    says "Sepanjang tahun lalu" in January 2023 (2022) matched the words better and came first, and
+    no answer was shown. The latest figure comes first and is given with its period."""
+    short = engine.ask("berapa tenaga kerja IKM tahun lalu?").answer
+    assert short.text == "12,37 juta tenaga kerja" and not short.confident
+    assert short.note.startswith("latest found: 2024, not ")
+
+
 @pytest.mark.parametrize("question", ["harga emas hari ini", "siapa presiden Amerika Serikat?"])
 def test_questions_the_corpus_cannot_answer_get_no_made_up_answer(engine, question):
     answer = engine.ask(question)

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, strategies as st
 
-from qa.periods import Period, names_a_period, passage_period, question_period
+from qa.periods import Period, dated_words, names_a_period, passage_period, question_period
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -89,6 +89,18 @@ def test_question_asks_for_latest(question):
 def test_question_without_time():
     asked = question_period("siapa Dirjen IKMA?", TODAY)
     assert asked.period is None and not asked.latest
+
+
+@pytest.mark.parametrize("question, words", [
+    ("berapa tenaga kerja IKM 2024?", ["2024"]),
+    ("IKI Oktober 2024 berapa?", ["Oktober", "2024"]),
+    ("kapan Gebyar IKMA 12-17 November 2024?", ["12", "17", "November", "2024"]),
+    ("berapa tenaga kerja IKM tahun lalu?", []),  # counted from today: a passage's "tahun lalu" is another year
+    ("jumlah IKM saat ini", []),
+    ("since 2020, how many?", ["2020"]),
+])
+def test_dated_words_are_the_numbers_and_months_of_the_times_named(question, words):
+    assert dated_words(question) == words
 
 
 @given(st.text(), st.one_of(st.none(), st.dates().map(str)))

@@ -45,6 +45,10 @@ def test_plan_reads_kind_period_and_words():
     assert plan.kind == "quantity" and plan.asked.period.label == "2024"
     assert plan.stems == ["tenaga", "kerja", "ikm", "2024"]
     assert plan.content_stems == ["tenaga", "kerja", "ikm"]  # the year is the period's business
+    assert plan.lexical_stems == ["tenaga", "kerja", "ikm", "2024"]  # a passage writes the year alike
+    relative = QueryPlan.of("berapa tenaga kerja IKM tahun lalu?", dt.date(2026, 11, 22))
+    assert relative.asked.period.label == "2025"
+    assert relative.lexical_stems == ["tenaga", "kerja", "ikm"]  # a passage's "tahun lalu" is another year
     assert plan.words == {"tenaga", "kerja", "ikm", "2024"}
 
 
