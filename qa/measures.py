@@ -89,6 +89,15 @@ def asked_dimension(question: str) -> str | None:
     return min(found)[1] if found else None
 
 
+_HOW_LONG = re.compile(r"\bhow\s+long\b", re.IGNORECASE)
+
+
+def asks_a_time(question: str) -> bool:
+    """Whether the figure asked may be a time, which a year can answer: a duration or an age
+    ("sudah berapa lama …?": "sejak Perjanjian Roma 1957"; "how long" may ask one too)."""
+    return asked_dimension(question) == "time" or bool(_HOW_LONG.search(question))
+
+
 def unit_dimensions(words: str) -> set[str]:
     """The dimensions of the units `words` give, not counting a rate's denominator."""
     numerators = _PER.sub(" ", words)

@@ -30,7 +30,7 @@ from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.definitions import DEFINITION_CUE, asked_acronym, names_acronym, spelled_out
 from qa.lexical import STOP_WORDS, WORD, stems
-from qa.measures import PERCENTAGE, measures_what_is_asked
+from qa.measures import PERCENTAGE, asks_a_time, measures_what_is_asked
 from qa.periods import Period, names_a_period, passage_period, time_spans
 from qa.query import QueryPlan
 from qa.reader import Span
@@ -332,6 +332,13 @@ def _only_a_time(words: str) -> bool:
                 or _DAY_AND_MONTH.fullmatch(words.strip()))
 
 
+def _without_times(words: str) -> str:
+    """`words` with the times they name blanked out: a year or a date is not a figure asked for."""
+    for start, end in reversed(time_spans(words)):
+        words = words[:start] + " " + words[end:]
+    return words
+
+
 def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     """Whether `words` can answer `question`, which asks for `asked_kind` (qa.answers.answer_type)."""
     written = re.findall(r"\w+", words)
@@ -350,7 +357,9 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
                            and not _NAMES_A_SHARE.search(question))
         count_for_share = _ASKS_A_SHARE.search(question) and not PERCENTAGE.search(words)
         rank = _ASKS_A_RANK.search(question) and _RANK.search(words)
-        return (bool(_DIGITS.search(words) or _NUMBER_WORD.search(words) or rank)
+        # a year is no figure ("sepanjang tahun 2023 industri kecil" counts nothing), unless a time is asked
+        figures = words if asks_a_time(question) else _without_times(words)
+        return (bool(_DIGITS.search(figures) or _NUMBER_WORD.search(figures) or rank)
                 and not share_for_count and not count_for_share and measures_what_is_asked(words, question))
     named_times = [t for t in tokens if t in MONTHS or _WEEKDAY.fullmatch(t)]
     timely = len(named_times) + sum(t.isdigit() for t in tokens)

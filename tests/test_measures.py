@@ -1,6 +1,6 @@
 import pytest
 
-from qa.measures import asked_dimension, measures_what_is_asked, unit_dimensions
+from qa.measures import asked_dimension, asks_a_time, measures_what_is_asked, unit_dimensions
 
 
 @pytest.mark.parametrize("question, dimension", [
@@ -62,3 +62,15 @@ def test_the_dimensions_of_an_answers_units():
 ])
 def test_a_figure_answers_in_the_dimension_asked(words, question, ok):
     assert measures_what_is_asked(words, question) is ok
+
+
+@pytest.mark.parametrize("question, time", [
+    ("sudah berapa lama perdagangan bebas menjadi pusat Eropa?", True),
+    ("berapa usia John Hall?", True),
+    ("how long has the treaty held?", True),  # a time or a length: a year may answer it
+    ("how old is he?", True),
+    ("berapa tenaga kerja IKM tahun 2024?", False),  # the year sets the scene
+    ("how many workers did IKM absorb in 2023?", False),
+])
+def test_a_question_may_ask_a_time(question, time):
+    assert asks_a_time(question) == time

@@ -121,6 +121,11 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("lima ribu orang", "berapa tenaga kerja IKM?", True),
     ("30/05/2023", "berapa jumlah unit IKM?", False),  # a date is not a figure
     ("Oktober 2024", "berapa jumlah unit IKM?", False),
+    ("Kemenperin melaporkan sepanjang tahun 2023 industri kecil", "how many workers did IKM absorb?", False),  # its one number a year
+    ("12,39 juta tenaga kerja pada 2022", "berapa tenaga kerja IKM?", True),
+    ("3 tahun", "berapa tahun masa jabatannya?", True),  # a number of years, not a year
+    ("sejak Perjanjian Roma 1957", "sudah berapa lama perdagangan bebas menjadi pusat Eropa?", True),  # how long: since when
+    ("since the Treaty of Rome in 1957", "how long has free trade been central to Europe?", True),
     ("9/8", "berapa harga emas?", False),  # a day and a month, as news writes them
     ("26/8", "Di kota manakah ribuan perajin rotan berunjuk rasa?", False),  # a thing asked, not a time
     ("Cirebon", "Di kota manakah ribuan perajin rotan berunjuk rasa?", True),
