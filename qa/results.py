@@ -14,7 +14,7 @@ from qa.ranking import Candidate, answer_in
 from qa.reader import FIRST_SPANS, Span
 from qa.short_answer import (
     SENTENCE, Calibration, Reading, answer_kind, answers_as_asked, best_by_result, first_by_reading, readings, short_answer,
-    shown_range, spelled_out_readings,
+    shown_range, spelled_out_readings, sure_as_asked,
 )
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
 
@@ -47,7 +47,8 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(plan, passages, found, len(spans))
     marks = {
-        c.passage.id: Marked(shown_range(plan, c.passage, b), round(b.confidence, 4), b.sure(calibration))
+        c.passage.id: Marked(shown_range(plan, c.passage, b), round(b.confidence, 4),
+                             sure_as_asked(plan, c.passage, b, calibration))
         for c, b in zip(ranked, best) if b and b.can_answer
     }
     first = first_by_reading(plan, passages, best)

@@ -579,14 +579,11 @@ def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
     passage = passages[best.rank]
     sentence = passage.text[slice(*(shown_range(plan, passage, best) if kind == SENTENCE else best.sentence))].strip()
     period = _period(passage, best.sentence)
-    confident = best.sure(calibration)
+    confident = sure_as_asked(plan, passage, best, calibration)
     note = None
-    if confident and not _of_the_period(plan, passage, best):
-        confident = False
-        note = f"latest found: {period.label}, not {asked.label}"
-    elif confident and asked is not None and period is None:  # an undated passage can't vouch for a period
-        confident = False
-        note = f"found in an undated passage: not known to be about {asked.label}"
+    if best.sure(calibration) and not confident:
+        note = (f"latest found: {period.label}, not {asked.label}" if period
+                else f"found in an undated passage: not known to be about {asked.label}")
     text = passage.text[slice(*best.span)] if kind == SPAN else sentence
     return ShortAnswer(
         text=text if confident or note else None,
@@ -600,6 +597,15 @@ def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
         cited=cited_sentence(passage.source, passage.date, sentence) if confident or note else None,
         note=note,
     )
+
+
+def sure_as_asked(plan: QueryPlan, passage: Passage, reading: Reading, calibration: Calibration) -> bool:
+    """Whether `reading` is given as the answer: sure, and of the period asked, which an undated
+    passage cannot vouch for. A result's highlighted answer is confident on the same terms as
+    the short answer, never where the short answer says it is not."""
+    period = _period(passage, reading.sentence)
+    return (reading.sure(calibration) and _of_the_period(plan, passage, reading)
+            and (plan.asked.period is None or period is not None))
 
 
 def first_by_reading(plan: QueryPlan, passages: list[Passage], best: list[Reading | None]) -> int:

@@ -1,5 +1,6 @@
 """qa.results: ranked passages become one result per article, ordered and paged."""
 
+from qa.periods import Period
 from qa.query import Query, QueryPlan
 from qa.ranking import Candidate
 from qa.reader import FIRST_SPANS, Span
@@ -71,6 +72,28 @@ def test_a_span_of_the_wrong_kind_is_not_marked_as_a_passages_answer():
     assert marks == {}
     _, _, marks = read_answer(plan, ranked, [[Span(figure, figure + len("137 IKM"), 3.0, 0.8)]], sure)
     assert text[slice(*marks["a:0"].span)] == "137 IKM"
+
+
+def test_a_passage_marks_its_answer_confident_only_where_the_short_answer_would_be():
+    """A sure reading of another period than the one asked (or of an undated passage, for a
+    question about a period) is the passage's answer, with its confidence, but not a confident
+    one: the short answer says there is none, and the passage must not say otherwise."""
+    text = "Tenaga kerja IKM pada 2022 mencapai 12,39 juta orang."
+    sure = Calibration((1.0,) + (0.0,) * 8, 0.0, 0.5)
+    figure = text.index("12,39")
+    spans = [[Span(figure, figure + len("12,39 juta orang"), 5.0, 0.9)]]
+
+    def ranked(date, period):
+        passage = Passage("a:0", "a", 0, text, 0, len(text), source="s", date=date, period=period)
+        return [Candidate(key="a:0", dense=0.0, lexical=0.0, passage=passage, score=1.0)]
+
+    for date, period in (("2023-01-07", Period.year(2022)), (None, None)):
+        short, _, marks = read_answer(QueryPlan.of("berapa tenaga kerja IKM 2025?"), ranked(date, period), spans, sure)
+        assert not short.confident and short.note and not marks["a:0"].confident
+        assert text[slice(*marks["a:0"].span)] == "12,39 juta orang"
+    short, _, marks = read_answer(QueryPlan.of("berapa tenaga kerja IKM 2022?"), ranked("2023-01-07", Period.year(2022)),
+                                  spans, sure)
+    assert short.confident and marks["a:0"].confident
 
 
 def test_the_readers_later_spans_are_weighed_only_when_its_best_cannot_answer():
