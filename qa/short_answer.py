@@ -16,6 +16,7 @@ that answers, with a calibrated confidence, shaped for the kind of question.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -625,7 +626,17 @@ def _of_the_period(plan: QueryPlan, passage: Passage, reading: Reading) -> bool:
     """Whether `reading` may be about the period asked (the reader reads the question without
     its time words, so it cannot tell)."""
     period = _period(passage, reading.sentence)
-    return plan.asked.period is None or period is None or period.overlaps(plan.asked.period)
+    if plan.asked.period is None or period is None or period.overlaps(plan.asked.period):
+        return True
+    # a date asked for is of the period when its own date is ("when did Reni speak in 2023?":
+    # "(7/1/2023)", the dateline of a passage about 2022)
+    own = _date_of(reading.words) if plan.kind == DATE else None
+    return own is not None and Period.day(own).overlaps(plan.asked.period)
+
+
+def _date_of(words: str) -> dt.date | None:
+    """The day `words` are, if they are a date written whole ("7/1/2023", "8 September 1975")."""
+    return parse_date(words.strip(_EDGE))
 
 
 def _period(passage: Passage, sentence: tuple[int, int]) -> Period | None:

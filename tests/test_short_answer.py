@@ -216,6 +216,19 @@ def test_a_figure_of_another_period_is_given_as_the_latest_found_not_as_the_answ
     assert short.text == "12,37 juta tenaga kerja" and short.period == "2024" and "2025" in short.note
 
 
+def test_a_date_asked_for_is_of_the_period_its_own_date_is():
+    """A dateline is when something was said, not what a passage is about: "(7/1/2023)" in a
+    passage about 2022 answers "when did Reni speak in 2023?", and not a question about 2025."""
+    text = "Sepanjang tahun lalu, jumlah IKM mencapai 4,4 juta unit usaha, ujar Reni di Jakarta, Minggu (7/1/2023)."
+    about_2022 = passage(text, date="2023-01-07", period=Period.year(2022))
+    for question, confident in (("when did Reni speak about IKM in 2023?", True),
+                                ("kapan Reni menyampaikan jumlah IKM tahun 2023?", True),
+                                ("kapan Reni menyampaikan jumlah IKM tahun 2025?", False)):
+        plan = QueryPlan.of(question)
+        found = readings(plan, [about_2022], [[span_of("7/1/2023", 6.0, text)]], SURE)
+        assert short_answer(plan, [about_2022], found, SURE).confident == confident, question
+
+
 def test_an_undated_passage_cannot_answer_a_question_about_a_period():
     text = "Jumlah penganggur mencapai 830.000 orang."
     undated = passage(text, date=None, period=None)
