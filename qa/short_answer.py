@@ -210,7 +210,7 @@ def _joined(text: str, at: int) -> bool:
 def words_span(text: str, start: int, end: int) -> tuple[int, int]:
     """[start, end) widened to whole words (a figure whole: "10" of "10,23" is half of it) and
     stripped of spaces and punctuation at its edges (a bracket whose other half it holds, or a
-    percent sign that belongs to it, stays)."""
+    percent sign that belongs to it, stays, unless the brackets hold the whole span)."""
     while start > 0 and start < len(text) and _joined(text, start):
         start -= 1
     while 0 < end < len(text) and _joined(text, end):
@@ -219,6 +219,8 @@ def words_span(text: str, start: int, end: int) -> tuple[int, int]:
         start += 1
     while end > start and text[end - 1] in _EDGE and not (text[end - 1] == ")" and "(" in text[start:end]):
         end -= 1
+    if end - start > 2 and text[start] == "(" and text.find(")", start) == end - 1:  # "(7/1/2023)": the inside says it
+        return words_span(text, start + 1, end - 1)
     return start, end
 
 

@@ -52,6 +52,18 @@ def test_punctuation_at_the_edges_goes_but_a_closing_bracket_of_the_span_stays()
 
 
 @pytest.mark.parametrize("read, shown", [
+    ("(7/1/2023).", "7/1/2023"),  # brackets that hold the whole span add nothing to it
+    ("(IKM)", "IKM"),
+    ("Menengah (IKM)", "Menengah (IKM)"),
+    ("(IKM) dan (IKMA)", "(IKM) dan (IKMA)"),  # two bracketed words: the brackets say which
+])
+def test_brackets_around_the_whole_span_go(read, shown):
+    text = "Industri Kecil dan Menengah (IKM) dan (IKMA), kata Reni, Minggu (7/1/2023)."
+    start = text.index(read)
+    assert text[slice(*words_span(text, start, start + len(read)))] == shown
+
+
+@pytest.mark.parametrize("read, shown", [
     ("Polonia (Medan", "Polonia (Medan)"),  # a bracket opened is closed when it closes nearby
     ("Eretmochelys imbricata), penyu", "Eretmochelys imbricata"),  # begun inside brackets: ends there
     ("(IKM) di", "(IKM) di"),  # both halves: kept
