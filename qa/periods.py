@@ -151,6 +151,15 @@ def time_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     return [m.span() for m in _REFERENCE.finditer(text, start, end) if m.lastgroup != "now"]
 
 
+def without_times(text: str, lead: re.Pattern | None = None) -> str:
+    """`text` with each time it names blanked out, with the words before it that `lead` finds
+    (ending where the time starts: "pada tahun" of "pada tahun 2024")."""
+    for start, end in reversed(time_spans(text)):
+        led = lead.search(text, 0, start) if lead else None
+        text = text[: led.start() if led else start] + " " + text[end:]
+    return text
+
+
 _WRITTEN_ALIKE = re.compile(rf"\d+|\b(?:{_MONTH_NAMES})\b", re.IGNORECASE)
 
 

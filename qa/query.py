@@ -10,7 +10,7 @@ from qa.answers import answer_type, figures, keywords
 from qa.definitions import asked_acronym, asks_for_a_definition
 from qa.errors import InvalidInputError
 from qa.lexical import stem_forms, stems
-from qa.periods import AskedPeriod, dated_words, question_period, time_spans
+from qa.periods import AskedPeriod, dated_words, question_period, without_times
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL, escapes, undecodable bytes
@@ -148,16 +148,14 @@ class QueryPlan:
     def of(cls, question: str, today: dt.date | None = None) -> QueryPlan:
         asked = question_period(question, today)
         acronym = asked_acronym(question)
-        untimed = question
-        for start, end in reversed(time_spans(question)):
-            lead = _TIME_LEAD.search(untimed, 0, start)
-            untimed = untimed[: lead.start() if lead else start] + " " + untimed[end:]
+        untimed = without_times(question, _TIME_LEAD)
+        content_stems = stems(untimed)
         written = written_out(question) or question
         return cls(
             question=question,
             stems=stems(question),
-            lexical_stems=stems(" ".join([untimed, *dated_words(question)])),
-            content_stems=stems(untimed),
+            lexical_stems=content_stems + stems(" ".join(dated_words(question))),
+            content_stems=content_stems,
             content_forms=stem_forms(untimed),
             untimed=written_out(untimed) or question,
             written=written,

@@ -32,7 +32,7 @@ from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.definitions import DEFINITION_CUE, asked_acronym, names_acronym, spelled_out
 from qa.lexical import STOP_WORDS, WORD, stems
 from qa.measures import PERCENTAGE, asks_a_time, measures_what_is_asked
-from qa.periods import Period, names_a_period, passage_period, time_spans
+from qa.periods import Period, names_a_period, passage_period, time_spans, without_times
 from qa.query import QueryPlan
 from qa.reader import Span
 from qa.reader_training import answer_words
@@ -335,13 +335,6 @@ def _only_a_time(words: str) -> bool:
                 or _DAY_AND_MONTH.fullmatch(words.strip()))
 
 
-def _without_times(words: str) -> str:
-    """`words` with the times they name blanked out: a year or a date is not a figure asked for."""
-    for start, end in reversed(time_spans(words)):
-        words = words[:start] + " " + words[end:]
-    return words
-
-
 def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     """Whether `words` can answer `question`, which asks for `asked_kind` (qa.answers.answer_type)."""
     written = re.findall(r"\w+", words)
@@ -361,7 +354,7 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
         count_for_share = _ASKS_A_SHARE.search(question) and not PERCENTAGE.search(words)
         rank = _ASKS_A_RANK.search(question) and _RANK.search(words)
         # a year is no figure ("sepanjang tahun 2023 industri kecil" counts nothing), unless a time is asked
-        figures = words if asks_a_time(question) else _without_times(words)
+        figures = words if asks_a_time(question) else without_times(words)
         return (bool(_DIGITS.search(figures) or _NUMBER_WORD.search(figures) or rank)
                 and not share_for_count and not count_for_share and measures_what_is_asked(words, question))
     named_times = [t for t in tokens if t in MONTHS or _WEEKDAY.fullmatch(t)]
@@ -607,7 +600,7 @@ def sure_as_asked(plan: QueryPlan, passage: Passage, reading: Reading, calibrati
     passage cannot vouch for. A result's highlighted answer is confident on the same terms as
     the short answer, never where the short answer says it is not."""
     period = _period(passage, reading.sentence)
-    return (reading.sure(calibration) and _of_the_period(plan, passage, reading)
+    return (reading.sure(calibration) and _fits_the_period(plan, period, reading)
             and (plan.asked.period is None or period is not None))
 
 
@@ -627,7 +620,11 @@ def first_by_reading(plan: QueryPlan, passages: list[Passage], best: list[Readin
 def _of_the_period(plan: QueryPlan, passage: Passage, reading: Reading) -> bool:
     """Whether `reading` may be about the period asked (the reader reads the question without
     its time words, so it cannot tell)."""
-    period = _period(passage, reading.sentence)
+    return _fits_the_period(plan, _period(passage, reading.sentence), reading)
+
+
+def _fits_the_period(plan: QueryPlan, period: Period | None, reading: Reading) -> bool:
+    """`_of_the_period`, given the time `reading`'s sentence speaks of."""
     if plan.asked.period is None or period is None or period.overlaps(plan.asked.period):
         return True
     # a date asked for is of the period when its own date is ("when did Reni speak in 2023?":

@@ -1,9 +1,10 @@
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given, strategies as st
 
-from qa.periods import Period, dated_words, names_a_period, passage_period, question_period
+from qa.periods import Period, dated_words, names_a_period, passage_period, question_period, without_times
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -113,3 +114,10 @@ def test_any_passage_gets_a_well_formed_period_or_none(text, article_date):
 def test_any_question_gets_an_asked_period(question, today):
     asked = question_period(question, today)
     assert asked.period is None or asked.period.start <= asked.period.end
+
+
+def test_times_are_blanked_out_with_the_words_that_lead_to_them():
+    assert without_times("IKM tahun 2023 industri kecil").split() == ["IKM", "tahun", "industri", "kecil"]
+    lead = re.compile(r"\b(?:pada\s+)?(?:tahun\s+)?$")
+    assert without_times("berapa tenaga kerja IKM pada tahun 2024?", lead).split() == ["berapa", "tenaga", "kerja", "IKM", "?"]
+    assert without_times("tanpa waktu", lead) == "tanpa waktu"
