@@ -185,6 +185,11 @@ class Settings(BaseSettings):
     reader_passages: int = Field(
         2, ge=1, le=10, description="Best results the trained reader reads for the short answer (each ~25 ms on 2 AVX2 cores).",
     )
+    reader_later_passages: int = Field(
+        2, ge=0, le=10,
+        description="Results after those read in their best window only, when those gave no confident "
+        "answer and reader_budget_ms has windows left (short passages leave room that long ones fill).",
+    )
     reader_whole_passages: int = Field(
         1, ge=0, le=10,
         description="Of those, how many (the first) are read whole, not only in the window with most of the "

@@ -236,6 +236,11 @@ class Engine:
             if read is None:
                 spans = self.reader.read_later(plan.untimed, texts, *self._reading, found=spans).result()
                 read = read_answer(plan, ranked, spans, self.calibration)
+                later = self._later(ranked, read)
+                if later:
+                    spans = self.reader.read_later(plan.untimed, texts + later, *self._reading, found=spans,
+                                                   later=len(later)).result()
+                    read = read_answer(plan, ranked, spans, self.calibration) if any(spans[len(texts):]) else read
         return self._answer(query, plan, ranked, read, stages)
 
     def ask_many(
@@ -252,7 +257,8 @@ class Engine:
         """`ask` for each of `questions` (same options for all), their passages read together:
         the reader's model is most of a question's cost, and a batch shares it. The first
         passage's best window of each goes in one batch, then the rest for those not yet sure
-        (reader_stop_confidence) in another."""
+        (reader_stop_confidence) in another, then later results for those still not confident
+        in a third."""
         queries = [self._query(question, top_k, date_from, date_to, sources, offset, sort) for question in questions]
         searched = [self._search(query, weights, Stages(None)) for query in queries]
         reads: list[Read | None] = [None] * len(searched)
@@ -264,7 +270,15 @@ class Engine:
             if on:
                 more = self.reader.read([asked[n] for n in on], *self._reading, found=[spans[n] for n in on])
                 for n, found in zip(on, more):
-                    reads[n] = read_answer(*searched[n], found, self.calibration)
+                    spans[n], reads[n] = found, read_answer(*searched[n], found, self.calibration)
+                later = {n: self._later(searched[n][1], reads[n]) for n in on}
+                on = [n for n in on if later[n]]
+                if on:
+                    last = self.reader.read([(asked[n][0], asked[n][1] + later[n]) for n in on], *self._reading,
+                                            found=[spans[n] for n in on], later=[len(later[n]) for n in on])
+                    for n, found in zip(on, last):
+                        if any(found[len(asked[n][1]):]):
+                            reads[n] = read_answer(*searched[n], found, self.calibration)
         return [self._answer(query, *found, read, Stages(None)) for query, found, read in zip(queries, searched, reads)]
 
     def _query(self, question, top_k, date_from, date_to, sources, offset, sort) -> Query:
@@ -307,6 +321,15 @@ class Engine:
 
     def _to_read(self, ranked: list[Candidate]) -> list[str]:
         return [c.passage.text for c in ranked[: self.settings.reader_passages]]
+
+    def _later(self, ranked: list[Candidate], read: Read) -> list[str]:
+        """The later results to read in what is left of the time budget, when those read gave no
+        confident answer: short passages leave room for them that long ones fill."""
+        first = self.settings.reader_passages
+        room = self.reader.windows_within(self.settings.reader_budget_ms)  # None: no limit
+        if read[0].confident or (room is not None and room <= first):
+            return []
+        return [c.passage.text for c in ranked[first : first + self.settings.reader_later_passages]]
 
     def candidates(self, query: Query, plan: QueryPlan, weights: Weights, stages: Stages | None = None) -> list[Candidate]:
         """The best passages by embedding and by BM25, with both scores: what `rank` orders."""

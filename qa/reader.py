@@ -27,7 +27,8 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from itertools import islice
 from importlib import metadata
 from pathlib import Path
 
@@ -56,6 +57,7 @@ MODEL_FILE, TOKENIZER_FILE, META_FILE = "reader.xml", "tokenizer.json", "reader.
 # of FacQA's passages (about 70 tokens) are read whole (64 tokens lost 2 points of F1 there).
 WINDOW_TOKENS = 80
 MAX_BATCH = 8  # questions a busy server reads together at most
+LAYOUTS_KEPT = 256  # passages laid out for a question, kept for its next step of reading
 # Candidates per window for `qa.short_answer` to choose among: it weighs each window's best
 # FIRST_SPANS, and the others only when none of those is of the kind and period asked (for "IKI
 # bulan September 2024 berapa?" the reader's best three are the index's name, its acronym and a
@@ -214,6 +216,25 @@ def _shared(settings: Settings, weights: ReaderWeights) -> Reader:
     return _SHARED[key]
 
 
+class _Layout:
+    """A passage's tokens for the reader, for one question: its best window's first token, and
+    those of the windows covering the rest of it (worked out only when asked)."""
+
+    def __init__(self, tokenizer, passage: str, room: int, question_stems: frozenset[str]):
+        encoding = tokenizer.encode(PASSAGE_PREFIX + passage, add_special_tokens=False)
+        shift = len(PASSAGE_PREFIX)
+        # every window starts with the prefix's own tokens, as the passages did in training
+        count = sum(1 for _, b in encoding.offsets if b < shift)
+        self.passage, self.marker = passage, encoding.ids[:count]
+        self.ids, self.offsets = encoding.ids[count:], [(a - shift, b - shift) for a, b in encoding.offsets[count:]]
+        self.size = room - count
+        self.begin = best_window(passage, self.offsets, self.size, question_stems)
+
+    @cached_property
+    def rest(self) -> list[int]:
+        return [b for b in covering_windows(self.passage, self.offsets, self.size) if b != self.begin]
+
+
 @dataclass
 class _Window:
     question: int  # which question
@@ -249,6 +270,9 @@ class Reader:
         self.choice: RuntimeChoice = self.chooser.choice(settings.reader_precision, measure_again)
         self._core, self._models = core, models
         self._lock = threading.Lock()  # one inference request: calls take turns
+        # a question read on (the rest of the first passage, later results) lays out its
+        # passages once
+        self._layout = lru_cache(maxsize=LAYOUTS_KEPT)(lambda *key: _Layout(self._tokenizer, *key))
         self._batcher = Batcher(self._read, MAX_BATCH, "answer-reading")
 
     @cached_property
@@ -275,13 +299,13 @@ class Reader:
         self.read([CHECK_EXAMPLES[0]])
 
     def read_later(self, question: str, passages: list[str], whole: int = 0, budget_ms: float = 0.0,
-                   found: Found | None = None):
+                   found: Found | None = None, later: int = 0):
         """`read` for one question, as a future: questions asked at the same time from several
         threads (a busy server) are read together in one model call."""
-        return self._batcher.submit((question, passages, whole, budget_ms, found))
+        return self._batcher.submit((question, passages, whole, budget_ms, found, later))
 
     def read(self, questions: list[tuple[str, list[str]]], whole: int = 0, budget_ms: float = 0.0,
-             found: list[Found] | None = None) -> list[Found]:
+             found: list[Found] | None = None, later: list[int] | None = None) -> list[Found]:
         """For each (question, passages): the best spans in each passage's best window, best
         first, and for its first `whole` passages then the best in the rest of them (none
         where a passage has no text to read), in as many windows as fit in `budget_ms` a
@@ -289,15 +313,21 @@ class Reader:
 
         `found`: what an earlier `read` with `whole=0` found for each question in the best
         windows of its first passages (as many as `found` holds for it): those are not read
-        again, and what is read now is added to them, as one `read` would have found it."""
-        found = found or [None] * len(questions)
-        return self._read([(question, passages, whole, budget_ms, first)
-                           for (question, passages), first in zip(questions, found)])
+        again, and what is read now is added to them, as one `read` would have found it.
 
-    def _read(self, questions: list[tuple[str, list[str], int, float, Found | None]]) -> list[Found]:
+        `later`: for each question, how many of its last passages are later results, read after
+        a `read` of the others with the same `whole` and `budget_ms` (whose spans `found` holds):
+        each in its best window only, first first, in as many windows as that read left in the
+        budget."""
+        found = found or [None] * len(questions)
+        later = later or [0] * len(questions)
+        return self._read([(question, passages, whole, budget_ms, first, last)
+                           for (question, passages), first, last in zip(questions, found, later)])
+
+    def _read(self, questions: list[tuple[str, list[str], int, float, Found | None, int]]) -> list[Found]:
         windows = [w for q, asked in enumerate(questions) for w in self._windows(q, *asked)]
         found: list[Found] = [[list(spans) for spans in first or []] + [[] for _ in passages[len(first or []):]]
-                              for _, passages, _, _, first in questions]
+                              for _, passages, _, _, first, _ in questions]
         rest: dict[tuple[int, int], list[Span]] = {}
         if windows:
             for window, start, end in zip(windows, *self._logits(windows)):
@@ -311,35 +341,33 @@ class Reader:
         return found
 
     def _windows(self, number: int, question: str, passages: list[str], whole: int = 0,
-                 budget_ms: float = 0.0, found: Found | None = None) -> list[_Window]:
+                 budget_ms: float = 0.0, found: Found | None = None, later: int = 0) -> list[_Window]:
         """The windows to read for question `number`: each passage's best one (but those of the
         first passages, whose spans `found` holds), then those covering the rest of the first
-        `whole`."""
+        `whole`; with `later`, only the best windows of the last `later` passages that the budget
+        has room for after those of the others."""
         asked = self._tokenizer.encode(QUESTION_PREFIX + question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
         # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
         head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
         room = min(WINDOW_TOKENS, MAX_TOKENS - len(head) - 1)
-        question_stems = set(stems(question))
-        windows, rest_windows = [], []
-        for p, passage in enumerate(passages):
-            if not passage.strip():
-                continue
-            encoding = self._tokenizer.encode(PASSAGE_PREFIX + passage, add_special_tokens=False)
-            shift = len(PASSAGE_PREFIX)
-            # every window starts with the prefix's own tokens, as the passages did in training
-            marker = sum(1 for _, b in encoding.offsets if b < shift)
-            ids, offsets = encoding.ids[marker:], [(a - shift, b - shift) for a, b in encoding.offsets[marker:]]
-            size = room - marker
-            begin = best_window(passage, offsets, size, question_stems)
-            rest = [b for b in covering_windows(passage, offsets, size) if b != begin] if p < whole else []
-            best, *others = [_Window(number, p, head + encoding.ids[:marker] + ids[b : b + size] + [head[-1]],
-                                     offsets[b : b + size], len(head) + marker, best=b == begin)
-                             for b in [begin, *rest]]
-            windows.append(best)
-            rest_windows += others
-        rest_windows = rest_windows[: self._rest_allowed(len(windows), budget_ms)]
+        question_stems = frozenset(stems(question))
+
+        def windows_of(p: int, rest: bool = False) -> list[_Window]:
+            """Passage `p`'s best window, then (`rest`) those covering the rest of it."""
+            layout = self._layout(passages[p], room, question_stems)
+            return [_Window(number, p, head + layout.marker + layout.ids[b : b + layout.size] + [head[-1]],
+                            layout.offsets[b : b + layout.size], len(head) + len(layout.marker), best=b == layout.begin)
+                    for b in [layout.begin, *(layout.rest if rest else [])]]
+
+        first = len(passages) - later  # the passages read before the later ones
+        to_read = [p for p, passage in enumerate(passages) if passage.strip()]
+        allowed = self._rest_allowed(sum(p < first for p in to_read), budget_ms)
+        rest_windows = [w for p in to_read if p < min(whole, first) for w in windows_of(p, rest=True)[1:]][:allowed]
+        if later:  # only as many later passages are laid out as there is room for
+            left = None if allowed is None else allowed - len(rest_windows)
+            return list(islice((windows_of(p)[0] for p in to_read if p >= first), left))
         known = len(found or [])
-        return [w for w in windows if w.passage >= known] + rest_windows
+        return [windows_of(p)[0] for p in to_read if p >= known] + rest_windows
 
     def windows_within(self, budget_ms: float) -> int | None:
         """How many windows a question can read in `budget_ms` on this CPU (None: no limit)."""

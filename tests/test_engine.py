@@ -445,6 +445,42 @@ def test_the_first_passage_is_read_whole_where_its_best_window_misses_the_answer
     assert answer in answer_shown.text[slice(*answer_shown.answer)]
 
 
+def test_later_results_are_read_when_the_first_give_no_confident_answer(engine, monkeypatch):
+    """reader_later_passages: when the results read give no confident answer, the best windows
+    of the next ones are read too, in what the time budget has left, and what comes of it is
+    what reading them all at once gives."""
+    reads = []
+    read_later = engine.reader.read_later
+
+    def counted(question, passages, *options, **named):
+        reads.append((len(passages), named.get("later", 0)))
+        return read_later(question, passages, *options, **named)
+
+    same_reader = {"reader_layers": str(engine.reader.weights.layers), "reader_budget_ms": 0}  # 0: no limit
+    unlimited = Engine(engine.settings, embedder=engine.embedder, **same_reader)
+    assert unlimited.reader is engine.reader
+    at_once = Engine(engine.settings, embedder=engine.embedder, **same_reader, reader_later_passages=0,
+                     reader_passages=engine.settings.reader_passages + engine.settings.reader_later_passages)
+    monkeypatch.setattr(engine.reader, "read_later", counted)
+    passages, later = engine.settings.reader_passages, engine.settings.reader_later_passages
+    unsure = ["brp jumlah IKM thn 2023", "harga emas hari ini", "what share of IKM centres is in the creative industry?"]
+    for question in unsure:
+        reads.clear()
+        found = unlimited.ask(question)
+        if found.answer.confident:
+            continue  # which reader this CPU runs decides how sure it is
+        assert reads == [(1, 0), (passages, 0), (passages + later, later)]
+        whole = at_once.ask(question)
+        assert [r.passage_id for r in found.results] == [r.passage_id for r in whole.results]
+        assert (found.answer.text, found.answer.passage_id) == (whole.answer.text, whole.answer.passage_id)
+        break
+    else:
+        pytest.fail("every question meant to be unsure was answered confidently")
+    reads.clear()
+    assert unlimited.ask("siapa Direktur Jenderal IKMA Kemenperin?").answer.confident
+    assert reads == [(1, 0)]  # a sure answer: nothing more read
+
+
 def test_engines_in_one_process_share_one_reader(engine):
     other = Engine(engine.settings, embedder=engine.embedder, reader_passages=1)
     assert other.reader is engine.reader  # the model is about 400 MB: one copy per process
@@ -482,7 +518,8 @@ def test_a_sure_answer_from_the_first_passage_is_not_read_on(engine, monkeypatch
     assert reads == [(1, False), (1, False), (passages, True)]
     reads.clear()
     unsure_at_first = engine.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?").answer
-    assert reads == [(1, False), (passages, True)]
+    later = [] if unsure_at_first.confident else [(passages + engine.settings.reader_later_passages, True)]
+    assert reads == [(1, False), (passages, True), *later]
     # reading on finds what reading everything at once finds (which reader this CPU runs decides
     # whether that is "319 IKM", and how sure: the quality tables measure that, not this test)
     everything = always.ask("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?").answer

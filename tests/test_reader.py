@@ -193,6 +193,27 @@ def test_the_rest_of_a_passage_is_read_only_as_far_as_the_time_budget_allows(rea
         reader.read(question, whole=1)[0][0]  # all of it fits: as with no limit (0)
 
 
+def test_later_results_are_read_in_what_the_time_budget_has_left(reader):
+    """`later`: the last passages are read in their best windows only, after the others' best
+    windows and the rest of those read whole, in the windows the budget still holds."""
+    question, short = "berapa jumlah IKM?", [KUMPARAN, KUMPARAN]
+    later_ones = [BATTERY_PAGE, KUMPARAN]
+    first = reader.read([(question, short)], whole=1)  # two short passages: two windows
+    for room in (2, 3, 4):
+        budget = reader.window_ms * (room + 0.5)
+        read = reader._windows(0, question, short + later_ones, whole=1, budget_ms=budget, found=first[0], later=2)
+        assert [w.passage for w in read] == [2, 3][: room - 2] and all(w.best for w in read)
+    # a long first passage's rest takes the room first
+    budget = reader.window_ms * 4.5
+    long_first = [BATTERY_PAGE, KUMPARAN]
+    assert reader._windows(0, question, long_first + later_ones, whole=1, budget_ms=budget, later=2) == []
+    # what is read later adds to what was read, passage by passage
+    found = reader.read([(question, short + later_ones)], whole=1, found=first, later=[2])[0]
+    assert found[:2] == first[0] and found[2] and found[3]
+    alone = reader.read([(question, later_ones)])[0]
+    assert [(s.start, s.end) for s in found[2]] == [(s.start, s.end) for s in alone[0]]
+
+
 def test_covering_windows_read_all_of_a_passage_from_sentence_starts(reader):
     tokens = reader._tokenizer.encode(BATTERY_PAGE, add_special_tokens=False)
     offsets, room = list(tokens.offsets), WINDOW_TOKENS
