@@ -817,7 +817,8 @@ def runtime(
         limit = (f"{reading['windows_per_question']} windows a question ({reading['window_ms']} ms a window "
                  f"within reader_budget_ms {reading['budget_ms']:g})" if reading["windows_per_question"] is not None
                  else "no time limit")
-        out.print(f"reading: the best window of each passage, the rest of the first {reading['whole_passages']} "
+        out.print(f"reading: the best window of each passage, the rest of the first {reading['whole_passages']}, "
+                  f"and without a confident answer the best windows of the next {reading['later_passages']} results, "
                   f"as far as {limit}", markup=False, soft_wrap=True)
 
 

@@ -422,7 +422,7 @@ class Engine:
             described["reader"] = reader.describe(measurements=True) | {"layers_reason": layers_reason}
             whole, budget_ms = self._reading
             described["reader"]["reading"] = {
-                "whole_passages": whole, "budget_ms": budget_ms,
+                "whole_passages": whole, "later_passages": self.settings.reader_later_passages, "budget_ms": budget_ms,
                 "window_ms": round(reader.window_ms, 1) if reader.window_ms else None,
                 "windows_per_question": reader.windows_within(budget_ms),  # None: no limit
             }

@@ -225,6 +225,9 @@ def test_runtime_says_what_was_chosen_and_why(engine):
     within = engine.reader.windows_within(engine.settings.reader_budget_ms)  # this CPU's reading depth
     assert as_json["reader"]["reading"]["windows_per_question"] == within and within >= 1
     assert f"as far as {within} windows a question" in shown.stdout
+    later = engine.settings.reader_later_passages
+    assert as_json["reader"]["reading"]["later_passages"] == later
+    assert f"the best windows of the next {later} results" in shown.stdout
     forced = json.loads(qa("runtime", "--json", env={"QA_EMBEDDING_PRECISION": "fp32",
                                                      "QA_READER_PRECISION": "int8-weights"}).stdout)
     assert forced["passages"]["precision"] == "fp32" and forced["reason"].startswith("forced by the setting")
