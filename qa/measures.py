@@ -55,6 +55,13 @@ _MAGNITUDE = r"(?:ribu|juta|miliar|triliun|thousand|million|billion)\b"
 _COUNTED = re.compile(r"\d(?:[\d.,]*\d)?\s*(?:" + _MAGNITUDE + r"\s*)?(?!" + _MAGNITUDE + r")(?P<word>[^\W\d_][\w-]*)",
                       re.IGNORECASE)
 PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)  # a share, which has no dimension
+# A figure alone: a number or a range, its currency and magnitude, then at most two words (its
+# unit, what it counts: "79.000 dollar AS", "70 persen saham"), a rate's denominator and a
+# bracket ("26,5 baht (Rp 6.500)"). A name may start with a number and go on ("10 km jalan cepat",
+# "50 Alasan Mengapa …": a race and a book that FacQA's "apa" questions ask for).
+_FIGURE_ALONE = re.compile(r"[(\[]?(?:Rp\.?|US\$|\$)?\s?\d[\d.,]*(?:\s*-\s*\d[\d.,]*)?(?:\s*" + _MAGNITUDE + r")?"
+                           r"(?:\s*%)?(?:\s*[^\W\d_][\w-]*){0,2}(?:" + _PER.pattern + r")?(?:\s*\([^)]*\))?\W*",
+                           re.IGNORECASE)
 def what_is_the(measures: str) -> str:
     """The pattern of an English question naming the measure it asks for, one of `measures`
     (alternatives): "what was the industry confidence index …", "what is its budget …"."""
@@ -96,6 +103,12 @@ def asks_a_time(question: str) -> bool:
     """Whether the figure asked may be a time, which a year can answer: a duration or an age
     ("sudah berapa lama …?": "sejak Perjanjian Roma 1957"; "how long" may ask one too)."""
     return asked_dimension(question) == "time" or bool(_HOW_LONG.search(question))
+
+
+def figure_alone(words: str) -> bool:
+    """Whether `words` are a figure and what it measures, nothing more: "74 juta jiwa", "Rp 5.700
+    per liter", "15 persen"; not "10 km jalan cepat", a name that starts with one."""
+    return bool(_FIGURE_ALONE.fullmatch(words.strip()))
 
 
 def unit_dimensions(words: str) -> set[str]:

@@ -31,7 +31,7 @@ from qa.citations import cited_sentence
 from qa.dates import MONTHS, WEEKDAY, parse_date
 from qa.definitions import DEFINITION_CUE, asked_acronym, names_acronym, spelled_out
 from qa.lexical import STOP_WORDS, WORD, stems
-from qa.measures import PERCENTAGE, asks_a_time, measures_what_is_asked
+from qa.measures import PERCENTAGE, asks_a_time, figure_alone, measures_what_is_asked
 from qa.periods import Period, names_a_period, passage_period, time_spans, without_times
 from qa.query import QueryPlan
 from qa.reader import Span
@@ -64,8 +64,10 @@ _WEEKDAY = re.compile(WEEKDAY, re.IGNORECASE)
 _ASKS_A_RANK = re.compile(r"\bke\s*-?\s*berapa", re.IGNORECASE)
 _RANK = re.compile(r"\b(?:[IVXLC]+|(?i:ke-?" + _SMALL_NUMBER + r"))\b")
 # Indonesian asks for a figure with "berapa"; "apa" asks for a thing ("topan apa ...", "apa nama
-# ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure for its answer. So
-# does English "what is/are ..." where it names no measure (those ask a QUANTITY, qa.answers).
+# ..."): of FacQA train's and valid's 1,102 "apa" questions, none has a figure alone for its
+# answer (`measures.figure_alone`; 4 ask for a thing whose name starts with a number: "10 km jalan
+# cepat", "50 Alasan Mengapa …"). So does English "what is/are ..." where it names no measure
+# (those ask a QUANTITY, qa.answers).
 _ASKS_A_THING = re.compile(r"\bapa(?:kah)?\b|\bwhat\s+(?:is|are|was|were)\b", re.IGNORECASE)
 _STARTS_WITH_FIGURE = re.compile(r"(?:Rp\.?|US\$|\$)?\s?\d")
 # Digits that write a number, not those inside a name ("Startup4Industry", "G20"); "Rp7,9" is money.
@@ -342,7 +344,7 @@ def acceptable(words: str, asked_kind: str, question: str = "") -> bool:
     if all(t.lower() in STOP_WORDS and not _ACRONYM.fullmatch(t) for t in written):
         return False
     tokens = [t.lower() for t in written]
-    if asked_kind == ENTITY and _ASKS_A_THING.search(question) and _STARTS_WITH_FIGURE.match(words):
+    if asked_kind == ENTITY and _ASKS_A_THING.search(question) and figure_alone(words):
         return False
     if (asked_kind == QUANTITY or (asked_kind == ENTITY and ASKS_WHICH.search(question))) and _only_a_time(words):
         # a figure, or the thing asked ("di kota manakah …"), is not a date ("30/05/2023", "Oktober

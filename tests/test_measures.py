@@ -1,6 +1,6 @@
 import pytest
 
-from qa.measures import asked_dimension, asks_a_time, measures_what_is_asked, unit_dimensions
+from qa.measures import asked_dimension, asks_a_time, figure_alone, measures_what_is_asked, unit_dimensions
 
 
 @pytest.mark.parametrize("question, dimension", [
@@ -74,3 +74,20 @@ def test_a_figure_answers_in_the_dimension_asked(words, question, ok):
 ])
 def test_a_question_may_ask_a_time(question, time):
     assert asks_a_time(question) == time
+
+
+@pytest.mark.parametrize("words, alone", [
+    ("74 juta jiwa", True),
+    ("Rp 5.700 per liter", True),
+    ("7.000- 7.500 ekor", True),
+    ("3,5%", True),
+    ("(15)", True),
+    ("2005", True),
+    ("79.000 dollar AS", True),  # a unit of two words
+    ("26,5 baht (Rp 6.500)", True),
+    ("10 km jalan cepat", False),  # a race
+    ("50 Alasan Mengapa Anwar Tak Bisa Menjadi Perdana Menteri", False),  # a book
+    ("Khanun", False),
+])
+def test_a_figure_alone_is_a_number_with_at_most_its_unit(words, alone):
+    assert figure_alone(words) == alone

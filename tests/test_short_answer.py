@@ -152,6 +152,8 @@ def test_why_and_how_questions_get_sentences(question, kind):
     ("52,75 poin", "what was the industry confidence index in October 2024?", True),  # it names one
     ("Rp 5.000", "apa yang dibeli warga?", False),
     ("Khanun", "topan apa yang melanda Provinsi Jiangsu?", True),
+    ("10 km jalan cepat", "Pada nomor apakah Darwati memperoleh perak?", True),  # a name that starts with a number
+    ("150 km per jam", "angin apa yang melanda kota itu?", False),  # a rate is a figure too
     ("G20", "apa nama forum itu?", True),
     ("52,75 poin", "what was the industry confidence index in October 2024?", True),  # English "what" asks figures too
     ("4,4 juta unit", "jumlah unit IKM tahun 2022 berapa?", True),
