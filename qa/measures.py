@@ -62,6 +62,8 @@ PERCENTAGE = re.compile(r"%|\b(?:persen|percent)\b", re.IGNORECASE)  # a share, 
 _FIGURE_ALONE = re.compile(r"[(\[]?(?:Rp\.?|US\$|\$)?\s?\d[\d.,]*(?:\s*-\s*\d[\d.,]*)?(?:\s*" + _MAGNITUDE + r")?"
                            r"(?:\s*%)?(?:\s*[^\W\d_][\w-]*){0,2}(?:" + _PER.pattern + r")?(?:\s*\([^)]*\))?\W*",
                            re.IGNORECASE)
+
+
 def what_is_the(measures: str) -> str:
     """The pattern of an English question naming the measure it asks for, one of `measures`
     (alternatives): "what was the industry confidence index …", "what is its budget …"."""

@@ -28,8 +28,8 @@ import time
 import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import islice
 from importlib import metadata
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
