@@ -26,6 +26,7 @@ import statistics
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import metadata
@@ -270,10 +271,14 @@ class Reader:
         self.choice: RuntimeChoice = self.chooser.choice(settings.reader_precision, measure_again)
         self._core, self._models = core, models
         self._lock = threading.Lock()  # one inference request: calls take turns
-        # a question read on (the rest of the first passage, later results) lays out its
-        # passages once
-        self._layout = lru_cache(maxsize=LAYOUTS_KEPT)(lambda *key: _Layout(self._tokenizer, *key))
         self._batcher = Batcher(self._read, MAX_BATCH, "answer-reading")
+
+    @cached_property
+    def _layout(self) -> Callable[[str, int, frozenset[str]], _Layout]:
+        """A passage's layout for a question (passage, room, question stems), kept: a question
+        read on (the rest of the first passage, later results) lays out its passages once. Made
+        at first use, which may be the runtime choice's trial, before `__init__` is done."""
+        return lru_cache(maxsize=LAYOUTS_KEPT)(lambda *key: _Layout(self._tokenizer, *key))
 
     @cached_property
     def _request(self):

@@ -90,6 +90,16 @@ def test_a_setting_names_the_reader(settings, weights):
     assert shared_reader(_with(settings, reader_layers=str(weights.layers))) is reader  # one per process
 
 
+def test_a_reader_measures_its_runtime_on_a_cpu_it_has_not_met(settings):
+    """What a fresh install does at first use, before any choice is recorded: the trial reads
+    its sample questions in every format (the shallowest reader: the quickest to time)."""
+    shallowest = READERS[-1]
+    choose_reader(_with(settings, reader_layers=str(shallowest.layers)))  # its export, made once
+    measured = Reader(settings, shallowest, measure_again=True)
+    assert measured.choice.measurements and measured.window_ms > 0
+    assert measured.read([CHECK_EXAMPLES[0]])[0][0]  # and it reads
+
+
 def test_a_setting_forces_the_readers_format(reader):
     forced = reader.chooser.choice("int8-weights")
     assert forced.questions.precision == "int8-weights" and not forced.measurements
