@@ -479,6 +479,12 @@ def test_later_results_are_read_when_the_first_give_no_confident_answer(engine, 
     reads.clear()
     assert unlimited.ask("siapa Direktur Jenderal IKMA Kemenperin?").answer.confident
     assert reads == [(1, 0)]  # a sure answer: nothing more read
+    # asked together, later results are read in a third batch, with the same answers
+    asked = [*unsure, "berapa total tenaga kerja industri tahun 2022 menurut Reni?", "siapa Direktur Jenderal IKMA Kemenperin?"]
+    tolerance = batch_tolerance(engine.reader, exact=1e-3, rounded=0.01)
+    for together, alone in zip(unlimited.ask_many(asked), [unlimited.ask(q) for q in asked]):
+        assert (together.answer.text, together.answer.passage_id) == (alone.answer.text, alone.answer.passage_id)
+        assert together.answer.confidence == pytest.approx(alone.answer.confidence, abs=tolerance)
 
 
 def test_engines_in_one_process_share_one_reader(engine):
