@@ -603,6 +603,9 @@ def evaluate(
     corpus_dir: Annotated[Optional[Path], typer.Option(
         "--corpus-dir", help="Articles the questions are about [default: ./corpus].",
         rich_help_panel=SETTINGS)] = None,
+    answers_out: Annotated[Optional[Path], typer.Option(
+        "--answers-out", help="Also write each question's outcome with the trained reader here (JSONL): its answer, "
+        "whether confident, holding the expected words and right, the rank of its first relevant result.")] = None,
 ):
     """Measure the ranking (hit@1/3/10, MRR@10) and the short answers (token F1, exact match,
     share answered confidently, share of confident answers right, unanswerable questions left
@@ -617,13 +620,19 @@ def evaluate(
     * `qa eval`
 
     * `qa eval --facqa ../shared/data/facqa --split valid`
+
+    * `qa eval --answers-out before.jsonl`, then after a change `python benchmarks/compare_answers.py before.jsonl after.jsonl`
     """
     import tempfile
 
-    from qa.evaluation import PLAIN, Evaluation, facqa as facqa_items, load_questions, markdown
+    from qa.evaluation import (
+        PLAIN, Evaluation, answer_records, facqa as facqa_items, load_questions, markdown, write_records,
+    )
 
     started = time.perf_counter()
     try:
+        if answers_out is not None and not answers_out.parent.is_dir():  # known before minutes of asking
+            raise InvalidInputError(f"cannot write {answers_out}: no folder {answers_out.parent}")
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             engine = _engine(config, model=model, index_dir=Path(tmp) / "index", corpus_dir=corpus_dir)
             if facqa is not None:
@@ -645,6 +654,8 @@ def evaluate(
                 asked = itertools.count(1)
                 scores = evaluation.compare(lambda: shown(next(asked), len(items) * rankings))
             given = evaluation.given_passages() if facqa is not None else None
+        if answers_out is not None:
+            write_records(answers_out, answer_records(evaluation.answered["trained"]))
     except QAError as exc:
         raise _fail(exc) from None
     out.print(f"{name}: {len(items)} questions over {report.passages} passages "

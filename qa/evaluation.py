@@ -13,6 +13,7 @@ cannot answer: the right response is a low-confidence answer.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import time
@@ -142,6 +143,7 @@ class Evaluation:
     def __init__(self, engine: Engine, items: list[Item]):
         self.engine = engine
         self.items = items
+        self.answered: dict[str, list[_Asked]] = {}  # by reader, from the last `compare`
         passages = list(engine.index.passages())
         texts = {p.id: normalize(p.text) for p in passages}
         by_article: dict[str, set[str]] = {}
@@ -182,11 +184,12 @@ class Evaluation:
 
     def compare(self, asked: Callable[[], None] | None = None) -> list[Scores]:
         """The configured ranking with the trained reader's answers and with the rules' answers
-        (only the answers differ), each also on SUBSETS alone; then plain BM25 and plain dense."""
+        (only the answers differ), each also on SUBSETS alone; then plain BM25 and plain dense.
+        Each reader's outcomes are kept in `answered`."""
         rows = []
         for reader in ("trained", "rules"):
             engine = Engine(self.engine.settings, self.engine.embedder, reader=reader)
-            outcomes = self.outcomes(asked=asked, engine=engine)
+            outcomes = self.answered[reader] = self.outcomes(asked=asked, engine=engine)
             rows.append(scores(f"hybrid, {reader} answers", outcomes))
             for tag, label in SUBSETS.items():
                 subset = [o for o in outcomes if tag in o.item.tags]
@@ -226,13 +229,18 @@ def _guess(answer) -> str:
     return ""
 
 
+def holds(guess: str, expected: str) -> bool:
+    """Whether the answer holds the expected words ("answer holds expected")."""
+    return normalize(expected) in normalize(guess)
+
+
 def is_right(guess: str, expected: str) -> bool:
     """An answer is right when it holds the expected words or its token F1 with them is >=
     RIGHT_F1, and it gives every number the expected answer gives: "21 sentra IKM" shares two
     words of three with "89 sentra IKM" and is still wrong."""
     if not set(_NUMBERS.findall(expected)) <= set(_NUMBERS.findall(guess)):
         return False
-    return token_f1(guess, expected) >= RIGHT_F1 or bool(normalize(expected)) and normalize(expected) in normalize(guess)
+    return token_f1(guess, expected) >= RIGHT_F1 or bool(normalize(expected)) and holds(guess, expected)
 
 
 def scores(name: str, outcomes: list[_Asked], answers: bool = True) -> Scores:
@@ -255,12 +263,62 @@ def scores(name: str, outcomes: list[_Asked], answers: bool = True) -> Scores:
         mrr10=sum(1 / r for r in ranks if r) / n if n else NAN,
         f1=mean([token_f1(o.guess, o.item.answer) for o in expected]),
         exact=mean([float(answer_words(o.guess) == answer_words(o.item.answer)) for o in expected]),
-        contains=mean([float(normalize(o.item.answer) in normalize(o.guess)) for o in expected]),
+        contains=mean([float(holds(o.guess, o.item.answer)) for o in expected]),
         coverage=mean([float(o.confident) for o in expected]),
         precision=mean([float(is_right(o.guess, o.item.answer)) for o in confident]),
         abstained=mean([float(not o.confident) for o in outcomes if not o.item.answerable and answers]),
         ms=statistics.median(o.ms for o in outcomes),
     )
+
+
+def answer_records(outcomes: list[_Asked]) -> list[dict]:
+    """Each question's outcome as a JSON record (`qa eval --answers-out`): the answer as scored
+    (the best found, confident or not), whether it is confident, holds the expected words and
+    is right, the rank of the first relevant result (null: not in the results), and its tags."""
+    return [{"question": o.item.question, "expected": o.item.answer, "answer": o.guess, "confident": o.confident,
+             "holds": bool(o.item.answer) and holds(o.guess, o.item.answer),
+             "right": bool(o.item.answer) and is_right(o.guess, o.item.answer),
+             "rank": o.rank, "answerable": o.item.answerable, "tags": o.item.tags} for o in outcomes]
+
+
+def write_records(path: Path, records: list[dict]) -> None:
+    """`records` as JSONL at `path`, whole or not at all (written beside it, then moved)."""
+    path = Path(path)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        os.replace(staging, path)
+    except OSError as exc:
+        staging.unlink(missing_ok=True)
+        raise InvalidInputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def read_records(path: Path) -> list[dict]:
+    """The records `write_records` wrote at `path`."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{path}: not a file of answer records ({exc})") from None
+
+
+def tally(records: list[dict]) -> dict[str, int]:
+    """Counts over `answer_records`: questions with an expected answer, those whose answer holds
+    it, those answered confidently and of those the right ones, and unanswerable questions
+    answered confidently (none is right)."""
+    expected = [r for r in records if r["expected"]]
+    return {"expected": len(expected), "holds": sum(r["holds"] for r in expected),
+            "confident": sum(r["confident"] for r in expected),
+            "right_when_confident": sum(r["confident"] and r["right"] for r in expected),
+            "unanswerable_confident": sum(r["confident"] for r in records if not r["answerable"])}
+
+
+def changed_answers(before: list[dict], after: list[dict]) -> list[tuple[dict, dict]]:
+    """The questions whose answer or confidence differs between two runs of one question set
+    (`answer_records`, matched by question; a question asked twice counts once)."""
+    earlier = {r["question"]: r for r in before}
+    return [(earlier[r["question"]], r) for r in after if r["question"] in earlier
+            and (earlier[r["question"]]["answer"], earlier[r["question"]]["confident"]) != (r["answer"], r["confident"])]
 
 
 def markdown(scores: list[Scores]) -> str:

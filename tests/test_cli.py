@@ -107,7 +107,7 @@ def test_bad_setting_is_one_line(settings):
 def test_eval_prints_the_rankings_and_both_kinds_of_answers(tmp_path):
     from conftest import ROOT
 
-    result = qa("eval", cwd=ROOT)
+    result = qa("eval", "--answers-out", tmp_path / "answers.jsonl", cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("benchmarks/questions.jsonl: 67 questions over ")
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
@@ -117,11 +117,20 @@ def test_eval_prints_the_rankings_and_both_kinds_of_answers(tmp_path):
             "hybrid, trained answers: held-out questions (never tuned on)"} <= set(names)
     hybrid_hit1 = float(rows[1].split(" | ")[2])
     assert hybrid_hit1 >= 0.94
+    # each question's outcome with the trained reader, adding up to its row's "answer holds expected"
+    answers = [json.loads(line) for line in (tmp_path / "answers.jsonl").read_text(encoding="utf-8").splitlines()]
+    expected = [a for a in answers if a["expected"]]
+    assert len(answers) == 67 and f"{sum(a['holds'] for a in expected) / len(expected):.3f}" == rows[1].split(" | ")[8]
+    compared = subprocess.run([sys.executable, ROOT / "benchmarks" / "compare_answers.py", tmp_path / "answers.jsonl",
+                               tmp_path / "answers.jsonl"], capture_output=True, text=True)
+    assert compared.returncode == 0 and "\n0 questions changed" in compared.stdout
 
 
 def test_eval_bad_input_is_one_line(tmp_path):
     missing = qa("eval", tmp_path / "none.jsonl")
     assert missing.returncode == 2 and missing.stderr.strip().startswith("error: question set")
+    nowhere = qa("eval", "--answers-out", tmp_path / "no" / "answers.jsonl")
+    assert nowhere.returncode == 2 and nowhere.stderr.startswith("error: cannot write") and nowhere.stderr.count("\n") == 1
     split = qa("eval", "--facqa", tmp_path, "--split", "test")
     assert split.returncode == 2 and "--split must be train or valid" in split.stderr
 

@@ -4,7 +4,10 @@ import pytest
 
 from conftest import ROOT
 from qa.errors import InvalidInputError
-from qa.evaluation import Evaluation, Item, facqa, is_right, load_questions, markdown
+from qa.evaluation import (
+    Evaluation, Item, answer_records, changed_answers, facqa, is_right, load_questions, markdown, read_records, tally,
+    write_records,
+)
 
 QUESTIONS = ROOT / "benchmarks" / "questions.jsonl"
 FACQA = ROOT.parent / "shared" / "data" / "facqa"
@@ -32,6 +35,34 @@ def test_own_question_set_hit_at_1_is_at_least_095(engine):
     assert bm25.f1 != bm25.f1  # a plain ranking's row has no answer scores (NaN)
     table = markdown(list(rows.values()))
     assert table.count("\n") == len(rows) + 1 and "hit@1" in table and "right when confident" in table
+    # each question's outcome, as `qa eval --answers-out` writes it, adds up to the table's row
+    records = answer_records(evaluation.answered["trained"])
+    counts = tally(records)
+    assert len(records) == hybrid.questions and counts["unanswerable_confident"] == 0
+    assert counts["holds"] / counts["expected"] == pytest.approx(hybrid.contains)
+    assert counts["confident"] / counts["expected"] == pytest.approx(hybrid.coverage)
+    assert counts["right_when_confident"] / counts["confident"] == pytest.approx(hybrid.precision)
+    answerable = [r for r in records if r["answerable"]]
+    assert sum(r["rank"] == 1 for r in answerable) / len(answerable) == pytest.approx(hybrid.hit1)
+
+
+def test_answer_records_are_written_whole_and_compared_question_by_question(tmp_path):
+    before = [{"question": "a?", "expected": "1", "answer": "1", "confident": True, "holds": True, "right": True,
+               "rank": 1, "answerable": True, "tags": []},
+              {"question": "b?", "expected": None, "answer": "x", "confident": False, "holds": False, "right": False,
+               "rank": None, "answerable": False, "tags": ["unanswerable"]}]
+    after = [dict(before[0], answer="2", holds=False, right=False), dict(before[1], confident=True)]
+    write_records(tmp_path / "before.jsonl", before)
+    assert read_records(tmp_path / "before.jsonl") == before and not list(tmp_path.glob(".*.tmp"))
+    assert changed_answers(before, after) == list(zip(before, after))
+    assert changed_answers(before, before) == []
+    assert tally(after) == {"expected": 1, "holds": 0, "confident": 1, "right_when_confident": 0,
+                            "unanswerable_confident": 1}
+    with pytest.raises(InvalidInputError, match="cannot write"):
+        write_records(tmp_path / "no" / "such.jsonl", before)
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    with pytest.raises(InvalidInputError, match="not a file of answer records"):
+        read_records(tmp_path / "bad.jsonl")
 
 
 def test_evidence_no_passage_holds_is_an_error(engine):
