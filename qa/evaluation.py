@@ -271,6 +271,10 @@ def scores(name: str, outcomes: list[_Asked], answers: bool = True) -> Scores:
     )
 
 
+# what each of `answer_records` holds
+RECORD_KEYS = frozenset({"question", "expected", "answer", "confident", "holds", "right", "rank", "answerable", "tags"})
+
+
 def answer_records(outcomes: list[_Asked]) -> list[dict]:
     """Each question's outcome as a JSON record (`qa eval --answers-out`): the answer as scored
     (the best found, confident or not), whether it is confident, holds the expected words and
@@ -294,12 +298,15 @@ def write_records(path: Path, records: list[dict]) -> None:
 
 
 def read_records(path: Path) -> list[dict]:
-    """The records `write_records` wrote at `path`."""
+    """The records `write_records` wrote at `path` (each as `answer_records` makes them)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+            records = [json.loads(line) for line in handle if line.strip()]
+        if not all(isinstance(r, dict) and RECORD_KEYS <= r.keys() for r in records):
+            raise ValueError(f"each line needs {', '.join(sorted(RECORD_KEYS))}")
     except (OSError, ValueError) as exc:
         raise InvalidInputError(f"{path}: not a file of answer records ({exc})") from None
+    return records
 
 
 def tally(records: list[dict]) -> dict[str, int]:

@@ -5,8 +5,8 @@ import pytest
 from conftest import ROOT
 from qa.errors import InvalidInputError
 from qa.evaluation import (
-    Evaluation, Item, answer_records, changed_answers, facqa, is_right, load_questions, markdown, read_records, tally,
-    write_records,
+    RECORD_KEYS, Evaluation, Item, answer_records, changed_answers, facqa, is_right, load_questions, markdown,
+    read_records, tally, write_records,
 )
 
 QUESTIONS = ROOT / "benchmarks" / "questions.jsonl"
@@ -39,6 +39,7 @@ def test_own_question_set_hit_at_1_is_at_least_095(engine):
     records = answer_records(evaluation.answered["trained"])
     counts = tally(records)
     assert len(records) == hybrid.questions and counts["unanswerable_confident"] == 0
+    assert all(r.keys() == RECORD_KEYS for r in records)
     assert counts["holds"] / counts["expected"] == pytest.approx(hybrid.contains)
     assert counts["confident"] / counts["expected"] == pytest.approx(hybrid.coverage)
     assert counts["right_when_confident"] / counts["confident"] == pytest.approx(hybrid.precision)
@@ -60,9 +61,10 @@ def test_answer_records_are_written_whole_and_compared_question_by_question(tmp_
                             "unanswerable_confident": 1}
     with pytest.raises(InvalidInputError, match="cannot write"):
         write_records(tmp_path / "no" / "such.jsonl", before)
-    (tmp_path / "bad.jsonl").write_text("not json\n")
-    with pytest.raises(InvalidInputError, match="not a file of answer records"):
-        read_records(tmp_path / "bad.jsonl")
+    for bad in ("not json\n", '{"question": "a?"}\n', "[1, 2]\n"):
+        (tmp_path / "bad.jsonl").write_text(bad)
+        with pytest.raises(InvalidInputError, match="not a file of answer records"):
+            read_records(tmp_path / "bad.jsonl")
 
 
 def test_evidence_no_passage_holds_is_an_error(engine):
