@@ -324,8 +324,8 @@ def changed_answers(before: list[dict], after: list[dict]) -> list[tuple[dict, d
     """The questions whose answer or confidence differs between two runs of one question set
     (`answer_records`, matched by question; a question asked twice counts once)."""
     earlier = {r["question"]: r for r in before}
-    return [(earlier[r["question"]], r) for r in after if r["question"] in earlier
-            and (earlier[r["question"]]["answer"], earlier[r["question"]]["confident"]) != (r["answer"], r["confident"])]
+    pairs = [(earlier[r["question"]], r) for r in after if r["question"] in earlier]
+    return [(old, new) for old, new in pairs if (old["answer"], old["confident"]) != (new["answer"], new["confident"])]
 
 
 def markdown(scores: list[Scores]) -> str:
