@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
+from qa import atomic
 from qa.backends.base import FORMAT_VERSION, Manifest, same_model
 from qa.errors import (
     REBUILD_HINT, CorruptIndexError, IndexBusyError, IndexMismatchError, IndexNotFoundError, InvalidInputError,
@@ -48,14 +49,6 @@ STATE_FILES = "*.json"
 LOCK_WAIT_SECONDS = 10.0
 
 log = logging.getLogger(__name__)
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def _require_folder(index_dir: Path) -> None:
     """An index directory that is a file is an operator's slip, not a damaged index."""
@@ -129,11 +122,7 @@ def builds(index_dir: Path) -> list[Path]:
 
 def _set_live(index_dir: Path, name: str) -> None:
     """Point CURRENT at build `name`, atomically and durably."""
-    pointer = index_dir / f".{POINTER}.{secrets.token_hex(3)}.tmp"
-    pointer.write_text(name + "\n")
-    _fsync(pointer)
-    os.replace(pointer, index_dir / POINTER)
-    _fsync(index_dir)
+    atomic.write_text(index_dir / POINTER, name + "\n", durable=True)
 
 
 def recover(index_dir: Path) -> tuple[str, int] | None:
@@ -194,12 +183,12 @@ def backup(index_dir: Path, target: Path) -> tuple[str, int, int]:
                 if state.is_file():
                     shutil.copy2(state, partial / state.name)
             for written in (partial / build.name / STORE, partial / build.name, partial):
-                _fsync(written)
+                atomic.fsync(written)
             _set_live(partial, build.name)
             if target.exists():  # an empty folder: rename replaces it
                 target.rmdir()
             os.rename(partial, target)
-            _fsync(target.parent)
+            atomic.fsync(target.parent)
         except (OSError, sqlite3.Error) as exc:
             shutil.rmtree(partial, ignore_errors=True)
             raise disk_problem(target.parent) or StorageError(f"backup to {target} failed ({exc})") from exc
@@ -265,8 +254,8 @@ def new_build(index_dir: Path, manifest: Manifest, resume: bool = False):
     store.close()
     (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=2))
     for file in staging.iterdir():
-        _fsync(file)
-    _fsync(staging)
+        atomic.fsync(file)
+    atomic.fsync(staging)
     name = f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
     os.rename(staging, index_dir / name)
     try:

@@ -13,7 +13,6 @@ cannot answer: the right response is a low-confidence answer.
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import time
@@ -21,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa import atomic
 from qa.engine import Engine
 from qa.errors import InvalidInputError
 from qa.facqa import facqa_rows
@@ -286,14 +286,10 @@ def answer_records(outcomes: list[_Asked]) -> list[dict]:
 
 
 def write_records(path: Path, records: list[dict]) -> None:
-    """`records` as JSONL at `path`, whole or not at all (written beside it, then moved)."""
-    path = Path(path)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """`records` as JSONL at `path`, whole or not at all."""
     try:
-        staging.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        os.replace(staging, path)
+        atomic.write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     except OSError as exc:
-        staging.unlink(missing_ok=True)
         raise InvalidInputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

@@ -31,6 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa import atomic
 from qa.model_cache import cached_dir
 
 log = logging.getLogger(__name__)
@@ -332,7 +333,7 @@ class Chooser:
                      self.cpu.model)
             choice = self.measure()
             try:
-                _write_atomically(self.record, json.dumps(choice.to_dict(), indent=2))
+                atomic.write_text(self.record, json.dumps(choice.to_dict(), indent=2))
             except OSError as exc:  # a full disk: the choice still serves this run
                 log.warning("cannot record the runtime choice in %s (%s)", self.record, exc)
             return choice
@@ -474,10 +475,4 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staging.write_text(text)
-    os.replace(staging, path)
 

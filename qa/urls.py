@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from qa import atomic
 from qa.errors import FetchError
 from qa.feeds import FEED_SUFFIXES, FeedEntry, feed_entries, is_feed
 from qa.fetching import FetchPolicy, fetch
@@ -136,9 +136,7 @@ class WebReader:
         if not self.state_file or not self._pending:
             return
         values = self._validators | self._pending
-        temporary = self.state_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(values, indent=1), encoding="utf-8")
-        os.replace(temporary, self.state_file)
+        atomic.write_text(self.state_file, json.dumps(values, indent=1))
         self._validators, self._pending = values, {}
 
 

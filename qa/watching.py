@@ -24,6 +24,7 @@ from pathlib import Path
 
 import watchfiles
 
+from qa import atomic
 from qa.engine import Engine
 from qa.errors import IndexBusyError, InvalidInputError, NoArticlesError
 from qa.reading import ARTICLE_SUFFIXES, is_hidden
@@ -63,9 +64,7 @@ class FolderWatch:
 
     def _save(self) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.state_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"folder": str(self.folder.resolve()), "files": self.seen}), encoding="utf-8")
-        os.replace(temporary, self.state_file)
+        atomic.write_text(self.state_file, json.dumps({"folder": str(self.folder.resolve()), "files": self.seen}))
 
     def _files(self) -> dict[str, os.stat_result]:
         files = {}
