@@ -120,7 +120,9 @@ def with_negatives(rows: list[FacQARow], seed: int = SEED) -> list[Example]:
         scores = lexical.scores(stems(row.question))
         hard = next((passages[i] for i in np.argsort(-scores)[:20] if usable(passages[i])), None)
         other = rng.choice(passages)
-        for negative in {hard, other if usable(other) else None} - {None}:
+        # In a fixed order: a set of strings iterates in an order that changes with each process
+        # (PYTHONHASHSEED), and so would the examples' order after the shuffle, and the reader.
+        for negative in dict.fromkeys(p for p in (hard, other if usable(other) else None) if p is not None):
             examples.append(Example(row.question, negative))
         if hard is not None and row.answer_start >= 0:
             question = rng.choice([row.question, terse(row.question), with_english_question_word(row.question)])

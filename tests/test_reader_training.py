@@ -2,7 +2,10 @@
 labels the model learns."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from transformers import AutoTokenizer
@@ -52,6 +55,25 @@ def test_each_question_is_also_asked_of_its_passage_beside_a_distractor(rows):
     terse_ones = [e for e in beside if e.question.islower() and "?" not in e.question]
     english = [e for e in beside if re.match(r"(what|who|how many|when|where|which|how|why)\b", e.question)]
     assert 0.2 < len(terse_ones) / len(beside) < 0.45 and 0.2 < len(english) / len(beside) < 0.45
+
+
+# The examples for rows[:300] as a digest, computed in a fresh interpreter.
+_EXAMPLES_DIGEST = """
+import hashlib, sys
+from qa.facqa import facqa_rows
+from qa.reader_training import with_negatives
+examples = with_negatives(facqa_rows(sys.argv[1], "train")[:300])
+print(hashlib.sha256(repr([(e.question, e.passage, e.answer_start) for e in examples]).encode()).hexdigest())
+"""
+
+
+def test_the_examples_are_the_same_in_every_process(rows):
+    """Python orders a set of strings differently in each process (PYTHONHASHSEED): the training
+    examples, and so the reader trained with the fixed seed, must not depend on it."""
+    digests = {subprocess.run([sys.executable, "-c", _EXAMPLES_DIGEST, str(FACQA)], capture_output=True, text=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3")}
+    assert len(digests) == 1 and len(digests.pop()) == 65
 
 
 CONTEXT = "Douwes Dekker lahir di Pasuruan, Jawa Timur, pada 8 Oktober 1879."
