@@ -33,7 +33,7 @@ from qa.engine import Engine
 from qa.evaluation import facqa, is_right, load_questions
 from qa.facqa import FacQARow, facqa_rows
 from qa.query import QueryPlan
-from qa.reader_training import READERS, SEED, ReaderWeights, split_held_in
+from qa.reader_training import READERS, ReaderWeights, split_held_in
 from qa.short_answer import FEATURES, Calibration, Reading, readings
 from qa.types import Passage
 
@@ -72,7 +72,7 @@ def threshold_for(confidences: np.ndarray, right: np.ndarray, precision: float =
 def calibrate(facqa_dir: Path, weights: ReaderWeights, settings: Settings | None = None) -> dict:
     """Fit the curve and the threshold of the reader `weights` on held-in FacQA questions and
     save them beside its adapter."""
-    _, held_in = split_held_in(facqa_rows(facqa_dir, "train"), seed=SEED)
+    _, held_in = split_held_in(facqa_rows(facqa_dir, "train"))
     if not weights.calibration_file.is_file():
         # a new reader: which of a passage's readings is read as its best follows a curve, so it
         # is first read with another reader's, then given its own

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from qa.config import READER_LAYERS, load_settings
+from qa.config import READER_LAYERS, READER_SEED, load_settings
 from qa.errors import REBUILD_HINT, ArticleNotFoundError, CorruptIndexError, InvalidInputError, QAError
 from qa.query import DEFAULT_TOP_K, SORTS, renamed_note
 from qa.reading import FORMATS
@@ -705,6 +705,9 @@ def train_reader(
         help="More training data: extractive QA in SQuAD's JSON format (IDK-MRC, TyDi QA GoldP); repeatable.")] = None,
     squad_limit: Annotated[Optional[int], typer.Option(
         min=1, help="At most N questions from each --squad file, drawn with the fixed seed.")] = None,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the training draw: the order of the examples, their negatives, the new weights' start. "
+        "The held-in questions stay the same.")] = READER_SEED,
     calibrate_only: Annotated[bool, typer.Option(
         "--calibrate-only", help="Keep the committed weights; only fit the confidence curve and thresholds again.")] = False,
     config: ConfigFileOption = None,
@@ -734,7 +737,7 @@ def train_reader(
             raise InvalidInputError(f"FacQA file {facqa / 'train.csv'} not found")
         if not calibrate_only:
             scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, weights.layers, epochs=epochs, limit=limit,
-                           squad=tuple(squad or ()), squad_limit=squad_limit)
+                           squad=tuple(squad or ()), squad_limit=squad_limit, seed=seed)
             for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
                 out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}",
                           markup=False)

@@ -35,6 +35,7 @@ def _default_cache_dir() -> Path:
 # The number formats a model can be run in (see qa.runtime_choice); "auto" measures.
 Precision = Literal["auto", "fp32", "bf16", "fp16", "int8-weights", "int8"]
 READER_LAYERS = ("12", "8", "6")  # the committed readers (qa/data/reader-N), deepest first
+READER_SEED = 13  # the committed readers' training seed, and the one that draws the held-in questions
 
 
 class Settings(BaseSettings):

@@ -29,14 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from qa.chunking import sentence_spans
-from qa.config import READER_LAYERS
+from qa.config import READER_LAYERS, READER_SEED
 from qa.errors import InvalidInputError
 from qa.facqa import FacQARow, facqa_rows
 from qa.lexical import STOP_WORDS, LexicalIndex, stems
 
 log = logging.getLogger(__name__)
 
-SEED = 13
 MAX_TOKENS = 192  # FacQA's question and passage take about 90
 MAX_ANSWER_TOKENS = 30
 CONTEXT_CHARS = 480  # about 100 tokens of Indonesian: a little more than the windows the reader reads
@@ -91,15 +90,17 @@ class Example:
     answer_start: int = -1
 
 
-def split_held_in(rows: list[FacQARow], share: float = 0.1, seed: int = SEED) -> tuple[list[FacQARow], list[FacQARow]]:
-    """Train rows and held-in rows, split by passage (questions on one passage stay together)."""
+def split_held_in(rows: list[FacQARow], share: float = 0.1) -> tuple[list[FacQARow], list[FacQARow]]:
+    """Train rows and held-in rows, split by passage (questions on one passage stay together).
+    Always drawn with READER_SEED, whatever a training run's seed: the confidence curve is fitted on
+    these questions, so no reader may have been trained on them."""
     passages = sorted({r.passage for r in rows})
-    random.Random(seed).shuffle(passages)
+    random.Random(READER_SEED).shuffle(passages)
     held = set(passages[: int(len(passages) * share)])
     return [r for r in rows if r.passage not in held], [r for r in rows if r.passage in held]
 
 
-def with_negatives(rows: list[FacQARow], seed: int = SEED) -> list[Example]:
+def with_negatives(rows: list[FacQARow], seed: int = READER_SEED) -> list[Example]:
     """For each row: the row itself; its hardest BM25 non-answering passage and a random one as
     no-answer examples (a passage that holds the answer text is not a negative); and the row's
     passage beside its hard negative, before or after it, asked as written, tersely, or with an
@@ -135,7 +136,7 @@ def with_negatives(rows: list[FacQARow], seed: int = SEED) -> list[Example]:
     return examples
 
 
-def squad_examples(path: Path, limit: int | None = None, seed: int = SEED) -> list[Example]:
+def squad_examples(path: Path, limit: int | None = None, seed: int = READER_SEED) -> list[Example]:
     """The questions of a SQuAD-format JSON file (SQuAD 2.0, TyDi QA GoldP, IDK-MRC: `{"data":
     [{"paragraphs": [...]}]}` or a bare list of paragraphs, each with its `context` and `qas`),
     at most `limit` of them drawn at random. An `is_impossible` question, or one without
@@ -324,7 +325,7 @@ def base_reader(model_dir: Path, layers: int):
 
 
 def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS[0].layers, epochs: int = 2,
-          batch_size: int = 16, learning_rate: float = 5e-4, seed: int = SEED, limit: int | None = None,
+          batch_size: int = 16, learning_rate: float = 5e-4, seed: int = READER_SEED, limit: int | None = None,
           squad: tuple[Path, ...] = (), squad_limit: int | None = None) -> dict:
     """Train the reader of the encoder's first `layers` layers on FacQA train (and the
     SQuAD-format files `squad`, at most `squad_limit` questions of each) and save its LoRA
@@ -338,7 +339,7 @@ def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    rows, held_in = split_held_in(facqa_rows(facqa_dir, "train"), seed=seed)
+    rows, held_in = split_held_in(facqa_rows(facqa_dir, "train"))
     examples = with_negatives(rows[:limit] if limit else rows, seed)
     for path in squad:
         examples += squad_examples(path, squad_limit, seed)

@@ -275,9 +275,11 @@ def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
         {"question": "Kapan pabrik itu dibuka?", "answers": [{"text": "1991", "answer_start": 23}]},
         {"question": "Siapa pemiliknya?", "is_impossible": True, "answers": []}]}]), encoding="utf-8")
     trained = qa("train-reader", "--facqa", ROOT.parent / "shared" / "data" / "facqa", "--epochs", "1",
-                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader")
+                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader", "--seed", "14")
     assert trained.returncode == 0, trained.stderr
     assert "FacQA valid (gold passage): 311 questions, F1 " in trained.stdout
+    # another seed draws another training, never other held-in questions (the curve is fitted on them)
+    assert "held-in train: 241 questions, F1 " in trained.stdout
     assert {"adapter_config.json", "adapter_model.safetensors"} <= {p.name for p in (tmp_path / "reader").iterdir()}
     assert (tmp_path / "reader" / "adapter_model.safetensors").stat().st_size < 20_000_000
     missing = qa("train-reader", "--facqa", tmp_path / "nowhere")
