@@ -704,7 +704,7 @@ def train_reader(
     squad: Annotated[Optional[list[Path]], typer.Option(
         help="More training data: extractive QA in SQuAD's JSON format (IDK-MRC, TyDi QA GoldP); repeatable.")] = None,
     squad_limit: Annotated[Optional[int], typer.Option(
-        min=1, help="At most N questions from each --squad file, drawn with the fixed seed.")] = None,
+        min=1, help="At most N questions from each --squad file, drawn with the training seed (--seed).")] = None,
     seed: Annotated[int, typer.Option(
         help="Seed of the training draw: the order of the examples, their negatives, the new weights' start. "
         "The held-in questions stay the same.")] = READER_SEED,
