@@ -14,7 +14,7 @@ from qa.ranking import Candidate, answer_in
 from qa.reader import FIRST_SPANS, Span
 from qa.short_answer import (
     SENTENCE, Calibration, Reading, answer_kind, answers_as_asked, best_by_result, first_by_reading, readings, short_answer,
-    shown_range, spelled_out_readings, sure_as_asked,
+    shown_range, spelled_out_readings, sure_as_asked, vouching,
 )
 from qa.types import Answer, Passage, Result, ShortAnswer, Snippet, Source
 
@@ -46,10 +46,11 @@ def read_answer(plan: QueryPlan, ranked: list[Candidate], spans: list[list[Span]
     found = spelled_out_readings(plan, passages) or _readings(plan, passages, spans, calibration)
     short = short_answer(plan, passages, found, calibration)
     best = best_by_result(plan, passages, found, len(spans))
+    vouched = [b and vouching(plan, passages, found, b) for b in best]
     marks = {
-        c.passage.id: Marked(shown_range(plan, c.passage, b), round(b.confidence, 4),
-                             sure_as_asked(plan, c.passage, b, calibration))
-        for c, b in zip(ranked, best) if b and b.can_answer
+        c.passage.id: Marked(shown_range(plan, c.passage, b), round(v.confidence, 4),
+                             sure_as_asked(plan, c.passage, v, calibration))
+        for c, b, v in zip(ranked, best, vouched) if b and b.can_answer
     }
     first = first_by_reading(plan, passages, best)
     if first:

@@ -442,7 +442,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 plan.acronym and names_acronym(passage.text, (start, end), plan.acronym))
             found.append(Reading(
                 rank, (start, end), sentence, words, span.margin, span.probability, of_the_kind,
-                coverage=len(asked & set(stems(passage.text[slice(*sentence)]))) / max(len(asked), 1),
+                coverage=coverage(asked, passage.text[slice(*sentence)]),
                 echo=echo, best_window=span.best_window, restates=spans_answer and echo == 1,
                 english=plan.english, vouched=vouched,
             ))
@@ -456,6 +456,11 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
         r.agreeing = len(passages_giving[_same_words(r.words)]) - 1
         r.confidence = calibration.confidence(r.features)
     return found
+
+
+def coverage(asked: set[str], text: str) -> float:
+    """The share of the question's words (`asked`, stems) that `text` holds."""
+    return len(asked & set(stems(text))) / max(len(asked), 1)
 
 
 def _echo(words: str, said: set[str]) -> float:
@@ -529,14 +534,21 @@ def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], 
     wrong kind.
 
     For a question answered with a sentence (why, how), the share of the question's words in
-    the reading's sentence comes before confidence: the reader learnt factoid spans, and its
+    what the reading shows comes before confidence: the reader learnt factoid spans, and its
     surest span in a why-question's passage is often a name in a sentence about something else,
     while the sentence that says what the question asks about gives the reason, or is followed
-    by it (`with_reason`)."""
+    by it. What is shown is counted (`shown_range`: the sentence, and the next one that gives
+    the reason when it restates the question), so "… mengeluarkan peraturan tentang
+    dekonsentrasi … . Salah satu tujuannya adalah …" answers "apa tujuan peraturan
+    dekonsentrasi?" before a sentence that holds as many of its words but not its "tujuan"."""
     by_sentence = answer_kind(plan.written) == SENTENCE
+    asked = set(plan.content_stems)
+
+    def shown_coverage(r: Reading) -> float:
+        return coverage(asked, passages[r.rank].text[slice(*shown_range(plan, passages[r.rank], r))])
 
     def rank(r: Reading) -> tuple[bool, bool, float, float]:
-        return _of_the_period(plan, passages[r.rank], r), r.can_answer, r.coverage if by_sentence else 0.0, r.confidence
+        return _of_the_period(plan, passages[r.rank], r), r.can_answer, shown_coverage(r) if by_sentence else 0.0, r.confidence
     return rank
 
 
@@ -566,16 +578,30 @@ def shown_range(plan: QueryPlan, passage: Passage, reading: Reading) -> tuple[in
     return start + len(text) - len(text.lstrip()), end - len(text) + len(text.rstrip())
 
 
+def vouching(plan: QueryPlan, passages: list[Passage], found: list[Reading], reading: Reading) -> Reading:
+    """The reading whose confidence stands for `reading`'s answer: itself for a span answer; for a
+    sentence answer, the surest reading that can answer whose span lies within what `reading`
+    shows (`shown_range`). A sentence answer is chosen by the question's words it shows, and
+    its second sentence, the reason, often holds a surer span than the one that chose it."""
+    if answer_kind(plan.written) == SPAN:
+        return reading
+    start, end = shown_range(plan, passages[reading.rank], reading)
+    within = [r for r in found if r.rank == reading.rank and r.can_answer and start <= r.span[0] and r.span[1] <= end]
+    return max([reading, *within], key=lambda r: r.confidence)
+
+
 def short_answer(plan: QueryPlan, passages: list[Passage], found: list[Reading],
                  calibration: Calibration) -> ShortAnswer:
-    """The answer from the preferred reading (`preference`) of the results' passages."""
+    """The answer from the preferred reading (`preference`) of the results' passages, as sure as
+    the reading that vouches for it (`vouching`)."""
     kind = answer_kind(plan.written)
     if not found:
         return ShortAnswer(text=None, confidence=0.0, confident=False, kind=kind)
     asked = plan.asked.period
-    best = max(found, key=preference(plan, passages))
+    preferred = max(found, key=preference(plan, passages))
+    best = vouching(plan, passages, found, preferred)
     passage = passages[best.rank]
-    sentence = passage.text[slice(*(shown_range(plan, passage, best) if kind == SENTENCE else best.sentence))].strip()
+    sentence = passage.text[slice(*(shown_range(plan, passage, preferred) if kind == SENTENCE else best.sentence))].strip()
     period = _period(passage, best.sentence)
     confident = sure_as_asked(plan, passage, best, calibration)
     note = None

@@ -292,6 +292,39 @@ def test_a_sentence_that_restates_a_why_question_among_other_words_is_followed_b
     assert with_reason(text, first, set()) == first  # a question with no words of its own restates nothing
 
 
+def test_a_why_answer_is_chosen_by_the_question_words_it_shows():
+    """Two sentences hold as many of the question's words: one gives a reason of its own
+    ("sehingga") and is shown alone; the other restates the question and is shown with the next,
+    its reason ("tujuannya"). What is shown is weighed, so the second comes first, though the
+    reader is surer of a span in the first."""
+    text = ("Reni Yanita mengatakan pemerintah mengeluarkan peraturan tentang dekonsentrasi dan tugas pembantuan. "
+            "Salah satu tujuannya adalah menghilangkan tumpang tindih. Sehingga, penyerapan anggaran dekonsentrasi "
+            "dan tugas pembantuan lebih fokus ditujukan untuk masyarakat.")
+    plan = QueryPlan.of("apa tujuan peraturan dekonsentrasi dan tugas pembantuan?")
+    found = readings(plan, [passage(text)], [[span_of("penyerapan anggaran", 6.0, text),
+                                              span_of("Reni Yanita", 2.0, text)]], SURE)
+    assert found[0].coverage == found[1].coverage  # their own sentences tie
+    short = short_answer(plan, [passage(text)], found, SURE)
+    assert short.text.startswith("Reni Yanita") and short.text.endswith("tumpang tindih.")
+
+
+def test_a_why_answer_is_as_sure_as_the_surest_span_it_shows():
+    """The sentence that restates the question is chosen and shown with its reason; the reader's
+    span in the reason vouches for the answer, not its weak one in the restating sentence."""
+    text = ("Reni Yanita mengatakan pemerintah mengeluarkan peraturan tentang dekonsentrasi dan tugas pembantuan. "
+            "Salah satu tujuannya adalah menghilangkan tumpang tindih. Acara digelar di Jakarta.")
+    plan = QueryPlan.of("apa tujuan peraturan dekonsentrasi dan tugas pembantuan?")
+    found = readings(plan, [passage(text)], [[span_of("menghilangkan tumpang tindih", 5.0, text),
+                                              span_of("Reni Yanita", -1.0, text)]], SURE)
+    short = short_answer(plan, [passage(text)], found, SURE)
+    assert short.text.startswith("Reni Yanita") and short.text.endswith("tumpang tindih.")
+    assert short.confident and short.confidence == round(found[0].confidence, 4)
+    # a span answer stands for itself
+    plan = QueryPlan.of("siapa yang mengatakan pemerintah mengeluarkan peraturan?")
+    found = readings(plan, [passage(text)], [[span_of("Reni Yanita", -1.0, text)]], SURE)
+    assert not short_answer(plan, [passage(text)], found, SURE).confident
+
+
 def test_a_span_ends_with_the_sentence_it_starts_in():
     text = "IKM menyerap 12,39 juta tenaga kerja. Ini setara dengan 66,25 persen."
     found = readings(QueryPlan.of("berapa tenaga kerja IKM?"), [passage(text)], [[span_of(text[13:55], text=text)]], SURE)
