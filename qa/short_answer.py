@@ -543,9 +543,13 @@ def preference(plan: QueryPlan, passages: list[Passage]) -> Callable[[Reading], 
     dekonsentrasi?" before a sentence that holds as many of its words but not its "tujuan"."""
     by_sentence = answer_kind(plan.written) == SENTENCE
     asked = set(plan.content_stems)
+    shown: dict[tuple[int, tuple[int, int]], float] = {}  # what a sentence shows follows from it alone
 
     def shown_coverage(r: Reading) -> float:
-        return coverage(asked, passages[r.rank].text[slice(*shown_range(plan, passages[r.rank], r))])
+        key = (r.rank, r.sentence)
+        if key not in shown:
+            shown[key] = coverage(asked, passages[r.rank].text[slice(*shown_range(plan, passages[r.rank], r))])
+        return shown[key]
 
     def rank(r: Reading) -> tuple[bool, bool, float, float]:
         return _of_the_period(plan, passages[r.rank], r), r.can_answer, shown_coverage(r) if by_sentence else 0.0, r.confidence
