@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     reader_layers: Literal[("auto", *READER_LAYERS)] = Field(  # type: ignore[valid-type]
         "auto",
         description="Which trained reader: '12', all of the encoder's layers (answers best), '8' or '6', its "
-        "first eight or six (two thirds or half the reading time), or 'auto', the deepest whose 4 windows a "
+        "first eight or six (two thirds or half the reading time), or 'auto', the deepest whose 3 windows a "
         "question fit the time reader_budget_ms allows at the speed measured on this CPU, else 6.",
     )
     reader_passages: int = Field(

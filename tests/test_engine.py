@@ -441,7 +441,11 @@ def test_an_english_question_gets_the_answer_span(engine, question, answer):
     ("berapa IKM yang mendapat fasilitas desain dan cetak kemasan?", "319 IKM"),  # not 611, the other figure
 ])
 def test_the_first_passage_is_read_whole_where_its_best_window_misses_the_answer(engine, question, answer):
-    answer_shown = engine.ask(question).results[0]
+    # with no time limit: how far a CPU's budget reaches follows its speed (3 windows of the
+    # 12-layer reader on an AVX-512 BF16 EPYC stop short of these answers)
+    unlimited = Engine(engine.settings, embedder=engine.embedder, reader_layers=str(engine.reader.weights.layers),
+                       reader_budget_ms=0)
+    answer_shown = unlimited.ask(question).results[0]
     assert answer in answer_shown.text[slice(*answer_shown.answer)]
 
 
