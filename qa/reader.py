@@ -232,10 +232,15 @@ class _Layout:
         self.ids, self.offsets = encoding.ids[count:], [(a - shift, b - shift) for a, b in encoding.offsets[count:]]
         self.size = room - count
         self.begin = best_window(passage, self.offsets, self.size, question_stems)
+        self._question_stems = question_stems
 
     @cached_property
     def rest(self) -> list[int]:
-        return [b for b in covering_windows(self.passage, self.offsets, self.size) if b != self.begin]
+        """The windows covering the rest of the passage, those holding more of the question's
+        words first (in the passage's order among equals): a time budget that reads only some
+        of them reads the likelier ones."""
+        begins = [b for b in covering_windows(self.passage, self.offsets, self.size) if b != self.begin]
+        return sorted(begins, key=lambda b: -stems_held(self.passage, self.offsets, b, self.size, self._question_stems))
 
 
 @dataclass
@@ -470,11 +475,16 @@ def best_window(text: str, offsets: list[tuple[int, int]], room: int, question_s
     best, best_count = 0, -1
     for sentence in sentence_tokens(text, offsets):
         begin = min(sentence, len(offsets) - room)
-        end = offsets[begin + room - 1][1]
-        count = len(question_stems & set(stems(text[max(offsets[begin][0], 0) : end])))
+        count = stems_held(text, offsets, begin, room, question_stems)
         if count > best_count:
             best, best_count = begin, count
     return best
+
+
+def stems_held(text: str, offsets: list[tuple[int, int]], begin: int, room: int, question_stems: set[str]) -> int:
+    """How many distinct stems of the question the window of `room` tokens from `begin` holds."""
+    end = offsets[min(begin + room, len(offsets)) - 1][1]
+    return len(question_stems & set(stems(text[max(offsets[begin][0], 0) : end])))
 
 
 def covering_windows(text: str, offsets: list[tuple[int, int]], room: int) -> list[int]:

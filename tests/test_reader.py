@@ -189,7 +189,7 @@ def test_reading_the_rest_later_adds_to_what_was_read_before_what_one_read_finds
 
 def test_the_rest_of_a_passage_is_read_only_as_far_as_the_time_budget_allows(reader):
     """`budget_ms` a question, at the speed measured on this CPU: the best window is always
-    read; the rest of the passage, from its start, in as many windows as fit."""
+    read; the rest of the passage in as many windows as fit."""
     assert reader.window_ms and reader.window_ms > 0
     question = [(BATTERY_QUESTION, [BATTERY_PAGE])]
     every = reader._windows(0, BATTERY_QUESTION, [BATTERY_PAGE], whole=1)
@@ -201,6 +201,17 @@ def test_the_rest_of_a_passage_is_read_only_as_far_as_the_time_budget_allows(rea
     assert reader.read(question, whole=1, budget_ms=reader.window_ms * 0.5)[0][0] == best_only  # even below one window
     assert reader.read(question, whole=1, budget_ms=reader.window_ms * (len(every) + 0.5))[0][0] == \
         reader.read(question, whole=1)[0][0]  # all of it fits: as with no limit (0)
+
+
+def test_the_rest_of_a_passage_is_read_where_more_of_the_question_words_are_first(reader):
+    """A budget that holds one window beyond the best one reads the window holding the
+    question's words ("merekrut … pekerja", at the bottom), not the filler after the top."""
+    read = reader._windows(0, BATTERY_QUESTION, [BATTERY_PAGE], whole=1, budget_ms=reader.window_ms * 2.5)
+    text = [BATTERY_PAGE[min(a for a, b in w.offsets[w.first :] if b):max(b for _, b in w.offsets)] for w in read]
+    assert len(read) == 2 and "4.000" not in text[0] and "4.000 pekerja" in text[1]
+    found = reader.read([(BATTERY_QUESTION, [BATTERY_PAGE])], whole=1, budget_ms=reader.window_ms * 2.5)[0][0]
+    best = max(found, key=lambda s: s.margin)
+    assert BATTERY_PAGE[best.start : best.end].strip() == "4.000 pekerja"
 
 
 def test_later_results_are_read_in_what_the_time_budget_has_left(reader):
