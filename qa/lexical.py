@@ -39,6 +39,15 @@ K1, B = 1.5, 0.75  # BM25's usual term-frequency saturation and length normalisa
 # New passages go into the second segment until it holds this share of all passages; past it
 # the two are merged (a full build: about 1 s at 100k passages).
 MAX_SECOND_SEGMENT = 0.1
+# How English spells the words Indonesian took from it (or, through Dutch, from Latin), in
+# the way Indonesian spells them: "centres" and "sentra", "creative" and "kreatif", "export" and
+# "ekspor", "certification" and "sertifikasi". Applied in order to a lowercase English word.
+LOANWORD_SPELLINGS = [(re.compile(pattern), spelling) for pattern, spelling in (
+    (r"(?<=.)[ts]ions?$", "si"), (r"ies$", "i"), (r"ives?$", "if"), (r"(?<=[^aeiou])ers?$", "r"), (r"ph", "f"),
+    (r"th", "t"), (r"ck", "k"), (r"qu", "kw"), (r"x", "ks"), (r"c(?=[eiy])", "s"), (r"c", "k"), (r"y", "i"),
+    (r"([a-z])\1", r"\1"),
+)]
+LOANWORD_LETTERS = 5  # the letters a word and its loanword must share from their start
 
 
 _local = threading.local()  # PyStemmer objects are not thread-safe: one per thread
@@ -63,6 +72,34 @@ def stem_forms(text: str) -> list[frozenset[str]]:
     for word, stem in zip(words, stem_words(words)):
         forms.setdefault(stem, {stem}).add(word)
     return [frozenset(f) for f in forms.values()]
+
+
+def question_terms(question: str, english: bool = False) -> frozenset[tuple[str, str | None]]:
+    """Each content word of `question` as (its stem, and for an `english` question the start
+    of its Indonesian loanword spelling, `loanword_start`): what a passage holding the word
+    holds. An English stem alone rarely meets an Indonesian passage's words."""
+    words = content_words(question)
+    terms = dict(zip(stem_words(words), [loanword_start(w, english) if english else None for w in words]))
+    return frozenset(terms.items())  # each stem once, as BM25's terms
+
+
+def loanword_start(word: str, english: bool = False) -> str | None:
+    """The first LOANWORD_LETTERS letters of `word` as Indonesian spells it (respelled by
+    LOANWORD_SPELLINGS where the word is `english`); None for a shorter word or a figure."""
+    if not word.isalpha():
+        return None
+    if english:
+        for pattern, spelling in LOANWORD_SPELLINGS:
+            word = pattern.sub(spelling, word)
+    return word[:LOANWORD_LETTERS] if len(word) >= LOANWORD_LETTERS else None
+
+
+def terms_held(text: str, terms: frozenset[tuple[str, str | None]]) -> int:
+    """How many of a question's `terms` (`question_terms`) `text` holds: by stem, or by a
+    word that starts as the term's loanword spelling does."""
+    words = content_words(text)
+    held_stems, held_starts = set(stem_words(words)), {loanword_start(w) for w in words} - {None}
+    return sum(1 for stem, start in terms if stem in held_stems or start in held_starts)
 
 
 def content_words(text: str) -> list[str]:

