@@ -48,6 +48,7 @@ LOANWORD_SPELLINGS = [(re.compile(pattern), spelling) for pattern, spelling in (
     (r"([a-z])\1", r"\1"),
 )]
 LOANWORD_LETTERS = 5  # the letters a word and its loanword must share from their start
+Terms = frozenset[tuple[str, str | None]]  # a question's words as `question_terms` gives them
 
 
 _local = threading.local()  # PyStemmer objects are not thread-safe: one per thread
@@ -74,7 +75,7 @@ def stem_forms(text: str) -> list[frozenset[str]]:
     return [frozenset(f) for f in forms.values()]
 
 
-def question_terms(question: str, english: bool = False) -> frozenset[tuple[str, str | None]]:
+def question_terms(question: str, english: bool = False) -> Terms:
     """Each content word of `question` as (its stem, and for an `english` question the start
     of its Indonesian loanword spelling, `loanword_start`): what a passage holding the word
     holds. An English stem alone rarely meets an Indonesian passage's words."""
@@ -94,12 +95,14 @@ def loanword_start(word: str, english: bool = False) -> str | None:
     return word[:LOANWORD_LETTERS] if len(word) >= LOANWORD_LETTERS else None
 
 
-def terms_held(text: str, terms: frozenset[tuple[str, str | None]]) -> int:
+def terms_held(text: str, terms: Terms) -> int:
     """How many of a question's `terms` (`question_terms`) `text` holds: by stem, or by a
     word that starts as the term's loanword spelling does."""
     words = content_words(text)
-    held_stems, held_starts = set(stem_words(words)), {loanword_start(w) for w in words} - {None}
-    return sum(1 for stem, start in terms if stem in held_stems or start in held_starts)
+    held_stems = set(stem_words(words))
+    # an Indonesian question's terms have no loanword starts: its windows' words need none either
+    held_starts = {loanword_start(w) for w in words} if any(start for _, start in terms) else set()
+    return sum(1 for stem, start in terms if stem in held_stems or (start is not None and start in held_starts))
 
 
 def content_words(text: str) -> list[str]:

