@@ -150,6 +150,9 @@ class Health(BaseModel):
     index_dir: str = Field(description="The index directory's name (no server paths in responses).")
     embedding: dict = Field(description="How the embedding model runs on this CPU and why.")
     reader: str = Field(description="What finds the short answer: 'trained' or 'rules'.")
+    answer_reader: dict | None = Field(
+        None, description="With the trained reader: its layers, how it runs on this worker's cores and why, and the "
+        "windows it reads a question within reader_budget_ms (null: no limit).")
     corpus: Corpus
     process: int = Field(description="The worker process that answered (qa serve --workers).")
 

@@ -381,8 +381,25 @@ class Engine:
             "index_dir": Path(self.settings.index_dir).name,  # the name only: no server paths in responses
             "embedding": self.embedder.describe(),
             "reader": self.settings.reader,  # what finds the short answer
+            "answer_reader": self._reader_facts(),
             "corpus": asdict(self._corpus_at(live)),
         }
+
+    def _reader_facts(self, measurements: bool = False, measure_again: bool = False) -> dict | None:
+        """Which trained reader answers in this process and why, how it runs and how far it reads
+        a question (None with reader=rules). A server's worker keeps to its share of the cores,
+        and the reader is chosen for that share: it may be shallower than `qa ask`'s."""
+        if self.settings.reader != "trained":
+            return None
+        reader, layers_reason = choose_reader(self.settings)
+        if measure_again:
+            reader = Reader(self.settings, reader.weights, measure_again=True)
+        whole, budget_ms = self._reading
+        return reader.describe(measurements) | {"layers_reason": layers_reason, "reading": {
+            "whole_passages": whole, "later_passages": self.settings.reader_later_passages, "budget_ms": budget_ms,
+            "window_ms": round(reader.window_ms, 1) if reader.window_ms else None,
+            "windows_per_question": reader.windows_within(budget_ms),  # None: no limit
+        }}
 
     def index_facts(self) -> dict:
         """The live index's article and passage counts, generation and build time (no model
@@ -415,15 +432,6 @@ class Engine:
             with self._embedder_lock:
                 self._embedder = load_embedder(self.settings, measure_again=True)
         described = self.embedder.describe(measurements=True)
-        if self.settings.reader == "trained":
-            reader, layers_reason = choose_reader(self.settings)
-            if measure_again:
-                reader = Reader(self.settings, reader.weights, measure_again=True)
-            described["reader"] = reader.describe(measurements=True) | {"layers_reason": layers_reason}
-            whole, budget_ms = self._reading
-            described["reader"]["reading"] = {
-                "whole_passages": whole, "later_passages": self.settings.reader_later_passages, "budget_ms": budget_ms,
-                "window_ms": round(reader.window_ms, 1) if reader.window_ms else None,
-                "windows_per_question": reader.windows_within(budget_ms),  # None: no limit
-            }
+        if reader := self._reader_facts(measurements=True, measure_again=measure_again):
+            described["reader"] = reader
         return described

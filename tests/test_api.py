@@ -124,6 +124,11 @@ def test_health_and_docs(client, engine):
     health = client.get("/health").json()
     assert health["passages"] == len(engine.index.snapshot()) and health["model"] == engine.embedder.model_id
     assert health["embedding"] == engine.embedder.describe()  # the runtime choice and its reason
+    # which reader answers here: a worker's share of the cores may afford a shallower one
+    reader = health["answer_reader"]
+    assert reader["layers"] == engine.reader.weights.layers and reader["reason"] == engine.reader.describe()["reason"]
+    assert f"{reader['layers']}-layer reader" in reader["layers_reason"] or "reader_layers=" in reader["layers_reason"]
+    assert reader["reading"]["windows_per_question"] == engine.reader.windows_within(engine.settings.reader_budget_ms)
     assert client.get("/openapi.json").json()["paths"].keys() >= {"/ask", "/health"}
     assert client.get("/docs").status_code == 200
 

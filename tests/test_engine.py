@@ -85,6 +85,11 @@ def test_short_answers_by_the_rules(engine, question, answer):
     assert short.confident and short.text == answer
 
 
+def test_health_names_no_trained_reader_where_the_rules_answer(engine):
+    rules = Engine(engine.settings, embedder=engine.embedder, reader="rules")
+    assert rules.health()["reader"] == "rules" and rules.health()["answer_reader"] is None
+
+
 @pytest.mark.parametrize("question, figure", [
     ("berapa persen dari total unit usaha IKM yang 4,19 juta unit?", "4,19 juta unit usaha"),
     ("IKM terbaru mencapai 4,4 juta unit usaha?", "4,4 juta unit usaha"),
