@@ -61,6 +61,12 @@ def test_two_workers_serve_a_write_at_once_and_sum_their_metrics(engine, tmp_pat
     try:
         before = _answering_processes(base)
         assert len(before) == 2, "both workers answer"
+        # each worker's reader is chosen for its share of the cores, and /health says which
+        cores = sorted(os.sched_getaffinity(0))
+        share = max(len(core_share(slot, 2, cores)) for slot in range(2))
+        for answers in before.values():
+            reader = answers[0]["answer_reader"]
+            assert reader["layers"] in (12, 8, 6) and reader["questions"]["threads"] <= share, reader
         added = httpx.post(f"{base}/articles", json=BATTERY, headers={"X-API-Key": KEY}, timeout=300)
         assert added.status_code == 201 and added.json()["added"] == [BATTERY["id"]]
         after = _answering_processes(base)  # every answer after the write, from either worker, has it
