@@ -598,7 +598,8 @@ def evaluate(
     facqa: Annotated[
         Optional[Path], typer.Option(help="Evaluate on FacQA from this folder instead (train.csv, valid.csv).")
     ] = None,
-    split: Annotated[str, typer.Option(help="FacQA split to ask: train (for tuning) or valid.")] = "valid",
+    split: Annotated[str, typer.Option(help="FacQA split to ask: train (for tuning), valid, or test (IndoNLU's "
+                                       "test_preprocess.csv saved as test.csv in the --facqa folder).")] = "valid",
     config: ConfigFileOption = None, model: ModelOption = None,
     corpus_dir: Annotated[Optional[Path], typer.Option(
         "--corpus-dir", help="Articles the questions are about [default: ./corpus].",
@@ -636,8 +637,8 @@ def evaluate(
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             engine = _engine(config, model=model, index_dir=Path(tmp) / "index", corpus_dir=corpus_dir)
             if facqa is not None:
-                if split not in ("train", "valid"):
-                    raise InvalidInputError(f"--split must be train or valid, got {split!r}")
+                if split not in ("train", "valid", "test"):
+                    raise InvalidInputError(f"--split must be train, valid or test, got {split!r}")
                 items = facqa_items(facqa, split, Path(tmp) / "facqa.jsonl")
                 paths, name = [Path(tmp) / "facqa.jsonl"], f"FacQA {split}"
             else:

@@ -122,11 +122,12 @@ def load_questions(path: Path) -> list[Item]:
 
 
 def facqa(directory: Path, split: str, corpus_out: Path) -> list[Item]:
-    """FacQA's `split` as question items; every distinct passage of both splits is written to
-    `corpus_out` as JSONL articles, the corpus the questions are asked against."""
+    """FacQA's `split` (train, valid, or test: IndoNLU's `test_preprocess.csv` saved as test.csv
+    beside the others) as question items; every distinct passage of train, valid and the split
+    asked is written to `corpus_out` as JSONL articles, the corpus the questions are asked against."""
     passages: dict[str, int] = {}
     items = []
-    for name in ("train", "valid"):
+    for name in dict.fromkeys(("train", "valid", split)):
         for row in facqa_rows(directory, name):
             passages.setdefault(row.passage, len(passages))
             if name == split:

@@ -33,7 +33,7 @@ class FacQARow:
 
 
 def facqa_rows(directory: Path, split: str) -> list[FacQARow]:
-    """The rows of FacQA's `split` file (train or valid) in `directory`."""
+    """The rows of FacQA's `split` file (train, valid or test) in `directory`."""
     path = Path(directory) / f"{split}.csv"
     if not path.is_file():
         raise InvalidInputError(f"FacQA file {path} not found")

@@ -90,6 +90,22 @@ def test_facqa_loader(tmp_path):
     assert "Panthera tigris sumatrensis" in article["text"]
 
 
+@pytest.mark.skipif(not FACQA.is_dir(), reason="../shared/data/facqa not present")
+def test_facqa_test_split_is_asked_over_its_own_passages_too(tmp_path):
+    """FacQA's test split (IndoNLU publishes it with its answers) sits beside train and valid."""
+    for name in ("train", "valid"):
+        (tmp_path / f"{name}.csv").write_bytes((FACQA / f"{name}.csv").read_bytes())
+    header, *rows = (FACQA / "valid.csv").read_text(encoding="utf-8").splitlines()
+    # a stand-in test file in FacQA's format: three valid rows, the first passage's first word changed
+    test_rows = [row.replace("'Selain', 'orangutan'", "'Kecuali', 'orangutan'") for row in rows[:3]]
+    (tmp_path / "test.csv").write_text("\n".join([header, *test_rows]) + "\n", encoding="utf-8")
+    items = facqa(tmp_path, "test", tmp_path / "corpus.jsonl")
+    texts = [json.loads(line)["text"] for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
+    assert len(items) == 3 and len(texts) == 1296  # train's and valid's 1,295 and the reworded one
+    assert texts[int(items[0].articles[0].split("-")[1])].startswith("Kecuali orangutan")
+    assert items[0].answer == "Panthera tigris sumatrensis"
+
+
 @pytest.mark.parametrize("guess, expected, right", [
     ("12,37 juta tenaga kerja", "12,37 juta tenaga kerja", True),
     ("sebanyak 12,37 juta tenaga kerja IKM", "12,37 juta tenaga kerja", True),  # holds it
