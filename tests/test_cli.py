@@ -133,8 +133,10 @@ def test_eval_bad_input_is_one_line(tmp_path):
     assert missing.returncode == 2 and missing.stderr.strip().startswith("error: question set")
     nowhere = qa("eval", "--answers-out", tmp_path / "no" / "answers.jsonl")
     assert nowhere.returncode == 2 and nowhere.stderr.startswith("error: cannot write") and nowhere.stderr.count("\n") == 1
-    split = qa("eval", "--facqa", tmp_path, "--split", "test")
-    assert split.returncode == 2 and "--split must be train or valid" in split.stderr
+    split = qa("eval", "--facqa", tmp_path, "--split", "dev")
+    assert split.returncode == 2 and "--split must be train, valid or test" in split.stderr
+    no_test = qa("eval", "--facqa", tmp_path, "--split", "test")
+    assert no_test.returncode == 2 and no_test.stderr.startswith("error: FacQA file") and no_test.stderr.count("\n") == 1
 
 
 def test_add_list_ask_remove(engine, tmp_path):
