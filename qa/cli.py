@@ -596,7 +596,7 @@ def evaluate(
         Optional[Path], typer.Argument(help="Question set (JSONL) [default: benchmarks/questions.jsonl].")
     ] = None,
     facqa: Annotated[
-        Optional[Path], typer.Option(help="Evaluate on FacQA from this folder instead (train.csv, valid.csv).")
+        Optional[Path], typer.Option(help="Evaluate on FacQA from this folder instead (train.csv, valid.csv; test.csv).")
     ] = None,
     split: Annotated[str, typer.Option(help="FacQA split to ask: train (for tuning), valid, or test (IndoNLU's "
                                        "test_preprocess.csv saved as test.csv in the --facqa folder).")] = "valid",
@@ -629,6 +629,7 @@ def evaluate(
     from qa.evaluation import (
         PLAIN, Evaluation, answer_records, facqa as facqa_items, load_questions, markdown, write_records,
     )
+    from qa.facqa import SPLITS
 
     started = time.perf_counter()
     try:
@@ -637,8 +638,8 @@ def evaluate(
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             engine = _engine(config, model=model, index_dir=Path(tmp) / "index", corpus_dir=corpus_dir)
             if facqa is not None:
-                if split not in ("train", "valid", "test"):
-                    raise InvalidInputError(f"--split must be train, valid or test, got {split!r}")
+                if split not in SPLITS:
+                    raise InvalidInputError(f"--split must be {', '.join(SPLITS[:-1])} or {SPLITS[-1]}, got {split!r}")
                 items = facqa_items(facqa, split, Path(tmp) / "facqa.jsonl")
                 paths, name = [Path(tmp) / "facqa.jsonl"], f"FacQA {split}"
             else:

@@ -32,8 +32,11 @@ class FacQARow:
     answer_start: int  # character offset of the answer in `passage`; -1 when none
 
 
+SPLITS = ("train", "valid", "test")  # test: IndoNLU's test_preprocess.csv, saved as test.csv beside the others
+
+
 def facqa_rows(directory: Path, split: str) -> list[FacQARow]:
-    """The rows of FacQA's `split` file (train, valid or test) in `directory`."""
+    """The rows of FacQA's `split` file (one of SPLITS) in `directory`."""
     path = Path(directory) / f"{split}.csv"
     if not path.is_file():
         raise InvalidInputError(f"FacQA file {path} not found")

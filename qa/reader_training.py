@@ -22,7 +22,7 @@ import math
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +101,7 @@ def split_held_in(rows: list[FacQARow], share: float = 0.1) -> tuple[list[FacQAR
     return [r for r in rows if r.passage not in held], [r for r in rows if r.passage in held]
 
 
-def without_text_of(rows: list[FacQARow], texts: list[str]) -> list[FacQARow]:
+def without_text_of(rows: list[FacQARow], texts: Iterable[str]) -> list[FacQARow]:
     """The rows whose passage shares no run of SHARED_CHARS characters (spaces aside) with any of
     `texts`. A corpus kept for measuring must be text the reader never trained on: FacQA's valid
     passages, and so the general-news corpus made of them, repeat a fifth of its train passages
@@ -110,6 +110,8 @@ def without_text_of(rows: list[FacQARow], texts: list[str]) -> list[FacQARow]:
     measured: set[str] = set()
     for text in texts:
         measured |= _runs(text)
+    if not measured:
+        return rows
     keep = {p: measured.isdisjoint(_runs(p)) for p in {r.passage for r in rows}}
     return [r for r in rows if keep[r.passage]]
 
@@ -360,7 +362,7 @@ def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     rows, held_in = split_held_in(facqa_rows(facqa_dir, "train"))
-    kept = without_text_of(rows, list(unseen))
+    kept = without_text_of(rows, unseen)
     left_out = len(rows) - len(kept)
     rows = kept[:limit] if limit else kept
     examples = with_negatives(rows, seed)
