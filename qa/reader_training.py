@@ -21,6 +21,7 @@ import logging
 import math
 import random
 import re
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MAX_TOKENS = 192  # FacQA's question and passage take about 90
 MAX_ANSWER_TOKENS = 30
+# The first stage's example order is drawn with the seed plus this, apart from the epochs' (seed + epoch).
+PRETRAIN_ORDER = 100
 SHARED_CHARS = 40  # a run of text this long shared by two passages is the same text, not a common phrase
 CONTEXT_CHARS = 480  # about 100 tokens of Indonesian: a little more than the windows the reader reads
 QUESTION_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
@@ -345,41 +348,30 @@ def base_reader(model_dir: Path, layers: int):
         return AutoModelForQuestionAnswering.from_pretrained(model_dir, num_hidden_layers=layers)
 
 
-def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS[0].layers, epochs: int = 2,
-          batch_size: int = 16, learning_rate: float = 5e-4, seed: int = READER_SEED, limit: int | None = None,
-          squad: tuple[Path, ...] = (), squad_limit: int | None = None, unseen: tuple[str, ...] = ()) -> dict:
-    """Train the reader of the encoder's first `layers` layers on FacQA train (less its passages
-    that share text with `unseen`, the texts of corpora kept for measuring: `without_text_of`;
-    and the SQuAD-format files `squad`, at most `squad_limit` questions of each) and save its
-    LoRA adapter and head in `out_dir`; returns the validation scores (FacQA valid, given the
-    gold passage)."""
+def _seed_all(seed: int) -> None:
     import torch
-    from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    rows, held_in = split_held_in(facqa_rows(facqa_dir, "train"))
-    kept = without_text_of(rows, unseen)
-    left_out = len(rows) - len(kept)
-    rows = kept[:limit] if limit else kept
-    examples = with_negatives(rows, seed)
-    for path in squad:
-        examples += squad_examples(path, squad_limit, seed)
-    valid = facqa_rows(facqa_dir, "valid")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = get_peft_model(base_reader(model_dir, layers), LoraConfig(task_type=TaskType.QUESTION_ANS, modules_to_save=["qa_outputs"], **LORA))
-    steps = epochs * math.ceil(len(examples) / batch_size)
+
+
+def _fit(model, tokenizer, examples: list[Example], orders: list[random.Random], batch_size: int,
+         learning_rate: float, valid: list[FacQARow] | None = None) -> dict | None:
+    """Train `model` on `examples`, one epoch for each random order in `orders` (AdamW, warm-up
+    then linear decay over all of them), logging FacQA valid given the gold passage after each
+    when given; returns the last of those scores."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    steps = len(orders) * math.ceil(len(examples) / batch_size)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate,
                                   weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
-    log.info("training on %d examples (%d questions), %d steps", len(examples), len(rows), steps)
     started, step = time.monotonic(), 0
-    for epoch in range(epochs):
+    for epoch, order in enumerate(orders):
         model.train()
-        for chunk in _training_batches(examples, batch_size, random.Random(seed + epoch)):
+        for chunk in _training_batches(examples, batch_size, order):
             batch = encode(tokenizer, chunk)
             batch.pop("offset_mapping")
             loss = model(**batch).loss
@@ -391,11 +383,57 @@ def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS
             step += 1
             if step % 50 == 0:
                 log.info("step %d/%d, loss %.3f, %.0f s", step, steps, loss.item(), time.monotonic() - started)
-        scores = evaluate(model, tokenizer, valid)
-        log.info("epoch %d: FacQA valid given the gold passage: F1 %.3f, EM %.3f", epoch + 1, scores["f1"], scores["em"])
+        if valid is not None:
+            scores = evaluate(model, tokenizer, valid)
+            log.info("epoch %d: FacQA valid given the gold passage: F1 %.3f, EM %.3f", epoch + 1, scores["f1"], scores["em"])
+    return scores if valid is not None else None
+
+
+def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS[0].layers, epochs: int = 2,
+          batch_size: int = 16, learning_rate: float = 5e-4, seed: int = READER_SEED, limit: int | None = None,
+          squad: tuple[Path, ...] = (), squad_limit: int | None = None, unseen: tuple[str, ...] = (),
+          pretrain: tuple[tuple[Path, int | None], ...] = ()) -> dict:
+    """Train the reader of the encoder's first `layers` layers on FacQA train (less its passages
+    that share text with `unseen`, the texts of corpora kept for measuring: `without_text_of`;
+    and the SQuAD-format files `squad`, at most `squad_limit` questions of each) and save its
+    LoRA adapter and head in `out_dir`; returns the validation scores (FacQA valid, given the
+    gold passage).
+
+    `pretrain`: SQuAD-format files, each with at most how many of its questions, read for one
+    epoch first (`PRETRAIN_ORDER`); the FacQA training then starts from the adapter they gave,
+    saved and loaded again with the seed set anew, as a training started from a saved adapter."""
+    import torch
+    from peft import LoraConfig, PeftModel, TaskType, get_peft_model
+    from transformers import AutoTokenizer
+
+    _seed_all(seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    rows, held_in = split_held_in(facqa_rows(facqa_dir, "train"))
+    kept = without_text_of(rows, unseen)
+    left_out = len(rows) - len(kept)
+    rows = kept[:limit] if limit else kept
+    examples = with_negatives(rows, seed)
+    for path in squad:
+        examples += squad_examples(path, squad_limit, seed)
+    first = [example for path, most in pretrain for example in squad_examples(path, most, seed)]
+    valid = facqa_rows(facqa_dir, "valid")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = get_peft_model(base_reader(model_dir, layers), LoraConfig(task_type=TaskType.QUESTION_ANS, modules_to_save=["qa_outputs"], **LORA))
+    started = time.monotonic()
+    if first:
+        log.info("first stage: %d examples of %d files", len(first), len(pretrain))
+        _fit(model, tokenizer, first, [random.Random(seed + PRETRAIN_ORDER)], batch_size, learning_rate)
+        with tempfile.TemporaryDirectory() as first_dir:
+            model.save_pretrained(first_dir)
+            _seed_all(seed)
+            model = PeftModel.from_pretrained(base_reader(model_dir, layers), first_dir, is_trainable=True)
+    log.info("training on %d examples (%d questions)", len(examples), len(rows))
+    scores = _fit(model, tokenizer, examples, [random.Random(seed + epoch) for epoch in range(epochs)], batch_size,
+                  learning_rate, valid)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.peft_config["default"].base_model_name_or_path = model_dir.name  # a cache key, not this machine's path
     model.save_pretrained(out_dir)
     (out_dir / "README.md").unlink(missing_ok=True)  # peft's empty model card
     return {"valid": scores, "held_in": evaluate(model, tokenizer, held_in), "seconds": time.monotonic() - started,
-            "examples": len(examples), "questions": len(rows), "left_out": left_out}
+            "examples": len(examples), "questions": len(rows), "left_out": left_out,
+            "pretrained": len(first)}

@@ -282,8 +282,10 @@ def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
     measured = tmp_path / "measured.txt"  # a corpus kept for measuring holds one of FacQA train's passages
     measured.write_text(f"Judul\n\n{train[0].passage}\n", encoding="utf-8")
     trained = qa("train-reader", "--facqa", ROOT.parent / "shared" / "data" / "facqa", "--epochs", "1",
-                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader", "--seed", "14", "--unseen", measured)
+                 "--limit", "16", "--squad", more, "--out", tmp_path / "reader", "--seed", "14", "--unseen", measured,
+                 "--pretrain", more, "--pretrain-limit", "2")  # the same file read first, as a first stage
     assert trained.returncode == 0, trained.stderr
+    assert "trained on 2 examples of --pretrain, then " in trained.stdout
     left_out = len(train) - len(without_text_of(train, [train[0].passage]))
     assert left_out > 0
     assert f"(16 FacQA questions; {left_out} left out, their passages sharing text with --unseen)" in trained.stdout
@@ -297,6 +299,8 @@ def test_train_reader_saves_an_adapter_and_prints_its_scores(tmp_path):
     (tmp_path / "other.json").write_text('{"rows": []}', encoding="utf-8")
     not_squad = qa("train-reader", "--squad", tmp_path / "other.json", "--out", tmp_path / "other")
     assert not_squad.returncode == 2 and not_squad.stderr.count("\n") == 1 and "SQuAD's JSON format" in not_squad.stderr
+    unpaired = qa("train-reader", "--pretrain", more, "--pretrain-limit", "1", "--pretrain-limit", "2", "--out", tmp_path / "other")
+    assert unpaired.returncode == 2 and unpaired.stderr.count("\n") == 1 and "2 --pretrain-limit for 1 --pretrain files" in unpaired.stderr
 
 
 def test_backup_then_restore_and_answer_from_the_restored_copy(engine, tmp_path):
