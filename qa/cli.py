@@ -758,8 +758,8 @@ def train_reader(
             for name, result in (("FacQA valid (gold passage)", scores["valid"]), ("held-in train", scores["held_in"])):
                 out.print(f"{name}: {result['questions']} questions, F1 {result['f1']:.3f}, EM {result['em']:.3f}",
                           markup=False)
-            first = f"{scores['pretrained']} examples of --pretrain, then " if scores["pretrained"] else ""
-            out.print(f"trained on {first}{scores['examples']} examples ({scores['questions']} FacQA questions; "
+            before = f"{scores['pretrained']} examples of --pretrain, then " if scores["pretrained"] else ""
+            out.print(f"trained on {before}{scores['examples']} examples ({scores['questions']} FacQA questions; "
                       f"{scores['left_out']} left out, their passages sharing text with --unseen) in "
                       f"{scores['seconds'] / 60:.0f} min -> {adapter_dir}", markup=False, soft_wrap=True)
         if adapter_dir.resolve() == weights.directory.resolve():

@@ -368,7 +368,7 @@ def _fit(model, tokenizer, examples: list[Example], orders: list[random.Random],
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate,
                                   weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
-    started, step = time.monotonic(), 0
+    started, step, scores = time.monotonic(), 0, None
     for epoch, order in enumerate(orders):
         model.train()
         for chunk in _training_batches(examples, batch_size, order):
@@ -386,7 +386,7 @@ def _fit(model, tokenizer, examples: list[Example], orders: list[random.Random],
         if valid is not None:
             scores = evaluate(model, tokenizer, valid)
             log.info("epoch %d: FacQA valid given the gold passage: F1 %.3f, EM %.3f", epoch + 1, scores["f1"], scores["em"])
-    return scores if valid is not None else None
+    return scores
 
 
 def train(model_dir: Path, facqa_dir: Path, out_dir: Path, layers: int = READERS[0].layers, epochs: int = 2,
