@@ -108,6 +108,7 @@ BRACKET_REACH = 40  # characters past a span's end within which a bracket it ope
 _FOLLOWING_WORD = re.compile(r"[ \t]+(\w+)")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]*[A-Z]\b")  # "IKI", "BPS", "UMKM"
 _EDGE = " \t\n,;:.!?\"'“”‘’()[]-–—"
+_TITLE_TOKEN = re.compile(r"\(\w+\)|\w[\w.-]*|[^\w\s]")  # a title's words, its bracketed acronym, punctuation
 # Words that make a role someone else's: a deputy, a former holder, a candidate, an acting one.
 ROLE_MODIFIERS = frozenset({"wakil", "mantan", "eks", "calon", "plt", "deputy", "vice", "former", "acting",
                             "candidate"})
@@ -377,11 +378,53 @@ def title_before(text: str, span: tuple[int, int], sentence: tuple[int, int]) ->
     capitalized words (and bracketed acronyms) that ends where the span starts, and the
     lowercase word before it ("Wakil Menteri Perindustrian (Wamenperin)" of "… Faisol Riza",
     "mantan Presiden" of "… Soeharto")."""
-    tokens = re.findall(r"\(\w+\)|\w[\w.-]*|[^\w\s]", text[sentence[0] : span[0]])
-    run: list[str] = []
-    while tokens and (tokens[-1][0].isupper() or tokens[-1].startswith("(") and len(tokens[-1]) > 1):
+    return [word.group() for word in _title_words(text, span, sentence)]
+
+
+def _title_words(text: str, span: tuple[int, int], sentence: tuple[int, int]) -> list[re.Match]:
+    tokens = list(_TITLE_TOKEN.finditer(text, sentence[0], span[0]))
+    run: list[re.Match] = []
+    while tokens and (tokens[-1].group()[0].isupper() or tokens[-1].group().startswith("(") and len(tokens[-1].group()) > 1):
         run.insert(0, tokens.pop())
-    return ([tokens[-1]] if tokens and run and tokens[-1][0].isalpha() else []) + run
+    return ([tokens[-1]] if tokens and run and tokens[-1].group()[0].isalpha() else []) + run
+
+
+def with_whole_title(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str) -> int:
+    """Where a span that ends a title should start when the question names whom the title
+    belongs to (`title_holder`): at the title's role modifier, which the span must not drop
+    ("Wakil Ketua Fraksi Partai Golkar (F-PG)", not "Fraksi Partai Golkar (F-PG)", for "what is A
+    Azis Angkat's position?": he is the deputy, not the chair); else where it starts."""
+    said = {w.lower() for w in WORD.findall(question)}
+    if not {w.lower() for w in title_holder(text, span, sentence)} & said:
+        return span[0]
+    modifiers = [word for word in _title_words(text, span, sentence)[:2] if word.group().lower() in ROLE_MODIFIERS]
+    return modifiers[0].start() if modifiers else span[0]
+
+
+def title_holder(text: str, span: tuple[int, int], sentence: tuple[int, int]) -> list[str]:
+    """The name of whom a title `span` names, in its sentence: the capitalized words right after
+    it ("Wakil Menteri Perindustrian (Wamenperin) Faisol Riza") or, set off by a comma, right
+    before it ("Michael Shifter, Wakil Presiden Dialog Inter Amerika"); none when `span` is itself
+    a name followed by lowercase words."""
+    after = text[span[1]:sentence[1]].split()
+    if after and after[0].startswith("("):  # the title's acronym: "(Wamenperin)"
+        after = after[1:]
+    before = text[sentence[0]:span[0]].rstrip()
+    before = before[:-1].split()[::-1] if before.endswith(",") else []
+    return [word for words in (after, before) for word in _leading_names(words)]
+
+
+def _leading_names(tokens: list[str]) -> list[str]:
+    """The capitalized words that `tokens` start with, up to the first that is not one or that a
+    comma or full stop ends."""
+    names = []
+    for token in tokens:
+        if not token[0].isupper():
+            break
+        names += WORD.findall(token)
+        if token[-1] in ",.;:":
+            break
+    return names
 
 
 def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str,
@@ -390,15 +433,19 @@ def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], qu
     for with a modifier that makes it someone else's, which the question does not say: "siapa
     menteri perindustrian?" is not answered by "Wakil Menteri Perindustrian (Wamenperin) Faisol
     Riza", the deputy, nor "siapa presiden?" by a former one. An English question's words are
-    not the passage's: there any such modifier counts that the question does not make its own."""
+    not the passage's: there any such modifier counts that the question does not make its own.
+    A title is never someone else's when the question names whom it belongs to (`title_holder`):
+    "what is Faisol Riza's position?" asks for the deputy's title, modifier and all."""
     # the span may be the title itself ("Wakil Menteri Perindustrian (Wamenperin)", shown for who the minister is)
     title = [word.lower() for word in title_before(text, span, sentence) + WORD.findall(text[span[0]:span[1]])]
     said = {w.lower() for w in WORD.findall(question)}
     modified = [w for w in title[:2] if w in ROLE_MODIFIERS and w not in said]
+    if not modified or {w.lower() for w in title_holder(text, span, sentence)} & said:
+        return False
     if english:
-        return bool(modified) and not said & ROLE_MODIFIERS
+        return not said & ROLE_MODIFIERS
     # a bracketed acronym names the whole title, modifier and all: "siapa Wamenperin?" asks for the deputy
-    return bool(modified) and bool(set(stems(" ".join(w for w in title if not w.startswith("(")))) & asked)
+    return bool(set(stems(" ".join(w for w in title if not w.startswith("(")))) & asked)
 
 
 def spelt_out(text: str, question: str) -> set[str]:
@@ -433,6 +480,8 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 end = one_figure(passage.text, start, end)
                 end = with_counted_words(passage.text, end, asked)
                 end = with_fixed_phrase(passage.text, end, texts)
+            if plan.kind in (PERSON, ENTITY):
+                start = with_whole_title(passage.text, (start, end), sentence, plan.written)
             words = passage.text[start:end]
             echo = _echo(words, said)
             # a name in someone else's role is not of the kind asked: the curve rates it as such,

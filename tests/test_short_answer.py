@@ -12,7 +12,7 @@ from qa.reader_training import READERS
 from qa.short_answer import (
     FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, another_role, answer_kind, best_by_result,
     first_by_reading, one_figure, period_siblings, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
-    sentence_of, title_before, with_reason, words_span,
+    sentence_of, title_before, title_holder, with_reason, with_whole_title, words_span,
 )
 from qa.types import Passage
 
@@ -596,6 +596,41 @@ def test_a_span_that_is_itself_someone_elses_title_is_another_role():
     assert another_role(DEPUTY, (start, end), (0, len(DEPUTY)), plan.question, set(plan.content_stems))
     wamenperin = QueryPlan.of("siapa wakil menteri perindustrian?")  # asked for: the deputy's own
     assert not another_role(DEPUTY, (start, end), (0, len(DEPUTY)), wamenperin.question, set(wamenperin.content_stems))
+
+
+def test_a_title_is_of_whom_it_names_right_after_it_or_before_it_and_a_comma():
+    start, end = DEPUTY.index("Wakil"), DEPUTY.index(" Faisol")
+    assert title_holder(DEPUTY, (start, end), (0, len(DEPUTY))) == ["Faisol", "Riza"]
+    text = "Michael Shifter, Wakil Presiden Dialog Inter Amerika, mengatakan AS membingungkan."
+    start, end = text.index("Wakil"), text.index(", mengatakan")
+    assert title_holder(text, (start, end), (0, len(text))) == ["Shifter", "Michael"]
+    assert title_holder(text, (0, text.index(",")), (0, len(text))) == []  # a name followed by its title
+
+
+@pytest.mark.parametrize("question, another", [
+    ("what is Faisol Riza's position?", False),  # asked for his own title, "Wakil" and all
+    ("apa jabatan Faisol Riza?", False),
+    ("who is the minister of industry?", True),
+    ("siapa menteri perindustrian?", True),
+])
+def test_a_title_belongs_to_the_person_the_question_names(question, another):
+    plan = QueryPlan.of(question)
+    start, end = DEPUTY.index("Wakil"), DEPUTY.index(" Faisol")
+    assert another_role(DEPUTY, (start, end), (0, len(DEPUTY)), plan.written, set(plan.content_stems),
+                        plan.english) is another
+
+
+def test_a_span_that_ends_a_title_keeps_its_modifier_when_the_question_names_its_holder():
+    text = "Wakil Ketua Fraksi Partai Golkar (F-PG) A Azis Angkat mengatakan, sikap fraksinya masih jelas."
+    start, end = text.index("Fraksi"), text.index(" A Azis")
+    sentence = (0, len(text))
+    assert with_whole_title(text, (start, end), sentence, "what is A Azis Angkat's position?") == 0
+    assert with_whole_title(text, (start, end), sentence, "apa nama fraksi itu?") == start  # no holder named
+    name = text.index("A Azis")
+    assert with_whole_title(text, (name, name + len("A Azis Angkat")), sentence, "siapa A Azis Angkat?") == name  # a name
+    plan = QueryPlan.of("what is A Azis Angkat's position?")
+    found = readings(plan, [passage(text)], [[span_of("Fraksi Partai Golkar (F-PG)", 6.0, text)]], SURE)
+    assert found[0].words == "Wakil Ketua Fraksi Partai Golkar (F-PG)" and found[0].can_answer
 
 
 def test_a_role_modifier_far_before_the_span_or_of_another_word_says_nothing():
