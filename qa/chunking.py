@@ -26,7 +26,9 @@ ABBREVIATIONS = {
     "dll", "dsb", "dkk", "yth", "kab", "kec", "kel", "prov", "mr", "mrs", "ms", "sdr", "bpk",
     "tgl", "hlm", "vol", "sby", "u.s", "a.n", "s.h", "s.e", "m.m", "s.t", "m.si", "ph.d",
 }
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])")
+# A sentence ends at . ! or ? (and the quotes or brackets that close it) before a capital or a
+# digit, which may open a quote or bracket, one set off by a space as well ("Barat. “ Beliau …").
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s+(?:[\"“‘(\[]\s*)?[A-Z0-9])")
 _WORD = re.compile(r"\S+")
 
 

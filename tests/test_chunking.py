@@ -40,6 +40,14 @@ def test_sentences_do_not_break_after_abbreviations_or_decimals():
         "Nilainya Rp. 7,9 miliar menurut Dr. Reni.", "Angka 4.52 naik.", "Selesai."]
 
 
+def test_a_sentence_ends_before_a_quote_set_off_by_spaces():
+    text = ('Ia memberi orasi di Bandung, Jawa Barat. " Beliau ke Bandung atas izin saya, " kata Kalla. '
+            "Tenaga kerja di sektor industri. “ Sehingga IKM berkontribusi. ” kata dia.")
+    assert [text[s:e] for s, e in sentence_spans(text, 0, len(text))] == [
+        "Ia memberi orasi di Bandung, Jawa Barat.", '" Beliau ke Bandung atas izin saya, " kata Kalla.',
+        "Tenaga kerja di sektor industri.", "“ Sehingga IKM berkontribusi. ” kata dia."]
+
+
 def test_every_passage_knows_its_period():
     passages = split_articles(_articles())
     assert all(p.period is not None for p in passages)  # every default article has a date
