@@ -382,9 +382,10 @@ def title_before(text: str, span: tuple[int, int], sentence: tuple[int, int]) ->
 
 
 def _title_words(text: str, span: tuple[int, int], sentence: tuple[int, int]) -> list[re.Match]:
+    """`title_before`'s words, with where each is in `text`."""
     tokens = list(_TITLE_TOKEN.finditer(text, sentence[0], span[0]))
     run: list[re.Match] = []
-    while tokens and (tokens[-1].group()[0].isupper() or tokens[-1].group().startswith("(") and len(tokens[-1].group()) > 1):
+    while tokens and ((last := tokens[-1].group())[0].isupper() or last.startswith("(") and len(last) > 1):
         run.insert(0, tokens.pop())
     return ([tokens[-1]] if tokens and run and tokens[-1].group()[0].isalpha() else []) + run
 
@@ -394,8 +395,7 @@ def with_whole_title(text: str, span: tuple[int, int], sentence: tuple[int, int]
     belongs to (`title_holder`): at the title's role modifier, which the span must not drop
     ("Wakil Ketua Fraksi Partai Golkar (F-PG)", not "Fraksi Partai Golkar (F-PG)", for "what is A
     Azis Angkat's position?": he is the deputy, not the chair); else where it starts."""
-    said = {w.lower() for w in WORD.findall(question)}
-    if not {w.lower() for w in title_holder(text, span, sentence)} & said:
+    if not holder_named(text, span, sentence, question):
         return span[0]
     modifiers = [word for word in _title_words(text, span, sentence)[:2] if word.group().lower() in ROLE_MODIFIERS]
     return modifiers[0].start() if modifiers else span[0]
@@ -412,6 +412,12 @@ def title_holder(text: str, span: tuple[int, int], sentence: tuple[int, int]) ->
     before = text[sentence[0]:span[0]].rstrip()
     before = before[:-1].split()[::-1] if before.endswith(",") else []
     return [word for words in (after, before) for word in _leading_names(words)]
+
+
+def holder_named(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str) -> bool:
+    """Whether `question` names whom the title `span` belongs to (`title_holder`)."""
+    said = {w.lower() for w in WORD.findall(question)}
+    return bool({w.lower() for w in title_holder(text, span, sentence)} & said)
 
 
 def _leading_names(tokens: list[str]) -> list[str]:
@@ -440,7 +446,7 @@ def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], qu
     title = [word.lower() for word in title_before(text, span, sentence) + WORD.findall(text[span[0]:span[1]])]
     said = {w.lower() for w in WORD.findall(question)}
     modified = [w for w in title[:2] if w in ROLE_MODIFIERS and w not in said]
-    if not modified or {w.lower() for w in title_holder(text, span, sentence)} & said:
+    if not modified or holder_named(text, span, sentence, question):
         return False
     if english:
         return not said & ROLE_MODIFIERS
