@@ -112,6 +112,9 @@ _TITLE_TOKEN = re.compile(r"\(\w+\)|\w[\w.-]*|[^\w\s]")  # a title's words, its 
 # Words that make a role someone else's: a deputy, a former holder, a candidate, an acting one.
 ROLE_MODIFIERS = frozenset({"wakil", "mantan", "eks", "calon", "plt", "deputy", "vice", "former", "acting",
                             "candidate"})
+# The next item of a list, or of two joined by "dan", that a role modifier opens: "… dan Wakil Presiden".
+_JOINED_ROLE = re.compile(r"(?:,|\s+(?:dan|serta|and))\s+(?P<modifier>" + "|".join(sorted(ROLE_MODIFIERS)) + r")\b",
+                          re.IGNORECASE)
 PHRASE_TIMES, PHRASE_SHARE = 3, 0.75  # how often, and how much of the time, a word is followed by one word
 # A figure with what comes before its digits (a currency) and the word after them (its unit or
 # magnitude): "Rp 60,7 miliar" is ("Rp", "miliar"), "52,48 poin" ("", "poin").
@@ -414,6 +417,24 @@ def title_holder(text: str, span: tuple[int, int], sentence: tuple[int, int]) ->
     return [word for words in (after, before) for word in _leading_names(words)]
 
 
+def without_another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str,
+                         english: bool = False) -> tuple[int, int]:
+    """A span that runs on, past "dan", "serta" or a comma, into a title with a role modifier:
+    that title is someone else's role (`another_role`) unless the question says its modifier,
+    so the span ends before it ("Presiden Yudhoyono", not "Presiden Yudhoyono dan Wakil Presiden
+    (Wapres) Jusuf Kalla", for "siapa presiden Indonesia?"); when the question names whom the
+    title belongs to (`holder_named`), the span is that title ("Wakil Presiden (Wapres)" for
+    "jabatan Jusuf Kalla apa?"). As in `another_role`, any modifier an English question says
+    counts as the passage's."""
+    said = {w.lower() for w in WORD.findall(question)}
+    for joined in _JOINED_ROLE.finditer(text, span[0], span[1]):
+        if holder_named(text, (joined.start("modifier"), span[1]), sentence, question):
+            return joined.start("modifier"), span[1]
+        if not (said & ROLE_MODIFIERS if english else joined.group("modifier").lower() in said):
+            return span[0], span[0] + len(text[span[0]:joined.start()].rstrip())
+    return span
+
+
 def holder_named(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str) -> bool:
     """Whether `question` names whom the title `span` belongs to (`title_holder`)."""
     said = {w.lower() for w in WORD.findall(question)}
@@ -488,6 +509,7 @@ def readings(plan: QueryPlan, passages: list[Passage], spans: list[list[Span]],
                 end = with_fixed_phrase(passage.text, end, texts)
             if plan.kind in (PERSON, ENTITY):
                 start = with_whole_title(passage.text, (start, end), sentence, plan.written)
+                start, end = without_another_role(passage.text, (start, end), sentence, plan.written, plan.english)
             words = passage.text[start:end]
             echo = _echo(words, said)
             # a name in someone else's role is not of the kind asked: the curve rates it as such,

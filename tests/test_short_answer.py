@@ -10,9 +10,10 @@ from qa.query import QueryPlan
 from qa.reader import Span
 from qa.reader_training import READERS
 from qa.short_answer import (
-    FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, another_role, answer_kind, best_by_result,
+    FEATURES, SENTENCE, SPAN, SPELLED_OUT_CONFIDENCE, Calibration, acceptable, another_role, answer_kind,
+    best_by_result,
     first_by_reading, one_figure, period_siblings, readings, short_answer, spelled_out_readings, spelt_out, with_brackets_closed,
-    sentence_of, title_before, title_holder, with_reason, with_whole_title, words_span,
+    sentence_of, title_before, title_holder, with_reason, with_whole_title, without_another_role, words_span,
 )
 from qa.types import Passage
 
@@ -631,6 +632,28 @@ def test_a_span_that_ends_a_title_keeps_its_modifier_when_the_question_names_its
     plan = QueryPlan.of("what is A Azis Angkat's position?")
     found = readings(plan, [passage(text)], [[span_of("Fraksi Partai Golkar (F-PG)", 6.0, text)]], SURE)
     assert found[0].words == "Wakil Ketua Fraksi Partai Golkar (F-PG)" and found[0].can_answer
+
+
+@pytest.mark.parametrize("question, answer", [
+    ("siapa presiden Indonesia?", "Presiden Yudhoyono"),  # the vice president is someone else
+    ("who is Indonesia's president?", "Presiden Yudhoyono"),
+    ("siapa presiden dan wakil presiden?", "Presiden Yudhoyono dan Wakil Presiden (Wapres) Jusuf Kalla"),
+    ("who are the president and the vice president?", "Presiden Yudhoyono dan Wakil Presiden (Wapres) Jusuf Kalla"),
+])
+def test_a_span_ends_before_someone_else_s_role_joined_to_it(question, answer):
+    text = "Presiden Yudhoyono dan Wakil Presiden (Wapres) Jusuf Kalla menjawab nanti saja."
+    plan = QueryPlan.of(question)
+    found = readings(plan, [passage(text)], [[span_of("Presiden Yudhoyono dan Wakil Presiden (Wapres) Jusuf Kalla",
+                                                      6.0, text)]], SURE)
+    assert found[0].words == answer
+    assert without_another_role(text, (0, 5), (0, len(text)), question, plan.english) == (0, 5)  # no list: as it was
+
+
+def test_a_span_that_joins_the_named_person_s_title_to_another_is_his_title():
+    text = "Presiden Yudhoyono dan Wakil Presiden (Wapres) Jusuf Kalla menjawab nanti saja."
+    span = (0, text.index(" Jusuf"))
+    start, end = without_another_role(text, span, (0, len(text)), "jabatan jusuf kalla apa")
+    assert text[start:end] == "Wakil Presiden (Wapres)"
 
 
 def test_a_role_modifier_far_before_the_span_or_of_another_word_says_nothing():
