@@ -426,19 +426,29 @@ def without_another_role(text: str, span: tuple[int, int], sentence: tuple[int, 
     title belongs to (`holder_named`), the span is that title ("Wakil Presiden (Wapres)" for
     "jabatan Jusuf Kalla apa?"). As in `another_role`, any modifier an English question says
     counts as the passage's."""
-    said = {w.lower() for w in WORD.findall(question)}
     for joined in _JOINED_ROLE.finditer(text, span[0], span[1]):
         if holder_named(text, (joined.start("modifier"), span[1]), sentence, question):
             return joined.start("modifier"), span[1]
-        if not (said & ROLE_MODIFIERS if english else joined.group("modifier").lower() in said):
+        if not _says_modifier(joined.group("modifier").lower(), question, english):
             return span[0], span[0] + len(text[span[0]:joined.start()].rstrip())
     return span
 
 
 def holder_named(text: str, span: tuple[int, int], sentence: tuple[int, int], question: str) -> bool:
     """Whether `question` names whom the title `span` belongs to (`title_holder`)."""
-    said = {w.lower() for w in WORD.findall(question)}
-    return bool({w.lower() for w in title_holder(text, span, sentence)} & said)
+    return bool({w.lower() for w in title_holder(text, span, sentence)} & _said(question))
+
+
+@lru_cache(maxsize=256)
+def _said(question: str) -> frozenset[str]:
+    """The question's words, lowercase (asked of it for every span read)."""
+    return frozenset(w.lower() for w in WORD.findall(question))
+
+
+def _says_modifier(modifier: str, question: str, english: bool) -> bool:
+    """Whether the question makes a role modifier of the passage its own: says it, or, asked in
+    English, whose words are not the passage's, says any."""
+    return bool(_said(question) & ROLE_MODIFIERS) if english else modifier in _said(question)
 
 
 def _leading_names(tokens: list[str]) -> list[str]:
@@ -465,12 +475,11 @@ def another_role(text: str, span: tuple[int, int], sentence: tuple[int, int], qu
     "what is Faisol Riza's position?" asks for the deputy's title, modifier and all."""
     # the span may be the title itself ("Wakil Menteri Perindustrian (Wamenperin)", shown for who the minister is)
     title = [word.lower() for word in title_before(text, span, sentence) + WORD.findall(text[span[0]:span[1]])]
-    said = {w.lower() for w in WORD.findall(question)}
-    modified = [w for w in title[:2] if w in ROLE_MODIFIERS and w not in said]
+    modified = [w for w in title[:2] if w in ROLE_MODIFIERS and not _says_modifier(w, question, english)]
     if not modified or holder_named(text, span, sentence, question):
         return False
     if english:
-        return not said & ROLE_MODIFIERS
+        return True
     # a bracketed acronym names the whole title, modifier and all: "siapa Wamenperin?" asks for the deputy
     return bool(set(stems(" ".join(w for w in title if not w.startswith("(")))) & asked)
 
